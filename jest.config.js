@@ -1,0 +1,21 @@
+/**
+ * Jest runs TypeScript as native ESM (ts-jest in ESM mode; `npm test` passes
+ * --experimental-vm-modules). Every test file gets its own Postgres database
+ * cloned from a migrated template that test/global-setup.js prepares once.
+ * @type {import('jest').Config}
+ */
+export default {
+  testEnvironment: "node",
+  extensionsToTreatAsEsm: [".ts"],
+  moduleNameMapper: {
+    "^(\\.{1,2}/.*)\\.js$": "$1",
+  },
+  transform: {
+    "^.+\\.ts$": ["ts-jest", { useESM: true, tsconfig: "tsconfig.json" }],
+  },
+  testMatch: ["<rootDir>/test/**/*.test.ts"],
+  globalSetup: "<rootDir>/test/global-setup.js",
+  globalTeardown: "<rootDir>/test/global-teardown.js",
+  testTimeout: 30000,
+  maxWorkers: 2,
+};

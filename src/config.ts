@@ -1,0 +1,188 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+const optional = z
+  .string()
+  .optional()
+  .transform((value) => (value === undefined || value.trim() === "" ? undefined : value));
+
+const integer = (fallback: number) =>
+  z
+    .string()
+    .optional()
+    .transform((value, ctx) => {
+      if (value === undefined || value.trim() === "") return fallback;
+      const parsed = Number(value);
+      if (!Number.isInteger(parsed) || parsed < 0) {
+        ctx.addIssue({ code: "custom", message: `must be a non-negative integer, got "${value}"` });
+        return z.NEVER;
+      }
+      return parsed;
+    });
+
+const envSchema = z.object({
+  NODE_ENV: optional,
+  PORT: integer(3000),
+  HOST: z.string().default("0.0.0.0"),
+  /** Where the App is reachable from browsers (setup redirect URLs, OAuth callbacks). */
+  BASE_URL: optional.pipe(z.url().optional()),
+  LOG_LEVEL: z.enum(["trace", "debug", "info", "warn", "error", "fatal", "silent"]).default("info"),
+  LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
+
+  DATABASE_URL: optional.pipe(z.url().optional()),
+  EMBEDDED_POSTGRES_DIR: z.string().default(".data/postgres"),
+  EMBEDDED_POSTGRES_PORT: integer(54329),
+
+  APP_ID: optional.pipe(z.string().regex(/^\d+$/, "must be the numeric App ID").optional()),
+  PRIVATE_KEY: optional,
+  PRIVATE_KEY_PATH: optional,
+  WEBHOOK_SECRET: optional,
+  GITHUB_CLIENT_ID: optional,
+  GITHUB_CLIENT_SECRET: optional,
+  WEBHOOK_PROXY_URL: optional.pipe(z.url().optional()),
+  /** Organization to register the App under in the manifest flow (else the signed-in user). */
+  GH_ORG: optional,
+  GHE_HOST: optional,
+  GHE_PROTOCOL: z.enum(["https", "http"]).default("https"),
+
+  /** Largest webhook body accepted; GitHub caps payloads at 25 MB. */
+  WEBHOOK_BODY_LIMIT_BYTES: integer(25 * 1024 * 1024),
+  /** Share of each hour's API budget kept for webhook-driven work, in percent. */
+  RATE_LIMIT_RESERVE_PERCENT: integer(10),
+  /** Concurrent GitHub sync jobs per installation, across every process. */
+  SYNC_CONCURRENCY_PER_INSTALLATION: integer(2),
+  /** Concurrent webhook-processing jobs per process. */
+  WEBHOOK_WORKER_CONCURRENCY: integer(4),
+  SMTP_URL: optional,
+  NOTIFY_EMAIL_FROM: z.string().default("PR Pulse <pr-pulse@localhost>"),
+  /** File where the manifest flow stores the App's credentials. */
+  ENV_FILE: z.string().default(".env"),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface GitHubAppCredentials {
+  appId: string;
+  privateKey: string;
+  webhookSecret: string;
+  clientId?: string | undefined;
+  clientSecret?: string | undefined;
+}
+
+export interface Config {
+  env: Env;
+  port: number;
+  host: string;
+  baseUrl: string;
+  logLevel: Env["LOG_LEVEL"];
+  databaseUrl: string | undefined;
+  embeddedPostgres: { dataDir: string; port: number };
+  /** Undefined until the App is registered: the server then runs in setup mode. */
+  app: GitHubAppCredentials | undefined;
+  github: {
+    /** Web host, e.g. https://github.com or https://ghe.example.com. */
+    webUrl: string;
+    /** REST base URL; GraphQL lives beside it (GitHub.com /graphql, GHES /api/graphql). */
+    apiUrl: string;
+    enterprise: boolean;
+    org: string | undefined;
+  };
+  webhookProxyUrl: string | undefined;
+  webhookBodyLimit: number;
+  rateLimitReservePercent: number;
+  syncConcurrencyPerInstallation: number;
+  webhookWorkerConcurrency: number;
+  smtpUrl: string | undefined;
+  notifyEmailFrom: string;
+  envFile: string;
+}
+
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+/**
+ * Parses the environment once. Every problem is reported with the variable's name so start-up
+ * fails with something a newcomer can act on. Nothing else in the app reads process.env.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  readFile: (path: string) => string = defaultReadFile,
+): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join(".")}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n  ${problems.join("\n  ")}`);
+  }
+  const e = parsed.data;
+
+  let privateKey = e.PRIVATE_KEY;
+  if (!privateKey && e.PRIVATE_KEY_PATH) {
+    try {
+      privateKey = readFile(e.PRIVATE_KEY_PATH);
+    } catch (error) {
+      throw new ConfigError(`PRIVATE_KEY_PATH: cannot read ${e.PRIVATE_KEY_PATH} (${(error as Error).message})`);
+    }
+  }
+  if (privateKey) privateKey = normalisePrivateKey(privateKey);
+
+  const credentials = [
+    ["APP_ID", e.APP_ID],
+    ["PRIVATE_KEY", privateKey],
+    ["WEBHOOK_SECRET", e.WEBHOOK_SECRET],
+  ] as const;
+  const present = credentials.filter(([, value]) => value !== undefined);
+  if (present.length > 0 && present.length < credentials.length) {
+    const missing = credentials.filter(([, value]) => value === undefined).map(([name]) => name);
+    throw new ConfigError(
+      `Incomplete GitHub App credentials: ${missing.join(", ")} missing (set all of APP_ID, PRIVATE_KEY or PRIVATE_KEY_PATH, WEBHOOK_SECRET, or none to run the setup flow)`,
+    );
+  }
+  if (privateKey && !/-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(privateKey)) {
+    throw new ConfigError("PRIVATE_KEY: not a PEM private key (expected -----BEGIN ... PRIVATE KEY-----)");
+  }
+
+  const webUrl = e.GHE_HOST ? `${e.GHE_PROTOCOL}://${e.GHE_HOST}` : "https://github.com";
+  const apiUrl = e.GHE_HOST ? `${webUrl}/api/v3` : "https://api.github.com";
+
+  return {
+    env: e,
+    port: e.PORT,
+    host: e.HOST,
+    baseUrl: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ""),
+    logLevel: e.LOG_LEVEL,
+    databaseUrl: e.DATABASE_URL,
+    embeddedPostgres: { dataDir: e.EMBEDDED_POSTGRES_DIR, port: e.EMBEDDED_POSTGRES_PORT },
+    app:
+      e.APP_ID && privateKey && e.WEBHOOK_SECRET
+        ? {
+            appId: e.APP_ID,
+            privateKey,
+            webhookSecret: e.WEBHOOK_SECRET,
+            clientId: e.GITHUB_CLIENT_ID,
+            clientSecret: e.GITHUB_CLIENT_SECRET,
+          }
+        : undefined,
+    github: { webUrl, apiUrl, enterprise: Boolean(e.GHE_HOST), org: e.GH_ORG },
+    webhookProxyUrl: e.WEBHOOK_PROXY_URL,
+    webhookBodyLimit: e.WEBHOOK_BODY_LIMIT_BYTES,
+    rateLimitReservePercent: Math.min(e.RATE_LIMIT_RESERVE_PERCENT, 90),
+    syncConcurrencyPerInstallation: Math.max(1, e.SYNC_CONCURRENCY_PER_INSTALLATION),
+    webhookWorkerConcurrency: Math.max(1, e.WEBHOOK_WORKER_CONCURRENCY),
+    smtpUrl: e.SMTP_URL,
+    notifyEmailFrom: e.NOTIFY_EMAIL_FROM,
+    envFile: e.ENV_FILE,
+  };
+}
+
+/** Accepts a PEM with real newlines, escaped "\n" (one-line .env files) or base64-encoded. */
+function normalisePrivateKey(value: string): string {
+  const trimmed = value.trim().replace(/^"|"$/g, "");
+  if (trimmed.includes("-----BEGIN")) return trimmed.replace(/\\n/g, "\n");
+  const decoded = Buffer.from(trimmed, "base64").toString("utf8");
+  return decoded.includes("-----BEGIN") ? decoded : trimmed;
+}
+
+function defaultReadFile(path: string): string {
+  return readFileSync(path, "utf8");
+}

@@ -1,0 +1,65 @@
+import {
+  bigint,
+  boolean,
+  index,
+  integer,
+  numeric,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+} from "drizzle-orm/pg-core";
+import { installations } from "./installations.js";
+
+export type PullRequestState = "open" | "closed" | "merged";
+
+export const pullRequests = pgTable(
+  "pull_requests",
+  {
+    installationId: bigint("installation_id", { mode: "number" })
+      .notNull()
+      .references(() => installations.id),
+    id: bigint("id", { mode: "number" }).notNull(),
+    nodeId: text("node_id"),
+    repoId: bigint("repo_id", { mode: "number" }).notNull(),
+    number: integer("number").notNull(),
+    title: text("title").notNull(),
+    body: text("body"),
+    state: text("state").$type<PullRequestState>().notNull(),
+    draft: boolean("draft").notNull().default(false),
+    authorId: bigint("author_id", { mode: "number" }),
+    authorLogin: text("author_login"),
+    authorType: text("author_type"),
+    headRef: text("head_ref").notNull(),
+    baseRef: text("base_ref").notNull(),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull(),
+    /** GitHub's updated_at of the data this row was last written from: the freshness guard. */
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull(),
+    closedAt: timestamp("closed_at", { withTimezone: true }),
+    mergedAt: timestamp("merged_at", { withTimezone: true }),
+    readyForReviewAt: timestamp("ready_for_review_at", { withTimezone: true }),
+    firstCommitAt: timestamp("first_commit_at", { withTimezone: true }),
+    firstReviewAt: timestamp("first_review_at", { withTimezone: true }),
+    additions: integer("additions"),
+    deletions: integer("deletions"),
+    changedFiles: integer("changed_files"),
+    commitsCount: integer("commits_count"),
+    /** GitHub lists at most 250 commits for a pull request; more than that is recorded, not hidden. */
+    commitsTruncated: boolean("commits_truncated").notNull().default(false),
+    isRevert: boolean("is_revert").notNull().default(false),
+    isHotfix: boolean("is_hotfix").notNull().default(false),
+    cycleTimeHours: numeric("cycle_time_hours", { precision: 12, scale: 2, mode: "number" }),
+    reviewTimeHours: numeric("review_time_hours", { precision: 12, scale: 2, mode: "number" }),
+    /** When reviews and commits were last fetched in full from GitHub (null: only webhook data). */
+    detailsSyncedAt: timestamp("details_synced_at", { withTimezone: true }),
+    writtenAt: timestamp("written_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.installationId, t.id] }),
+    index("pull_requests_repo_number_idx").on(t.repoId, t.number),
+    index("pull_requests_installation_created_idx").on(t.installationId, t.createdAt),
+  ],
+);
+
+export type PullRequestRow = typeof pullRequests.$inferSelect;
+export type NewPullRequestRow = typeof pullRequests.$inferInsert;

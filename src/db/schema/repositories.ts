@@ -1,0 +1,45 @@
+import { bigint, boolean, index, integer, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import type { SyncDepth } from "../../settings.js";
+import { installations } from "./installations.js";
+
+export type SyncStatus = "pending" | "queued" | "syncing" | "paused_rate_limited" | "complete" | "error";
+
+export const repositories = pgTable(
+  "repositories",
+  {
+    id: bigint("id", { mode: "number" }).primaryKey(),
+    installationId: bigint("installation_id", { mode: "number" })
+      .notNull()
+      .references(() => installations.id),
+    nodeId: text("node_id"),
+    fullName: text("full_name").notNull(),
+    private: boolean("private").notNull().default(false),
+    archived: boolean("archived").notNull().default(false),
+    defaultBranch: text("default_branch"),
+    /** Untracking is a soft delete: the repository's pull requests stay. */
+    tracked: boolean("tracked").notNull().default(false),
+    syncDepth: text("sync_depth").$type<SyncDepth>(),
+    /** Set when the App lost access (removed from the installation, or deleted on GitHub). */
+    removedAt: timestamp("removed_at", { withTimezone: true }),
+    syncStatus: text("sync_status").$type<SyncStatus>().notNull().default("pending"),
+    prsTotal: integer("prs_total"),
+    prsDone: integer("prs_done").notNull().default(0),
+    /** Oldest PR creation time the backfill has fully covered; deepening fetches only what is older. */
+    backfilledSince: timestamp("backfilled_since", { withTimezone: true }),
+    backfillCursor: text("backfill_cursor"),
+    /** Newest GitHub updated_at fully synced: the delta sync stops there. */
+    watermark: timestamp("watermark", { withTimezone: true }),
+    syncStartedAt: timestamp("sync_started_at", { withTimezone: true }),
+    syncFinishedAt: timestamp("sync_finished_at", { withTimezone: true }),
+    lastSuccessfulSyncAt: timestamp("last_successful_sync_at", { withTimezone: true }),
+    pausedUntil: timestamp("paused_until", { withTimezone: true }),
+    lastError: text("last_error"),
+    lastErrorCode: text("last_error_code"),
+    failureCount: integer("failure_count").notNull().default(0),
+    createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
+    updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index("repositories_installation_idx").on(t.installationId)],
+);
+
+export type Repository = typeof repositories.$inferSelect;
