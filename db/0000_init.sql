@@ -138,4 +138,5 @@ CREATE INDEX "repositories_installation_idx" ON "repositories" USING btree ("ins
 CREATE INDEX "pull_requests_repo_number_idx" ON "pull_requests" USING btree ("repo_id","number");--> statement-breakpoint
 CREATE INDEX "pull_requests_installation_created_idx" ON "pull_requests" USING btree ("installation_id","created_at");--> statement-breakpoint
 CREATE INDEX "reviews_pull_request_idx" ON "reviews" USING btree ("installation_id","pull_request_id");--> statement-breakpoint
+CREATE INDEX "commits_pull_request_idx" ON "commits" USING btree ("installation_id","pull_request_id");--> statement-breakpoint
 CREATE INDEX "webhook_deliveries_received_idx" ON "webhook_deliveries" USING btree ("received_at");

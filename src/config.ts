@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 
@@ -53,6 +54,8 @@ const envSchema = z.object({
   SYNC_CONCURRENCY_PER_INSTALLATION: integer(2),
   /** Concurrent webhook-processing jobs per process. */
   WEBHOOK_WORKER_CONCURRENCY: integer(4),
+  /** Signs cookies (sign-in sessions, setup state). Random per process when unset. */
+  SESSION_SECRET: optional.pipe(z.string().min(32, "must be at least 32 characters").optional()),
   SMTP_URL: optional,
   NOTIFY_EMAIL_FROM: z.string().default("PR Pulse <pr-pulse@localhost>"),
   /** File where the manifest flow stores the App's credentials. */
@@ -92,6 +95,7 @@ export interface Config {
   rateLimitReservePercent: number;
   syncConcurrencyPerInstallation: number;
   webhookWorkerConcurrency: number;
+  sessionSecret: string;
   smtpUrl: string | undefined;
   notifyEmailFrom: string;
   envFile: string;
@@ -169,6 +173,7 @@ export function loadConfig(
     rateLimitReservePercent: Math.min(e.RATE_LIMIT_RESERVE_PERCENT, 90),
     syncConcurrencyPerInstallation: Math.max(1, e.SYNC_CONCURRENCY_PER_INSTALLATION),
     webhookWorkerConcurrency: Math.max(1, e.WEBHOOK_WORKER_CONCURRENCY),
+    sessionSecret: e.SESSION_SECRET ?? randomBytes(32).toString("hex"),
     smtpUrl: e.SMTP_URL,
     notifyEmailFrom: e.NOTIFY_EMAIL_FROM,
     envFile: e.ENV_FILE,

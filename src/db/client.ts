@@ -24,3 +24,11 @@ export function createDatabase(url: string, options: { max?: number } = {}): Dat
 export function wrap(sql: Sql): Db {
   return drizzle(sql, { schema });
 }
+
+/**
+ * Runs `work` in one transaction. Pass its `db` to enqueue({ tx }) and pg-boss writes the job in
+ * the same transaction, so rows and the jobs that process them commit together.
+ */
+export async function withTransaction<T>(database: Pick<Database, "sql">, work: (db: Db) => Promise<T>): Promise<T> {
+  return (await database.sql.begin((tx) => work(wrap(tx as unknown as Sql)))) as T;
+}

@@ -1,4 +1,4 @@
-import { bigint, pgTable, text, timestamp, unique } from "drizzle-orm/pg-core";
+import { bigint, index, pgTable, text, timestamp, unique } from "drizzle-orm/pg-core";
 
 export const commits = pgTable(
   "commits",
@@ -17,7 +17,10 @@ export const commits = pgTable(
     committedAt: timestamp("committed_at", { withTimezone: true }),
     writtenAt: timestamp("written_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [unique("commits_installation_sha_pr_key").on(t.installationId, t.sha, t.pullRequestId)],
+  (t) => [
+    unique("commits_installation_sha_pr_key").on(t.installationId, t.sha, t.pullRequestId),
+    index("commits_pull_request_idx").on(t.installationId, t.pullRequestId),
+  ],
 );
 
 export type CommitRow = typeof commits.$inferSelect;

@@ -1,0 +1,63 @@
+import { eq, sql } from "drizzle-orm";
+import { parseInstallationSettings, type InstallationSettings } from "../../settings.js";
+import type { Db } from "../client.js";
+import { installations, type Installation } from "../schema/index.js";
+
+export interface InstallationAccount {
+  id: number;
+  accountId: number;
+  accountLogin: string;
+  accountType: "Organization" | "User";
+  repositorySelection?: "all" | "selected" | null;
+  suspendedAt?: Date | null;
+}
+
+/** Creates or refreshes an installation; a re-install clears deleted_at. */
+export async function upsertInstallation(db: Db, account: InstallationAccount): Promise<Installation> {
+  const [row] = await db
+    .insert(installations)
+    .values({ ...account, deletedAt: null })
+    .onConflictDoUpdate({
+      target: installations.id,
+      set: {
+        accountId: account.accountId,
+        accountLogin: account.accountLogin,
+        accountType: account.accountType,
+        ...(account.repositorySelection ? { repositorySelection: account.repositorySelection } : {}),
+        ...(account.suspendedAt !== undefined ? { suspendedAt: account.suspendedAt } : {}),
+        deletedAt: null,
+        updatedAt: sql`now()`,
+      },
+    })
+    .returning();
+  return row!;
+}
+
+/** Known installations only; events for an installation we never saw create it from the payload. */
+export async function findInstallation(db: Db, id: number): Promise<Installation | undefined> {
+  const [row] = await db.select().from(installations).where(eq(installations.id, id));
+  return row;
+}
+
+export async function updateInstallation(
+  db: Db,
+  id: number,
+  patch: Partial<Pick<Installation, "suspendedAt" | "deletedAt" | "repositorySelection" | "accountLogin">>,
+): Promise<void> {
+  await db
+    .update(installations)
+    .set({ ...patch, updatedAt: sql`now()` })
+    .where(eq(installations.id, id));
+}
+
+export async function getInstallationSettings(db: Db, id: number): Promise<InstallationSettings> {
+  const [row] = await db
+    .select({ settings: installations.settings })
+    .from(installations)
+    .where(eq(installations.id, id));
+  return parseInstallationSettings(row?.settings);
+}
+
+export async function listInstallations(db: Db): Promise<Installation[]> {
+  return db.select().from(installations).orderBy(installations.accountLogin);
+}

@@ -1,0 +1,152 @@
+import { GraphqlResponseError } from "@octokit/graphql";
+import { RequestError } from "@octokit/request-error";
+import type { Logger } from "pino";
+import type { ProbotOctokit } from "probot";
+import {
+  AppError,
+  AuthError,
+  CursorError,
+  NotFoundError,
+  PermissionError,
+  RateLimitedError,
+  ServerError,
+} from "../errors.js";
+import { type GqlRateLimit, loadQuery, type QueryName } from "./queries.js";
+
+export interface RateLimitState {
+  limit: number;
+  remaining: number;
+  resetAt: Date;
+}
+
+/** Without retry-after, GitHub asks clients to wait at least a minute after a secondary limit. */
+const SECONDARY_LIMIT_DEFAULT_SECONDS = 60;
+
+/**
+ * The only door to GitHub. Wraps an installation-authenticated Octokit: runs the queries in
+ * ./queries, tracks the remaining budget from every response, and turns failures into the typed
+ * errors of src/errors.ts.
+ */
+export class GitHubClient {
+  /** Null until a response carried rate-limit data; stays null on GHES with rate limiting off. */
+  rateLimit: RateLimitState | null = null;
+  /** GraphQL points and REST calls this client spent: what the benchmarks count. */
+  spent = { graphqlPoints: 0, graphqlCalls: 0, restCalls: 0 };
+
+  constructor(
+    readonly octokit: ProbotOctokit,
+    private readonly log: Logger,
+  ) {
+    octokit.hook.after("request", (response) => this.observeHeaders(response.headers));
+  }
+
+  async graphql<T extends { rateLimit?: GqlRateLimit | null }>(
+    name: QueryName,
+    variables: Record<string, unknown>,
+    options: { retries?: number } = {},
+  ): Promise<T> {
+    try {
+      const data = await this.octokit.graphql<T>(loadQuery(name), {
+        ...variables,
+        ...(options.retries === undefined ? {} : { request: { retries: options.retries } }),
+      });
+      this.spent.graphqlCalls += 1;
+      this.observeGraphqlRateLimit(data.rateLimit);
+      return data;
+    } catch (error) {
+      this.spent.graphqlCalls += 1;
+      throw toAppError(error);
+    }
+  }
+
+  async rest<T>(route: string, parameters: Record<string, unknown> = {}): Promise<T> {
+    try {
+      this.spent.restCalls += 1;
+      const response = await this.octokit.request(route, parameters);
+      return response.data as T;
+    } catch (error) {
+      throw toAppError(error);
+    }
+  }
+
+  /**
+   * Throws RateLimitedError when less than `reservePercent` of the hour's budget is left, keeping
+   * that share for webhook-driven work. GHES without rate limits never trips it.
+   */
+  assertBudget(reservePercent: number): void {
+    const state = this.rateLimit;
+    if (!state || state.limit <= 0) return;
+    if (state.remaining <= (state.limit * reservePercent) / 100 && state.resetAt.getTime() > Date.now()) {
+      this.log.info({ remaining: state.remaining, limit: state.limit }, "sync paused to keep the rate-limit reserve");
+      throw new RateLimitedError(state.resetAt, "reserve");
+    }
+  }
+
+  private observeGraphqlRateLimit(rateLimit: GqlRateLimit | null | undefined): void {
+    if (!rateLimit) return;
+    this.spent.graphqlPoints += rateLimit.cost;
+    this.rateLimit = {
+      limit: rateLimit.limit,
+      remaining: rateLimit.remaining,
+      resetAt: new Date(rateLimit.resetAt),
+    };
+  }
+
+  private observeHeaders(headers: Record<string, unknown>): void {
+    const limit = Number(headers["x-ratelimit-limit"]);
+    const remaining = Number(headers["x-ratelimit-remaining"]);
+    const reset = Number(headers["x-ratelimit-reset"]);
+    if (!Number.isFinite(limit) || !Number.isFinite(remaining) || !Number.isFinite(reset)) return;
+    // REST ("core") and GraphQL have separate budgets; only GraphQL's matters for sync.
+    if (headers["x-ratelimit-resource"] && headers["x-ratelimit-resource"] !== "graphql") return;
+    this.rateLimit = { limit, remaining, resetAt: new Date(reset * 1000) };
+  }
+}
+
+function header(headers: Record<string, unknown> | undefined, name: string): string | undefined {
+  const value = headers?.[name];
+  return value === undefined || value === null ? undefined : String(value);
+}
+
+function resetFromHeaders(headers: Record<string, unknown> | undefined): Date {
+  const reset = Number(header(headers, "x-ratelimit-reset"));
+  return Number.isFinite(reset) && reset > 0 ? new Date(reset * 1000) : new Date(Date.now() + 60_000);
+}
+
+/** Maps whatever Octokit threw to one of the app's typed errors. */
+export function toAppError(error: unknown): AppError {
+  if (error instanceof AppError) return error;
+  if (error instanceof GraphqlResponseError) {
+    const errors = (error.errors ?? []) as { type?: string; message?: string }[];
+    const headers = error.headers as Record<string, unknown> | undefined;
+    const first = errors[0];
+    const message = first?.message ?? error.message;
+    if (errors.some((e) => e.type === "RATE_LIMITED")) {
+      return new RateLimitedError(resetFromHeaders(headers), "primary", { cause: error });
+    }
+    if (errors.some((e) => e.type === "NOT_FOUND")) return new NotFoundError(message, { cause: error });
+    if (errors.some((e) => e.type === "FORBIDDEN")) return new PermissionError(message, { cause: error });
+    if (/cursor/i.test(message)) return new CursorError(message, { cause: error });
+    return new ServerError(`GraphQL error: ${message}`, undefined, { cause: error });
+  }
+  if (error instanceof RequestError) {
+    const headers = error.response?.headers as Record<string, unknown> | undefined;
+    const message = error.message;
+    if (error.status === 401) return new AuthError(message, { cause: error });
+    if (error.status === 403 || error.status === 429) {
+      if (header(headers, "x-ratelimit-remaining") === "0") {
+        return new RateLimitedError(resetFromHeaders(headers), "primary", { cause: error });
+      }
+      const retryAfter = Number(header(headers, "retry-after"));
+      if (Number.isFinite(retryAfter) || /secondary rate limit|abuse/i.test(message) || error.status === 429) {
+        const seconds = Number.isFinite(retryAfter) ? retryAfter : SECONDARY_LIMIT_DEFAULT_SECONDS;
+        return new RateLimitedError(new Date(Date.now() + seconds * 1000), "secondary", { cause: error });
+      }
+      return new PermissionError(message, { cause: error });
+    }
+    if (error.status === 404 || error.status === 410) return new NotFoundError(message, { cause: error });
+    return new ServerError(message, error.status, { cause: error });
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  return new ServerError(message, undefined, { cause: error });
+}

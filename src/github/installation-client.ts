@@ -1,0 +1,13 @@
+import type { Logger } from "pino";
+import type { Probot } from "probot";
+import { GitHubClient } from "./client.js";
+
+export type GitHubClientFactory = (installationId: number, log: Logger) => Promise<GitHubClient>;
+
+/**
+ * A client authenticated as one installation. Called once per job: Probot mints (or reuses from its
+ * cache, within the token's hour) an installation token, so no job holds an expired one.
+ */
+export function createGitHubClientFactory(probot: Probot): GitHubClientFactory {
+  return async (installationId, log) => new GitHubClient(await probot.auth(installationId), log);
+}

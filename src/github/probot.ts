@@ -1,0 +1,42 @@
+import type { Logger } from "pino";
+import { Probot, ProbotOctokit } from "probot";
+import type { Config, GitHubAppCredentials } from "../config.js";
+
+// A secondary (abuse) limit is retried once after GitHub's retry-after; after that the error reaches
+// the job, which reschedules itself with backoff instead of holding a worker asleep.
+const SECONDARY_LIMIT_RETRIES = 1;
+
+/**
+ * Probot's Octokit already carries @octokit/plugin-throttling and @octokit/plugin-retry; this tunes
+ * them for a sync engine. A primary rate limit is never slept through inside a request: the error
+ * surfaces as RateLimitedError and the job is rescheduled for the reset time.
+ */
+export const PulseOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
+  ...options,
+  throttle: {
+    ...(options.throttle as object | undefined),
+    onRateLimit: (retryAfter: number, request: { method: string; url: string }, octokit: ProbotOctokit) => {
+      octokit.log.warn(`GitHub rate limit reached on ${request.method} ${request.url} (reset in ${retryAfter}s)`);
+      return false;
+    },
+    onSecondaryRateLimit: (
+      retryAfter: number,
+      request: { method: string; url: string; request: { retryCount: number } },
+      octokit: ProbotOctokit,
+    ) => {
+      octokit.log.warn(`GitHub secondary rate limit on ${request.method} ${request.url} (retry after ${retryAfter}s)`);
+      return request.request.retryCount < SECONDARY_LIMIT_RETRIES;
+    },
+  },
+})) as typeof ProbotOctokit;
+
+export function createProbot(config: Config, credentials: GitHubAppCredentials, log: Logger): Probot {
+  return new Probot({
+    appId: credentials.appId,
+    privateKey: credentials.privateKey,
+    secret: credentials.webhookSecret,
+    ...(config.github.enterprise ? { baseUrl: config.github.apiUrl } : {}),
+    Octokit: PulseOctokit,
+    log: log.child({ name: "probot" }),
+  });
+}

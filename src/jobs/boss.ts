@@ -1,0 +1,48 @@
+import { sql } from "drizzle-orm";
+import { fromDrizzle, PgBoss, type SendOptions } from "pg-boss";
+import type { Logger } from "pino";
+import type { Db } from "../db/client.js";
+import { catalog, type JobData, type QueueKey } from "./catalog.js";
+
+export type Boss = PgBoss;
+
+export async function startBoss(url: string, log: Logger): Promise<PgBoss> {
+  const boss = new PgBoss({ connectionString: url, max: 4, application_name: "pr-pulse-jobs" });
+  boss.on("error", (error) => log.error({ err: error }, "pg-boss error"));
+  await boss.start();
+  for (const definition of Object.values(catalog)) {
+    const existing = await boss.getQueue(definition.name);
+    if (!existing) {
+      await boss.createQueue(definition.name, { policy: definition.policy, ...definition.options });
+    } else {
+      await boss.updateQueue(definition.name, definition.options);
+    }
+  }
+  return boss;
+}
+
+export interface EnqueueOptions {
+  /** A transaction (see withTransaction): the job is created only if it commits. */
+  tx?: Db;
+  startAfter?: Date | number;
+}
+
+/** The typed way to queue work: the payload is checked against the catalog before it is sent. */
+export async function enqueue<K extends QueueKey>(
+  boss: PgBoss,
+  key: K,
+  data: JobData<K>,
+  options: EnqueueOptions = {},
+): Promise<string | null> {
+  const definition = catalog[key];
+  const payload = definition.schema.parse(data) as JobData<K>;
+  const sendOptions: SendOptions = {};
+  const singletonKey = (definition as { singletonKey?: (d: JobData<K>) => string }).singletonKey;
+  if (singletonKey) sendOptions.singletonKey = singletonKey(payload);
+  if (definition.installationGroup && "installationId" in payload) {
+    sendOptions.group = { id: String(payload.installationId) };
+  }
+  if (options.tx) sendOptions.db = fromDrizzle(options.tx, sql);
+  if (options.startAfter !== undefined) sendOptions.startAfter = options.startAfter;
+  return boss.send(definition.name, payload as object, sendOptions);
+}

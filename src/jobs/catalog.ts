@@ -1,0 +1,93 @@
+import type { QueueOptions, QueuePolicy } from "pg-boss";
+import { z } from "zod";
+
+/**
+ * Every queue, once: name, payload (ids only; handlers load the rest), policy and retries.
+ * Queues that call GitHub are grouped by installation so workers can cap concurrency per
+ * installation across every process (pg-boss group concurrency).
+ */
+interface QueueDefinition<S extends z.ZodType> {
+  name: string;
+  schema: S;
+  policy: QueuePolicy;
+  options: QueueOptions;
+  /** Deduplication key for stately queues: one queued and one active job per key. */
+  singletonKey?: (data: z.infer<S>) => string;
+  /** Jobs of one installation share a concurrency group. */
+  installationGroup: boolean;
+}
+
+const define = <S extends z.ZodType>(definition: QueueDefinition<S>) => definition;
+
+const installationId = z.number().int().positive();
+
+// Retries with exponential backoff: 5 attempts span roughly 10 s → 3 min, enough to ride out a
+// GitHub incident blip without hammering it.
+const retrying: QueueOptions = { retryLimit: 5, retryDelay: 10, retryBackoff: true, retryDelayMax: 600 };
+
+export const catalog = {
+  processWebhook: define({
+    name: "process-webhook",
+    schema: z.object({ deliveryId: z.string().min(1) }),
+    policy: "standard",
+    options: { ...retrying, expireInSeconds: 300 },
+    installationGroup: false,
+  }),
+  refreshPullRequest: define({
+    name: "refresh-pull-request",
+    schema: z.object({
+      installationId,
+      repoId: z.number().int().positive(),
+      pullRequestId: z.number().int().positive(),
+      nodeId: z.string().min(1),
+    }),
+    policy: "stately",
+    options: { ...retrying, expireInSeconds: 300 },
+    singletonKey: (data) => `${data.installationId}:${data.pullRequestId}`,
+    installationGroup: true,
+  }),
+  syncRepositories: define({
+    name: "sync-repositories",
+    schema: z.object({ installationId }),
+    policy: "stately",
+    options: { ...retrying, expireInSeconds: 600 },
+    singletonKey: (data) => String(data.installationId),
+    installationGroup: true,
+  }),
+  backfillRepo: define({
+    name: "backfill-repo",
+    schema: z.object({ installationId, repoId: z.number().int().positive() }),
+    policy: "stately",
+    // One page per job run is quick, but a whole backfill runs as chained jobs; a page gets 10 min.
+    options: { ...retrying, expireInSeconds: 600 },
+    singletonKey: (data) => String(data.repoId),
+    installationGroup: true,
+  }),
+  deltaSync: define({
+    name: "delta-sync",
+    schema: z.object({ installationId, repoIds: z.array(z.number().int().positive()).optional() }),
+    policy: "stately",
+    options: { ...retrying, expireInSeconds: 1800 },
+    singletonKey: (data) => String(data.installationId),
+    installationGroup: true,
+  }),
+  membersSync: define({
+    name: "members-sync",
+    schema: z.object({ installationId }),
+    policy: "stately",
+    options: { ...retrying, expireInSeconds: 600 },
+    singletonKey: (data) => String(data.installationId),
+    installationGroup: true,
+  }),
+  refreshWeeklyMetrics: define({
+    name: "refresh-weekly-metrics",
+    schema: z.object({ installationId, weeks: z.array(z.string()).min(1) }),
+    policy: "standard",
+    options: { ...retrying, expireInSeconds: 300 },
+    installationGroup: false,
+  }),
+} as const;
+
+export type Catalog = typeof catalog;
+export type QueueKey = keyof Catalog;
+export type JobData<K extends QueueKey> = z.infer<Catalog[K]["schema"]>;

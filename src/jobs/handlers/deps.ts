@@ -1,0 +1,21 @@
+import type { PgBoss } from "pg-boss";
+import type { Logger } from "pino";
+import type { Probot } from "probot";
+import type { Config } from "../../config.js";
+import type { Database } from "../../db/client.js";
+import type { GitHubClientFactory } from "../../github/installation-client.js";
+
+export interface JobDeps {
+  config: Config;
+  database: Database;
+  boss: PgBoss;
+  probot: Probot;
+  github: GitHubClientFactory;
+  log: Logger;
+  now: () => Date;
+}
+
+export interface JobContext {
+  jobId: string;
+  log: Logger;
+}

@@ -1,0 +1,57 @@
+import type { PgBoss } from "pg-boss";
+import { RateLimitedError } from "../errors.js";
+import { enqueue } from "./boss.js";
+import { catalog, type JobData, type QueueKey } from "./catalog.js";
+import type { JobContext, JobDeps } from "./handlers/deps.js";
+import { processWebhook } from "./handlers/process-webhook.js";
+import { refreshPullRequest } from "./handlers/refresh-pull-request.js";
+
+type JobHandler<K extends QueueKey> = (data: JobData<K>, context: JobContext) => Promise<void>;
+type HandlerFactories = { [K in QueueKey]?: (deps: JobDeps) => JobHandler<K> };
+
+export const jobHandlers: HandlerFactories = {
+  processWebhook,
+  refreshPullRequest,
+};
+
+/**
+ * Subscribes a worker to every queue that has a handler. A rate limit never fails a job: the same
+ * job is queued again for the moment GitHub's budget resets.
+ */
+export async function startWorkers(boss: PgBoss, deps: JobDeps, handlers: HandlerFactories = jobHandlers) {
+  for (const key of Object.keys(handlers) as QueueKey[]) {
+    const definition = catalog[key];
+    const handler = (handlers[key] as (deps: JobDeps) => JobHandler<typeof key>)(deps);
+    const concurrency =
+      key === "processWebhook" ? deps.config.webhookWorkerConcurrency : deps.config.syncConcurrencyPerInstallation;
+    await boss.work(
+      definition.name,
+      {
+        batchSize: 1,
+        localConcurrency: concurrency,
+        pollingIntervalSeconds: 1,
+        ...(definition.installationGroup ? { groupConcurrency: deps.config.syncConcurrencyPerInstallation } : {}),
+      },
+      async ([job]) => {
+        if (!job) return;
+        const data = definition.schema.parse(job.data) as JobData<typeof key>;
+        const log = deps.log.child({
+          jobId: job.id,
+          queue: definition.name,
+          ...("installationId" in data ? { installationId: data.installationId } : {}),
+        });
+        try {
+          await handler(data, { jobId: job.id, log });
+        } catch (error) {
+          if (error instanceof RateLimitedError) {
+            log.warn({ resetAt: error.resetAt, kind: error.kind }, "rate limited; job rescheduled");
+            await enqueue(boss, key, data, { startAfter: error.resetAt });
+            return;
+          }
+          log.error({ err: error, code: (error as { code?: string }).code }, "job failed");
+          throw error;
+        }
+      },
+    );
+  }
+}

@@ -1,0 +1,28 @@
+import type { FastifyInstance } from "fastify";
+import type { PgBoss } from "pg-boss";
+import type { Database } from "../../db/client.js";
+
+export interface HealthRouteOptions {
+  database: Database;
+  boss: PgBoss | undefined;
+}
+
+/** /healthz: the process answers. /readyz: it can reach Postgres and the job queue. */
+export async function healthRoutes(app: FastifyInstance, options: HealthRouteOptions) {
+  app.get("/healthz", async () => ({ status: "ok" }));
+
+  app.get("/readyz", async (_request, reply) => {
+    const checks: Record<string, "ok" | "fail" | "not configured"> = { database: "fail", queue: "not configured" };
+    try {
+      await options.database.sql`select 1`;
+      checks.database = "ok";
+    } catch {
+      // reported below
+    }
+    if (options.boss) {
+      checks.queue = (await options.boss.isInstalled().catch(() => false)) ? "ok" : "fail";
+    }
+    const ready = Object.values(checks).every((check) => check !== "fail");
+    return reply.code(ready ? 200 : 503).send({ status: ready ? "ready" : "not ready", checks });
+  });
+}

@@ -1,0 +1,92 @@
+import type { FastifyInstance } from "fastify";
+import type { PgBoss } from "pg-boss";
+import type { Probot } from "probot";
+import { withTransaction, type Database } from "../../db/client.js";
+import { insertDelivery } from "../../db/queries/webhook-deliveries.js";
+import { isHandledEvent } from "../../github/app.js";
+import { enqueue } from "../../jobs/boss.js";
+
+export interface WebhookRouteOptions {
+  path: string;
+  bodyLimit: number;
+  database: Database;
+  /** Undefined in setup mode: deliveries are refused until the App is registered. */
+  probot: Probot | undefined;
+  boss: PgBoss | undefined;
+}
+
+interface PayloadIds {
+  action?: unknown;
+  installation?: { id?: unknown };
+  repository?: { id?: unknown };
+}
+
+const positiveInteger = (value: unknown): number | null =>
+  typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : null;
+
+/**
+ * Durable webhook intake. The signature is checked on the exact bytes GitHub signed (this scope
+ * parses bodies as raw buffers), then the delivery and the job that processes it are committed in
+ * one transaction before GitHub gets its 2xx. A redelivered GUID is acknowledged and not queued
+ * again; events the App does not handle are recorded as ignored.
+ */
+export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions) {
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: options.bodyLimit }, (_request, body, done) =>
+    done(null, body),
+  );
+
+  app.post(options.path, async (request, reply) => {
+    const { probot, boss } = options;
+    if (!probot || !boss) {
+      return reply.code(503).send({ error: "The GitHub App is not registered yet; finish setup first." });
+    }
+    const event = request.headers["x-github-event"];
+    const deliveryId = request.headers["x-github-delivery"];
+    const signature = request.headers["x-hub-signature-256"];
+    const body = request.body;
+    if (typeof signature !== "string" || signature.length === 0) {
+      return reply.code(401).send({ error: "Missing x-hub-signature-256 header" });
+    }
+    if (!Buffer.isBuffer(body) || body.length === 0) {
+      return reply.code(400).send({ error: "Empty body" });
+    }
+    const verified = await probot.webhooks.verify(body.toString("utf8"), signature).catch(() => false);
+    if (!verified) return reply.code(401).send({ error: "Invalid signature" });
+    if (typeof event !== "string" || !/^[a-z_]+$/.test(event)) {
+      return reply.code(400).send({ error: "Missing or invalid x-github-event header" });
+    }
+    if (typeof deliveryId !== "string" || deliveryId.length === 0 || deliveryId.length > 100) {
+      return reply.code(400).send({ error: "Missing or invalid x-github-delivery header" });
+    }
+
+    let payload: unknown;
+    try {
+      payload = JSON.parse(body.toString("utf8"));
+    } catch {
+      return reply.code(400).send({ error: "Body is not valid JSON" });
+    }
+    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
+      return reply.code(400).send({ error: "Body is not a JSON object" });
+    }
+
+    const ids = payload as PayloadIds;
+    const action = typeof ids.action === "string" ? ids.action : null;
+    const handled = isHandledEvent(event, action);
+    const accepted = await withTransaction(options.database, async (db) => {
+      const inserted = await insertDelivery(db, {
+        id: deliveryId,
+        event,
+        action,
+        installationId: positiveInteger(ids.installation?.id),
+        repositoryId: positiveInteger(ids.repository?.id),
+        status: handled ? "queued" : "ignored",
+        payload,
+      });
+      if (inserted && handled) await enqueue(boss, "processWebhook", { deliveryId }, { tx: db });
+      return inserted;
+    });
+    request.log.info({ deliveryId, event, action, handled, duplicate: !accepted }, "webhook received");
+    return reply.code(202).send({ ok: true, duplicate: !accepted, handled });
+  });
+}

@@ -1,0 +1,180 @@
+import { describe, expect, it } from "@jest/globals";
+import {
+  computeFirstCommitAt,
+  computeFirstReviewAt,
+  computePullRequestMetrics,
+  derivePullRequestState,
+  hoursBetween,
+  isHotfixPullRequest,
+  isRevertPullRequest,
+  type PullRequestFacts,
+  type ReviewFacts,
+} from "../../src/metrics/pull-request.js";
+
+const t = (iso: string) => new Date(iso);
+const review = (patch: Partial<ReviewFacts>): ReviewFacts => ({
+  reviewerId: 2,
+  reviewerLogin: "reviewer",
+  reviewerType: "User",
+  state: "approved",
+  submittedAt: t("2024-01-01T10:00:00Z"),
+  ...patch,
+});
+const facts = (patch: Partial<PullRequestFacts> = {}): PullRequestFacts => ({
+  title: "Add feature",
+  body: null,
+  headRef: "feature/x",
+  authorId: 1,
+  authorLogin: "author",
+  createdAt: t("2024-01-01T00:00:00Z"),
+  mergedAt: null,
+  reviews: [],
+  commits: [],
+  ...patch,
+});
+
+describe("derivePullRequestState", () => {
+  it.each<[string, Date | null, string]>([
+    ["open", null, "open"],
+    ["closed", null, "closed"],
+    ["closed", t("2024-01-02T00:00:00Z"), "merged"],
+    ["MERGED", t("2024-01-02T00:00:00Z"), "merged"],
+    ["OPEN", null, "open"],
+    ["CLOSED", null, "closed"],
+  ])("%s with merged_at %p is %s", (state, mergedAt, expected) => {
+    expect(derivePullRequestState(state, mergedAt)).toBe(expected);
+  });
+});
+
+describe("computeFirstReviewAt", () => {
+  it.each<[string, ReviewFacts[], string | null]>([
+    ["no reviews", [], null],
+    ["one review", [review({})], "2024-01-01T10:00:00.000Z"],
+    [
+      "earliest of several",
+      [review({ submittedAt: t("2024-01-03T00:00:00Z") }), review({ submittedAt: t("2024-01-02T00:00:00Z") })],
+      "2024-01-02T00:00:00.000Z",
+    ],
+    ["pending review ignored", [review({ state: "pending", submittedAt: null })], null],
+    ["author's own review ignored", [review({ reviewerId: 1, reviewerLogin: "author" })], null],
+    ["bot by type ignored", [review({ reviewerType: "Bot", reviewerLogin: "ci" })], null],
+    ["bot by login ignored", [review({ reviewerType: null, reviewerLogin: "renovate[bot]" })], null],
+    [
+      "commented counts, dismissed counts",
+      [
+        review({ state: "commented", submittedAt: t("2024-01-05T00:00:00Z") }),
+        review({ state: "dismissed", submittedAt: t("2024-01-04T00:00:00Z") }),
+      ],
+      "2024-01-04T00:00:00.000Z",
+    ],
+    [
+      "bot earlier than human",
+      [review({ reviewerType: "Bot", submittedAt: t("2024-01-01T01:00:00Z") }), review({})],
+      "2024-01-01T10:00:00.000Z",
+    ],
+  ])("%s", (_name, reviews, expected) => {
+    expect(computeFirstReviewAt(facts({ reviews }))?.toISOString() ?? null).toBe(expected);
+  });
+
+  it("matches the author by login when GitHub gave no author id", () => {
+    const pr = facts({ authorId: null, reviews: [review({ reviewerId: 9, reviewerLogin: "author" })] });
+    expect(computeFirstReviewAt(pr)).toBeNull();
+  });
+});
+
+describe("hoursBetween", () => {
+  it.each([
+    ["2024-01-01T00:00:00Z", "2024-01-01T01:30:00Z", 1.5],
+    ["2024-01-01T00:00:00Z", "2024-01-03T00:00:00Z", 48],
+    ["2024-01-01T00:00:00Z", "2024-01-01T00:00:20Z", 0.01],
+    ["2024-01-01T00:00:00Z", "2024-01-01T00:20:00Z", 0.33],
+    ["2024-01-01T00:00:00Z", "2024-01-01T00:00:00Z", 0],
+  ])("%s → %s is %p hours", (from, to, expected) => {
+    expect(hoursBetween(t(from), t(to))).toBe(expected);
+  });
+  it("is null without an end", () => expect(hoursBetween(t("2024-01-01T00:00:00Z"), null)).toBeNull());
+});
+
+describe("isRevertPullRequest", () => {
+  it.each([
+    [{ title: 'Revert "Add feature"', body: null, commits: [] }, true],
+    [{ title: "Revert the thing", body: null, commits: [] }, false],
+    [{ title: "revert \"lower case\"", body: null, commits: [] }, false],
+    [{ title: "Undo", body: "This reverts commit abc123.", commits: [] }, true],
+    [
+      {
+        title: "Undo",
+        body: "",
+        commits: [{ message: "Revert x\n\nThis reverts commit abc.", authoredAt: null, committedAt: null }],
+      },
+      true,
+    ],
+    [{ title: "Fix", body: "reverts nothing", commits: [] }, false],
+  ])("%o → %p", (input, expected) => {
+    expect(isRevertPullRequest(input)).toBe(expected);
+  });
+});
+
+describe("isHotfixPullRequest", () => {
+  it.each([
+    ["hotfix/login", "Fix login", true],
+    ["hot-fix-123", "Fix", true],
+    ["HOTFIX-1", "Fix", true],
+    ["feature/hotfix", "Fix", false],
+    ["hotfixes", "Fix", false],
+    ["main-fix", "Hotfix for the outage", true],
+    ["main-fix", "Urgent hotfix: login", true],
+    ["main-fix", "Hotfixes", false],
+    ["main-fix", "shotfix", false],
+  ])("branch %s, title %s → %p", (headRef, title, expected) => {
+    expect(isHotfixPullRequest({ headRef, title })).toBe(expected);
+  });
+
+  it("uses per-installation patterns", () => {
+    const patterns = { hotfixBranchPattern: "^urgent/", hotfixTitlePattern: "\\bSEV\\d\\b" };
+    expect(isHotfixPullRequest({ headRef: "urgent/x", title: "a" }, patterns)).toBe(true);
+    expect(isHotfixPullRequest({ headRef: "hotfix/x", title: "SEV1 fix" }, patterns)).toBe(true);
+    expect(isHotfixPullRequest({ headRef: "hotfix/x", title: "fix" }, patterns)).toBe(false);
+  });
+
+  it("falls back to the default when a stored pattern is not a valid regular expression", () => {
+    const patterns = { hotfixBranchPattern: "([", hotfixTitlePattern: "\\bhotfix\\b" };
+    expect(isHotfixPullRequest({ headRef: "hotfix/x", title: "a" }, patterns)).toBe(true);
+  });
+});
+
+describe("computeFirstCommitAt", () => {
+  it("takes the earliest author date, falling back to the commit date", () => {
+    const first = computeFirstCommitAt([
+      { message: "a", authoredAt: t("2024-01-02T00:00:00Z"), committedAt: t("2024-01-05T00:00:00Z") },
+      { message: "b", authoredAt: null, committedAt: t("2024-01-01T12:00:00Z") },
+    ]);
+    expect(first?.toISOString()).toBe("2024-01-01T12:00:00.000Z");
+  });
+  it("is null without commits", () => expect(computeFirstCommitAt([])).toBeNull());
+});
+
+describe("computePullRequestMetrics", () => {
+  it("computes every metric of a merged, reviewed pull request", () => {
+    const metrics = computePullRequestMetrics(
+      facts({
+        mergedAt: t("2024-01-02T12:00:00Z"),
+        reviews: [review({ submittedAt: t("2024-01-01T03:15:00Z") })],
+        commits: [{ message: "x", authoredAt: t("2023-12-31T20:00:00Z"), committedAt: null }],
+      }),
+    );
+    expect(metrics).toEqual({
+      firstReviewAt: t("2024-01-01T03:15:00Z"),
+      firstCommitAt: t("2023-12-31T20:00:00Z"),
+      cycleTimeHours: 36,
+      reviewTimeHours: 3.25,
+      isRevert: false,
+      isHotfix: false,
+    });
+  });
+  it("leaves cycle and review time null for an open, unreviewed pull request", () => {
+    const metrics = computePullRequestMetrics(facts());
+    expect(metrics.cycleTimeHours).toBeNull();
+    expect(metrics.reviewTimeHours).toBeNull();
+  });
+});
