@@ -2,11 +2,14 @@ import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import postgres, { type Sql } from "postgres";
 import * as schema from "./schema/index.js";
 
-export type Db = PostgresJsDatabase<typeof schema>;
+type RootDb = PostgresJsDatabase<typeof schema>;
+type Transaction = Parameters<Parameters<RootDb["transaction"]>[0]>[0];
+/** A database handle or a transaction: every query in src/db/queries takes either. */
+export type Db = RootDb | Transaction;
 
 export interface Database {
   sql: Sql;
-  db: Db;
+  db: RootDb;
   close(): Promise<void>;
 }
 
@@ -20,8 +23,7 @@ export function createDatabase(url: string, options: { max?: number } = {}): Dat
   return { sql, db: wrap(sql), close: () => sql.end({ timeout: 5 }) };
 }
 
-/** A drizzle handle over a postgres.js connection or transaction, so queries run inside `sql.begin`. */
-export function wrap(sql: Sql): Db {
+export function wrap(sql: Sql): RootDb {
   return drizzle(sql, { schema });
 }
 
@@ -29,6 +31,6 @@ export function wrap(sql: Sql): Db {
  * Runs `work` in one transaction. Pass its `db` to enqueue({ tx }) and pg-boss writes the job in
  * the same transaction, so rows and the jobs that process them commit together.
  */
-export async function withTransaction<T>(database: Pick<Database, "sql">, work: (db: Db) => Promise<T>): Promise<T> {
-  return (await database.sql.begin((tx) => work(wrap(tx as unknown as Sql)))) as T;
+export async function withTransaction<T>(database: Pick<Database, "db">, work: (db: Db) => Promise<T>): Promise<T> {
+  return database.db.transaction((tx) => work(tx));
 }
