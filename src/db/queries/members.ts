@@ -1,4 +1,4 @@
-import { and, eq, notInArray, sql } from "drizzle-orm";
+import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
 import { members } from "../schema/index.js";
 
@@ -35,7 +35,7 @@ export async function deactivateMembers(db: Db, installationId: number, userIds:
   await db
     .update(members)
     .set({ active: false, leftAt: sql`coalesce(${members.leftAt}, now())`, updatedAt: sql`now()` })
-    .where(and(eq(members.installationId, installationId), sql`${members.userId} = any(${userIds})`));
+    .where(and(eq(members.installationId, installationId), inArray(members.userId, userIds)));
 }
 
 /** After a full member listing: everyone not in it has left. */

@@ -1,0 +1,277 @@
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
+import nock from "nock";
+import { asc } from "drizzle-orm";
+import * as schema from "../src/db/schema/index.js";
+import { processWebhook } from "../src/jobs/handlers/process-webhook.js";
+import { defaultInstallationSettings } from "../src/settings.js";
+import { startTestApp, type TestApp } from "./support/app.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { webhookExample } from "./support/webhook-examples.js";
+
+// Every handled event, delivered as a real payload through the real endpoint with a real signature,
+// processed by the real pg-boss worker. GitHub is not called here (refresh jobs stay queued);
+// test/refresh.test.ts covers what those fetch.
+
+let database: TestDatabase;
+let app: TestApp;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  app = await startTestApp(database, { handlers: { processWebhook } });
+  nock.disableNetConnect();
+  nock.enableNetConnect("127.0.0.1");
+});
+afterAll(async () => {
+  await app.stop();
+  await database.drop();
+  nock.enableNetConnect();
+});
+beforeEach(async () => {
+  await database.truncate();
+  await database.sql`delete from pgboss.job`;
+});
+afterEach(() => expect(nock.pendingMocks()).toEqual([]));
+
+type Payload = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+
+async function send(event: string, payload: Payload) {
+  const response = await app.deliver(event, payload);
+  expect(response.status).toBe(202);
+  await app.drain(["process-webhook"]);
+  const [delivery] = await database.sql`select status, last_error from webhook_deliveries where id = ${response.id}`;
+  expect(delivery).toEqual({ status: "processed", last_error: null });
+}
+
+// Read through drizzle so timestamps come back as Dates and numerics as numbers.
+const pullRequests = () => database.db.select().from(schema.pullRequests).orderBy(asc(schema.pullRequests.id));
+const installations = () => database.db.select().from(schema.installations);
+const repositories = () => database.db.select().from(schema.repositories).orderBy(asc(schema.repositories.id));
+
+function prPayload(action: string, patch: Payload = {}): Payload {
+  const payload = webhookExample("pull_request", action);
+  payload.pull_request = { ...payload.pull_request, ...patch };
+  return payload;
+}
+
+describe("installation events", () => {
+  it("created: stores the installation and its repositories, tracks them and queues their backfills", async () => {
+    const payload = webhookExample("installation", "created");
+    await send("installation", payload);
+    const [installation] = await database.sql`select id, account_login, account_type, deleted_at from installations`;
+    expect(installation).toEqual({ id: String(payload.installation.id), account_login: "Codertocat", account_type: "User", deleted_at: null });
+    const repos = await database.sql`select id, full_name, tracked, sync_status from repositories`;
+    expect(repos).toEqual(
+      payload.repositories.map((repo: Payload) => ({ id: String(repo.id), full_name: repo.full_name, tracked: true, sync_status: "queued" })),
+    );
+    expect((await app.jobs("backfill-repo")).map((job) => job.data)).toEqual(
+      payload.repositories.map((repo: Payload) => ({ installationId: payload.installation.id, repoId: repo.id })),
+    );
+    expect(await app.jobs("sync-repositories")).toHaveLength(1);
+  });
+
+  it("created for an organization also queues a member sync; auto-track off leaves repositories untracked", async () => {
+    const payload = webhookExample("installation", "created");
+    payload.installation.account = { ...payload.installation.account, type: "Organization", login: "acme" };
+    await database.db.insert(schema.installations).values({
+      id: payload.installation.id,
+      accountId: 1,
+      accountLogin: "acme",
+      accountType: "Organization",
+      settings: { ...defaultInstallationSettings, autoTrackNewRepos: false },
+    });
+    await send("installation", payload);
+    expect(await database.sql`select tracked from repositories`).toEqual(payload.repositories.map(() => ({ tracked: false })));
+    expect(await app.jobs("backfill-repo")).toHaveLength(0);
+    expect(await app.jobs("members-sync")).toHaveLength(1);
+  });
+
+  it("deleted keeps the history and marks the installation deleted", async () => {
+    await send("installation", webhookExample("installation", "created"));
+    const deleted = webhookExample("installation", "deleted");
+    deleted.installation.id = webhookExample("installation", "created").installation.id;
+    await send("installation", deleted);
+    const [installation] = await installations();
+    expect(installation!.deletedAt).toBeInstanceOf(Date);
+    expect(await database.sql`select id from repositories`).toHaveLength(1);
+  });
+
+  it("suspend and unsuspend", async () => {
+    const suspend = webhookExample("installation", "suspend");
+    await send("installation", suspend);
+    expect((await installations())[0]!.suspendedAt).toBeInstanceOf(Date);
+    await send("installation", webhookExample("installation", "unsuspend"));
+    expect(await database.sql`select suspended_at from installations`).toEqual([{ suspended_at: null }]);
+  });
+
+  it("new_permissions_accepted refreshes the installation and its repository list", async () => {
+    await send("installation", webhookExample("installation", "new_permissions_accepted"));
+    expect(await database.sql`select id from installations`).toHaveLength(1);
+    expect(await app.jobs("sync-repositories")).toHaveLength(1);
+  });
+});
+
+describe("installation_repositories events", () => {
+  it("added tracks and backfills the new repositories; removed keeps them, untracked", async () => {
+    const added = webhookExample("installation_repositories", "added");
+    await send("installation_repositories", added);
+    const ids = added.repositories_added.map((repo: Payload) => String(repo.id));
+    expect((await database.sql`select id, tracked from repositories order by id`).map((r) => r.id)).toEqual(ids.sort());
+    expect(await app.jobs("backfill-repo")).toHaveLength(ids.length);
+
+    const removed = webhookExample("installation_repositories", "removed");
+    removed.installation = added.installation;
+    removed.repositories_removed = added.repositories_added.slice(0, 1);
+    await send("installation_repositories", removed);
+    const gone = (await repositories()).find((repo) => repo.id === added.repositories_added[0].id);
+    expect(gone!.tracked).toBe(false);
+    expect(gone!.removedAt).toBeInstanceOf(Date);
+  });
+});
+
+describe("repository events", () => {
+  it.each(["renamed", "transferred", "archived", "unarchived", "deleted"])("%s", async (action) => {
+    const payload = webhookExample("repository", action);
+    payload.installation = { id: 1 };
+    payload.repository = { ...payload.repository, full_name: "acme/new-name", archived: action === "archived" };
+    await send("repository", payload);
+    const [repo] = await database.sql`select full_name, archived, removed_at from repositories where id = ${payload.repository.id}`;
+    expect(repo!.full_name).toBe("acme/new-name");
+    expect(repo!.archived).toBe(action === "archived");
+    expect(repo!.removed_at === null).toBe(action !== "deleted");
+  });
+});
+
+describe("organization events", () => {
+  it("member_added stores the member by GitHub id; member_removed keeps them, inactive", async () => {
+    const added = webhookExample("organization", "member_added");
+    added.installation = { id: 1 };
+    await database.sql`insert into installations (id, account_id, account_login, account_type) values (1, 1, 'acme', 'Organization')`;
+    await send("organization", added);
+    const user = added.membership.user;
+    expect(await database.sql`select user_id, login, active from members`).toEqual([{ user_id: String(user.id), login: user.login, active: true }]);
+    const removed = structuredClone(added);
+    removed.action = "member_removed";
+    await send("organization", removed);
+    expect(await database.sql`select active from members`).toEqual([{ active: false }]);
+  });
+});
+
+describe("pull_request events", () => {
+  it("opened stores the pull request and queues a refresh of its commits and reviews", async () => {
+    const payload = prPayload("opened");
+    await send("pull_request", payload);
+    const [pr] = await pullRequests();
+    expect(pr).toMatchObject({
+      id: payload.pull_request.id,
+      number: 2,
+      state: "open",
+      title: payload.pull_request.title,
+      additions: payload.pull_request.additions,
+      commitsCount: payload.pull_request.commits,
+      cycleTimeHours: null,
+      isRevert: false,
+    });
+    expect((await app.jobs("refresh-pull-request")).map((job) => job.data)).toEqual([
+      { installationId: 1, repoId: payload.repository.id, pullRequestId: payload.pull_request.id, nodeId: payload.pull_request.node_id },
+    ]);
+    // An installation we never saw is created from the payload rather than dropped.
+    expect(await database.sql`select id, account_login from installations`).toEqual([{ id: "1", account_login: "Codertocat" }]);
+  });
+
+  it.each([
+    ["edited", { title: 'Revert "Add login"', updated_at: "2019-05-16T00:00:00Z" }, { title: 'Revert "Add login"', isRevert: true }],
+    ["synchronize", { additions: 40, deletions: 2, commits: 3, updated_at: "2019-05-16T00:00:00Z" }, { additions: 40, commitsCount: 3 }],
+    ["converted_to_draft", { draft: true, updated_at: "2019-05-16T00:00:00Z" }, { draft: true }],
+    ["reopened", { state: "open", updated_at: "2019-05-16T00:00:00Z" }, { state: "open" }],
+    ["edited", { head: { ref: "hotfix/login" }, updated_at: "2019-05-16T00:00:00Z" }, { isHotfix: true }],
+  ])("%s updates the stored pull request", async (action, patch, expected) => {
+    await send("pull_request", prPayload("opened"));
+    await send("pull_request", prPayload(action, patch));
+    expect((await pullRequests())[0]).toMatchObject(expected);
+  });
+
+  it("ready_for_review records when the pull request became ready", async () => {
+    await send("pull_request", prPayload("opened", { draft: true }));
+    await send("pull_request", prPayload("ready_for_review", { draft: false, updated_at: "2019-05-15T18:00:00Z" }));
+    const [pr] = await pullRequests();
+    expect(pr!.draft).toBe(false);
+    expect(pr!.readyForReviewAt).toEqual(new Date("2019-05-15T18:00:00Z"));
+  });
+
+  it("closed with a merge computes the cycle time", async () => {
+    await send("pull_request", prPayload("opened"));
+    await send(
+      "pull_request",
+      prPayload("closed", { state: "closed", merged: true, merged_at: "2019-05-16T03:20:33Z", closed_at: "2019-05-16T03:20:33Z", updated_at: "2019-05-16T03:20:33Z" }),
+    );
+    expect((await pullRequests())[0]).toMatchObject({ state: "merged", cycleTimeHours: 12 });
+  });
+
+  it("an older event never rolls a newer state back (closed delivered before opened)", async () => {
+    await send(
+      "pull_request",
+      prPayload("closed", { state: "closed", merged: false, closed_at: "2019-05-16T00:00:00Z", updated_at: "2019-05-16T00:00:00Z" }),
+    );
+    await send("pull_request", prPayload("opened"));
+    const [pr] = await pullRequests();
+    expect(pr).toMatchObject({ state: "closed", closedAt: new Date("2019-05-16T00:00:00Z"), updatedAt: new Date("2019-05-16T00:00:00Z") });
+  });
+
+  it("ignores pull requests of a repository an admin untracked", async () => {
+    await send("pull_request", prPayload("opened"));
+    await database.sql`update repositories set tracked = false`;
+    await send("pull_request", prPayload("edited", { title: "changed", updated_at: "2019-05-17T00:00:00Z" }));
+    expect((await pullRequests())[0]!.title).not.toBe("changed");
+  });
+});
+
+describe("pull_request_review events", () => {
+  function reviewPayload(action: string, review: Payload = {}, pr: Payload = {}): Payload {
+    const payload = webhookExample("pull_request_review", action);
+    payload.review = { ...payload.review, user: { id: 777, login: "reviewer", type: "User" }, ...review };
+    payload.pull_request = { ...payload.pull_request, ...pr };
+    return payload;
+  }
+
+  it("submitted before the pull request's own events creates both and computes the review time", async () => {
+    await send("pull_request_review", reviewPayload("submitted", { state: "approved", submitted_at: "2019-05-15T17:20:33Z" }));
+    const [pr] = await pullRequests();
+    expect(pr).toMatchObject({ reviewTimeHours: 2, firstReviewAt: new Date("2019-05-15T17:20:33Z") });
+    expect(await database.sql`select state, reviewer_id from reviews`).toEqual([{ state: "approved", reviewer_id: "777" }]);
+    // The pull request's own, older "opened" arrives later: it changes nothing. What the review
+    // payload lacks (additions, commits) comes from the queued refresh, which asks GitHub.
+    await send("pull_request", prPayload("opened"));
+    expect((await pullRequests())[0]).toMatchObject({
+      reviewTimeHours: 2,
+      updatedAt: new Date("2019-05-15T15:20:38Z"),
+      additions: null,
+    });
+    expect(await app.jobs("refresh-pull-request")).toHaveLength(1);
+  });
+
+  it("a review by the author or a bot does not count as the first review", async () => {
+    const authorId = webhookExample("pull_request_review", "submitted").pull_request.user.id;
+    await send("pull_request_review", reviewPayload("submitted", { user: { id: authorId, login: "Codertocat", type: "User" } }));
+    await send("pull_request_review", reviewPayload("submitted", { id: 5, user: { id: 9, login: "ci[bot]", type: "Bot" } }));
+    expect((await pullRequests())[0]).toMatchObject({ firstReviewAt: null, reviewTimeHours: null });
+    expect(await database.sql`select id from reviews`).toHaveLength(2);
+  });
+
+  it("edited keeps the review; dismissed is final even if a late submitted arrives", async () => {
+    await send("pull_request_review", reviewPayload("submitted", { state: "approved" }));
+    await send("pull_request_review", reviewPayload("edited", { state: "approved", body: "edited" }));
+    await send("pull_request_review", reviewPayload("dismissed", { state: "dismissed" }));
+    await send("pull_request_review", reviewPayload("submitted", { state: "approved" }));
+    expect(await database.sql`select state from reviews`).toEqual([{ state: "dismissed" }]);
+  });
+
+  it("a repeated delivery changes nothing", async () => {
+    const payload = reviewPayload("submitted");
+    const first = await app.deliver("pull_request_review", payload, { id: "dup" });
+    await app.deliver("pull_request_review", payload, { id: "dup" });
+    expect(first.status).toBe(202);
+    await app.drain(["process-webhook"]);
+    expect(await database.sql`select attempts from webhook_deliveries`).toEqual([{ attempts: 1 }]);
+    expect(await database.sql`select id from reviews`).toHaveLength(1);
+  });
+});
