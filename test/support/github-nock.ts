@@ -3,11 +3,14 @@ import type { GqlPullRequest, GqlReview } from "../../src/github/queries.js";
 
 export const GITHUB_API = "https://api.github.com";
 
-/** The installation-token exchange Probot performs before any installation request. */
-export function mockInstallationToken(installationId: number, times = 1) {
+/**
+ * The installation-token exchange Probot performs before installation requests. Optional: Probot
+ * reuses a token for most of its hour, so later jobs of the same installation may not ask again.
+ */
+export function mockInstallationToken(installationId: number) {
   return nock(GITHUB_API)
     .post(`/app/installations/${installationId}/access_tokens`)
-    .times(times)
+    .optionally()
     .reply(201, {
       token: `ghs_test_${installationId}`,
       expires_at: new Date(Date.now() + 3600_000).toISOString(),
