@@ -125,7 +125,9 @@ export function loadConfig(
     try {
       privateKey = readFile(e.PRIVATE_KEY_PATH);
     } catch (error) {
-      throw new ConfigError(`PRIVATE_KEY_PATH: cannot read ${e.PRIVATE_KEY_PATH} (${(error as Error).message})`);
+      throw new ConfigError(
+        `PRIVATE_KEY_PATH: cannot read ${e.PRIVATE_KEY_PATH} (${(error as Error).message})`,
+      );
     }
   }
   if (privateKey) privateKey = normalisePrivateKey(privateKey);

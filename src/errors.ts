@@ -3,7 +3,8 @@
  * src/github/client.ts; jobs decide from the type whether to delay, skip or retry.
  */
 
-export type FailureCode = "auth" | "permission" | "not_found" | "rate_limit" | "server" | "cursor" | "invalid";
+export type FailureCode =
+  "auth" | "permission" | "not_found" | "rate_limit" | "server" | "cursor" | "invalid";
 
 export class AppError extends Error {
   readonly code: FailureCode = "server";

@@ -22,7 +22,13 @@ interface Running {
 }
 
 /** config → database → boss → probot → server → listen; stop() undoes it in reverse. */
-async function startApp(config: Config, database: Database, databaseUrl: string, log: Logger, restart: () => void): Promise<Running> {
+async function startApp(
+  config: Config,
+  database: Database,
+  databaseUrl: string,
+  log: Logger,
+  restart: () => void,
+): Promise<Running> {
   let boss: PgBoss | undefined;
   let smee: SmeeClient | undefined;
   let server: FastifyInstance;
@@ -62,7 +68,10 @@ async function startApp(config: Config, database: Database, databaseUrl: string,
   };
 }
 
-async function resolveDatabaseUrl(config: Config, log: Logger): Promise<{ url: string; embedded?: RunningPostgres }> {
+async function resolveDatabaseUrl(
+  config: Config,
+  log: Logger,
+): Promise<{ url: string; embedded?: RunningPostgres }> {
   if (config.databaseUrl) return { url: config.databaseUrl };
   const embedded = await startEmbeddedPostgres({ ...config.embeddedPostgres, persistent: true, log });
   const admin = createDatabase(embedded.url, { max: 1 });

@@ -51,7 +51,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     if (status && status >= 400 && status < 500) {
       return reply.code(status).send({ error: error.message });
     }
-    request.log.error({ err: error, code: error instanceof AppError ? error.code : undefined }, "request failed");
+    request.log.error(
+      { err: error, code: error instanceof AppError ? error.code : undefined },
+      "request failed",
+    );
     return reply.code(500).send({ error: "Internal server error" });
   });
 

@@ -32,20 +32,23 @@ beforeEach(async () => {
 });
 afterEach(() => expect(nock.pendingMocks()).toEqual([]));
 
-type Payload = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Payload = Record<string, any>;
 
 async function send(event: string, payload: Payload) {
   const response = await app.deliver(event, payload);
   expect(response.status).toBe(202);
   await app.drain(["process-webhook"]);
-  const [delivery] = await database.sql`select status, last_error from webhook_deliveries where id = ${response.id}`;
+  const [delivery] =
+    await database.sql`select status, last_error from webhook_deliveries where id = ${response.id}`;
   expect(delivery).toEqual({ status: "processed", last_error: null });
 }
 
 // Read through drizzle so timestamps come back as Dates and numerics as numbers.
-const pullRequests = () => database.db.select().from(schema.pullRequests).orderBy(asc(schema.pullRequests.id));
+const pullRequests = () =>
+  database.db.select().from(schema.pullRequests).orderBy(asc(schema.pullRequests.id));
 const installations = () => database.db.select().from(schema.installations);
-const repositories = () => database.db.select().from(schema.repositories).orderBy(asc(schema.repositories.id));
+const repositories = () =>
+  database.db.select().from(schema.repositories).orderBy(asc(schema.repositories.id));
 
 function prPayload(action: string, patch: Payload = {}): Payload {
   const payload = webhookExample("pull_request", action);
@@ -57,14 +60,28 @@ describe("installation events", () => {
   it("created: stores the installation and its repositories, tracks them and queues their backfills", async () => {
     const payload = webhookExample("installation", "created");
     await send("installation", payload);
-    const [installation] = await database.sql`select id, account_login, account_type, deleted_at from installations`;
-    expect(installation).toEqual({ id: String(payload.installation.id), account_login: "Codertocat", account_type: "User", deleted_at: null });
+    const [installation] =
+      await database.sql`select id, account_login, account_type, deleted_at from installations`;
+    expect(installation).toEqual({
+      id: String(payload.installation.id),
+      account_login: "Codertocat",
+      account_type: "User",
+      deleted_at: null,
+    });
     const repos = await database.sql`select id, full_name, tracked, sync_status from repositories`;
     expect(repos).toEqual(
-      payload.repositories.map((repo: Payload) => ({ id: String(repo.id), full_name: repo.full_name, tracked: true, sync_status: "queued" })),
+      payload.repositories.map((repo: Payload) => ({
+        id: String(repo.id),
+        full_name: repo.full_name,
+        tracked: true,
+        sync_status: "queued",
+      })),
     );
     expect((await app.jobs("backfill-repo")).map((job) => job.data)).toEqual(
-      payload.repositories.map((repo: Payload) => ({ installationId: payload.installation.id, repoId: repo.id })),
+      payload.repositories.map((repo: Payload) => ({
+        installationId: payload.installation.id,
+        repoId: repo.id,
+      })),
     );
     expect(await app.jobs("sync-repositories")).toHaveLength(1);
   });
@@ -80,7 +97,9 @@ describe("installation events", () => {
       settings: { ...defaultInstallationSettings, autoTrackNewRepos: false },
     });
     await send("installation", payload);
-    expect(await database.sql`select tracked from repositories`).toEqual(payload.repositories.map(() => ({ tracked: false })));
+    expect(await database.sql`select tracked from repositories`).toEqual(
+      payload.repositories.map(() => ({ tracked: false })),
+    );
     expect(await app.jobs("backfill-repo")).toHaveLength(0);
     expect(await app.jobs("members-sync")).toHaveLength(1);
   });
@@ -115,7 +134,9 @@ describe("installation_repositories events", () => {
     const added = webhookExample("installation_repositories", "added");
     await send("installation_repositories", added);
     const ids = added.repositories_added.map((repo: Payload) => String(repo.id));
-    expect((await database.sql`select id, tracked from repositories order by id`).map((r) => r.id)).toEqual(ids.sort());
+    expect((await database.sql`select id, tracked from repositories order by id`).map((r) => r.id)).toEqual(
+      ids.sort(),
+    );
     expect(await app.jobs("backfill-repo")).toHaveLength(ids.length);
 
     const removed = webhookExample("installation_repositories", "removed");
@@ -132,9 +153,14 @@ describe("repository events", () => {
   it.each(["renamed", "transferred", "archived", "unarchived", "deleted"])("%s", async (action) => {
     const payload = webhookExample("repository", action);
     payload.installation = { id: 1 };
-    payload.repository = { ...payload.repository, full_name: "acme/new-name", archived: action === "archived" };
+    payload.repository = {
+      ...payload.repository,
+      full_name: "acme/new-name",
+      archived: action === "archived",
+    };
     await send("repository", payload);
-    const [repo] = await database.sql`select full_name, archived, removed_at from repositories where id = ${payload.repository.id}`;
+    const [repo] =
+      await database.sql`select full_name, archived, removed_at from repositories where id = ${payload.repository.id}`;
     expect(repo!.full_name).toBe("acme/new-name");
     expect(repo!.archived).toBe(action === "archived");
     expect(repo!.removed_at === null).toBe(action !== "deleted");
@@ -148,7 +174,9 @@ describe("organization events", () => {
     await database.sql`insert into installations (id, account_id, account_login, account_type) values (1, 1, 'acme', 'Organization')`;
     await send("organization", added);
     const user = added.membership.user;
-    expect(await database.sql`select user_id, login, active from members`).toEqual([{ user_id: String(user.id), login: user.login, active: true }]);
+    expect(await database.sql`select user_id, login, active from members`).toEqual([
+      { user_id: String(user.id), login: user.login, active: true },
+    ]);
     const removed = structuredClone(added);
     removed.action = "member_removed";
     await send("organization", removed);
@@ -172,15 +200,30 @@ describe("pull_request events", () => {
       isRevert: false,
     });
     expect((await app.jobs("refresh-pull-request")).map((job) => job.data)).toEqual([
-      { installationId: 1, repoId: payload.repository.id, pullRequestId: payload.pull_request.id, nodeId: payload.pull_request.node_id },
+      {
+        installationId: 1,
+        repoId: payload.repository.id,
+        pullRequestId: payload.pull_request.id,
+        nodeId: payload.pull_request.node_id,
+      },
     ]);
     // An installation we never saw is created from the payload rather than dropped.
-    expect(await database.sql`select id, account_login from installations`).toEqual([{ id: "1", account_login: "Codertocat" }]);
+    expect(await database.sql`select id, account_login from installations`).toEqual([
+      { id: "1", account_login: "Codertocat" },
+    ]);
   });
 
   it.each([
-    ["edited", { title: 'Revert "Add login"', updated_at: "2019-05-16T00:00:00Z" }, { title: 'Revert "Add login"', isRevert: true }],
-    ["synchronize", { additions: 40, deletions: 2, commits: 3, updated_at: "2019-05-16T00:00:00Z" }, { additions: 40, commitsCount: 3 }],
+    [
+      "edited",
+      { title: 'Revert "Add login"', updated_at: "2019-05-16T00:00:00Z" },
+      { title: 'Revert "Add login"', isRevert: true },
+    ],
+    [
+      "synchronize",
+      { additions: 40, deletions: 2, commits: 3, updated_at: "2019-05-16T00:00:00Z" },
+      { additions: 40, commitsCount: 3 },
+    ],
     ["converted_to_draft", { draft: true, updated_at: "2019-05-16T00:00:00Z" }, { draft: true }],
     ["reopened", { state: "open", updated_at: "2019-05-16T00:00:00Z" }, { state: "open" }],
     ["edited", { head: { ref: "hotfix/login" }, updated_at: "2019-05-16T00:00:00Z" }, { isHotfix: true }],
@@ -192,7 +235,10 @@ describe("pull_request events", () => {
 
   it("ready_for_review records when the pull request became ready", async () => {
     await send("pull_request", prPayload("opened", { draft: true }));
-    await send("pull_request", prPayload("ready_for_review", { draft: false, updated_at: "2019-05-15T18:00:00Z" }));
+    await send(
+      "pull_request",
+      prPayload("ready_for_review", { draft: false, updated_at: "2019-05-15T18:00:00Z" }),
+    );
     const [pr] = await pullRequests();
     expect(pr!.draft).toBe(false);
     expect(pr!.readyForReviewAt).toEqual(new Date("2019-05-15T18:00:00Z"));
@@ -202,7 +248,13 @@ describe("pull_request events", () => {
     await send("pull_request", prPayload("opened"));
     await send(
       "pull_request",
-      prPayload("closed", { state: "closed", merged: true, merged_at: "2019-05-16T03:20:33Z", closed_at: "2019-05-16T03:20:33Z", updated_at: "2019-05-16T03:20:33Z" }),
+      prPayload("closed", {
+        state: "closed",
+        merged: true,
+        merged_at: "2019-05-16T03:20:33Z",
+        closed_at: "2019-05-16T03:20:33Z",
+        updated_at: "2019-05-16T03:20:33Z",
+      }),
     );
     expect((await pullRequests())[0]).toMatchObject({ state: "merged", cycleTimeHours: 12 });
   });
@@ -210,11 +262,20 @@ describe("pull_request events", () => {
   it("an older event never rolls a newer state back (closed delivered before opened)", async () => {
     await send(
       "pull_request",
-      prPayload("closed", { state: "closed", merged: false, closed_at: "2019-05-16T00:00:00Z", updated_at: "2019-05-16T00:00:00Z" }),
+      prPayload("closed", {
+        state: "closed",
+        merged: false,
+        closed_at: "2019-05-16T00:00:00Z",
+        updated_at: "2019-05-16T00:00:00Z",
+      }),
     );
     await send("pull_request", prPayload("opened"));
     const [pr] = await pullRequests();
-    expect(pr).toMatchObject({ state: "closed", closedAt: new Date("2019-05-16T00:00:00Z"), updatedAt: new Date("2019-05-16T00:00:00Z") });
+    expect(pr).toMatchObject({
+      state: "closed",
+      closedAt: new Date("2019-05-16T00:00:00Z"),
+      updatedAt: new Date("2019-05-16T00:00:00Z"),
+    });
   });
 
   it("ignores pull requests of a repository an admin untracked", async () => {
@@ -234,10 +295,15 @@ describe("pull_request_review events", () => {
   }
 
   it("submitted before the pull request's own events creates both and computes the review time", async () => {
-    await send("pull_request_review", reviewPayload("submitted", { state: "approved", submitted_at: "2019-05-15T17:20:33Z" }));
+    await send(
+      "pull_request_review",
+      reviewPayload("submitted", { state: "approved", submitted_at: "2019-05-15T17:20:33Z" }),
+    );
     const [pr] = await pullRequests();
     expect(pr).toMatchObject({ reviewTimeHours: 2, firstReviewAt: new Date("2019-05-15T17:20:33Z") });
-    expect(await database.sql`select state, reviewer_id from reviews`).toEqual([{ state: "approved", reviewer_id: "777" }]);
+    expect(await database.sql`select state, reviewer_id from reviews`).toEqual([
+      { state: "approved", reviewer_id: "777" },
+    ]);
     // The pull request's own, older "opened" arrives later: it changes nothing. What the review
     // payload lacks (additions, commits) comes from the queued refresh, which asks GitHub.
     await send("pull_request", prPayload("opened"));
@@ -251,8 +317,14 @@ describe("pull_request_review events", () => {
 
   it("a review by the author or a bot does not count as the first review", async () => {
     const authorId = webhookExample("pull_request_review", "submitted").pull_request.user.id;
-    await send("pull_request_review", reviewPayload("submitted", { user: { id: authorId, login: "Codertocat", type: "User" } }));
-    await send("pull_request_review", reviewPayload("submitted", { id: 5, user: { id: 9, login: "ci[bot]", type: "Bot" } }));
+    await send(
+      "pull_request_review",
+      reviewPayload("submitted", { user: { id: authorId, login: "Codertocat", type: "User" } }),
+    );
+    await send(
+      "pull_request_review",
+      reviewPayload("submitted", { id: 5, user: { id: 9, login: "ci[bot]", type: "Bot" } }),
+    );
     expect((await pullRequests())[0]).toMatchObject({ firstReviewAt: null, reviewTimeHours: null });
     expect(await database.sql`select id from reviews`).toHaveLength(2);
   });

@@ -310,7 +310,7 @@ describe("fake GitHub", () => {
       const commitsQuery = `query ($id: ID!, $after: String) { node(id: $id) { ... on PullRequest {
         commits(first: 100, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { commit { oid } } } } } }`;
       const oids: string[] = [];
-      let totalCount = 0;
+      let totalCount: number;
       after = null;
       do {
         const { body } = await h.graphql(commitsQuery, { id: longCommits!.nodeId, after });

@@ -27,7 +27,11 @@ export default async function globalSetup() {
     const { startEmbeddedPostgres } = await tsImport("../src/db/embedded.ts", import.meta.url);
     const dataDir = await fs.mkdtemp(path.join(os.tmpdir(), "pr-pulse-test-pg-"));
     await fs.chmod(dataDir, 0o777);
-    const pg = await startEmbeddedPostgres({ dataDir: path.join(dataDir, "data"), port: await freePort(), persistent: false });
+    const pg = await startEmbeddedPostgres({
+      dataDir: path.join(dataDir, "data"),
+      port: await freePort(),
+      persistent: false,
+    });
     globalThis.__prPulsePostgres = { stop: pg.stop, dataDir };
     adminUrl = pg.url;
   }

@@ -4,7 +4,13 @@ import nock from "nock";
 import * as schema from "../src/db/schema/index.js";
 import { startTestApp, type TestApp } from "./support/app.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
-import { GITHUB_API, gqlPullRequest, gqlReview, mockInstallationToken, mockPullRequestQuery } from "./support/github-nock.js";
+import {
+  GITHUB_API,
+  gqlPullRequest,
+  gqlReview,
+  mockInstallationToken,
+  mockPullRequestQuery,
+} from "./support/github-nock.js";
 import { webhookExample } from "./support/webhook-examples.js";
 
 // The refresh a pull_request webhook queues: GitHub is mocked at the HTTP level (nock intercepts
@@ -31,31 +37,52 @@ beforeEach(async () => {
 });
 afterEach(() => expect(nock.pendingMocks()).toEqual([]));
 
-const opened = () => webhookExample<Record<string, any>>("pull_request", "opened"); // eslint-disable-line @typescript-eslint/no-explicit-any
+const opened = () => webhookExample<Record<string, any>>("pull_request", "opened");
 
 it("fetches the commits and reviews a pull_request payload lacks, following long lists to the end", async () => {
   const payload = opened();
   const { id, node_id } = payload.pull_request;
   const reviews = Array.from({ length: 120 }, (_, i) =>
-    gqlReview({ id: 9000 + i, submittedAt: new Date(Date.UTC(2019, 4, 15, 17, i % 60)).toISOString(), author: { __typename: "User", login: `r${i}`, databaseId: 5000 + i } }),
+    gqlReview({
+      id: 9000 + i,
+      submittedAt: new Date(Date.UTC(2019, 4, 15, 17, i % 60)).toISOString(),
+      author: { __typename: "User", login: `r${i}`, databaseId: 5000 + i },
+    }),
   );
   const node = gqlPullRequest({
     id: node_id,
     fullDatabaseId: String(id),
     updatedAt: "2019-05-15T18:00:00Z",
-    reviews: { totalCount: 120, pageInfo: { hasNextPage: true, endCursor: "r100" }, nodes: reviews.slice(0, 100) },
+    reviews: {
+      totalCount: 120,
+      pageInfo: { hasNextPage: true, endCursor: "r100" },
+      nodes: reviews.slice(0, 100),
+    },
   });
-  node.commits.nodes[0]!.commit.message = "Revert \"x\"\n\nThis reverts commit abc.";
+  node.commits.nodes[0]!.commit.message = 'Revert "x"\n\nThis reverts commit abc.';
   mockInstallationToken(1);
   const query = mockPullRequestQuery(node);
   const secondPage = nock(GITHUB_API)
-    .post("/graphql", (body: { query: string; variables: { after: string } }) =>
-      body.query.includes("query PullRequestReviews(") && body.variables.after === "r100",
+    .post(
+      "/graphql",
+      (body: { query: string; variables: { after: string } }) =>
+        body.query.includes("query PullRequestReviews(") && body.variables.after === "r100",
     )
     .reply(200, {
       data: {
-        rateLimit: { cost: 1, remaining: 4990, resetAt: new Date(Date.now() + 3600_000).toISOString(), limit: 5000 },
-        node: { reviews: { totalCount: 120, pageInfo: { hasNextPage: false, endCursor: "r120" }, nodes: reviews.slice(100) } },
+        rateLimit: {
+          cost: 1,
+          remaining: 4990,
+          resetAt: new Date(Date.now() + 3600_000).toISOString(),
+          limit: 5000,
+        },
+        node: {
+          reviews: {
+            totalCount: 120,
+            pageInfo: { hasNextPage: false, endCursor: "r120" },
+            nodes: reviews.slice(100),
+          },
+        },
       },
     });
 
@@ -78,23 +105,41 @@ it("fetches the commits and reviews a pull_request payload lacks, following long
   expect(await database.db.select().from(schema.reviews)).toHaveLength(120);
   const commits = await database.db.select().from(schema.commits).orderBy(asc(schema.commits.sha));
   expect(commits).toEqual([
-    expect.objectContaining({ sha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821", authorId: 21031067, authorEmail: "octocat@github.com" }),
+    expect.objectContaining({
+      sha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+      authorId: 21031067,
+      authorEmail: "octocat@github.com",
+    }),
   ]);
 });
 
 it("records a commit list GitHub truncated, and drops commits force-pushed away", async () => {
   const payload = opened();
   const { id, node_id } = payload.pull_request;
-  await database.db.insert(schema.installations).values({ id: 1, accountId: 1, accountLogin: "Codertocat", accountType: "User" });
-  await database.db.insert(schema.commits).values({ installationId: 1, pullRequestId: id, repoId: payload.repository.id, sha: "gone", message: "old" });
+  await database.db
+    .insert(schema.installations)
+    .values({ id: 1, accountId: 1, accountLogin: "Codertocat", accountType: "User" });
+  await database.db.insert(schema.commits).values({
+    installationId: 1,
+    pullRequestId: id,
+    repoId: payload.repository.id,
+    sha: "gone",
+    message: "old",
+  });
   const node = gqlPullRequest({ id: node_id, fullDatabaseId: String(id) });
   mockInstallationToken(1);
   mockPullRequestQuery(node);
   await app.deliver("pull_request", payload);
   await app.drain();
-  expect((await database.db.select().from(schema.commits)).map((c) => c.sha)).toEqual(["ec26c3e57ca3a959ca5aad62de7213c562f8c821"]);
+  expect((await database.db.select().from(schema.commits)).map((c) => c.sha)).toEqual([
+    "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
+  ]);
 
-  const truncated = gqlPullRequest({ id: node_id, fullDatabaseId: String(id), updatedAt: "2019-05-16T00:00:00Z" });
+  const truncated = gqlPullRequest({
+    id: node_id,
+    fullDatabaseId: String(id),
+    updatedAt: "2019-05-16T00:00:00Z",
+  });
   truncated.commits.totalCount = 300;
   mockInstallationToken(1);
   mockPullRequestQuery(truncated);
@@ -108,7 +153,9 @@ it("rides out transient GitHub server errors (Octokit's retry plugin)", async ()
   const payload = opened();
   mockInstallationToken(1);
   nock(GITHUB_API).post("/graphql").times(2).reply(502, "Bad Gateway");
-  mockPullRequestQuery(gqlPullRequest({ id: payload.pull_request.node_id, fullDatabaseId: String(payload.pull_request.id) }));
+  mockPullRequestQuery(
+    gqlPullRequest({ id: payload.pull_request.node_id, fullDatabaseId: String(payload.pull_request.id) }),
+  );
   await app.deliver("pull_request", payload);
   await app.drain(undefined, 60_000);
   expect(await database.db.select().from(schema.commits)).toHaveLength(1);

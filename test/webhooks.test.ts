@@ -31,7 +31,8 @@ afterEach(() => {
   expect(nock.pendingMocks()).toEqual([]);
 });
 
-const deliveries = () => database.sql`select id, event, action, status, installation_id, repository_id from webhook_deliveries`;
+const deliveries = () =>
+  database.sql`select id, event, action, status, installation_id, repository_id from webhook_deliveries`;
 
 describe("webhook intake", () => {
   const payload = () => webhookExample("pull_request", "opened");
@@ -45,7 +46,10 @@ describe("webhook intake", () => {
 
   it("refuses a delivery signed with another secret and stores nothing", async () => {
     const body = JSON.stringify(payload());
-    const response = await app.deliver("pull_request", undefined, { body, signature: sign(body, "not-the-secret") });
+    const response = await app.deliver("pull_request", undefined, {
+      body,
+      signature: sign(body, "not-the-secret"),
+    });
     expect(response.status).toBe(401);
     expect(await deliveries()).toHaveLength(0);
   });
@@ -53,7 +57,10 @@ describe("webhook intake", () => {
   it("refuses a body altered after signing (the signature covers the exact bytes)", async () => {
     const body = JSON.stringify(payload());
     const reformatted = JSON.stringify(JSON.parse(body), null, 2);
-    const response = await app.deliver("pull_request", undefined, { body: reformatted, signature: sign(body) });
+    const response = await app.deliver("pull_request", undefined, {
+      body: reformatted,
+      signature: sign(body),
+    });
     expect(response.status).toBe(401);
     expect(await deliveries()).toHaveLength(0);
   });
@@ -82,7 +89,9 @@ describe("webhook intake", () => {
     const response = await app.deliver("star", webhookExample("star", "created"));
     expect(response.status).toBe(202);
     expect(response.body).toMatchObject({ handled: false });
-    expect(await deliveries()).toEqual([expect.objectContaining({ event: "star", action: "created", status: "ignored" })]);
+    expect(await deliveries()).toEqual([
+      expect.objectContaining({ event: "star", action: "created", status: "ignored" }),
+    ]);
     expect(await app.jobs("process-webhook")).toHaveLength(0);
   });
 
@@ -102,7 +111,12 @@ describe("webhook intake", () => {
     expect(await app.jobs("process-webhook")).toHaveLength(1);
     await app.drain(["process-webhook"]);
     expect(await deliveries()).toEqual([
-      expect.objectContaining({ id: "guid-1", status: "processed", installation_id: "1", repository_id: "186853002" }),
+      expect.objectContaining({
+        id: "guid-1",
+        status: "processed",
+        installation_id: "1",
+        repository_id: "186853002",
+      }),
     ]);
     expect(await database.sql`select id from pull_requests`).toHaveLength(1);
   });

@@ -31,6 +31,9 @@ export function wrap(sql: Sql): RootDb {
  * Runs `work` in one transaction. Pass its `db` to enqueue({ tx }) and pg-boss writes the job in
  * the same transaction, so rows and the jobs that process them commit together.
  */
-export async function withTransaction<T>(database: Pick<Database, "db">, work: (db: Db) => Promise<T>): Promise<T> {
+export async function withTransaction<T>(
+  database: Pick<Database, "db">,
+  work: (db: Db) => Promise<T>,
+): Promise<T> {
   return database.db.transaction((tx) => work(tx));
 }

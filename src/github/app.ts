@@ -48,15 +48,30 @@ export function isHandledEvent(event: string, action: string | null | undefined)
 export function createApp(deps: HandlerDeps): ApplicationFunction {
   return (app) => {
     const upsertInstallation = createInstallationUpsertHandler(deps);
-    app.on(["installation.created", "installation.new_permissions_accepted", "installation.unsuspend"], upsertInstallation);
+    app.on(
+      ["installation.created", "installation.new_permissions_accepted", "installation.unsuspend"],
+      upsertInstallation,
+    );
     app.on("installation.deleted", createInstallationDeletedHandler(deps));
     app.on("installation.suspend", createInstallationSuspendHandler(deps));
-    app.on(["installation_repositories.added", "installation_repositories.removed"], createInstallationRepositoriesHandler(deps));
     app.on(
-      ["repository.renamed", "repository.transferred", "repository.archived", "repository.unarchived", "repository.deleted"],
+      ["installation_repositories.added", "installation_repositories.removed"],
+      createInstallationRepositoriesHandler(deps),
+    );
+    app.on(
+      [
+        "repository.renamed",
+        "repository.transferred",
+        "repository.archived",
+        "repository.unarchived",
+        "repository.deleted",
+      ],
       createRepositoryHandler(deps),
     );
-    app.on(["organization.member_added", "organization.member_removed"], createOrganizationMemberHandler(deps));
+    app.on(
+      ["organization.member_added", "organization.member_removed"],
+      createOrganizationMemberHandler(deps),
+    );
     app.on(
       [
         "pull_request.opened",

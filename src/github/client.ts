@@ -77,7 +77,10 @@ export class GitHubClient {
     const state = this.rateLimit;
     if (!state || state.limit <= 0) return;
     if (state.remaining <= (state.limit * reservePercent) / 100 && state.resetAt.getTime() > Date.now()) {
-      this.log.info({ remaining: state.remaining, limit: state.limit }, "sync paused to keep the rate-limit reserve");
+      this.log.info(
+        { remaining: state.remaining, limit: state.limit },
+        "sync paused to keep the rate-limit reserve",
+      );
       throw new RateLimitedError(state.resetAt, "reserve");
     }
   }
@@ -138,7 +141,11 @@ export function toAppError(error: unknown): AppError {
         return new RateLimitedError(resetFromHeaders(headers), "primary", { cause: error });
       }
       const retryAfter = Number(header(headers, "retry-after"));
-      if (Number.isFinite(retryAfter) || /secondary rate limit|abuse/i.test(message) || error.status === 429) {
+      if (
+        Number.isFinite(retryAfter) ||
+        /secondary rate limit|abuse/i.test(message) ||
+        error.status === 429
+      ) {
         const seconds = Number.isFinite(retryAfter) ? retryAfter : SECONDARY_LIMIT_DEFAULT_SECONDS;
         return new RateLimitedError(new Date(Date.now() + seconds * 1000), "secondary", { cause: error });
       }

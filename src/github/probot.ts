@@ -16,7 +16,9 @@ export const PulseOctokit = ProbotOctokit.defaults((options: Record<string, unkn
   throttle: {
     ...(options.throttle as object | undefined),
     onRateLimit: (retryAfter: number, request: { method: string; url: string }, octokit: ProbotOctokit) => {
-      octokit.log.warn(`GitHub rate limit reached on ${request.method} ${request.url} (reset in ${retryAfter}s)`);
+      octokit.log.warn(
+        `GitHub rate limit reached on ${request.method} ${request.url} (reset in ${retryAfter}s)`,
+      );
       return false;
     },
     onSecondaryRateLimit: (
@@ -24,7 +26,9 @@ export const PulseOctokit = ProbotOctokit.defaults((options: Record<string, unkn
       request: { method: string; url: string; request: { retryCount: number } },
       octokit: ProbotOctokit,
     ) => {
-      octokit.log.warn(`GitHub secondary rate limit on ${request.method} ${request.url} (retry after ${retryAfter}s)`);
+      octokit.log.warn(
+        `GitHub secondary rate limit on ${request.method} ${request.url} (retry after ${retryAfter}s)`,
+      );
       return request.request.retryCount < SECONDARY_LIMIT_RETRIES;
     },
   },

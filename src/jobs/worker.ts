@@ -23,14 +23,18 @@ export async function startWorkers(boss: PgBoss, deps: JobDeps, handlers: Handle
     const definition = catalog[key];
     const handler = (handlers[key] as (deps: JobDeps) => JobHandler<typeof key>)(deps);
     const concurrency =
-      key === "processWebhook" ? deps.config.webhookWorkerConcurrency : deps.config.syncConcurrencyPerInstallation;
+      key === "processWebhook"
+        ? deps.config.webhookWorkerConcurrency
+        : deps.config.syncConcurrencyPerInstallation;
     await boss.work(
       definition.name,
       {
         batchSize: 1,
         localConcurrency: concurrency,
         pollingIntervalSeconds: 1,
-        ...(definition.installationGroup ? { groupConcurrency: deps.config.syncConcurrencyPerInstallation } : {}),
+        ...(definition.installationGroup
+          ? { groupConcurrency: deps.config.syncConcurrencyPerInstallation }
+          : {}),
       },
       async ([job]) => {
         if (!job) return;

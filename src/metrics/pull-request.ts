@@ -114,7 +114,10 @@ export function isHotfixPullRequest(
   facts: Pick<PullRequestFacts, "title" | "headRef">,
   patterns: HotfixPatterns = defaultInstallationSettings,
 ): boolean {
-  const branch = compilePattern(patterns.hotfixBranchPattern, defaultInstallationSettings.hotfixBranchPattern);
+  const branch = compilePattern(
+    patterns.hotfixBranchPattern,
+    defaultInstallationSettings.hotfixBranchPattern,
+  );
   const title = compilePattern(patterns.hotfixTitlePattern, defaultInstallationSettings.hotfixTitlePattern);
   return branch.test(facts.headRef) || title.test(facts.title);
 }

@@ -35,7 +35,10 @@ export interface PullRequestSnapshot {
  * Follows the reviews and commits connections past the first page the bulk query returned, so no
  * list is silently capped at 100.
  */
-export async function completePullRequest(client: GitHubClient, pr: GqlPullRequest): Promise<PullRequestSnapshot> {
+export async function completePullRequest(
+  client: GitHubClient,
+  pr: GqlPullRequest,
+): Promise<PullRequestSnapshot> {
   const reviews = pr.reviews.nodes.filter((node): node is GqlReview => node !== null);
   let reviewPage = pr.reviews.pageInfo;
   while (reviewPage.hasNextPage && reviewPage.endCursor) {
@@ -63,7 +66,10 @@ export async function completePullRequest(client: GitHubClient, pr: GqlPullReque
 }
 
 /** One pull request by node id, complete; null when GitHub no longer has it. */
-export async function fetchPullRequest(client: GitHubClient, nodeId: string): Promise<PullRequestSnapshot | null> {
+export async function fetchPullRequest(
+  client: GitHubClient,
+  nodeId: string,
+): Promise<PullRequestSnapshot | null> {
   const data = await client.graphql<PullRequestResult>("pull-request", { id: nodeId });
   if (!data.node) return null;
   return completePullRequest(client, data.node);

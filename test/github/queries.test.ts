@@ -15,6 +15,6 @@ describe("GraphQL queries", () => {
   });
 
   it("catches a query that is not valid against GitHub's schema", () => {
-    expect(validate("query { repository(owner: \"a\", name: \"b\") { noSuchField } }").length).toBeGreaterThan(0);
+    expect(validate('query { repository(owner: "a", name: "b") { noSuchField } }').length).toBeGreaterThan(0);
   });
 });

@@ -52,7 +52,10 @@ describe("computeFirstReviewAt", () => {
     ["one review", [review({})], "2024-01-01T10:00:00.000Z"],
     [
       "earliest of several",
-      [review({ submittedAt: t("2024-01-03T00:00:00Z") }), review({ submittedAt: t("2024-01-02T00:00:00Z") })],
+      [
+        review({ submittedAt: t("2024-01-03T00:00:00Z") }),
+        review({ submittedAt: t("2024-01-02T00:00:00Z") }),
+      ],
       "2024-01-02T00:00:00.000Z",
     ],
     ["pending review ignored", [review({ state: "pending", submittedAt: null })], null],
@@ -99,7 +102,7 @@ describe("isRevertPullRequest", () => {
   it.each([
     [{ title: 'Revert "Add feature"', body: null, commits: [] }, true],
     [{ title: "Revert the thing", body: null, commits: [] }, false],
-    [{ title: "revert \"lower case\"", body: null, commits: [] }, false],
+    [{ title: 'revert "lower case"', body: null, commits: [] }, false],
     [{ title: "Undo", body: "This reverts commit abc123.", commits: [] }, true],
     [
       {

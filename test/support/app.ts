@@ -70,7 +70,15 @@ export async function startTestApp(
   const boss = await startBoss(database.url, log);
   const probot = createProbot(config, config.app!, log);
   await probot.load(createApp({ database, boss, log }));
-  const deps = { config, database, boss, probot, github: createGitHubClientFactory(probot), log, now: () => new Date() };
+  const deps = {
+    config,
+    database,
+    boss,
+    probot,
+    github: createGitHubClientFactory(probot),
+    log,
+    now: () => new Date(),
+  };
   await startWorkers(boss, deps, options.handlers);
   const server = await buildServer({ config, database, log, probot, boss });
   await server.listen({ port: 0, host: "127.0.0.1" });

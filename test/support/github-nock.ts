@@ -19,12 +19,21 @@ export function mockInstallationToken(installationId: number) {
     });
 }
 
-const rateLimit = { cost: 1, remaining: 4999, resetAt: new Date(Date.now() + 3600_000).toISOString(), limit: 5000 };
+const rateLimit = {
+  cost: 1,
+  remaining: 4999,
+  resetAt: new Date(Date.now() + 3600_000).toISOString(),
+  limit: 5000,
+};
 
 /** Answers the "pull-request" query (by node id) with the given node. */
 export function mockPullRequestQuery(node: GqlPullRequest | null) {
   return nock(GITHUB_API)
-    .post("/graphql", (body: { query: string; variables: { id: string } }) => body.query.includes("query PullRequest(") && (!node || body.variables.id === node.id))
+    .post(
+      "/graphql",
+      (body: { query: string; variables: { id: string } }) =>
+        body.query.includes("query PullRequest(") && (!node || body.variables.id === node.id),
+    )
     .reply(200, { data: { rateLimit, node } });
 }
 
@@ -40,7 +49,9 @@ export function gqlReview(patch: Partial<GqlReview> & { id: number }): GqlReview
 }
 
 /** A GraphQL PullRequest node, shaped like the PullRequestFields fragment returns it. */
-export function gqlPullRequest(patch: Partial<GqlPullRequest> & { id: string; fullDatabaseId: string }): GqlPullRequest {
+export function gqlPullRequest(
+  patch: Partial<GqlPullRequest> & { id: string; fullDatabaseId: string },
+): GqlPullRequest {
   return {
     number: 2,
     title: "Update the README with new information.",
@@ -69,7 +80,11 @@ export function gqlPullRequest(patch: Partial<GqlPullRequest> & { id: string; fu
             message: "Update README.md",
             authoredDate: "2019-05-15T15:19:00Z",
             committedDate: "2019-05-15T15:20:30Z",
-            author: { email: "octocat@github.com", name: "Codertocat", user: { databaseId: 21031067, login: "Codertocat" } },
+            author: {
+              email: "octocat@github.com",
+              name: "Codertocat",
+              user: { databaseId: 21031067, login: "Codertocat" },
+            },
           },
         },
       ],

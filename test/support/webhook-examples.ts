@@ -10,7 +10,7 @@ const examples = require("@octokit/webhooks-examples/api.github.com/index.json")
  * A real GitHub payload from @octokit/webhooks-examples, deep-copied so tests can adjust it. For an
  * action the collection has no example of, the first example of the event is used with that action.
  */
-export function webhookExample<T = Record<string, unknown>>(
+export function webhookExample<T = Record<string, any>>(
   event: string,
   action: string,
   options: { withInstallation?: boolean } = {},
@@ -20,9 +20,12 @@ export function webhookExample<T = Record<string, unknown>>(
   const matching = group.examples.filter((example) => example.action === action);
   const candidates = matching.length > 0 ? matching : group.examples;
   const preferred =
-    options.withInstallation === false ? candidates[0] : (candidates.find((example) => example.installation) ?? candidates[0]);
+    options.withInstallation === false
+      ? candidates[0]
+      : (candidates.find((example) => example.installation) ?? candidates[0]);
   const copy = structuredClone(preferred) as Record<string, unknown>;
   copy.action = action;
-  if (options.withInstallation !== false && !copy.installation) copy.installation = { id: 1, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
+  if (options.withInstallation !== false && !copy.installation)
+    copy.installation = { id: 1, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
   return copy as T;
 }

@@ -39,7 +39,11 @@ export async function deactivateMembers(db: Db, installationId: number, userIds:
 }
 
 /** After a full member listing: everyone not in it has left. */
-export async function deactivateMembersNotIn(db: Db, installationId: number, userIds: number[]): Promise<number> {
+export async function deactivateMembersNotIn(
+  db: Db,
+  installationId: number,
+  userIds: number[],
+): Promise<number> {
   const conditions = [eq(members.installationId, installationId), eq(members.active, true)];
   if (userIds.length > 0) conditions.push(notInArray(members.userId, userIds));
   const rows = await db

@@ -74,7 +74,8 @@ const ROWS_PER_STATEMENT = 1000;
 
 function chunks<T>(rows: T[]): T[][] {
   const result: T[][] = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) result.push(rows.slice(i, i + ROWS_PER_STATEMENT));
+  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT)
+    result.push(rows.slice(i, i + ROWS_PER_STATEMENT));
   return result;
 }
 

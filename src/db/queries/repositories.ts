@@ -52,7 +52,12 @@ export async function upsertRepositories(
         updatedAt: sql`now()`,
       },
     })
-    .returning({ id: repositories.id, tracked: repositories.tracked, createdAt: repositories.createdAt, updatedAt: repositories.updatedAt });
+    .returning({
+      id: repositories.id,
+      tracked: repositories.tracked,
+      createdAt: repositories.createdAt,
+      updatedAt: repositories.updatedAt,
+    });
   return rows.filter((row) => row.tracked).map((row) => row.id);
 }
 
@@ -94,7 +99,11 @@ export async function listTrackedRepositories(db: Db, installationId: number): P
     .select()
     .from(repositories)
     .where(
-      and(eq(repositories.installationId, installationId), eq(repositories.tracked, true), isNull(repositories.removedAt)),
+      and(
+        eq(repositories.installationId, installationId),
+        eq(repositories.tracked, true),
+        isNull(repositories.removedAt),
+      ),
     )
     .orderBy(repositories.fullName);
 }

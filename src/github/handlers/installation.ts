@@ -1,6 +1,10 @@
 import type { Context } from "probot";
 import { withTransaction } from "../../db/client.js";
-import { getInstallationSettings, updateInstallation, upsertInstallation } from "../../db/queries/installations.js";
+import {
+  getInstallationSettings,
+  updateInstallation,
+  upsertInstallation,
+} from "../../db/queries/installations.js";
 import { upsertRepositories } from "../../db/queries/repositories.js";
 import { enqueue } from "../../jobs/boss.js";
 import { enqueueBackfills } from "../../jobs/enqueue-backfills.js";

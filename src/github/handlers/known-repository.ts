@@ -36,7 +36,10 @@ export interface KnownRepository {
  * and so is a repository, tracked by the installation's auto-track rule. Returns undefined for an
  * installation that was deleted.
  */
-export async function resolveKnownRepository(db: Db, payload: RepositoryPayload): Promise<KnownRepository | undefined> {
+export async function resolveKnownRepository(
+  db: Db,
+  payload: RepositoryPayload,
+): Promise<KnownRepository | undefined> {
   const installationId = payload.installation?.id;
   if (!installationId) return undefined;
   let installation = await findInstallation(db, installationId);

@@ -16,7 +16,13 @@ export function createOrganizationMemberHandler(deps: HandlerDeps) {
       if (!(await findInstallation(db, installationId))) return;
       if (payload.action === "member_added") {
         await upsertMembers(db, installationId, [
-          { userId: user.id, login: user.login, name: user.name ?? null, email: user.email ?? null, type: user.type === "Bot" ? "Bot" : "User" },
+          {
+            userId: user.id,
+            login: user.login,
+            name: user.name ?? null,
+            email: user.email ?? null,
+            type: user.type === "Bot" ? "Bot" : "User",
+          },
         ]);
       } else {
         await deactivateMembers(db, installationId, [user.id]);

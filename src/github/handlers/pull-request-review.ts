@@ -29,7 +29,9 @@ export function createPullRequestReviewHandler(deps: HandlerDeps) {
       const review = payload.review as unknown as WebhookReview;
       const row = reviewRowFromWebhook(review, known.installationId, pr.id, known.repository.id);
       if (payload.action === "dismissed") row.state = "dismissed";
-      await upsertPullRequests(db, [pullRequestRowFromWebhook(pr, known.installationId, known.repository.id)]);
+      await upsertPullRequests(db, [
+        pullRequestRowFromWebhook(pr, known.installationId, known.repository.id),
+      ]);
       // Pending reviews are drafts only their author sees; they become reviews when submitted.
       if (row.state !== "pending") await upsertReviews(db, [row]);
       await recomputePullRequestMetrics(db, known.installationId, [pr.id], known.settings);
@@ -37,7 +39,12 @@ export function createPullRequestReviewHandler(deps: HandlerDeps) {
         await enqueue(
           deps.boss,
           "refreshPullRequest",
-          { installationId: known.installationId, repoId: known.repository.id, pullRequestId: pr.id, nodeId: pr.node_id },
+          {
+            installationId: known.installationId,
+            repoId: known.repository.id,
+            pullRequestId: pr.id,
+            nodeId: pr.node_id,
+          },
           { tx: db },
         );
       }

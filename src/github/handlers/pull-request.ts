@@ -26,7 +26,12 @@ export function createPullRequestHandler(deps: HandlerDeps) {
         await enqueue(
           deps.boss,
           "refreshPullRequest",
-          { installationId: known.installationId, repoId: known.repository.id, pullRequestId: pr.id, nodeId: pr.node_id },
+          {
+            installationId: known.installationId,
+            repoId: known.repository.id,
+            pullRequestId: pr.id,
+            nodeId: pr.node_id,
+          },
           { tx: db },
         );
       }

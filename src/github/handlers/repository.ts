@@ -21,7 +21,8 @@ export function createRepositoryHandler(deps: HandlerDeps) {
       }
       await updateRepository(db, repo.id, {
         fullName: repo.full_name,
-        archived: payload.action === "archived" ? true : payload.action === "unarchived" ? false : repo.archived,
+        archived:
+          payload.action === "archived" ? true : payload.action === "unarchived" ? false : repo.archived,
         private: repo.private,
         defaultBranch: repo.default_branch,
       });

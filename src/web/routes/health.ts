@@ -12,7 +12,10 @@ export async function healthRoutes(app: FastifyInstance, options: HealthRouteOpt
   app.get("/healthz", async () => ({ status: "ok" }));
 
   app.get("/readyz", async (_request, reply) => {
-    const checks: Record<string, "ok" | "fail" | "not configured"> = { database: "fail", queue: "not configured" };
+    const checks: Record<string, "ok" | "fail" | "not configured"> = {
+      database: "fail",
+      queue: "not configured",
+    };
     try {
       await options.database.sql`select 1`;
       checks.database = "ok";

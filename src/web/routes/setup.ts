@@ -28,7 +28,13 @@ export async function setupRoutes(app: FastifyInstance, options: SetupRouteOptio
   app.get("/", async (_request, reply) => {
     const state = randomBytes(16).toString("hex");
     const manifest = await buildManifest(config);
-    reply.setCookie(STATE_COOKIE, state, { path: "/setup", httpOnly: true, sameSite: "lax", signed: true, maxAge: 3600 });
+    reply.setCookie(STATE_COOKIE, state, {
+      path: "/setup",
+      httpOnly: true,
+      sameSite: "lax",
+      signed: true,
+      maxAge: 3600,
+    });
     return reply.view("setup", {
       title: "Setup",
       action: newAppUrl(config, state),
@@ -43,7 +49,14 @@ export async function setupRoutes(app: FastifyInstance, options: SetupRouteOptio
   app.get<{ Querystring: { code?: string; state?: string } }>("/setup/callback", async (request, reply) => {
     const { code, state } = request.query;
     const cookie = request.unsignCookie(request.cookies[STATE_COOKIE] ?? "");
-    if (!code || !/^[\w-]{1,100}$/.test(code) || !state || !cookie.valid || !cookie.value || !sameToken(state, cookie.value)) {
+    if (
+      !code ||
+      !/^[\w-]{1,100}$/.test(code) ||
+      !state ||
+      !cookie.valid ||
+      !cookie.value ||
+      !sameToken(state, cookie.value)
+    ) {
       return reply.code(400).view("message", {
         title: "Setup",
         heading: "This link has expired",

@@ -19,7 +19,9 @@ function formatTime(value: Date | null): string {
 
 function repoView(repo: Repository) {
   const percent =
-    repo.prsTotal && repo.prsTotal > 0 ? Math.min(100, Math.floor((repo.prsDone / repo.prsTotal) * 100)) : null;
+    repo.prsTotal && repo.prsTotal > 0
+      ? Math.min(100, Math.floor((repo.prsDone / repo.prsTotal) * 100))
+      : null;
   let statusLabel = statusLabels[repo.syncStatus];
   if (repo.syncStatus === "paused_rate_limited" && repo.pausedUntil) {
     statusLabel = `paused until ${repo.pausedUntil.toISOString().slice(11, 16)} UTC`;
@@ -31,7 +33,8 @@ function repoView(repo: Repository) {
     status: repo.syncStatus,
     statusLabel: repo.removedAt ? "access removed" : statusLabel,
     error: repo.syncStatus === "error" ? `${repo.lastErrorCode ?? "error"}: ${repo.lastError ?? ""}` : null,
-    progress: percent === null ? `${repo.prsDone} PRs` : `${repo.prsDone} / ${repo.prsTotal} PRs (${percent}%)`,
+    progress:
+      percent === null ? `${repo.prsDone} PRs` : `${repo.prsDone} / ${repo.prsTotal} PRs (${percent}%)`,
     lastSync: formatTime(repo.lastSuccessfulSyncAt),
   };
 }
