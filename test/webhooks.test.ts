@@ -20,6 +20,8 @@ afterAll(async () => {
   await app.stop();
   await database.drop();
   nock.enableNetConnect();
+  // Jest reuses worker processes across files: take nock's interceptors out of this one.
+  nock.restore();
 });
 
 beforeEach(async () => {
