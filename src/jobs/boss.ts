@@ -7,7 +7,13 @@ import { catalog, type JobData, type QueueKey } from "./catalog.js";
 export type Boss = PgBoss;
 
 export async function startBoss(url: string, log: Logger): Promise<PgBoss> {
-  const boss = new PgBoss({ connectionString: url, max: 4, application_name: "pr-pulse-jobs" });
+  // LISTEN/NOTIFY wakes a worker the moment a webhook job is committed; polling stays as the floor.
+  const boss = new PgBoss({
+    connectionString: url,
+    max: 4,
+    application_name: "pr-pulse-jobs",
+    useListenNotify: true,
+  });
   boss.on("error", (error) => log.error({ err: error }, "pg-boss error"));
   await boss.start();
   for (const definition of Object.values(catalog)) {
@@ -15,7 +21,9 @@ export async function startBoss(url: string, log: Logger): Promise<PgBoss> {
     if (!existing) {
       await boss.createQueue(definition.name, { policy: definition.policy, ...definition.options });
     } else {
-      await boss.updateQueue(definition.name, definition.options);
+      // retryDelayMax is fixed when a queue is created; the rest follows the catalog on every start.
+      const { retryDelayMax: _fixed, ...updatable } = definition.options;
+      await boss.updateQueue(definition.name, updatable);
     }
   }
   return boss;

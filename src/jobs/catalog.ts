@@ -1,4 +1,6 @@
-import type { QueueOptions, QueuePolicy } from "pg-boss";
+import type { Queue, QueuePolicy } from "pg-boss";
+
+type QueueOptions = Omit<Queue, "name" | "policy">;
 import { z } from "zod";
 
 /**
@@ -30,7 +32,8 @@ export const catalog = {
     name: "process-webhook",
     schema: z.object({ deliveryId: z.string().min(1) }),
     policy: "standard",
-    options: { ...retrying, expireInSeconds: 300 },
+    // Webhooks are processed as soon as they are committed, not at the next poll.
+    options: { ...retrying, expireInSeconds: 300, notify: true },
     installationGroup: false,
   }),
   refreshPullRequest: define({
@@ -42,7 +45,7 @@ export const catalog = {
       nodeId: z.string().min(1),
     }),
     policy: "stately",
-    options: { ...retrying, expireInSeconds: 300 },
+    options: { ...retrying, expireInSeconds: 300, notify: true },
     singletonKey: (data) => `${data.installationId}:${data.pullRequestId}`,
     installationGroup: true,
   }),
