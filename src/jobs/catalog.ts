@@ -45,7 +45,7 @@ export const catalog = {
       nodeId: z.string().min(1),
     }),
     policy: "stately",
-    options: { ...retrying, expireInSeconds: 300, notify: true },
+    options: { ...retrying, expireInSeconds: 300 },
     singletonKey: (data) => `${data.installationId}:${data.pullRequestId}`,
     installationGroup: true,
   }),

@@ -68,11 +68,19 @@ it("stores exactly what GitHub holds after shuffled, duplicated deliveries", asy
   // The installation first (as GitHub does), then everything else shuffled, a third delivered twice.
   const [first, ...rest] = hooks;
   const deliveries = [first!, ...shuffle([...rest, ...rest.filter((_, i) => i % 3 === 0)], 42)];
+  const started = Date.now();
   for (const hook of deliveries) {
     const response = await app.deliver(hook.name, hook.payload, { id: hook.id });
     expect(response.status).toBe(202);
   }
-  await app.drain(["process-webhook", "refresh-pull-request"], 60_000);
+  const delivered = Date.now();
+  await app.drain(["process-webhook", "refresh-pull-request"], 90_000);
+  if (process.env.TEST_TIMINGS)
+    console.log({
+      deliveries: deliveries.length,
+      deliverMs: delivered - started,
+      drainMs: Date.now() - delivered,
+    });
 
   const failed = await database.db
     .select()
@@ -122,7 +130,7 @@ it("stores exactly what GitHub holds after shuffled, duplicated deliveries", asy
   expect(repositories.map((r) => r.fullName).sort()).toEqual(
     repos.map((r) => `${r.ownerLogin}/${r.name}`).sort(),
   );
-});
+}, 120_000);
 
 it("refuses deliveries with a bad signature and leaves no row behind", async () => {
   const before = await database.db.select().from(schema.webhookDeliveries);
