@@ -1,7 +1,9 @@
+import type { PgBoss } from "pg-boss";
 import type { Db } from "../../db/client.js";
 import { findInstallation, upsertInstallation } from "../../db/queries/installations.js";
 import { findRepository, upsertRepositories } from "../../db/queries/repositories.js";
 import type { Repository } from "../../db/schema/index.js";
+import { enqueue } from "../../jobs/boss.js";
 import { parseInstallationSettings, type InstallationSettings } from "../../settings.js";
 
 interface PayloadAccount {
@@ -81,4 +83,25 @@ export function repositoryFacts(repo: {
     archived: repo.archived ?? false,
     defaultBranch: repo.default_branch ?? null,
   };
+}
+
+/** Queues the fetch of what a payload lacks (all reviews and commits), in the handler's transaction. */
+export async function enqueueRefresh(
+  boss: PgBoss,
+  db: Db,
+  known: KnownRepository,
+  pr: { id: number; node_id?: string },
+): Promise<void> {
+  if (!pr.node_id) return;
+  await enqueue(
+    boss,
+    "refreshPullRequest",
+    {
+      installationId: known.installationId,
+      repoId: known.repository.id,
+      pullRequestId: pr.id,
+      nodeId: pr.node_id,
+    },
+    { tx: db },
+  );
 }

@@ -5,7 +5,6 @@ import {
   upsertPullRequests,
   upsertReviews,
 } from "../../db/queries/pull-requests.js";
-import { enqueue } from "../../jobs/boss.js";
 import {
   pullRequestRowFromWebhook,
   reviewRowFromWebhook,
@@ -13,7 +12,7 @@ import {
   type WebhookReview,
 } from "../../sync/transforms/pull-request.js";
 import type { HandlerDeps } from "./deps.js";
-import { resolveKnownRepository, type RepositoryPayload } from "./known-repository.js";
+import { enqueueRefresh, resolveKnownRepository, type RepositoryPayload } from "./known-repository.js";
 
 /**
  * pull_request_review.*: the review, and the pull request it belongs to (a review can arrive before
@@ -35,19 +34,7 @@ export function createPullRequestReviewHandler(deps: HandlerDeps) {
       // Pending reviews are drafts only their author sees; they become reviews when submitted.
       if (row.state !== "pending") await upsertReviews(db, [row]);
       await recomputePullRequestMetrics(db, known.installationId, [pr.id], known.settings);
-      if (pr.node_id) {
-        await enqueue(
-          deps.boss,
-          "refreshPullRequest",
-          {
-            installationId: known.installationId,
-            repoId: known.repository.id,
-            pullRequestId: pr.id,
-            nodeId: pr.node_id,
-          },
-          { tx: db },
-        );
-      }
+      await enqueueRefresh(deps.boss, db, known, pr);
     });
   };
 }

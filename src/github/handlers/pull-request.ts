@@ -1,10 +1,9 @@
 import type { Context } from "probot";
 import { withTransaction } from "../../db/client.js";
 import { recomputePullRequestMetrics, upsertPullRequests } from "../../db/queries/pull-requests.js";
-import { enqueue } from "../../jobs/boss.js";
 import { pullRequestRowFromWebhook, type WebhookPullRequest } from "../../sync/transforms/pull-request.js";
 import type { HandlerDeps } from "./deps.js";
-import { resolveKnownRepository, type RepositoryPayload } from "./known-repository.js";
+import { enqueueRefresh, resolveKnownRepository, type RepositoryPayload } from "./known-repository.js";
 
 /**
  * pull_request.*: store what the payload says (never older than what is stored), recompute the
@@ -22,19 +21,7 @@ export function createPullRequestHandler(deps: HandlerDeps) {
       if (payload.action === "ready_for_review") row.readyForReviewAt = new Date(pr.updated_at);
       const written = await upsertPullRequests(db, [row]);
       await recomputePullRequestMetrics(db, known.installationId, written, known.settings);
-      if (pr.node_id) {
-        await enqueue(
-          deps.boss,
-          "refreshPullRequest",
-          {
-            installationId: known.installationId,
-            repoId: known.repository.id,
-            pullRequestId: pr.id,
-            nodeId: pr.node_id,
-          },
-          { tx: db },
-        );
-      }
+      await enqueueRefresh(deps.boss, db, known, pr);
     });
   };
 }
