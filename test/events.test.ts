@@ -1,56 +1,34 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
-import nock from "nock";
+import { describe, expect, it } from "@jest/globals";
 import { asc } from "drizzle-orm";
 import * as schema from "../src/db/schema/index.js";
 import { processWebhook } from "../src/jobs/handlers/process-webhook.js";
 import { defaultInstallationSettings } from "../src/settings.js";
-import { startTestApp, type TestApp } from "./support/app.js";
-import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { useTestApp } from "./support/harness.js";
 import { webhookExample } from "./support/webhook-examples.js";
 
 // Every handled event, delivered as a real payload through the real endpoint with a real signature,
 // processed by the real pg-boss worker. GitHub is not called here (refresh jobs stay queued);
 // test/refresh.test.ts covers what those fetch.
 
-let database: TestDatabase;
-let app: TestApp;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  app = await startTestApp(database, { handlers: { processWebhook } });
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-});
-afterAll(async () => {
-  await app.stop();
-  await database.drop();
-  nock.enableNetConnect();
-  // Jest reuses worker processes across files: take nock's interceptors out of this one.
-  nock.restore();
-});
-beforeEach(async () => {
-  await database.truncate();
-  await database.sql`delete from pgboss.job`;
-});
-afterEach(() => expect(nock.pendingMocks()).toEqual([]));
+const t = useTestApp({ handlers: { processWebhook } });
 
 type Payload = Record<string, any>;
 
 async function send(event: string, payload: Payload) {
-  const response = await app.deliver(event, payload);
+  const response = await t.app.deliver(event, payload);
   expect(response.status).toBe(202);
-  await app.drain(["process-webhook"]);
-  const [delivery] =
-    await database.sql`select status, last_error from webhook_deliveries where id = ${response.id}`;
+  await t.app.drain(["process-webhook"]);
+  const [delivery] = await t.database
+    .sql`select status, last_error from webhook_deliveries where id = ${response.id}`;
   expect(delivery).toEqual({ status: "processed", last_error: null });
 }
 
 // Read through drizzle so timestamps come back as Dates and numerics as numbers.
 const pullRequests = () =>
-  database.db.select().from(schema.pullRequests).orderBy(asc(schema.pullRequests.id));
-const installations = () => database.db.select().from(schema.installations);
+  t.database.db.select().from(schema.pullRequests).orderBy(asc(schema.pullRequests.id));
+const installations = () => t.database.db.select().from(schema.installations);
 const repositories = () =>
-  database.db.select().from(schema.repositories).orderBy(asc(schema.repositories.id));
+  t.database.db.select().from(schema.repositories).orderBy(asc(schema.repositories.id));
 
 function prPayload(action: string, patch: Payload = {}): Payload {
   const payload = webhookExample("pull_request", action);
@@ -62,15 +40,15 @@ describe("installation events", () => {
   it("created: stores the installation and its repositories, tracks them and queues their backfills", async () => {
     const payload = webhookExample("installation", "created");
     await send("installation", payload);
-    const [installation] =
-      await database.sql`select id, account_login, account_type, deleted_at from installations`;
+    const [installation] = await t.database
+      .sql`select id, account_login, account_type, deleted_at from installations`;
     expect(installation).toEqual({
       id: String(payload.installation.id),
       account_login: "Codertocat",
       account_type: "User",
       deleted_at: null,
     });
-    const repos = await database.sql`select id, full_name, tracked, sync_status from repositories`;
+    const repos = await t.database.sql`select id, full_name, tracked, sync_status from repositories`;
     expect(repos).toEqual(
       payload.repositories.map((repo: Payload) => ({
         id: String(repo.id),
@@ -79,19 +57,19 @@ describe("installation events", () => {
         sync_status: "queued",
       })),
     );
-    expect((await app.jobs("backfill-repo")).map((job) => job.data)).toEqual(
+    expect((await t.app.jobs("backfill-repo")).map((job) => job.data)).toEqual(
       payload.repositories.map((repo: Payload) => ({
         installationId: payload.installation.id,
         repoId: repo.id,
       })),
     );
-    expect(await app.jobs("sync-repositories")).toHaveLength(1);
+    expect(await t.app.jobs("sync-repositories")).toHaveLength(1);
   });
 
   it("created for an organization also queues a member sync; auto-track off leaves repositories untracked", async () => {
     const payload = webhookExample("installation", "created");
     payload.installation.account = { ...payload.installation.account, type: "Organization", login: "acme" };
-    await database.db.insert(schema.installations).values({
+    await t.database.db.insert(schema.installations).values({
       id: payload.installation.id,
       accountId: 1,
       accountLogin: "acme",
@@ -99,11 +77,11 @@ describe("installation events", () => {
       settings: { ...defaultInstallationSettings, autoTrackNewRepos: false },
     });
     await send("installation", payload);
-    expect(await database.sql`select tracked from repositories`).toEqual(
+    expect(await t.database.sql`select tracked from repositories`).toEqual(
       payload.repositories.map(() => ({ tracked: false })),
     );
-    expect(await app.jobs("backfill-repo")).toHaveLength(0);
-    expect(await app.jobs("members-sync")).toHaveLength(1);
+    expect(await t.app.jobs("backfill-repo")).toHaveLength(0);
+    expect(await t.app.jobs("members-sync")).toHaveLength(1);
   });
 
   it("deleted keeps the history and marks the installation deleted", async () => {
@@ -113,7 +91,7 @@ describe("installation events", () => {
     await send("installation", deleted);
     const [installation] = await installations();
     expect(installation!.deletedAt).toBeInstanceOf(Date);
-    expect(await database.sql`select id from repositories`).toHaveLength(1);
+    expect(await t.database.sql`select id from repositories`).toHaveLength(1);
   });
 
   it("suspend and unsuspend", async () => {
@@ -121,13 +99,13 @@ describe("installation events", () => {
     await send("installation", suspend);
     expect((await installations())[0]!.suspendedAt).toBeInstanceOf(Date);
     await send("installation", webhookExample("installation", "unsuspend"));
-    expect(await database.sql`select suspended_at from installations`).toEqual([{ suspended_at: null }]);
+    expect(await t.database.sql`select suspended_at from installations`).toEqual([{ suspended_at: null }]);
   });
 
   it("new_permissions_accepted refreshes the installation and its repository list", async () => {
     await send("installation", webhookExample("installation", "new_permissions_accepted"));
-    expect(await database.sql`select id from installations`).toHaveLength(1);
-    expect(await app.jobs("sync-repositories")).toHaveLength(1);
+    expect(await t.database.sql`select id from installations`).toHaveLength(1);
+    expect(await t.app.jobs("sync-repositories")).toHaveLength(1);
   });
 });
 
@@ -136,10 +114,10 @@ describe("installation_repositories events", () => {
     const added = webhookExample("installation_repositories", "added");
     await send("installation_repositories", added);
     const ids = added.repositories_added.map((repo: Payload) => String(repo.id));
-    expect((await database.sql`select id, tracked from repositories order by id`).map((r) => r.id)).toEqual(
+    expect((await t.database.sql`select id, tracked from repositories order by id`).map((r) => r.id)).toEqual(
       ids.sort(),
     );
-    expect(await app.jobs("backfill-repo")).toHaveLength(ids.length);
+    expect(await t.app.jobs("backfill-repo")).toHaveLength(ids.length);
 
     const removed = webhookExample("installation_repositories", "removed");
     removed.installation = added.installation;
@@ -161,8 +139,8 @@ describe("repository events", () => {
       archived: action === "archived",
     };
     await send("repository", payload);
-    const [repo] =
-      await database.sql`select full_name, archived, removed_at from repositories where id = ${payload.repository.id}`;
+    const [repo] = await t.database
+      .sql`select full_name, archived, removed_at from repositories where id = ${payload.repository.id}`;
     expect(repo!.full_name).toBe("acme/new-name");
     expect(repo!.archived).toBe(action === "archived");
     expect(repo!.removed_at === null).toBe(action !== "deleted");
@@ -173,16 +151,17 @@ describe("organization events", () => {
   it("member_added stores the member by GitHub id; member_removed keeps them, inactive", async () => {
     const added = webhookExample("organization", "member_added");
     added.installation = { id: 1 };
-    await database.sql`insert into installations (id, account_id, account_login, account_type) values (1, 1, 'acme', 'Organization')`;
+    await t.database
+      .sql`insert into installations (id, account_id, account_login, account_type) values (1, 1, 'acme', 'Organization')`;
     await send("organization", added);
     const user = added.membership.user;
-    expect(await database.sql`select user_id, login, active from members`).toEqual([
+    expect(await t.database.sql`select user_id, login, active from members`).toEqual([
       { user_id: String(user.id), login: user.login, active: true },
     ]);
     const removed = structuredClone(added);
     removed.action = "member_removed";
     await send("organization", removed);
-    expect(await database.sql`select active from members`).toEqual([{ active: false }]);
+    expect(await t.database.sql`select active from members`).toEqual([{ active: false }]);
   });
 });
 
@@ -201,7 +180,7 @@ describe("pull_request events", () => {
       cycleTimeHours: null,
       isRevert: false,
     });
-    expect((await app.jobs("refresh-pull-request")).map((job) => job.data)).toEqual([
+    expect((await t.app.jobs("refresh-pull-request")).map((job) => job.data)).toEqual([
       {
         installationId: 1,
         repoId: payload.repository.id,
@@ -210,7 +189,7 @@ describe("pull_request events", () => {
       },
     ]);
     // An installation we never saw is created from the payload rather than dropped.
-    expect(await database.sql`select id, account_login from installations`).toEqual([
+    expect(await t.database.sql`select id, account_login from installations`).toEqual([
       { id: "1", account_login: "Codertocat" },
     ]);
   });
@@ -282,7 +261,7 @@ describe("pull_request events", () => {
 
   it("ignores pull requests of a repository an admin untracked", async () => {
     await send("pull_request", prPayload("opened"));
-    await database.sql`update repositories set tracked = false`;
+    await t.database.sql`update repositories set tracked = false`;
     await send("pull_request", prPayload("edited", { title: "changed", updated_at: "2019-05-17T00:00:00Z" }));
     expect((await pullRequests())[0]!.title).not.toBe("changed");
   });
@@ -303,7 +282,7 @@ describe("pull_request_review events", () => {
     );
     const [pr] = await pullRequests();
     expect(pr).toMatchObject({ reviewTimeHours: 2, firstReviewAt: new Date("2019-05-15T17:20:33Z") });
-    expect(await database.sql`select state, reviewer_id from reviews`).toEqual([
+    expect(await t.database.sql`select state, reviewer_id from reviews`).toEqual([
       { state: "approved", reviewer_id: "777" },
     ]);
     // The pull request's own, older "opened" arrives later: it changes nothing. What the review
@@ -314,7 +293,7 @@ describe("pull_request_review events", () => {
       updatedAt: new Date("2019-05-15T15:20:38Z"),
       additions: null,
     });
-    expect(await app.jobs("refresh-pull-request")).toHaveLength(1);
+    expect(await t.app.jobs("refresh-pull-request")).toHaveLength(1);
   });
 
   it("a review by the author or a bot does not count as the first review", async () => {
@@ -328,7 +307,7 @@ describe("pull_request_review events", () => {
       reviewPayload("submitted", { id: 5, user: { id: 9, login: "ci[bot]", type: "Bot" } }),
     );
     expect((await pullRequests())[0]).toMatchObject({ firstReviewAt: null, reviewTimeHours: null });
-    expect(await database.sql`select id from reviews`).toHaveLength(2);
+    expect(await t.database.sql`select id from reviews`).toHaveLength(2);
   });
 
   it("edited keeps the review; dismissed is final even if a late submitted arrives", async () => {
@@ -336,16 +315,16 @@ describe("pull_request_review events", () => {
     await send("pull_request_review", reviewPayload("edited", { state: "approved", body: "edited" }));
     await send("pull_request_review", reviewPayload("dismissed", { state: "dismissed" }));
     await send("pull_request_review", reviewPayload("submitted", { state: "approved" }));
-    expect(await database.sql`select state from reviews`).toEqual([{ state: "dismissed" }]);
+    expect(await t.database.sql`select state from reviews`).toEqual([{ state: "dismissed" }]);
   });
 
   it("a repeated delivery changes nothing", async () => {
     const payload = reviewPayload("submitted");
-    const first = await app.deliver("pull_request_review", payload, { id: "dup" });
-    await app.deliver("pull_request_review", payload, { id: "dup" });
+    const first = await t.app.deliver("pull_request_review", payload, { id: "dup" });
+    await t.app.deliver("pull_request_review", payload, { id: "dup" });
     expect(first.status).toBe(202);
-    await app.drain(["process-webhook"]);
-    expect(await database.sql`select attempts from webhook_deliveries`).toEqual([{ attempts: 1 }]);
-    expect(await database.sql`select id from reviews`).toHaveLength(1);
+    await t.app.drain(["process-webhook"]);
+    expect(await t.database.sql`select attempts from webhook_deliveries`).toEqual([{ attempts: 1 }]);
+    expect(await t.database.sql`select id from reviews`).toHaveLength(1);
   });
 });

@@ -1,9 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "@jest/globals";
+import { expect, it } from "@jest/globals";
 import { asc } from "drizzle-orm";
 import nock from "nock";
 import * as schema from "../src/db/schema/index.js";
-import { startTestApp, type TestApp } from "./support/app.js";
-import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { useTestApp } from "./support/harness.js";
 import {
   GITHUB_API,
   gqlPullRequest,
@@ -16,28 +15,7 @@ import { webhookExample } from "./support/webhook-examples.js";
 // The refresh a pull_request webhook queues: GitHub is mocked at the HTTP level (nock intercepts
 // Probot's fetch), everything else is real.
 
-let database: TestDatabase;
-let app: TestApp;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  app = await startTestApp(database);
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-});
-afterAll(async () => {
-  await app.stop();
-  await database.drop();
-  nock.enableNetConnect();
-  // Jest reuses worker processes across files: take nock's interceptors out of this one.
-  nock.restore();
-});
-beforeEach(async () => {
-  await database.truncate();
-  await database.sql`delete from pgboss.job`;
-  nock.cleanAll();
-});
-afterEach(() => expect(nock.pendingMocks()).toEqual([]));
+const t = useTestApp();
 
 const opened = () => webhookExample<Record<string, any>>("pull_request", "opened");
 
@@ -88,12 +66,12 @@ it("fetches the commits and reviews a pull_request payload lacks, following long
       },
     });
 
-  expect((await app.deliver("pull_request", payload)).status).toBe(202);
-  await app.drain();
+  expect((await t.app.deliver("pull_request", payload)).status).toBe(202);
+  await t.app.drain();
   query.done();
   secondPage.done();
 
-  const [pr] = await database.db.select().from(schema.pullRequests);
+  const [pr] = await t.database.db.select().from(schema.pullRequests);
   expect(pr).toMatchObject({
     id,
     updatedAt: new Date("2019-05-15T18:00:00Z"),
@@ -104,8 +82,8 @@ it("fetches the commits and reviews a pull_request payload lacks, following long
     commitsTruncated: false,
   });
   expect(pr!.detailsSyncedAt).toBeInstanceOf(Date);
-  expect(await database.db.select().from(schema.reviews)).toHaveLength(120);
-  const commits = await database.db.select().from(schema.commits).orderBy(asc(schema.commits.sha));
+  expect(await t.database.db.select().from(schema.reviews)).toHaveLength(120);
+  const commits = await t.database.db.select().from(schema.commits).orderBy(asc(schema.commits.sha));
   expect(commits).toEqual([
     expect.objectContaining({
       sha: "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
@@ -118,10 +96,10 @@ it("fetches the commits and reviews a pull_request payload lacks, following long
 it("records a commit list GitHub truncated, and drops commits force-pushed away", async () => {
   const payload = opened();
   const { id, node_id } = payload.pull_request;
-  await database.db
+  await t.database.db
     .insert(schema.installations)
     .values({ id: 1, accountId: 1, accountLogin: "Codertocat", accountType: "User" });
-  await database.db.insert(schema.commits).values({
+  await t.database.db.insert(schema.commits).values({
     installationId: 1,
     pullRequestId: id,
     repoId: payload.repository.id,
@@ -131,9 +109,9 @@ it("records a commit list GitHub truncated, and drops commits force-pushed away"
   const node = gqlPullRequest({ id: node_id, fullDatabaseId: String(id) });
   mockInstallationToken(1);
   mockPullRequestQuery(node);
-  await app.deliver("pull_request", payload);
-  await app.drain();
-  expect((await database.db.select().from(schema.commits)).map((c) => c.sha)).toEqual([
+  await t.app.deliver("pull_request", payload);
+  await t.app.drain();
+  expect((await t.database.db.select().from(schema.commits)).map((c) => c.sha)).toEqual([
     "ec26c3e57ca3a959ca5aad62de7213c562f8c821",
   ]);
 
@@ -145,9 +123,9 @@ it("records a commit list GitHub truncated, and drops commits force-pushed away"
   truncated.commits.totalCount = 300;
   mockInstallationToken(1);
   mockPullRequestQuery(truncated);
-  await app.deliver("pull_request", { ...payload, action: "synchronize" });
-  await app.drain();
-  const [pr] = await database.db.select().from(schema.pullRequests);
+  await t.app.deliver("pull_request", { ...payload, action: "synchronize" });
+  await t.app.drain();
+  const [pr] = await t.database.db.select().from(schema.pullRequests);
   expect(pr).toMatchObject({ commitsTruncated: true, commitsCount: 300 });
 });
 
@@ -158,7 +136,7 @@ it("rides out transient GitHub server errors (Octokit's retry plugin)", async ()
   mockPullRequestQuery(
     gqlPullRequest({ id: payload.pull_request.node_id, fullDatabaseId: String(payload.pull_request.id) }),
   );
-  await app.deliver("pull_request", payload);
-  await app.drain(undefined, 60_000);
-  expect(await database.db.select().from(schema.commits)).toHaveLength(1);
+  await t.app.deliver("pull_request", payload);
+  await t.app.drain(undefined, 60_000);
+  expect(await t.database.db.select().from(schema.commits)).toHaveLength(1);
 }, 90_000);

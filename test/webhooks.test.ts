@@ -1,54 +1,27 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
-import nock from "nock";
+import { describe, expect, it } from "@jest/globals";
 import { processWebhook } from "../src/jobs/handlers/process-webhook.js";
-import { startTestApp, sign, type TestApp } from "./support/app.js";
-import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { sign } from "./support/app.js";
+import { useTestApp } from "./support/harness.js";
 import { webhookExample } from "./support/webhook-examples.js";
 
-let database: TestDatabase;
-let app: TestApp;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  // Intake only: the refresh jobs that webhooks queue are left queued and asserted as jobs.
-  app = await startTestApp(database, { handlers: { processWebhook } });
-  nock.disableNetConnect();
-  nock.enableNetConnect("127.0.0.1");
-});
-
-afterAll(async () => {
-  await app.stop();
-  await database.drop();
-  nock.enableNetConnect();
-  // Jest reuses worker processes across files: take nock's interceptors out of this one.
-  nock.restore();
-});
-
-beforeEach(async () => {
-  await database.truncate();
-  await database.sql`delete from pgboss.job`;
-});
-
-afterEach(() => {
-  expect(nock.pendingMocks()).toEqual([]);
-});
+const t = useTestApp({ handlers: { processWebhook } });
 
 const deliveries = () =>
-  database.sql`select id, event, action, status, installation_id, repository_id from webhook_deliveries`;
+  t.database.sql`select id, event, action, status, installation_id, repository_id from webhook_deliveries`;
 
 describe("webhook intake", () => {
   const payload = () => webhookExample("pull_request", "opened");
 
   it("refuses a delivery without a signature and stores nothing", async () => {
-    const response = await app.deliver("pull_request", payload(), { signature: null });
+    const response = await t.app.deliver("pull_request", payload(), { signature: null });
     expect(response.status).toBe(401);
     expect(await deliveries()).toHaveLength(0);
-    expect(await database.sql`select * from pull_requests`).toHaveLength(0);
+    expect(await t.database.sql`select * from pull_requests`).toHaveLength(0);
   });
 
   it("refuses a delivery signed with another secret and stores nothing", async () => {
     const body = JSON.stringify(payload());
-    const response = await app.deliver("pull_request", undefined, {
+    const response = await t.app.deliver("pull_request", undefined, {
       body,
       signature: sign(body, "not-the-secret"),
     });
@@ -59,7 +32,7 @@ describe("webhook intake", () => {
   it("refuses a body altered after signing (the signature covers the exact bytes)", async () => {
     const body = JSON.stringify(payload());
     const reformatted = JSON.stringify(JSON.parse(body), null, 2);
-    const response = await app.deliver("pull_request", undefined, {
+    const response = await t.app.deliver("pull_request", undefined, {
       body: reformatted,
       signature: sign(body),
     });
@@ -68,50 +41,50 @@ describe("webhook intake", () => {
   });
 
   it("answers 400 to a signed body that is not JSON", async () => {
-    const response = await app.deliver("pull_request", undefined, { body: "{not json" });
+    const response = await t.app.deliver("pull_request", undefined, { body: "{not json" });
     expect(response.status).toBe(400);
     expect(await deliveries()).toHaveLength(0);
   });
 
   it("answers 400 without an event name or delivery id", async () => {
     const body = JSON.stringify(payload());
-    expect((await app.deliver("", undefined, { body })).status).toBe(400);
-    expect((await app.deliver("pull_request", undefined, { body, id: "" })).status).toBe(400);
+    expect((await t.app.deliver("", undefined, { body })).status).toBe(400);
+    expect((await t.app.deliver("pull_request", undefined, { body, id: "" })).status).toBe(400);
     expect(await deliveries()).toHaveLength(0);
   });
 
   it("answers 413 to a body over the limit", async () => {
-    const big = JSON.stringify({ ...payload(), padding: "x".repeat(app.config.webhookBodyLimit) });
-    const response = await app.deliver("pull_request", undefined, { body: big });
+    const big = JSON.stringify({ ...payload(), padding: "x".repeat(t.app.config.webhookBodyLimit) });
+    const response = await t.app.deliver("pull_request", undefined, { body: big });
     expect(response.status).toBe(413);
     expect(await deliveries()).toHaveLength(0);
   });
 
   it("records an unknown event as ignored and queues nothing", async () => {
-    const response = await app.deliver("star", webhookExample("star", "created"));
+    const response = await t.app.deliver("star", webhookExample("star", "created"));
     expect(response.status).toBe(202);
     expect(response.body).toMatchObject({ handled: false });
     expect(await deliveries()).toEqual([
       expect.objectContaining({ event: "star", action: "created", status: "ignored" }),
     ]);
-    expect(await app.jobs("process-webhook")).toHaveLength(0);
+    expect(await t.app.jobs("process-webhook")).toHaveLength(0);
   });
 
   it("records an unhandled action of a handled event as ignored", async () => {
-    const response = await app.deliver("pull_request", webhookExample("pull_request", "labeled"));
+    const response = await t.app.deliver("pull_request", webhookExample("pull_request", "labeled"));
     expect(response.status).toBe(202);
     expect(await deliveries()).toEqual([expect.objectContaining({ action: "labeled", status: "ignored" })]);
   });
 
   it("commits the delivery and its job before answering, and a redelivery is a no-op", async () => {
     const pr = payload();
-    const first = await app.deliver("pull_request", pr, { id: "guid-1" });
-    const again = await app.deliver("pull_request", pr, { id: "guid-1" });
+    const first = await t.app.deliver("pull_request", pr, { id: "guid-1" });
+    const again = await t.app.deliver("pull_request", pr, { id: "guid-1" });
     expect(first.status).toBe(202);
     expect(again.status).toBe(202);
     expect(again.body).toMatchObject({ duplicate: true });
-    expect(await app.jobs("process-webhook")).toHaveLength(1);
-    await app.drain(["process-webhook"]);
+    expect(await t.app.jobs("process-webhook")).toHaveLength(1);
+    await t.app.drain(["process-webhook"]);
     expect(await deliveries()).toEqual([
       expect.objectContaining({
         id: "guid-1",
@@ -120,6 +93,6 @@ describe("webhook intake", () => {
         repository_id: "186853002",
       }),
     ]);
-    expect(await database.sql`select id from pull_requests`).toHaveLength(1);
+    expect(await t.database.sql`select id from pull_requests`).toHaveLength(1);
   });
 });

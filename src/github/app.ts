@@ -1,3 +1,4 @@
+import type { EmitterWebhookEventName as EventName } from "@octokit/webhooks";
 import type { ApplicationFunction } from "probot";
 import type { HandlerDeps } from "./handlers/deps.js";
 import {
@@ -11,33 +12,53 @@ import { createPullRequestReviewHandler } from "./handlers/pull-request-review.j
 import { createPullRequestHandler } from "./handlers/pull-request.js";
 import { createRepositoryHandler } from "./handlers/repository.js";
 
+// Each factory's handler is typed for its own events; Probot checks that pairing at app.on.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type HandlerFactory = (deps: HandlerDeps) => (context: any) => Promise<void>;
+
+/** Which handler takes which event.action. The only list of handled events. */
+const routes: [EventName[], HandlerFactory][] = [
+  [
+    ["installation.created", "installation.new_permissions_accepted", "installation.unsuspend"],
+    createInstallationUpsertHandler,
+  ],
+  [["installation.deleted"], createInstallationDeletedHandler],
+  [["installation.suspend"], createInstallationSuspendHandler],
+  [
+    ["installation_repositories.added", "installation_repositories.removed"],
+    createInstallationRepositoriesHandler,
+  ],
+  [
+    [
+      "repository.renamed",
+      "repository.transferred",
+      "repository.archived",
+      "repository.unarchived",
+      "repository.deleted",
+    ],
+    createRepositoryHandler,
+  ],
+  [["organization.member_added", "organization.member_removed"], createOrganizationMemberHandler],
+  [
+    [
+      "pull_request.opened",
+      "pull_request.edited",
+      "pull_request.closed",
+      "pull_request.reopened",
+      "pull_request.synchronize",
+      "pull_request.ready_for_review",
+      "pull_request.converted_to_draft",
+    ],
+    createPullRequestHandler,
+  ],
+  [
+    ["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"],
+    createPullRequestReviewHandler,
+  ],
+];
+
 /** Every event.action the App handles. Anything else is recorded at intake and ignored. */
-export const handledEvents = [
-  "installation.created",
-  "installation.deleted",
-  "installation.suspend",
-  "installation.unsuspend",
-  "installation.new_permissions_accepted",
-  "installation_repositories.added",
-  "installation_repositories.removed",
-  "repository.renamed",
-  "repository.transferred",
-  "repository.archived",
-  "repository.unarchived",
-  "repository.deleted",
-  "organization.member_added",
-  "organization.member_removed",
-  "pull_request.opened",
-  "pull_request.edited",
-  "pull_request.closed",
-  "pull_request.reopened",
-  "pull_request.synchronize",
-  "pull_request.ready_for_review",
-  "pull_request.converted_to_draft",
-  "pull_request_review.submitted",
-  "pull_request_review.edited",
-  "pull_request_review.dismissed",
-] as const;
+export const handledEvents: readonly string[] = routes.flatMap(([events]) => events);
 
 const handled = new Set<string>(handledEvents);
 
@@ -47,46 +68,6 @@ export function isHandledEvent(event: string, action: string | null | undefined)
 
 export function createApp(deps: HandlerDeps): ApplicationFunction {
   return (app) => {
-    const upsertInstallation = createInstallationUpsertHandler(deps);
-    app.on(
-      ["installation.created", "installation.new_permissions_accepted", "installation.unsuspend"],
-      upsertInstallation,
-    );
-    app.on("installation.deleted", createInstallationDeletedHandler(deps));
-    app.on("installation.suspend", createInstallationSuspendHandler(deps));
-    app.on(
-      ["installation_repositories.added", "installation_repositories.removed"],
-      createInstallationRepositoriesHandler(deps),
-    );
-    app.on(
-      [
-        "repository.renamed",
-        "repository.transferred",
-        "repository.archived",
-        "repository.unarchived",
-        "repository.deleted",
-      ],
-      createRepositoryHandler(deps),
-    );
-    app.on(
-      ["organization.member_added", "organization.member_removed"],
-      createOrganizationMemberHandler(deps),
-    );
-    app.on(
-      [
-        "pull_request.opened",
-        "pull_request.edited",
-        "pull_request.closed",
-        "pull_request.reopened",
-        "pull_request.synchronize",
-        "pull_request.ready_for_review",
-        "pull_request.converted_to_draft",
-      ],
-      createPullRequestHandler(deps),
-    );
-    app.on(
-      ["pull_request_review.submitted", "pull_request_review.edited", "pull_request_review.dismissed"],
-      createPullRequestReviewHandler(deps),
-    );
+    for (const [events, factory] of routes) app.on(events, factory(deps));
   };
 }

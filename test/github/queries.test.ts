@@ -11,7 +11,7 @@ describe("GraphQL queries", () => {
   it("appends only the fragments a query uses", () => {
     expect(loadQuery("pull-request-commits")).toContain("fragment CommitFields");
     expect(loadQuery("pull-request-commits")).not.toContain("fragment ReviewFields");
-    expect(loadQuery("organization-members")).not.toContain("fragment");
+    expect(loadQuery("organization-members")).not.toContain("fragment PullRequestFields");
   });
 
   it("catches a query that is not valid against GitHub's schema", () => {

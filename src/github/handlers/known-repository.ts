@@ -12,18 +12,19 @@ interface PayloadAccount {
   type?: string;
 }
 
+interface PayloadRepository {
+  id: number;
+  node_id?: string;
+  full_name: string;
+  private?: boolean;
+  archived?: boolean;
+  default_branch?: string;
+}
+
 export interface RepositoryPayload {
   installation?: { id: number };
   organization?: PayloadAccount;
-  repository: {
-    id: number;
-    node_id?: string;
-    full_name: string;
-    private?: boolean;
-    archived?: boolean;
-    default_branch?: string;
-    owner: PayloadAccount | null;
-  };
+  repository: PayloadRepository & { owner: PayloadAccount | null };
 }
 
 export interface KnownRepository {
@@ -67,14 +68,7 @@ export async function resolveKnownRepository(
   return { installationId, settings, repository };
 }
 
-export function repositoryFacts(repo: {
-  id: number;
-  node_id?: string;
-  full_name: string;
-  private?: boolean;
-  archived?: boolean;
-  default_branch?: string;
-}) {
+export function repositoryFacts(repo: PayloadRepository) {
   return {
     id: repo.id,
     nodeId: repo.node_id ?? null,
