@@ -52,12 +52,7 @@ export async function upsertRepositories(
         updatedAt: sql`now()`,
       },
     })
-    .returning({
-      id: repositories.id,
-      tracked: repositories.tracked,
-      createdAt: repositories.createdAt,
-      updatedAt: repositories.updatedAt,
-    });
+    .returning({ id: repositories.id, tracked: repositories.tracked });
   return rows.filter((row) => row.tracked).map((row) => row.id);
 }
 
