@@ -5,3 +5,4 @@ export * from "./pull-requests.js";
 export * from "./reviews.js";
 export * from "./commits.js";
 export * from "./webhook-deliveries.js";
+export * from "./weekly-metrics.js";

@@ -9,6 +9,8 @@ export const installations = pgTable("installations", {
   repositorySelection: text("repository_selection").$type<"all" | "selected">(),
   settings: jsonb("settings").$type<InstallationSettings>().notNull().default(defaultInstallationSettings),
   suspendedAt: timestamp("suspended_at", { withTimezone: true }),
+  /** Set once the first backfill of every tracked repository completed and admins were told. */
+  firstBackfillNotifiedAt: timestamp("first_backfill_notified_at", { withTimezone: true }),
   deletedAt: timestamp("deleted_at", { withTimezone: true }),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),

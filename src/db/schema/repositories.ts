@@ -33,6 +33,10 @@ export const repositories = pgTable(
     syncFinishedAt: timestamp("sync_finished_at", { withTimezone: true }),
     lastSuccessfulSyncAt: timestamp("last_successful_sync_at", { withTimezone: true }),
     pausedUntil: timestamp("paused_until", { withTimezone: true }),
+    /** GraphQL page size: halved when GitHub times out on a big page, grown back on success. */
+    pageSize: integer("page_size").notNull().default(50),
+    /** Changes the last delta sync found that webhooks had not delivered. */
+    lastDriftCount: integer("last_drift_count"),
     lastError: text("last_error"),
     lastErrorCode: text("last_error_code"),
     failureCount: integer("failure_count").notNull().default(0),

@@ -1,0 +1,29 @@
+import { bigint, date, integer, numeric, pgTable, primaryKey, timestamp } from "drizzle-orm/pg-core";
+
+/**
+ * Weekly aggregates per installation and per repository (repo_id 0 = all repositories of the
+ * installation). Weeks start on Monday in the installation's timezone. Refreshed for the affected
+ * weeks only, after webhooks and sync pages.
+ */
+export const weeklyMetrics = pgTable(
+  "weekly_metrics",
+  {
+    installationId: bigint("installation_id", { mode: "number" }).notNull(),
+    repoId: bigint("repo_id", { mode: "number" }).notNull(),
+    weekStart: date("week_start", { mode: "string" }).notNull(),
+    prsOpened: integer("prs_opened").notNull().default(0),
+    prsMerged: integer("prs_merged").notNull().default(0),
+    prsClosed: integer("prs_closed").notNull().default(0),
+    medianCycleTimeHours: numeric("median_cycle_time_hours", { precision: 12, scale: 2, mode: "number" }),
+    p75CycleTimeHours: numeric("p75_cycle_time_hours", { precision: 12, scale: 2, mode: "number" }),
+    medianReviewTimeHours: numeric("median_review_time_hours", { precision: 12, scale: 2, mode: "number" }),
+    reverts: integer("reverts").notNull().default(0),
+    hotfixes: integer("hotfixes").notNull().default(0),
+    additions: integer("additions").notNull().default(0),
+    deletions: integer("deletions").notNull().default(0),
+    refreshedAt: timestamp("refreshed_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.installationId, t.repoId, t.weekStart] })],
+);
+
+export type WeeklyMetricsRow = typeof weeklyMetrics.$inferSelect;
