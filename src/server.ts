@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyCookie from "@fastify/cookie";
+import fastifyCsrfProtection from "@fastify/csrf-protection";
 import fastifyFormbody from "@fastify/formbody";
 import fastifyView from "@fastify/view";
 import { Eta } from "eta";
@@ -13,10 +14,12 @@ import type { Config } from "./config.js";
 import type { Database } from "./db/client.js";
 import { AppError } from "./errors.js";
 import type { RegisteredApp } from "./github/manifest.js";
+import { authRoutes } from "./web/routes/auth.js";
 import { healthRoutes } from "./web/routes/health.js";
 import { homeRoutes } from "./web/routes/home.js";
 import { setupRoutes } from "./web/routes/setup.js";
 import { webhookRoutes } from "./web/routes/webhooks.js";
+import { csrfOptions, readSession } from "./web/session.js";
 
 export interface ServerDeps {
   config: Config;
@@ -82,6 +85,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(async (ui) => {
     await ui.register(fastifyFormbody);
     if (deps.probot) {
+      // Signed-in admins only: every request's session cookie is verified here, and forms that
+      // change state carry a CSRF token.
+      await ui.register(fastifyCsrfProtection, csrfOptions(config));
+      ui.decorateRequest("session", null);
+      ui.addHook("onRequest", async (request) => {
+        request.session = readSession(request);
+      });
+      await ui.register(authRoutes, { config });
       await ui.register(homeRoutes, { config, database: deps.database });
     } else {
       await ui.register(setupRoutes, { config, onRegistered: deps.onRegistered ?? (() => {}) });

@@ -39,11 +39,20 @@ function repoView(repo: Repository) {
   };
 }
 
-/** Everything the home page shows, prepared so the template only loops and branches. */
-export async function buildHomeViewModel(db: Db, installUrl: string) {
-  const installations = await listInstallations(db);
+/**
+ * Everything the home page shows, prepared so the template only loops and branches. Only the
+ * installations in `allowedInstallationIds` (those the signed-in user administers) are listed.
+ */
+export async function buildHomeViewModel(
+  db: Db,
+  installUrl: string,
+  allowedInstallationIds: readonly number[],
+) {
+  const allowed = new Set(allowedInstallationIds);
+  const installations = allowed.size === 0 ? [] : await listInstallations(db);
   const views = [];
   for (const installation of installations) {
+    if (!allowed.has(installation.id)) continue;
     const repos = await listRepositories(db, installation.id);
     const [prCount] = await db
       .select({ value: count() })
