@@ -1,0 +1,58 @@
+/** Days from Monday, by the short English weekday Intl prints (weeks start Monday, as ISO 8601 and Postgres). */
+const DAYS_FROM_MONDAY: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
+
+const MS_PER_DAY = 86_400_000;
+
+// Building a DateTimeFormat loads zone data: one per zone, reused for every date.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatterFor(timeZone: string): Intl.DateTimeFormat {
+  let formatter = formatters.get(timeZone);
+  if (!formatter) {
+    // Throws a RangeError for a zone Intl does not know, rather than silently using UTC.
+    formatter = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      weekday: "short",
+      calendar: "gregory",
+      numberingSystem: "latn",
+    });
+    formatters.set(timeZone, formatter);
+  }
+  return formatter;
+}
+
+/**
+ * The Monday (YYYY-MM-DD) of the week that contains `date` on the wall calendar of `timeZone`:
+ * the same week Postgres computes with `date_trunc('week', ts at time zone tz)::date`.
+ */
+export function weekStartOf(date: Date, timeZone: string): string {
+  const parts: Record<string, string> = {};
+  for (const part of formatterFor(timeZone).formatToParts(date)) parts[part.type] = part.value;
+  const fromMonday = DAYS_FROM_MONDAY[parts.weekday ?? ""];
+  if (fromMonday === undefined) throw new Error(`Unexpected weekday "${parts.weekday}" from Intl`);
+  // Calendar arithmetic on the local date, done in UTC where every day has 24 hours.
+  const localDay = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day));
+  return new Date(localDay - fromMonday * MS_PER_DAY).toISOString().slice(0, 10);
+}
+
+export interface DatedPullRequest {
+  createdAt: Date;
+  mergedAt: Date | null;
+  closedAt: Date | null;
+  /** Optional: the week a pull request was first reviewed holds its review time. */
+  firstReviewAt?: Date | null;
+}
+
+/** Sorted, unique week starts whose aggregates these pull requests count in. */
+export function affectedWeeks(prs: readonly DatedPullRequest[], timeZone: string): string[] {
+  const weeks = new Set<string>();
+  for (const pr of prs) {
+    for (const date of [pr.createdAt, pr.mergedAt, pr.closedAt, pr.firstReviewAt]) {
+      if (date) weeks.add(weekStartOf(date, timeZone));
+    }
+  }
+  return [...weeks].sort();
+}
