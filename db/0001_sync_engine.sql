@@ -17,5 +17,7 @@ CREATE TABLE "weekly_metrics" (
 );
 --> statement-breakpoint
 ALTER TABLE "installations" ADD COLUMN "first_backfill_notified_at" timestamp with time zone;--> statement-breakpoint
+ALTER TABLE "installations" ADD COLUMN "manual_sync_requested_at" timestamp with time zone;--> statement-breakpoint
 ALTER TABLE "repositories" ADD COLUMN "page_size" integer DEFAULT 50 NOT NULL;--> statement-breakpoint
-ALTER TABLE "repositories" ADD COLUMN "last_drift_count" integer;
+ALTER TABLE "repositories" ADD COLUMN "last_drift_count" integer;--> statement-breakpoint
+ALTER TABLE "repositories" ADD COLUMN "manual_sync_requested_at" timestamp with time zone;

@@ -58,6 +58,8 @@ const envSchema = z.object({
   SESSION_SECRET: optional.pipe(z.string().min(32, "must be at least 32 characters").optional()),
   SMTP_URL: optional,
   NOTIFY_EMAIL_FROM: z.string().default("PR Pulse <pr-pulse@localhost>"),
+  /** Comma-separated addresses told when an installation's first backfill completes. */
+  NOTIFY_EMAIL_TO: optional,
   /** File where the manifest flow stores the App's credentials. */
   ENV_FILE: z.string().default(".env"),
 });
@@ -98,6 +100,7 @@ export interface Config {
   sessionSecret: string;
   smtpUrl: string | undefined;
   notifyEmailFrom: string;
+  notifyEmailTo: string[];
   envFile: string;
 }
 
@@ -178,6 +181,10 @@ export function loadConfig(
     sessionSecret: e.SESSION_SECRET ?? randomBytes(32).toString("hex"),
     smtpUrl: e.SMTP_URL,
     notifyEmailFrom: e.NOTIFY_EMAIL_FROM,
+    notifyEmailTo: (e.NOTIFY_EMAIL_TO ?? "")
+      .split(",")
+      .map((address) => address.trim())
+      .filter(Boolean),
     envFile: e.ENV_FILE,
   };
 }

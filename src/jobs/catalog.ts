@@ -71,6 +71,7 @@ export const catalog = {
     schema: z.object({ installationId, repoIds: z.array(z.number().int().positive()).optional() }),
     policy: "stately",
     options: { ...retrying, expireInSeconds: 1800 },
+    // The nightly schedule (jobs/schedule.ts) uses the same key.
     singletonKey: (data) => String(data.installationId),
     installationGroup: true,
   }),

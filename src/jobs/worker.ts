@@ -3,8 +3,13 @@ import { RateLimitedError } from "../errors.js";
 import { enqueue } from "./boss.js";
 import { catalog, type JobData, type QueueKey } from "./catalog.js";
 import type { JobContext, JobDeps } from "./handlers/deps.js";
+import { backfillRepo } from "./handlers/backfill-repo.js";
+import { deltaSync } from "./handlers/delta-sync.js";
+import { membersSync } from "./handlers/members-sync.js";
 import { processWebhook } from "./handlers/process-webhook.js";
 import { refreshPullRequest } from "./handlers/refresh-pull-request.js";
+import { refreshWeeklyMetricsJob } from "./handlers/refresh-weekly-metrics.js";
+import { syncRepositoriesJob } from "./handlers/sync-repositories.js";
 
 type JobHandler<K extends QueueKey> = (data: JobData<K>, context: JobContext) => Promise<void>;
 type HandlerFactories = { [K in QueueKey]?: (deps: JobDeps) => JobHandler<K> };
@@ -12,6 +17,11 @@ type HandlerFactories = { [K in QueueKey]?: (deps: JobDeps) => JobHandler<K> };
 export const jobHandlers: HandlerFactories = {
   processWebhook,
   refreshPullRequest,
+  syncRepositories: syncRepositoriesJob,
+  backfillRepo,
+  deltaSync,
+  membersSync,
+  refreshWeeklyMetrics: refreshWeeklyMetricsJob,
 };
 
 /**
@@ -30,6 +40,7 @@ export async function startWorkers(boss: PgBoss, deps: JobDeps, handlers: Handle
       definition.name,
       {
         batchSize: 1,
+        includeMetadata: true,
         localConcurrency: concurrency,
         pollingIntervalSeconds: 1,
         ...(definition.installationGroup
@@ -45,7 +56,7 @@ export async function startWorkers(boss: PgBoss, deps: JobDeps, handlers: Handle
           ...("installationId" in data ? { installationId: data.installationId } : {}),
         });
         try {
-          await handler(data, { jobId: job.id, log });
+          await handler(data, { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit });
         } catch (error) {
           if (error instanceof RateLimitedError) {
             log.warn({ resetAt: error.resetAt, kind: error.kind }, "rate limited; job rescheduled");

@@ -13,11 +13,13 @@ export interface Harness {
  * file, empty tables and queues for each test, GitHub reachable only through nock, and every nock
  * scope used by the end of each test.
  */
-export function useTestApp(options: Parameters<typeof startTestApp>[1] = {}): Harness {
+type AppOptions = Parameters<typeof startTestApp>[1];
+
+export function useTestApp(options: AppOptions | (() => AppOptions) = {}): Harness {
   const harness = {} as Harness;
   beforeAll(async () => {
     harness.database = await createTestDatabase();
-    harness.app = await startTestApp(harness.database, options);
+    harness.app = await startTestApp(harness.database, typeof options === "function" ? options() : options);
     nock.disableNetConnect();
     nock.enableNetConnect("127.0.0.1");
   });

@@ -1,6 +1,6 @@
 import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
-import { members } from "../schema/index.js";
+import { commits as commitsTable, members } from "../schema/index.js";
 
 export interface MemberFacts {
   userId: number;
@@ -52,4 +52,60 @@ export async function deactivateMembersNotIn(
     .where(and(...conditions))
     .returning({ userId: members.userId });
   return rows.length;
+}
+
+export interface CommitIdentity {
+  authorId: number | null;
+  authorLogin: string | null;
+  authorEmail: string | null;
+  authorName: string | null;
+  commits: number;
+  /** The member this identity belongs to, if any. */
+  memberUserId: number | null;
+  matchedBy: "id" | "email" | null;
+}
+
+/**
+ * Commit authors of an installation, matched to members: first by the GitHub account GitHub
+ * linked the commit to, then by email (case-insensitive). Unmatched identities (personal emails,
+ * bots, former contractors) come back with memberUserId null, for the settings UI to show.
+ */
+export async function listCommitIdentities(db: Db, installationId: number): Promise<CommitIdentity[]> {
+  const rows = await db.execute<{
+    author_id: string | null;
+    author_login: string | null;
+    author_email: string | null;
+    author_name: string | null;
+    commits: number;
+    member_user_id: string | null;
+    matched_by: "id" | "email" | null;
+  }>(sql`
+    with identities as (
+      select author_id, max(author_login) as author_login, lower(author_email) as author_email,
+             max(author_name) as author_name, count(*)::int as commits
+      from ${commitsTable}
+      where installation_id = ${installationId}
+      group by author_id, lower(author_email)
+    )
+    select i.author_id, i.author_login, i.author_email, i.author_name, i.commits,
+           coalesce(by_id.user_id, by_email.user_id) as member_user_id,
+           case when by_id.user_id is not null then 'id' when by_email.user_id is not null then 'email' end as matched_by
+    from identities i
+    left join ${members} by_id on by_id.installation_id = ${installationId} and by_id.user_id = i.author_id
+    left join lateral (
+      select m.user_id from ${members} m
+      where m.installation_id = ${installationId} and i.author_id is null
+        and m.email is not null and lower(m.email) = i.author_email
+      order by m.active desc, m.user_id limit 1
+    ) by_email on true
+    order by i.commits desc, i.author_email`);
+  return [...rows].map((row) => ({
+    authorId: row.author_id === null ? null : Number(row.author_id),
+    authorLogin: row.author_login,
+    authorEmail: row.author_email,
+    authorName: row.author_name,
+    commits: row.commits,
+    memberUserId: row.member_user_id === null ? null : Number(row.member_user_id),
+    matchedBy: row.matched_by,
+  }));
 }

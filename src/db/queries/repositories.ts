@@ -14,7 +14,7 @@ export interface RepositoryFacts {
 /**
  * Records repositories the installation can see. New ones start tracked when `track` is true
  * (auto-track); existing ones keep the tracking an admin chose, and come back from removal.
- * Returns the ids that were newly tracked.
+ * Returns the tracked repositories that still need a backfill (never synced, or failed).
  */
 export async function upsertRepositories(
   db: Db,
@@ -52,8 +52,10 @@ export async function upsertRepositories(
         updatedAt: sql`now()`,
       },
     })
-    .returning({ id: repositories.id, tracked: repositories.tracked });
-  return rows.filter((row) => row.tracked).map((row) => row.id);
+    .returning({ id: repositories.id, tracked: repositories.tracked, syncStatus: repositories.syncStatus });
+  return rows
+    .filter((row) => row.tracked && (row.syncStatus === "pending" || row.syncStatus === "error"))
+    .map((row) => row.id);
 }
 
 export async function findRepository(db: Db, id: number): Promise<Repository | undefined> {

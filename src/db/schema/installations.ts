@@ -11,6 +11,8 @@ export const installations = pgTable("installations", {
   suspendedAt: timestamp("suspended_at", { withTimezone: true }),
   /** Set once the first backfill of every tracked repository completed and admins were told. */
   firstBackfillNotifiedAt: timestamp("first_backfill_notified_at", { withTimezone: true }),
+  /** Last "sync now" for the whole installation (see repositories.manual_sync_requested_at). */
+  manualSyncRequestedAt: timestamp("manual_sync_requested_at", { withTimezone: true }),
   deletedAt: timestamp("deleted_at", { withTimezone: true }),
   createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
   updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),

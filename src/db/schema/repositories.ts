@@ -37,6 +37,8 @@ export const repositories = pgTable(
     pageSize: integer("page_size").notNull().default(50),
     /** Changes the last delta sync found that webhooks had not delivered. */
     lastDriftCount: integer("last_drift_count"),
+    /** Last "sync now" an admin asked for: requests closer together than the cooldown are refused. */
+    manualSyncRequestedAt: timestamp("manual_sync_requested_at", { withTimezone: true }),
     lastError: text("last_error"),
     lastErrorCode: text("last_error_code"),
     failureCount: integer("failure_count").notNull().default(0),

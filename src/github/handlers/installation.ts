@@ -8,6 +8,7 @@ import {
 import { upsertRepositories } from "../../db/queries/repositories.js";
 import { enqueue } from "../../jobs/boss.js";
 import { enqueueBackfills } from "../../jobs/enqueue-backfills.js";
+import { unscheduleNightlySync } from "../../jobs/schedule.js";
 import type { HandlerDeps } from "./deps.js";
 import { repositoryFacts } from "./known-repository.js";
 
@@ -63,6 +64,7 @@ export function createInstallationDeletedHandler(deps: HandlerDeps) {
       await upsertInstallation(db, accountOf(installation));
       await updateInstallation(db, installation.id, { deletedAt: new Date() });
     });
+    await unscheduleNightlySync(deps.boss, installation.id);
   };
 }
 

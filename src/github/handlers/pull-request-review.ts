@@ -11,6 +11,7 @@ import {
   type WebhookPullRequest,
   type WebhookReview,
 } from "../../sync/transforms/pull-request.js";
+import { enqueueWeeklyRefresh } from "../../sync/weekly.js";
 import type { HandlerDeps } from "./deps.js";
 import { enqueueRefresh, resolveKnownRepository, type RepositoryPayload } from "./known-repository.js";
 
@@ -28,12 +29,15 @@ export function createPullRequestReviewHandler(deps: HandlerDeps) {
       const review = payload.review as unknown as WebhookReview;
       const row = reviewRowFromWebhook(review, known.installationId, pr.id, known.repository.id);
       if (payload.action === "dismissed") row.state = "dismissed";
-      await upsertPullRequests(db, [
-        pullRequestRowFromWebhook(pr, known.installationId, known.repository.id),
-      ]);
+      const prRow = pullRequestRowFromWebhook(pr, known.installationId, known.repository.id);
+      await upsertPullRequests(db, [prRow]);
       // Pending reviews are drafts only their author sees; they become reviews when submitted.
       if (row.state !== "pending") await upsertReviews(db, [row]);
       await recomputePullRequestMetrics(db, known.installationId, [pr.id], known.settings);
+      // The review's own week: review time is counted in the week of the first review.
+      await enqueueWeeklyRefresh(deps.boss, db, known.installationId, known.settings.timezone, [
+        { ...prRow, firstReviewAt: row.submittedAt ?? null },
+      ]);
       await enqueueRefresh(deps.boss, db, known, pr);
     });
   };

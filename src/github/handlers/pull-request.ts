@@ -2,6 +2,7 @@ import type { Context } from "probot";
 import { withTransaction } from "../../db/client.js";
 import { recomputePullRequestMetrics, upsertPullRequests } from "../../db/queries/pull-requests.js";
 import { pullRequestRowFromWebhook, type WebhookPullRequest } from "../../sync/transforms/pull-request.js";
+import { enqueueWeeklyRefresh } from "../../sync/weekly.js";
 import type { HandlerDeps } from "./deps.js";
 import { enqueueRefresh, resolveKnownRepository, type RepositoryPayload } from "./known-repository.js";
 
@@ -21,6 +22,9 @@ export function createPullRequestHandler(deps: HandlerDeps) {
       if (payload.action === "ready_for_review") row.readyForReviewAt = new Date(pr.updated_at);
       const written = await upsertPullRequests(db, [row]);
       await recomputePullRequestMetrics(db, known.installationId, written, known.settings);
+      if (written.length > 0) {
+        await enqueueWeeklyRefresh(deps.boss, db, known.installationId, known.settings.timezone, [row]);
+      }
       await enqueueRefresh(deps.boss, db, known, pr);
     });
   };

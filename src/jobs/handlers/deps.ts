@@ -18,4 +18,6 @@ export interface JobDeps {
 export interface JobContext {
   jobId: string;
   log: Logger;
+  /** No retry follows if this attempt fails: the place to record a terminal error. */
+  finalAttempt: boolean;
 }

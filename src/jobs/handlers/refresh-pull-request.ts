@@ -2,6 +2,7 @@ import { withTransaction } from "../../db/client.js";
 import { findInstallation } from "../../db/queries/installations.js";
 import { parseInstallationSettings } from "../../settings.js";
 import { fetchPullRequest, saveSnapshots, snapshotRows } from "../../sync/pull-request-snapshot.js";
+import { enqueueWeeklyRefresh } from "../../sync/weekly.js";
 import type { JobData } from "../catalog.js";
 import type { JobContext, JobDeps } from "./deps.js";
 
@@ -18,6 +19,11 @@ export function refreshPullRequest(deps: JobDeps) {
     }
     const settings = parseInstallationSettings(installation.settings);
     const rows = snapshotRows(snapshot, data.installationId, data.repoId, settings, deps.now());
-    await withTransaction(deps.database, (db) => saveSnapshots(db, [rows]));
+    await withTransaction(deps.database, async (db) => {
+      const written = await saveSnapshots(db, [rows]);
+      if (written.length > 0) {
+        await enqueueWeeklyRefresh(deps.boss, db, data.installationId, settings.timezone, [rows.pullRequest]);
+      }
+    });
   };
 }

@@ -1,0 +1,58 @@
+import { findRepository, updateRepository } from "../../db/queries/repositories.js";
+import { CursorError } from "../../errors.js";
+import { notifyIfFirstBackfillComplete } from "../../notify/first-backfill.js";
+import { backfillPage, type BackfillStep } from "../../sync/backfill.js";
+import { recordSyncFailure } from "../../sync/failures.js";
+import { enqueue } from "../boss.js";
+import type { JobData } from "../catalog.js";
+import type { JobContext, JobDeps } from "./deps.js";
+import { openSyncContext } from "./open-sync-context.js";
+
+/**
+ * A job works pages for up to this long, then queues its continuation: other repositories and
+ * installations get their turn, and a long history never holds a worker for hours.
+ */
+const SLICE_MS = 20_000;
+
+export function backfillRepo(deps: JobDeps) {
+  return async (data: JobData<"backfillRepo">, { log, finalAttempt }: JobContext) => {
+    const opened = await openSyncContext(deps, data.installationId, log);
+    if (!opened) return;
+    const { ctx } = opened;
+    const db = deps.database.db;
+    const sliceEnd = Date.now() + SLICE_MS;
+    let step: BackfillStep = "more";
+    while (step === "more" && Date.now() < sliceEnd) {
+      const repo = await findRepository(db, data.repoId);
+      if (!repo || !repo.tracked || repo.removedAt || repo.installationId !== data.installationId) return;
+      if (repo.syncStatus !== "syncing") {
+        const restart = repo.syncStatus === "complete" || repo.syncStatus === "error" || !repo.syncStartedAt;
+        await updateRepository(db, repo.id, {
+          syncStatus: "syncing",
+          pausedUntil: null,
+          ...(restart ? { syncStartedAt: ctx.now(), syncFinishedAt: null } : {}),
+        });
+        repo.syncStatus = "syncing";
+        if (restart) repo.syncStartedAt = ctx.now();
+      }
+      try {
+        step = await backfillPage(ctx, repo);
+      } catch (error) {
+        if (error instanceof CursorError) {
+          // GitHub no longer accepts the saved cursor: start this pass again from the newest PR.
+          log.warn({ repoId: repo.id }, "backfill cursor rejected; restarting from the top");
+          await updateRepository(db, repo.id, { backfillCursor: null });
+          continue;
+        }
+        const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log });
+        if (outcome === "failed") return;
+        throw error;
+      }
+    }
+    if (step === "more") {
+      await enqueue(deps.boss, "backfillRepo", data);
+      return;
+    }
+    await notifyIfFirstBackfillComplete(db, deps.config, data.installationId, log);
+  };
+}

@@ -1,0 +1,68 @@
+import { listTrackedRepositories } from "../../db/queries/repositories.js";
+import { RateLimitedError } from "../../errors.js";
+import { deltaSyncRepository } from "../../sync/delta.js";
+import { recordSyncFailure } from "../../sync/failures.js";
+import { enqueue } from "../boss.js";
+import type { JobData } from "../catalog.js";
+import { enqueueBackfills } from "../enqueue-backfills.js";
+import type { JobContext, JobDeps } from "./deps.js";
+import { openSyncContext } from "./open-sync-context.js";
+
+/**
+ * Nightly (and "sync now"): for each tracked repository, what changed since its watermark. Also
+ * refreshes the repository list and the members, and requeues backfills that never finished.
+ */
+export function deltaSync(deps: JobDeps) {
+  return async (data: JobData<"deltaSync">, { log, finalAttempt }: JobContext) => {
+    const opened = await openSyncContext(deps, data.installationId, log);
+    if (!opened) return;
+    const { ctx, installation } = opened;
+    const db = deps.database.db;
+    const all = await listTrackedRepositories(db, data.installationId);
+    const repos = data.repoIds ? all.filter((repo) => data.repoIds!.includes(repo.id)) : all;
+    if (!data.repoIds) {
+      await enqueue(deps.boss, "syncRepositories", { installationId: data.installationId });
+      if (installation.accountType === "Organization") {
+        await enqueue(deps.boss, "membersSync", { installationId: data.installationId });
+      }
+    }
+
+    const unfinished = repos.filter(
+      (repo) => !repo.watermark && repo.syncStatus !== "queued" && repo.syncStatus !== "syncing",
+    );
+    await enqueueBackfills(
+      deps.boss,
+      db,
+      data.installationId,
+      unfinished.map((repo) => repo.id),
+    );
+
+    let drift = 0;
+    let queries = 0;
+    for (const [index, repo] of repos.entries()) {
+      if (!repo.watermark) continue;
+      try {
+        const result = await deltaSyncRepository(ctx, repo);
+        drift += result.drift;
+        queries += result.queries;
+        if (result.drift > 0)
+          log.warn({ repo: repo.fullName, drift: result.drift }, "delta sync repaired missed webhooks");
+      } catch (error) {
+        const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log });
+        if (outcome === "paused" && error instanceof RateLimitedError) {
+          // Resume with the repositories not done yet, when the budget is back.
+          const rest = repos.slice(index).map((r) => r.id);
+          await enqueue(
+            deps.boss,
+            "deltaSync",
+            { installationId: data.installationId, repoIds: rest },
+            { startAfter: error.resetAt },
+          );
+          return;
+        }
+        if (outcome === "retry") throw error;
+      }
+    }
+    log.info({ repos: repos.length, drift, queries }, "delta sync finished");
+  };
+}

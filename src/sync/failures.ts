@@ -1,0 +1,48 @@
+import type { Logger } from "pino";
+import type { Db } from "../db/client.js";
+import { updateRepository } from "../db/queries/repositories.js";
+import { AppError, RateLimitedError } from "../errors.js";
+import { sql } from "drizzle-orm";
+import { repositories } from "../db/schema/index.js";
+
+/** Errors no retry will fix; the repo shows them until an admin or the nightly sync tries again. */
+const PERMANENT = new Set(["auth", "permission", "not_found", "invalid"]);
+
+export type FailureOutcome = "paused" | "retry" | "failed";
+
+/**
+ * Records a sync failure on the repository and says what the job should do:
+ * - paused: a rate limit; the worker requeues the job for the reset time;
+ * - retry: transient; the job throws so pg-boss retries it with backoff;
+ * - failed: permanent, or the last attempt; the repo goes to `error` with a stable code.
+ */
+export async function recordSyncFailure(
+  db: Db,
+  repoId: number,
+  error: unknown,
+  options: { finalAttempt: boolean; log: Logger },
+): Promise<FailureOutcome> {
+  if (error instanceof RateLimitedError) {
+    await updateRepository(db, repoId, { syncStatus: "paused_rate_limited", pausedUntil: error.resetAt });
+    return "paused";
+  }
+  const code = error instanceof AppError ? error.code : "server";
+  const message = error instanceof Error ? error.message : String(error);
+  const failed = PERMANENT.has(code) || options.finalAttempt;
+  await db
+    .update(repositories)
+    .set({
+      lastError: message.slice(0, 1000),
+      lastErrorCode: code,
+      failureCount: sql`${repositories.failureCount} + 1`,
+      ...(failed ? { syncStatus: "error" as const, syncFinishedAt: new Date() } : {}),
+      updatedAt: sql`now()`,
+    })
+    .where(sql`${repositories.id} = ${repoId}`);
+  if (failed) {
+    options.log.error({ code: `sync_failed_${code}`, repoId, err: error }, "repository sync failed");
+    return "failed";
+  }
+  options.log.warn({ code: `sync_retry_${code}`, repoId, err: error }, "repository sync attempt failed");
+  return "retry";
+}

@@ -1,0 +1,49 @@
+import { withTransaction } from "../db/client.js";
+import { listRepositories, markRepositoriesRemoved, upsertRepositories } from "../db/queries/repositories.js";
+import { enqueueBackfills } from "../jobs/enqueue-backfills.js";
+import type { SyncContext } from "./sync-context.js";
+
+interface InstallationRepository {
+  id: number;
+  node_id: string;
+  full_name: string;
+  private: boolean;
+  archived?: boolean;
+  default_branch?: string;
+}
+
+/**
+ * Reconciles the repositories the installation can see with the stored ones (installation payloads
+ * may not list them all, and events can be missed): new ones are tracked by the auto-track rule and
+ * backfilled, vanished ones are marked removed.
+ */
+export async function syncRepositories(
+  ctx: SyncContext,
+): Promise<{ visible: number; queued: number; removed: number }> {
+  const visible = (await ctx.client.octokit.paginate("GET /installation/repositories", {
+    per_page: 100,
+  })) as InstallationRepository[];
+  ctx.client.spent.restCalls += Math.max(1, Math.ceil(visible.length / 100));
+  return withTransaction(ctx.database, async (db) => {
+    const queued = await upsertRepositories(
+      db,
+      ctx.installationId,
+      visible.map((repo) => ({
+        id: repo.id,
+        nodeId: repo.node_id,
+        fullName: repo.full_name,
+        private: repo.private,
+        archived: repo.archived ?? false,
+        defaultBranch: repo.default_branch ?? null,
+      })),
+      { track: ctx.settings.autoTrackNewRepos },
+    );
+    await enqueueBackfills(ctx.boss, db, ctx.installationId, queued);
+    const visibleIds = new Set(visible.map((repo) => repo.id));
+    const removed = (await listRepositories(db, ctx.installationId))
+      .filter((repo) => !repo.removedAt && !visibleIds.has(repo.id))
+      .map((repo) => repo.id);
+    await markRepositoriesRemoved(db, ctx.installationId, removed);
+    return { visible: visible.length, queued: queued.length, removed: removed.length };
+  });
+}

@@ -1,0 +1,18 @@
+import type { PgBoss } from "pg-boss";
+import type { Logger } from "pino";
+import type { Database } from "../db/client.js";
+import type { GitHubClient } from "../github/client.js";
+import type { InstallationSettings } from "../settings.js";
+
+/** What a sync step needs; built per job so the GitHub client carries a fresh installation token. */
+export interface SyncContext {
+  database: Database;
+  boss: PgBoss;
+  client: GitHubClient;
+  installationId: number;
+  settings: InstallationSettings;
+  log: Logger;
+  now: () => Date;
+  /** Share of the hourly budget left to webhook-driven work, in percent. */
+  reservePercent: number;
+}

@@ -1,0 +1,265 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { and, asc, eq, inArray } from "drizzle-orm";
+import * as schema from "../../src/db/schema/index.js";
+import { requestSyncNow, SyncNowTooSoonError } from "../../src/sync/sync-now.js";
+import { APP_ID } from "../support/app.js";
+import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
+import { useTestApp } from "../support/harness.js";
+
+// The sync engine end to end: the app runs against the fake GitHub (as GHES) with every worker,
+// and the database is compared with the fake's truth.
+
+let github: FakeGitHub;
+let nextInstallationId = 5000;
+
+beforeAll(async () => {
+  github = await startFakeGitHub({ seed: 11 });
+});
+const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" } }));
+afterAll(async () => {
+  await github.close();
+});
+
+const DAY = 86_400_000;
+const ALL_QUEUES = undefined;
+
+/** A fresh org in the fake, installed through a real installation.created delivery. */
+async function install(options: {
+  prsPerRepo: number;
+  repos?: number;
+  spanDays?: number;
+  longLists?: boolean;
+}) {
+  const installationId = nextInstallationId++;
+  const seeded = github.world.seedOrg({
+    login: `org${installationId}`,
+    repos: options.repos ?? 1,
+    prsPerRepo: options.prsPerRepo,
+    members: 5,
+    reviewsPerPr: [0, 3],
+    commitsPerPr: [1, 4],
+    spanDays: options.spanDays ?? 120,
+    longLists: options.longLists ?? false,
+    installationId,
+    appId: Number(APP_ID),
+  });
+  const hook = buildWebhook(github.world, "installation", "created", { installationId });
+  expect((await t.app.deliver(hook.name, hook.payload, { id: hook.id })).status).toBe(202);
+  return seeded;
+}
+
+function truthFor(repoIds: number[], since: Date | null) {
+  return repoIds
+    .flatMap((id) => github.world.listPullRequests(id))
+    .filter((pr) => !since || new Date(pr.createdAt) >= since);
+}
+
+async function storedPullRequests(installationId: number) {
+  return t.database.db
+    .select()
+    .from(schema.pullRequests)
+    .where(eq(schema.pullRequests.installationId, installationId))
+    .orderBy(asc(schema.pullRequests.id));
+}
+
+/** The stored pull requests of the installation are exactly these, each equal to GitHub's. */
+async function expectMatchesTruth(installationId: number, prs: ReturnType<typeof truthFor>) {
+  const stored = await storedPullRequests(installationId);
+  expect(stored.map((row) => row.id).sort()).toEqual(prs.map((pr) => pr.id).sort());
+  await expectStoredAsOnGitHub(installationId, prs);
+}
+
+async function expectStoredAsOnGitHub(installationId: number, prs: ReturnType<typeof truthFor>) {
+  const stored = await storedPullRequests(installationId);
+  for (const pr of prs) {
+    const row = stored.find((candidate) => candidate.id === pr.id)!;
+    expect({
+      title: row.title,
+      updatedAt: row.updatedAt,
+      mergedAt: row.mergedAt,
+      commits: row.commitsCount,
+    }).toEqual({
+      title: pr.title,
+      updatedAt: new Date(pr.updatedAt),
+      mergedAt: pr.mergedAt ? new Date(pr.mergedAt) : null,
+      commits: pr.commits.length,
+    });
+    const reviews = await t.database.db
+      .select()
+      .from(schema.reviews)
+      .where(eq(schema.reviews.pullRequestId, pr.id));
+    expect(reviews.map((review) => review.id).sort()).toEqual(
+      pr.reviews
+        .filter((review) => review.state !== "PENDING")
+        .map((review) => review.id)
+        .sort(),
+    );
+    const commits = await t.database.db
+      .select()
+      .from(schema.commits)
+      .where(eq(schema.commits.pullRequestId, pr.id));
+    expect(commits.length).toBe(Math.min(250, pr.commits.length));
+  }
+}
+
+async function repository(id: number) {
+  const [row] = await t.database.db.select().from(schema.repositories).where(eq(schema.repositories.id, id));
+  return row!;
+}
+
+describe("backfill", () => {
+  it("brings in the default 30 days with every review and commit, then marks the repository complete", async () => {
+    const { installation, repos } = await install({ prsPerRepo: 120, longLists: true });
+    await t.app.drain(ALL_QUEUES, 120_000);
+    const since = new Date(Date.now() - 30 * DAY);
+    await expectMatchesTruth(installation.id, truthFor([repos[0]!.id], since));
+    const repo = await repository(repos[0]!.id);
+    expect(repo).toMatchObject({
+      syncStatus: "complete",
+      prsDone: truthFor([repos[0]!.id], since).length,
+      failureCount: 0,
+    });
+    expect(repo.watermark).toBeInstanceOf(Date);
+    // Covered back to the 30-day cutoff (not to the beginning of the repository's history).
+    expect(Math.abs(repo.backfilledSince!.getTime() - since.getTime())).toBeLessThan(60_000);
+    const [notified] = await t.database.db
+      .select({ at: schema.installations.firstBackfillNotifiedAt })
+      .from(schema.installations)
+      .where(eq(schema.installations.id, installation.id));
+    expect(notified!.at).toBeInstanceOf(Date);
+  }, 150_000);
+
+  it("deepening the depth fetches only the missing window", async () => {
+    // ~3 pull requests a day: the newest page of the first backfill lies well inside 30 days.
+    const { installation, repos } = await install({ prsPerRepo: 600, spanDays: 200 });
+    await t.app.drain(ALL_QUEUES, 120_000);
+    const repoId = repos[0]!.id;
+    // Forget the newest ten days: a deepening that started over from the top would bring them back.
+    const tenDaysAgo = new Date(Date.now() - 10 * DAY);
+    const recent = truthFor([repoId], tenDaysAgo).map((pr) => pr.id);
+    await t.database.db.delete(schema.pullRequests).where(inArray(schema.pullRequests.id, recent));
+
+    await t.database.db
+      .update(schema.repositories)
+      .set({ syncDepth: "180d" })
+      .where(eq(schema.repositories.id, repoId));
+    await t.app.boss.send(
+      "backfill-repo",
+      { installationId: installation.id, repoId },
+      { singletonKey: String(repoId), group: { id: String(installation.id) } },
+    );
+    await t.app.drain(ALL_QUEUES, 120_000);
+
+    const expected = truthFor([repoId], new Date(Date.now() - 180 * DAY)).filter(
+      (pr) => !recent.includes(pr.id),
+    );
+    await expectMatchesTruth(installation.id, expected);
+    expect(await repository(repoId)).toMatchObject({ syncStatus: "complete" });
+  }, 150_000);
+
+  it("pauses on an exhausted rate limit instead of failing, and shows until when", async () => {
+    const { repos } = await install({ prsPerRepo: 60 });
+    // Exhaust this installation's GraphQL budget before the backfill starts.
+    const installationId = nextInstallationId - 1;
+    github.rateLimits.take(installationId, "graphql", 5000);
+    await t.app.drain(["process-webhook", "sync-repositories"], 60_000);
+    await waitFor(async () => (await repository(repos[0]!.id)).syncStatus === "paused_rate_limited");
+    const repo = await repository(repos[0]!.id);
+    expect(repo.pausedUntil!.getTime()).toBeGreaterThan(Date.now());
+    const [requeued] = await t.database.sql<{ start_after: Date }[]>`
+      select start_after from pgboss.job where name = 'backfill-repo' and state = 'created'`;
+    expect(requeued).toBeDefined();
+  }, 60_000);
+});
+
+describe("delta sync", () => {
+  it("repairs what webhooks missed, counts the drift, and costs one query for an unchanged repository", async () => {
+    const { installation, repos } = await install({ prsPerRepo: 40, repos: 2 });
+    await t.app.drain(ALL_QUEUES, 120_000);
+    const [changedRepo, quietRepo] = repos;
+    // A night of missed webhooks on one repository.
+    github.world.setNow(null);
+    const author = [...github.world.users.values()].find((user) => user.type === "User")!;
+    const created = github.world.createPullRequest(changedRepo!.id, {
+      authorId: author.id,
+      title: "Missed while offline",
+    });
+    const old = github.world
+      .listPullRequests(changedRepo!.id)
+      .find((pr) => pr.state === "OPEN" && pr.id !== created.id)!;
+    github.world.addReview(old.id, { authorId: author.id, state: "APPROVED" });
+
+    github.stats.reset();
+    await runDelta(installation.id, [changedRepo!.id, quietRepo!.id]);
+    const byRoute = github.stats.snapshot();
+    await expectStoredAsOnGitHub(installation.id, [created, old]);
+    const changed = await repository(changedRepo!.id);
+    expect(changed.lastDriftCount).toBeGreaterThanOrEqual(3);
+    const quiet = await repository(quietRepo!.id);
+    expect(quiet.lastDriftCount).toBe(0);
+    // The unchanged repository: one query. The changed one: its page plus nothing else.
+    expect(byRoute.graphql).toBe(2);
+
+    // A second night with nothing new: exactly one query per repository.
+    github.stats.reset();
+    await runDelta(installation.id, [changedRepo!.id, quietRepo!.id]);
+    expect(github.stats.snapshot().graphql).toBe(2);
+    expect((await repository(changedRepo!.id)).lastDriftCount).toBe(0);
+  }, 150_000);
+});
+
+describe("sync now", () => {
+  it("refuses a second request within the cooldown", async () => {
+    const { installation } = await install({ prsPerRepo: 5 });
+    await t.app.drain(ALL_QUEUES, 60_000);
+    await requestSyncNow(t.database, t.app.boss, { installationId: installation.id });
+    await expect(
+      requestSyncNow(t.database, t.app.boss, { installationId: installation.id }),
+    ).rejects.toBeInstanceOf(SyncNowTooSoonError);
+  }, 60_000);
+});
+
+describe("members sync", () => {
+  it("stores the organization's members by id and keeps leavers inactive", async () => {
+    const { installation, members } = await install({ prsPerRepo: 3 });
+    await t.app.drain(ALL_QUEUES, 60_000);
+    const stored = await t.database.db
+      .select()
+      .from(schema.members)
+      .where(eq(schema.members.installationId, installation.id));
+    expect(stored.map((m) => m.userId).sort()).toEqual(members.map((m) => m.id).sort());
+    github.world.removeMember(`org${installation.id}`, members[0]!.id);
+    await t.app.boss.send(
+      "members-sync",
+      { installationId: installation.id },
+      { singletonKey: String(installation.id), group: { id: String(installation.id) } },
+    );
+    await t.app.drain(["members-sync"], 60_000);
+    const [left] = await t.database.db
+      .select()
+      .from(schema.members)
+      .where(
+        and(eq(schema.members.installationId, installation.id), eq(schema.members.userId, members[0]!.id)),
+      );
+    expect(left).toMatchObject({ active: false });
+  }, 60_000);
+});
+
+/** A delta sync of just these repositories (a full nightly run also queues member and repository syncs). */
+async function runDelta(installationId: number, repoIds: number[]) {
+  await t.app.boss.send(
+    "delta-sync",
+    { installationId, repoIds },
+    { singletonKey: String(installationId), group: { id: String(installationId) } },
+  );
+  await t.app.drain(["delta-sync"], 60_000);
+}
+
+async function waitFor(condition: () => Promise<boolean>, timeoutMs = 30_000) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await condition()) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error("condition not met in time");
+}
