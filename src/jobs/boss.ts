@@ -1,18 +1,23 @@
 import { sql } from "drizzle-orm";
-import { fromDrizzle, PgBoss, type SendOptions } from "pg-boss";
+import { fromDrizzle, PgBoss, type ConstructorOptions, type SendOptions } from "pg-boss";
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import { catalog, type JobData, type QueueKey } from "./catalog.js";
 
 export type Boss = PgBoss;
 
-export async function startBoss(url: string, log: Logger): Promise<PgBoss> {
-  // LISTEN/NOTIFY wakes a worker the moment a webhook job is committed; polling stays as the floor.
+export async function startBoss(
+  url: string,
+  log: Logger,
+  overrides: Partial<ConstructorOptions> = {},
+): Promise<PgBoss> {
   const boss = new PgBoss({
     connectionString: url,
     max: 4,
     application_name: "pr-pulse-jobs",
+    // LISTEN/NOTIFY wakes a worker the moment a webhook job is committed; polling stays as the floor.
     useListenNotify: true,
+    ...overrides,
   });
   boss.on("error", (error) => log.error({ err: error }, "pg-boss error"));
   await boss.start();
@@ -21,8 +26,8 @@ export async function startBoss(url: string, log: Logger): Promise<PgBoss> {
     if (!existing) {
       await boss.createQueue(definition.name, { policy: definition.policy, ...definition.options });
     } else {
-      // retryDelayMax is fixed when a queue is created; the rest follows the catalog on every start.
-      const { retryDelayMax: _fixed, ...updatable } = definition.options;
+      // These are fixed when a queue is created; the rest follows the catalog on every start.
+      const { retryDelayMax: _delayMax, heartbeatSeconds: _heartbeat, ...updatable } = definition.options;
       await boss.updateQueue(definition.name, updatable);
     }
   }

@@ -27,6 +27,10 @@ const installationId = z.number().int().positive();
 // GitHub incident blip without hammering it.
 const retrying: QueueOptions = { retryLimit: 5, retryDelay: 10, retryBackoff: true, retryDelayMax: 600 };
 
+// Workers heartbeat running jobs; a job whose process died stops beating and is retried within
+// about half a minute instead of waiting out its whole expiry. Sync jobs resume from their cursor.
+const watched: QueueOptions = { ...retrying, heartbeatSeconds: 30 };
+
 export const catalog = {
   processWebhook: define({
     name: "process-webhook",
@@ -45,7 +49,7 @@ export const catalog = {
       nodeId: z.string().min(1),
     }),
     policy: "stately",
-    options: { ...retrying, expireInSeconds: 300 },
+    options: { ...watched, expireInSeconds: 300 },
     singletonKey: (data) => `${data.installationId}:${data.pullRequestId}`,
     installationGroup: true,
   }),
@@ -53,7 +57,7 @@ export const catalog = {
     name: "sync-repositories",
     schema: z.object({ installationId }),
     policy: "stately",
-    options: { ...retrying, expireInSeconds: 600 },
+    options: { ...watched, expireInSeconds: 600 },
     singletonKey: (data) => String(data.installationId),
     installationGroup: true,
   }),
@@ -62,7 +66,7 @@ export const catalog = {
     schema: z.object({ installationId, repoId: z.number().int().positive() }),
     policy: "stately",
     // One page per job run is quick, but a whole backfill runs as chained jobs; a page gets 10 min.
-    options: { ...retrying, expireInSeconds: 600 },
+    options: { ...watched, expireInSeconds: 600 },
     singletonKey: (data) => String(data.repoId),
     installationGroup: true,
   }),
@@ -70,7 +74,7 @@ export const catalog = {
     name: "delta-sync",
     schema: z.object({ installationId, repoIds: z.array(z.number().int().positive()).optional() }),
     policy: "stately",
-    options: { ...retrying, expireInSeconds: 1800 },
+    options: { ...watched, expireInSeconds: 1800 },
     // The nightly schedule (jobs/schedule.ts) uses the same key.
     singletonKey: (data) => String(data.installationId),
     installationGroup: true,
@@ -79,7 +83,7 @@ export const catalog = {
     name: "members-sync",
     schema: z.object({ installationId }),
     policy: "stately",
-    options: { ...retrying, expireInSeconds: 600 },
+    options: { ...watched, expireInSeconds: 600 },
     singletonKey: (data) => String(data.installationId),
     installationGroup: true,
   }),

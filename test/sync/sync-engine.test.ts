@@ -172,6 +172,33 @@ describe("backfill", () => {
   }, 60_000);
 });
 
+describe("faults", () => {
+  it("completes a backfill through injected 502s, 504s and secondary rate limits", async () => {
+    // About a third of all requests fail (the fault stream is seeded, so the run is repeatable).
+    github.faults.set({ serverErrorRate: 0.2, gatewayTimeoutRate: 0.1, secondaryLimitRate: 0.1 });
+    const injectedBefore = github.faults.injected;
+    try {
+      const { installation, repos } = await install({
+        prsPerRepo: 300,
+        repos: 3,
+        spanDays: 60,
+        longLists: true,
+      });
+      const repoIds = repos.map((repo) => repo.id);
+      await waitFor(async () => {
+        const statuses = await Promise.all(repoIds.map(async (id) => (await repository(id))?.syncStatus));
+        return statuses.every((status) => status === "complete");
+      }, 120_000);
+      expect(github.faults.injected - injectedBefore).toBeGreaterThanOrEqual(5);
+      github.faults.clear();
+      await t.app.drain(["process-webhook", "backfill-repo", "sync-repositories"], 60_000);
+      await expectMatchesTruth(installation.id, truthFor(repoIds, new Date(Date.now() - 30 * DAY)));
+    } finally {
+      github.faults.clear();
+    }
+  }, 150_000);
+});
+
 describe("delta sync", () => {
   it("repairs what webhooks missed, counts the drift, and costs one query for an unchanged repository", async () => {
     const { installation, repos } = await install({ prsPerRepo: 40, repos: 2 });

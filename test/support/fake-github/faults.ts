@@ -32,6 +32,8 @@ const TOKEN_EXCHANGE_PATH = /\/app\/installations\/\d+\/access_tokens$/;
 export class Faults {
   /** The retry-after (seconds) sent with secondary rate limits. */
   retryAfterSeconds = 1;
+  /** How many failures were injected, so a test can tell its faults really happened. */
+  injected = 0;
   #settings: FaultSettings = {};
   readonly #rng: Rng;
 
@@ -56,6 +58,12 @@ export class Faults {
 
   /** Decides, before a request is handled, whether it fails; `text` is the GraphQL query if any. */
   pick(path: string, text = ""): FaultResponse | null {
+    const fault = this.#pick(path, text);
+    if (fault) this.injected++;
+    return fault;
+  }
+
+  #pick(path: string, text: string): FaultResponse | null {
     const s = this.#settings;
     const failNext = s.failNext;
     if (failNext !== undefined && failNext.count > 0) {

@@ -1,0 +1,148 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { afterAll, beforeAll, expect, it } from "@jest/globals";
+import { desc, eq, inArray } from "drizzle-orm";
+import pino from "pino";
+import * as schema from "../../src/db/schema/index.js";
+import { createGitHubClientFactory } from "../../src/github/installation-client.js";
+import { startBoss } from "../../src/jobs/boss.js";
+import { startWorkers } from "../../src/jobs/worker.js";
+import { APP_ID, testPrivateKey, WEBHOOK_SECRET } from "../support/app.js";
+import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
+import { useTestApp } from "../support/harness.js";
+
+// A real crash: the app's own entry point runs as a child process and is SIGKILLed in the middle of
+// a backfill. A fresh worker must resume from the saved cursor, not start over, and finish with
+// exactly GitHub's data.
+
+let github: FakeGitHub;
+let child: ChildProcess | undefined;
+
+beforeAll(async () => {
+  // Some latency so the backfill is still running when the process is killed.
+  github = await startFakeGitHub({ seed: 3, latency: { baseMs: 150, perNodeMs: 0.5 } });
+});
+// No in-process workers: the child process does the first part of the work.
+const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" }, handlers: {} }));
+afterAll(async () => {
+  child?.kill("SIGKILL");
+  await github.close();
+});
+
+/** One process (tsx as a loader, not its CLI, which would run the app in a grandchild SIGKILL misses). */
+function startAppProcess(): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    env: {
+      ...process.env,
+      DATABASE_URL: t.database.url,
+      GHE_HOST: github.host,
+      GHE_PROTOCOL: "http",
+      APP_ID,
+      PRIVATE_KEY: testPrivateKey(),
+      WEBHOOK_SECRET,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+      ENV_FILE: "/nonexistent/.env",
+    },
+    stdio: "ignore",
+  });
+}
+
+async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error("timed out");
+}
+
+it("resumes a backfill from its cursor after the process is killed", async () => {
+  const installationId = 9100;
+  const { repos } = github.world.seedOrg({
+    login: "crashy",
+    repos: 1,
+    prsPerRepo: 600,
+    members: 3,
+    spanDays: 25,
+    installationId,
+    appId: Number(APP_ID),
+  });
+  const repoId = repos[0]!.id;
+  const truth = github.world.listPullRequests(repoId);
+
+  child = startAppProcess();
+  const hook = buildWebhook(github.world, "installation", "created", { installationId });
+  // The in-process server only takes the delivery; the child's workers process it.
+  expect((await t.app.deliver(hook.name, hook.payload, { id: hook.id })).status).toBe(202);
+
+  const [repoRow] = await waitFor(async () => {
+    const rows = await t.database.db
+      .select()
+      .from(schema.repositories)
+      .where(eq(schema.repositories.id, repoId));
+    return rows[0] && rows[0].prsDone > 0 && rows[0].syncStatus === "syncing" ? rows : undefined;
+  }, 60_000);
+  child.kill("SIGKILL");
+  await new Promise((resolve) => child!.once("exit", resolve));
+  const doneAtCrash = repoRow!.prsDone;
+  expect(doneAtCrash).toBeLessThan(truth.length);
+
+  // Forget the newest pull requests, which the first committed page held: resuming from the cursor
+  // does not fetch them again, starting over would.
+  const newest = await t.database.db
+    .select({ id: schema.pullRequests.id })
+    .from(schema.pullRequests)
+    .orderBy(desc(schema.pullRequests.createdAt))
+    .limit(10);
+  await t.database.db.delete(schema.pullRequests).where(
+    inArray(
+      schema.pullRequests.id,
+      newest.map((row) => row.id),
+    ),
+  );
+
+  // A fresh worker whose monitor checks heartbeats every second (60 s by default), so the dead job
+  // is found within its 30 s heartbeat instead of up to a minute later.
+  const log = pino({ level: "silent" });
+  const boss = await startBoss(t.database.url, log, {
+    superviseIntervalSeconds: 1,
+    monitorIntervalSeconds: 1,
+  });
+  try {
+    await startWorkers(boss, {
+      config: t.app.config,
+      database: t.database,
+      boss,
+      probot: t.app.probot,
+      github: createGitHubClientFactory(t.app.probot),
+      log,
+      now: () => new Date(),
+    });
+    await waitFor(async () => {
+      const [row] = await t.database.db
+        .select()
+        .from(schema.repositories)
+        .where(eq(schema.repositories.id, repoId));
+      return row?.syncStatus === "complete";
+    }, 120_000);
+  } finally {
+    await boss.stop({ graceful: false, timeout: 2000 });
+  }
+
+  const stored = await t.database.db.select({ id: schema.pullRequests.id }).from(schema.pullRequests);
+  const forgotten = new Set(newest.map((row) => row.id));
+  expect(stored.map((row) => row.id).sort()).toEqual(
+    truth
+      .filter((pr) => !forgotten.has(pr.id))
+      .map((pr) => pr.id)
+      .sort(),
+  );
+  const [finalRow] = await t.database.db
+    .select()
+    .from(schema.repositories)
+    .where(eq(schema.repositories.id, repoId));
+  // Pages are counted once: committed with their rows, never again after the crash.
+  expect(finalRow!.prsDone).toBe(truth.length);
+}, 180_000);
