@@ -3,6 +3,7 @@ import type { Db } from "../../db/client.js";
 import { listInstallations } from "../../db/queries/installations.js";
 import { listRepositories } from "../../db/queries/repositories.js";
 import { pullRequests, type Repository, type SyncStatus } from "../../db/schema/index.js";
+import { computeProgress, rollUpProgress, type Progress } from "../../sync/progress.js";
 
 const statusLabels: Record<SyncStatus, string> = {
   pending: "pending",
@@ -17,26 +18,48 @@ function formatTime(value: Date | null): string {
   return value ? value.toISOString().replace("T", " ").slice(0, 16) + " UTC" : "never";
 }
 
-function repoView(repo: Repository) {
-  const percent =
-    repo.prsTotal && repo.prsTotal > 0
-      ? Math.min(100, Math.floor((repo.prsDone / repo.prsTotal) * 100))
-      : null;
-  let statusLabel = statusLabels[repo.syncStatus];
-  if (repo.syncStatus === "paused_rate_limited" && repo.pausedUntil) {
-    statusLabel = `paused until ${repo.pausedUntil.toISOString().slice(11, 16)} UTC`;
+function formatEta(seconds: number | null): string | null {
+  if (seconds === null) return null;
+  if (seconds < 90) return "about a minute left";
+  if (seconds < 90 * 60) return `about ${Math.round(seconds / 60)} minutes left`;
+  return `about ${Math.round(seconds / 3600)} hours left`;
+}
+
+function statusLabel(progress: Progress): string {
+  if (progress.status === "paused_rate_limited" && progress.pausedUntil) {
+    return `paused until ${progress.pausedUntil.toISOString().slice(11, 16)} UTC`;
   }
+  return statusLabels[progress.status];
+}
+
+function progressLabel(progress: Progress): string {
+  const counts =
+    progress.total === null
+      ? `${progress.done} PRs`
+      : `${progress.done} / ${progress.total} PRs (${progress.percent}%)`;
+  const eta = formatEta(progress.etaSeconds);
+  return eta ? `${counts}, ${eta}` : counts;
+}
+
+function repoView(repo: Repository, now: Date) {
+  const progress = computeProgress(repo, now);
   return {
     fullName: repo.fullName,
     tracked: repo.tracked && !repo.removedAt,
     archived: repo.archived,
     status: repo.syncStatus,
-    statusLabel: repo.removedAt ? "access removed" : statusLabel,
+    statusLabel: repo.removedAt ? "access removed" : statusLabel(progress),
     error: repo.syncStatus === "error" ? `${repo.lastErrorCode ?? "error"}: ${repo.lastError ?? ""}` : null,
-    progress:
-      percent === null ? `${repo.prsDone} PRs` : `${repo.prsDone} / ${repo.prsTotal} PRs (${percent}%)`,
+    progress: progressLabel(progress),
     lastSync: formatTime(repo.lastSuccessfulSyncAt),
   };
+}
+
+function rolledUp(repos: Repository[], now: Date) {
+  const progress = rollUpProgress(repos, now);
+  return progress
+    ? { status: progress.status, label: `${statusLabel(progress)} · ${progressLabel(progress)}` }
+    : null;
 }
 
 /**
@@ -47,6 +70,7 @@ export async function buildHomeViewModel(
   db: Db,
   installUrl: string,
   allowedInstallationIds: readonly number[],
+  now: Date = new Date(),
 ) {
   const allowed = new Set(allowedInstallationIds);
   const installations = allowed.size === 0 ? [] : await listInstallations(db);
@@ -65,7 +89,8 @@ export async function buildHomeViewModel(
       repoCount: repos.length,
       trackedCount: repos.filter((repo) => repo.tracked && !repo.removedAt).length,
       pullRequestCount: prCount?.value ?? 0,
-      repos: repos.map(repoView),
+      sync: rolledUp(repos, now),
+      repos: repos.map((repo) => repoView(repo, now)),
     });
   }
   return { title: "Installations", installUrl, installations: views };
