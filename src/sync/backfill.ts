@@ -40,7 +40,17 @@ export type BackfillStep = "more" | "done";
 export async function backfillPage(ctx: SyncContext, repo: Repository): Promise<BackfillStep> {
   const now = ctx.now();
   const cutoff = backfillCutoff(repo, ctx.settings.defaultSyncDepth, now);
-  if (isBackfillCovered(repo.backfilledSince, cutoff)) return "done";
+  if (isBackfillCovered(repo.backfilledSince, cutoff)) {
+    // Nothing to fetch (say, the depth was shortened): the repository is as complete as it was.
+    if (repo.syncStatus !== "complete") {
+      await updateRepository(ctx.database.db, repo.id, {
+        syncStatus: "complete",
+        syncFinishedAt: now,
+        pausedUntil: null,
+      });
+    }
+    return "done";
+  }
   if (!repo.nodeId) throw new NotFoundError(`repository ${repo.id} has no node id`);
 
   // 1. Keep the reserve for webhooks: below it, pause until the budget resets.

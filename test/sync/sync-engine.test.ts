@@ -157,6 +157,25 @@ describe("backfill", () => {
     expect(await repository(repoId)).toMatchObject({ syncStatus: "complete" });
   }, 150_000);
 
+  it("a backfill with nothing left to fetch (depth shortened) leaves the repository complete", async () => {
+    const { installation, repos } = await install({ prsPerRepo: 30 });
+    await t.app.drain(ALL_QUEUES, 60_000);
+    const repoId = repos[0]!.id;
+    github.stats.reset();
+    await t.database.db
+      .update(schema.repositories)
+      .set({ syncDepth: "30d" })
+      .where(eq(schema.repositories.id, repoId));
+    await t.app.boss.send(
+      "backfill-repo",
+      { installationId: installation.id, repoId },
+      { singletonKey: String(repoId), group: { id: String(installation.id) } },
+    );
+    await t.app.drain(ALL_QUEUES, 60_000);
+    expect(await repository(repoId)).toMatchObject({ syncStatus: "complete" });
+    expect(github.stats.snapshot().graphql).toBe(0);
+  }, 60_000);
+
   it("pauses on an exhausted rate limit instead of failing, and shows until when", async () => {
     const { repos } = await install({ prsPerRepo: 60 });
     // Exhaust this installation's GraphQL budget before the backfill starts.
