@@ -16,11 +16,31 @@ const repo = (patch: Partial<ProgressFacts>): ProgressFacts => ({
 describe("computeProgress", () => {
   it.each<[string, Partial<ProgressFacts>, { percent: number | null; etaSeconds: number | null }]>([
     ["nothing known yet", {}, { percent: null, etaSeconds: null }],
-    ["a quarter done in 10 minutes: 30 minutes left", { prsDone: 250, prsTotal: 1000 }, { percent: 25, etaSeconds: 1800 }],
-    ["never shows 100% before it is complete", { prsDone: 999, prsTotal: 1000 }, { percent: 99, etaSeconds: 1 }],
-    ["complete is 100% with no ETA", { syncStatus: "complete", prsDone: 40, prsTotal: 40 }, { percent: 100, etaSeconds: null }],
-    ["paused has no ETA", { syncStatus: "paused_rate_limited", prsDone: 10, prsTotal: 40 }, { percent: 25, etaSeconds: null }],
-    ["an estimate below what is done grows to it", { prsDone: 60, prsTotal: 50 }, { percent: 99, etaSeconds: 0 }],
+    [
+      "a quarter done in 10 minutes: 30 minutes left",
+      { prsDone: 250, prsTotal: 1000 },
+      { percent: 25, etaSeconds: 1800 },
+    ],
+    [
+      "never shows 100% before it is complete",
+      { prsDone: 999, prsTotal: 1000 },
+      { percent: 99, etaSeconds: 1 },
+    ],
+    [
+      "complete is 100% with no ETA",
+      { syncStatus: "complete", prsDone: 40, prsTotal: 40 },
+      { percent: 100, etaSeconds: null },
+    ],
+    [
+      "paused has no ETA",
+      { syncStatus: "paused_rate_limited", prsDone: 10, prsTotal: 40 },
+      { percent: 25, etaSeconds: null },
+    ],
+    [
+      "an estimate below what is done grows to it",
+      { prsDone: 60, prsTotal: 50 },
+      { percent: 99, etaSeconds: 0 },
+    ],
   ])("%s", (_name, patch, expected) => {
     expect(computeProgress(repo(patch), now)).toMatchObject(expected);
   });
