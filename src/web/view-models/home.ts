@@ -48,7 +48,7 @@ function repoView(repo: Repository, now: Date) {
     tracked: repo.tracked && !repo.removedAt,
     archived: repo.archived,
     status: repo.syncStatus,
-    statusLabel: repo.removedAt ? "access removed" : statusLabel(progress),
+    statusLabel: repo.removedAt ? "access removed" : !repo.tracked ? "not tracked" : statusLabel(progress),
     error: repo.syncStatus === "error" ? `${repo.lastErrorCode ?? "error"}: ${repo.lastError ?? ""}` : null,
     progress: progressLabel(progress),
     lastSync: formatTime(repo.lastSuccessfulSyncAt),
