@@ -23,6 +23,8 @@ export type {
 export type { SeedOrgOptions, SeedOrgResult } from "./seed.js";
 export { Faults } from "./faults.js";
 export type { FaultSettings } from "./faults.js";
+export { FakeOAuth } from "./oauth.js";
+export type { OrgRole } from "./oauth.js";
 export { RateLimiter } from "./rate-limit.js";
 export { analyzeQuery, MAX_NODES, MAX_PAGE_SIZE } from "./cost.js";
 export { loadGitHubSchema, MAX_PULL_REQUEST_COMMITS } from "./graphql.js";

@@ -12,6 +12,7 @@ import { Faults } from "./faults.js";
 import type { FaultResponse } from "./faults.js";
 import { executeGraphql, loadGitHubSchema } from "./graphql.js";
 import type { GraphqlRequest } from "./graphql.js";
+import { FakeOAuth } from "./oauth.js";
 import { DEFAULT_RATE_LIMIT, RateLimiter, rateLimitHeaders } from "./rate-limit.js";
 import type { RateLimitOptions } from "./rate-limit.js";
 import { handleRest } from "./rest.js";
@@ -55,6 +56,8 @@ export interface FakeGitHub {
   stats: { reset(): void; snapshot(): FakeGitHubStats };
   /** The primary rate-limit buckets; `reset()` starts a fresh window for everyone. */
   rateLimits: RateLimiter;
+  /** "Sign in with GitHub": the browser's user, org roles, the App's OAuth client credentials. */
+  oauth: FakeOAuth;
   close(): Promise<void>;
 }
 
@@ -71,6 +74,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const rateLimits = new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
   const limiter = options.sendRateLimitHeaders === false ? null : rateLimits;
   const stats: FakeGitHubStats = { rest: 0, graphql: 0, graphqlPoints: 0, byRoute: {} };
+  const oauth = new FakeOAuth(world);
   // Build the schema now so the first GraphQL request is not 0.3 s slower than the rest.
   loadGitHubSchema();
 
@@ -131,6 +135,15 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       );
     }
 
+    // User sign-in (not installation traffic): counted by route only.
+    const signIn = oauth.handle(method, requestUrl, req.headers, raw, urls);
+    if (signIn !== null) {
+      count(signIn.route);
+      await delay(1);
+      res.writeHead(signIn.status, { ...baseHeaders(), ...signIn.headers });
+      return void res.end(signIn.text);
+    }
+
     stats.rest++;
     const path = stripPrefix(requestUrl.pathname);
     const fault = faults.pick(requestUrl.pathname);
@@ -167,6 +180,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     world,
     faults,
     rateLimits,
+    oauth,
     stats: {
       reset() {
         stats.rest = 0;

@@ -1,0 +1,65 @@
+/**
+ * Messages between bench/backfill.ts and the fake GitHub it runs in a child process
+ * (bench/fake-server.ts), over Node's IPC channel.
+ */
+import type { FakeGitHubStats, Webhook } from "../test/support/fake-github/index.js";
+
+export interface FakeServerOptions {
+  seed: number;
+  appId: number;
+  /** Added to every response: baseMs + perNodeMs × objects returned. */
+  latency: { baseMs: number; perNodeMs: number };
+  orgs: { login: string; repos: number; prsPerRepo: number }[];
+  /** The child exits by itself after this long, whatever the parent does. */
+  maxSeconds: number;
+}
+
+export interface SeededRepo {
+  id: number;
+  name: string;
+  fullName: string;
+  prs: number;
+}
+
+export interface SeededInstallation {
+  id: number;
+  login: string;
+  repos: SeededRepo[];
+}
+
+export interface FakeServerReady {
+  type: "ready";
+  host: string;
+  url: string;
+  installations: SeededInstallation[];
+  /** Objects in the first 50-PR backfill page of the first repository, and the latency that gives. */
+  calibration: { pageSize: number; nodes: number; modelledMs: number; points: number };
+  seedMs: number;
+}
+
+export type FakeRequest =
+  | { type: "stats" }
+  | { type: "reset-stats" }
+  /** Units spent from an installation's hourly buckets (REST "core" and GraphQL points). */
+  | { type: "budget"; installationId: number }
+  | { type: "installation-created"; installationId: number }
+  | { type: "stop" };
+
+export interface FakeResponses {
+  stats: FakeGitHubStats;
+  "reset-stats": null;
+  budget: { core: number; graphql: number };
+  "installation-created": Webhook;
+  stop: null;
+}
+
+export interface RequestEnvelope {
+  id: number;
+  request: FakeRequest;
+}
+
+export interface ResponseEnvelope {
+  id: number;
+  result?: unknown;
+  error?: string;
+}
