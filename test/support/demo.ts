@@ -260,8 +260,8 @@ async function main(): Promise<void> {
   PR Pulse is running at ${BROWSER_URL}
 
   Open ${BROWSER_URL} and click "Sign in with GitHub": the fake GitHub signs you in at once
-  as ${admin.login}, an admin of ${ORG}. The backfill of the last 30 days starts now; raise the
-  sync depth in the settings to bring in the rest of the 90 days of history.
+  as ${admin.login}, an admin of ${ORG}. The backfill of the last 30 days (the default depth)
+  starts now; the fake holds 90 days, so a deeper sync depth would bring in the rest.
 
   Every ${values.interval} s a pull request is opened, reviewed or merged in ${ORG} and its signed
   webhook delivered. Ctrl-C stops everything.
