@@ -12,7 +12,7 @@
  * delta sync of an unchanged repository is counted. Figures go to stdout and bench/out/*.json.
  */
 import { mkdir, writeFile } from "node:fs/promises";
-import { cpus, totalmem } from "node:os";
+import { cpus, loadavg, totalmem } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { and, eq, sql } from "drizzle-orm";
@@ -93,6 +93,8 @@ interface ScenarioResult {
   startRssMb: number;
   /** Backfill jobs (20 s slices), and the time during the run when none of them was running. */
   idle: { jobs: number; totalS: number; longestS: number };
+  /** 1, 5 and 15-minute load averages when the backfill finished (other work on the machine shows here). */
+  loadAverage: number[];
   delta?: { repo: string; graphqlCalls: number; graphqlPoints: number; restCalls: number };
   baseline?: BaselineResult;
 }
@@ -244,6 +246,7 @@ async function backfill(
     peakRssMb: memory.peakMb,
     startRssMb: memory.startMb,
     idle: await backfillIdle(engine, startedAt, endedAt),
+    loadAverage: loadavg().map((value) => round(value)),
   };
 }
 
@@ -396,6 +399,7 @@ function report(results: ScenarioResult[]): string[] {
       `  backfill jobs           ${r.idle.jobs} (20 s slices); none running for ${round(r.idle.totalS, 1)} s ` +
         `of the wall time, longest gap ${round(r.idle.longestS, 1)} s`,
     );
+    line(`  load average at the end ${r.loadAverage.join(" / ")} (1 / 5 / 15 min, ${cpus().length} cores)`);
     if (r.delta) {
       line(
         `  delta, unchanged repo   ${r.delta.graphqlCalls} GraphQL queries (${r.delta.graphqlPoints} points), ` +
