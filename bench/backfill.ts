@@ -18,7 +18,7 @@ import { parseArgs } from "node:util";
 import { and, eq, sql } from "drizzle-orm";
 import pino from "pino";
 import { installations, repositories } from "../src/db/schema/index.js";
-import { enqueue } from "../src/jobs/boss.js";
+import { enqueue } from "../src/queue/boss.js";
 import { defaultInstallationSettings } from "../src/settings.js";
 import { deliverWebhook } from "../test/support/fake-github/webhooks.js";
 import { runBaseline, type BaselineResult } from "./baseline.js";

@@ -1,24 +1,20 @@
 /**
- * The real PR Pulse engine for a benchmark, composed like src/main.ts: config (loadConfig) →
- * database → pg-boss → Probot → workers → webhook server, on an embedded Postgres in a temp dir.
+ * The real PR Pulse engine for a benchmark, started by the app's own composition root
+ * (src/runtime.ts), on a throwaway embedded Postgres in a temp dir.
  */
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import pino, { type Logger } from "pino";
 import type { PgBoss } from "pg-boss";
+import pino, { type Logger } from "pino";
 import { loadConfig, type Config } from "../src/config.js";
 import { createDatabase, type Database } from "../src/db/client.js";
 import { startEmbeddedPostgres, type RunningPostgres } from "../src/db/embedded.js";
 import { migrateDatabase } from "../src/db/migrate.js";
-import { createApp } from "../src/github/app.js";
-import { createGitHubClientFactory } from "../src/github/installation-client.js";
-import { createProbot } from "../src/github/probot.js";
-import { startBoss } from "../src/jobs/boss.js";
-import { startWorkers } from "../src/jobs/worker.js";
-import { buildServer, WEBHOOK_PATH } from "../src/server.js";
+import { startRuntime } from "../src/runtime.js";
+import { WEBHOOK_PATH } from "../src/server.js";
 
 export const WEBHOOK_SECRET = `bench-${randomBytes(8).toString("hex")}`;
 
@@ -105,24 +101,12 @@ export async function startEngine(options: {
   });
   // Logs go to stderr so that stdout holds only the figures.
   const log = pino({ level: config.logLevel }, pino.destination(2));
-  const database = createDatabase(options.databaseUrl);
-  const boss = await startBoss(options.databaseUrl, log);
-  const probot = createProbot(config, config.app!, log);
-  await probot.load(createApp({ database, boss, log }));
-  const github = createGitHubClientFactory(probot);
-  await startWorkers(boss, { config, database, boss, probot, github, log, now: () => new Date() });
-  const server = await buildServer({ config, database, log, probot, boss });
-  await server.listen({ port: 0, host: "127.0.0.1" });
-  const { port } = server.server.address() as AddressInfo;
+  const runtime = await startRuntime({ config, log });
   return {
     config,
-    database,
-    boss,
-    webhookUrl: `http://127.0.0.1:${port}${WEBHOOK_PATH}`,
-    async stop() {
-      await server.close();
-      await boss.stop({ graceful: false, timeout: 5000 });
-      await database.close();
-    },
+    database: runtime.database,
+    boss: runtime.boss!,
+    webhookUrl: `${runtime.url}${WEBHOOK_PATH}`,
+    stop: () => runtime.stop(),
   };
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import dotenv from "dotenv";
 import { z } from "zod";
 
 const optional = z
@@ -187,6 +188,16 @@ export function loadConfig(
       .filter(Boolean),
     envFile: e.ENV_FILE,
   };
+}
+
+/**
+ * The configuration of this process: its environment, plus the env file (`ENV_FILE`, default
+ * .env) for variables the environment does not set. With `override`, the file wins: after the
+ * manifest flow wrote fresh credentials to it.
+ */
+export function loadConfigFromEnvironment(options: { override?: boolean } = {}): Config {
+  dotenv.config({ path: process.env.ENV_FILE ?? ".env", quiet: true, override: options.override ?? false });
+  return loadConfig(process.env);
 }
 
 /** Accepts a PEM with real newlines, escaped "\n" (one-line .env files) or base64-encoded. */

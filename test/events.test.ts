@@ -1,7 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { asc } from "drizzle-orm";
 import * as schema from "../src/db/schema/index.js";
-import { processWebhook } from "../src/jobs/handlers/process-webhook.js";
 import { defaultInstallationSettings } from "../src/settings.js";
 import { useTestApp } from "./support/harness.js";
 import { webhookExample } from "./support/webhook-examples.js";
@@ -10,7 +9,7 @@ import { webhookExample } from "./support/webhook-examples.js";
 // processed by the real pg-boss worker. GitHub is not called here (refresh jobs stay queued);
 // test/refresh.test.ts covers what those fetch.
 
-const t = useTestApp({ handlers: { processWebhook } });
+const t = useTestApp({ queues: ["processWebhook"] });
 
 type Payload = Record<string, any>;
 

@@ -39,7 +39,7 @@ it("fetches the commits and reviews a pull_request payload lacks, following long
       nodes: reviews.slice(0, 100),
     },
   });
-  node.commits.nodes[0]!.commit.message = 'Revert "x"\n\nThis reverts commit abc.';
+  node.commits.nodes![0]!.commit.message = 'Revert "x"\n\nThis reverts commit abc.';
   mockInstallationToken(1);
   const query = mockPullRequestQuery(node);
   const secondPage = nock(GITHUB_API)

@@ -1,10 +1,9 @@
 import { describe, expect, it } from "@jest/globals";
-import { processWebhook } from "../src/jobs/handlers/process-webhook.js";
 import { sign } from "./support/app.js";
 import { useTestApp } from "./support/harness.js";
 import { webhookExample } from "./support/webhook-examples.js";
 
-const t = useTestApp({ handlers: { processWebhook } });
+const t = useTestApp({ queues: ["processWebhook"] });
 
 const deliveries = () =>
   t.database.sql`select id, event, action, status, installation_id, repository_id from webhook_deliveries`;

@@ -1,7 +1,11 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
 import { and, asc, eq } from "drizzle-orm";
 import { pino } from "pino";
-import { listWeeklyMetrics, refreshWeeklyMetrics } from "../src/db/queries/weekly-metrics.js";
+import {
+  listWeeklyMetrics,
+  markWeeksPending,
+  refreshWeeklyMetrics,
+} from "../src/db/queries/weekly-metrics.js";
 import * as schema from "../src/db/schema/index.js";
 import type { JobContext, JobDeps } from "../src/jobs/handlers/deps.js";
 import { refreshWeeklyMetricsJob } from "../src/jobs/handlers/refresh-weekly-metrics.js";
@@ -336,7 +340,9 @@ describe("timezones", () => {
 
   it("counts a pull request in the week of the installation's zone", async () => {
     // The job reads Pacific/Auckland from the installation's settings: Monday 2024-01-15 there.
-    await job()({ installationId: 2, weeks: [W1, W2] }, context);
+    await markWeeksPending(database.db, 2, [W1, W2]);
+    await job()({ installationId: 2 }, context);
+    expect(await database.sql`select * from weekly_metrics_pending`).toEqual([]);
     expect((await rows(2)).map((r) => [r.weekStart, r.repoId, r.prsOpened, r.prsMerged])).toEqual([
       [W2, 0, 1, 1],
       [W2, 400, 1, 1],
@@ -392,7 +398,8 @@ describe("timezones", () => {
   );
 
   it("skips an installation it does not know", async () => {
-    await expect(job()({ installationId: 999, weeks: [W1] }, context)).resolves.toBeUndefined();
+    await markWeeksPending(database.db, 999, [W1]);
+    await expect(job()({ installationId: 999 }, context)).resolves.toBeUndefined();
     expect(await rows(999)).toEqual([]);
   });
 });

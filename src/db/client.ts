@@ -1,4 +1,6 @@
+import { sql as drizzleSql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
+import { fromDrizzle, type Db as JobDb } from "pg-boss";
 import postgres, { type Sql } from "postgres";
 import * as schema from "./schema/index.js";
 
@@ -27,6 +29,16 @@ export function wrap(sql: Sql): RootDb {
   return drizzle(sql, { schema });
 }
 
+/** Whether Postgres answers (readiness checks). */
+export async function pingDatabase(database: Pick<Database, "sql">): Promise<boolean> {
+  try {
+    await database.sql`select 1`;
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Runs `work` in one transaction. Pass its `db` to enqueue({ tx }) and pg-boss writes the job in
  * the same transaction, so rows and the jobs that process them commit together.
@@ -36,4 +48,9 @@ export async function withTransaction<T>(
   work: (db: Db) => Promise<T>,
 ): Promise<T> {
   return database.db.transaction((tx) => work(tx));
+}
+
+/** The transaction as pg-boss's database adapter: a job sent through it commits with the rows. */
+export function jobDatabase(db: Db): JobDb {
+  return fromDrizzle(db, drizzleSql);
 }

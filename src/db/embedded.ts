@@ -1,5 +1,6 @@
 import fs from "node:fs/promises";
 import path from "node:path";
+import postgres from "postgres";
 import type { Logger } from "pino";
 
 export interface EmbeddedPostgresOptions {
@@ -7,6 +8,8 @@ export interface EmbeddedPostgresOptions {
   port: number;
   /** Keep the data directory when the server stops (the app); tests throw theirs away. */
   persistent: boolean;
+  /** A database to create on first start; the returned url points at it (default: postgres). */
+  database?: string;
   log?: Pick<Logger, "info" | "debug" | "error">;
 }
 
@@ -54,8 +57,20 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   }
   await pg.start();
   log?.info({ port: options.port, dataDir }, "embedded postgres started");
-  return {
-    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`,
-    stop: () => pg.stop(),
-  };
+  const url = new URL(`postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/postgres`);
+  if (options.database && options.database !== "postgres") {
+    await createDatabaseIfMissing(url.toString(), options.database);
+    url.pathname = `/${options.database}`;
+  }
+  return { url: url.toString(), stop: () => pg.stop() };
+}
+
+async function createDatabaseIfMissing(adminUrl: string, name: string): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [exists] = await admin`select 1 from pg_database where datname = ${name}`;
+    if (!exists) await admin.unsafe(`create database "${name.replaceAll('"', '""')}"`);
+  } finally {
+    await admin.end({ timeout: 5 });
+  }
 }

@@ -1,6 +1,7 @@
 import { GraphqlResponseError } from "@octokit/graphql";
 import { RequestError } from "@octokit/request-error";
 import type { Logger } from "pino";
+import type { PaginatingEndpoints } from "@octokit/plugin-paginate-rest";
 import type { ProbotOctokit } from "probot";
 import {
   AppError,
@@ -11,7 +12,13 @@ import {
   RateLimitedError,
   ServerError,
 } from "../errors.js";
-import { type GqlRateLimit, loadQuery, type QueryName } from "./queries.js";
+import {
+  type GqlRateLimit,
+  loadQuery,
+  type QueryName,
+  type QueryResult,
+  type QueryVariables,
+} from "./queries.js";
 
 export interface RateLimitState {
   limit: number;
@@ -31,22 +38,27 @@ export class GitHubClient {
   /** Null until a response carried rate-limit data; stays null on GHES with rate limiting off. */
   rateLimit: RateLimitState | null = null;
   /** GraphQL points and REST calls this client spent: what the benchmarks count. */
-  spent = { graphqlPoints: 0, graphqlCalls: 0, restCalls: 0 };
+  readonly spent = { graphqlPoints: 0, graphqlCalls: 0, restCalls: 0 };
 
   constructor(
-    readonly octokit: ProbotOctokit,
+    private readonly octokit: ProbotOctokit,
     private readonly log: Logger,
+    private readonly now: () => Date = () => new Date(),
   ) {
-    octokit.hook.after("request", (response) => this.observeHeaders(response.headers));
+    octokit.hook.after("request", (response, options) => {
+      if (!String(options.url).endsWith("/graphql")) this.spent.restCalls += 1;
+      this.observeHeaders(response.headers);
+    });
   }
 
-  async graphql<T extends { rateLimit?: GqlRateLimit | null }>(
-    name: QueryName,
-    variables: Record<string, unknown>,
+  /** Runs one of the queries in ./queries with its generated types. */
+  async graphql<N extends QueryName>(
+    name: N,
+    variables: QueryVariables<N>,
     options: { retries?: number } = {},
-  ): Promise<T> {
+  ): Promise<QueryResult<N>> {
     try {
-      const data = await this.octokit.graphql<T>(loadQuery(name), {
+      const data = await this.octokit.graphql<QueryResult<N>>(loadQuery(name), {
         ...variables,
         ...(options.retries === undefined ? {} : { request: { retries: options.retries } }),
       });
@@ -59,11 +71,13 @@ export class GitHubClient {
     }
   }
 
-  async rest<T>(route: string, parameters: Record<string, unknown> = {}): Promise<T> {
+  /** Every page of a REST list, 100 items a page. */
+  async paginate<R extends keyof PaginatingEndpoints>(
+    route: R,
+    parameters?: PaginatingEndpoints[R]["parameters"],
+  ) {
     try {
-      this.spent.restCalls += 1;
-      const response = await this.octokit.request(route, parameters);
-      return response.data as T;
+      return await this.octokit.paginate(route, { per_page: 100, ...parameters });
     } catch (error) {
       throw toAppError(error);
     }
@@ -76,7 +90,7 @@ export class GitHubClient {
   assertBudget(reservePercent: number): void {
     const state = this.rateLimit;
     if (!state || state.limit <= 0) return;
-    if (state.remaining <= (state.limit * reservePercent) / 100 && state.resetAt.getTime() > Date.now()) {
+    if (state.remaining <= (state.limit * reservePercent) / 100 && state.resetAt > this.now()) {
       this.log.info(
         { remaining: state.remaining, limit: state.limit },
         "sync paused to keep the rate-limit reserve",

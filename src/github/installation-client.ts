@@ -8,6 +8,6 @@ export type GitHubClientFactory = (installationId: number, log: Logger) => Promi
  * A client authenticated as one installation. Called once per job: Probot mints (or reuses from its
  * cache, within the token's hour) an installation token, so no job holds an expired one.
  */
-export function createGitHubClientFactory(probot: Probot): GitHubClientFactory {
-  return async (installationId, log) => new GitHubClient(await probot.auth(installationId), log);
+export function createGitHubClientFactory(probot: Probot, now: () => Date): GitHubClientFactory {
+  return async (installationId, log) => new GitHubClient(await probot.auth(installationId), log, now);
 }

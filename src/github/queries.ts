@@ -1,18 +1,58 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
+import type {
+  ActorFieldsFragment,
+  CommitFieldsFragment,
+  OrganizationMembersQuery,
+  OrganizationMembersQueryVariables,
+  PullRequestCommitsQuery,
+  PullRequestCommitsQueryVariables,
+  PullRequestFieldsFragment,
+  PullRequestQuery,
+  PullRequestQueryVariables,
+  PullRequestReviewsQuery,
+  PullRequestReviewsQueryVariables,
+  RateLimitFieldsFragment,
+  RepositoryPullRequestsQuery,
+  RepositoryPullRequestsQueryVariables,
+  ReviewFieldsFragment,
+} from "./generated/graphql.js";
 
 /** The .graphql files beside this module (copied next to the build output by `npm run build`). */
 export const queriesDir = path.join(path.dirname(fileURLToPath(import.meta.url)), "queries");
 
-export const queryNames = [
-  "repository-pull-requests",
-  "pull-request",
-  "pull-request-reviews",
-  "pull-request-commits",
-  "organization-members",
-] as const;
-export type QueryName = (typeof queryNames)[number];
+/**
+ * Every query, by file name, with the result and variable types GraphQL Code Generator derived from
+ * that file (`npm run codegen`). A query that does not match GitHub's schema fails codegen; a
+ * selection that changes shape fails the type check wherever its result is read.
+ */
+export interface Queries {
+  "repository-pull-requests": [RepositoryPullRequestsQuery, RepositoryPullRequestsQueryVariables];
+  "pull-request": [PullRequestQuery, PullRequestQueryVariables];
+  "pull-request-reviews": [PullRequestReviewsQuery, PullRequestReviewsQueryVariables];
+  "pull-request-commits": [PullRequestCommitsQuery, PullRequestCommitsQueryVariables];
+  "organization-members": [OrganizationMembersQuery, OrganizationMembersQueryVariables];
+}
+export type QueryName = keyof Queries;
+export type QueryResult<N extends QueryName> = Queries[N][0];
+export type QueryVariables<N extends QueryName> = Queries[N][1];
+
+const names: Record<QueryName, true> = {
+  "repository-pull-requests": true,
+  "pull-request": true,
+  "pull-request-reviews": true,
+  "pull-request-commits": true,
+  "organization-members": true,
+};
+export const queryNames = Object.keys(names) as QueryName[];
+
+// The selections the sync code maps to rows.
+export type GqlRateLimit = RateLimitFieldsFragment;
+export type GqlActor = ActorFieldsFragment;
+export type GqlReview = ReviewFieldsFragment;
+export type GqlCommit = CommitFieldsFragment;
+export type GqlPullRequest = PullRequestFieldsFragment;
 
 const cache = new Map<QueryName, string>();
 
@@ -44,104 +84,4 @@ export function loadQuery(name: QueryName): string {
   const text = [query, ...[...used].map((fragmentName) => fragments.get(fragmentName)!)].join("\n");
   cache.set(name, text);
   return text;
-}
-
-// Result shapes of the selections above.
-
-export interface GqlRateLimit {
-  cost: number;
-  remaining: number;
-  resetAt: string;
-  limit: number;
-}
-
-export interface GqlPageInfo {
-  hasNextPage: boolean;
-  endCursor: string | null;
-}
-
-export interface GqlConnection<T> {
-  totalCount: number;
-  pageInfo: GqlPageInfo;
-  nodes: (T | null)[];
-}
-
-export interface GqlActor {
-  __typename: string;
-  login: string;
-  databaseId?: number | null;
-}
-
-export interface GqlReview {
-  fullDatabaseId: string | null;
-  state: "PENDING" | "COMMENTED" | "APPROVED" | "CHANGES_REQUESTED" | "DISMISSED";
-  submittedAt: string | null;
-  author: GqlActor | null;
-}
-
-export interface GqlCommit {
-  oid: string;
-  message: string;
-  authoredDate: string | null;
-  committedDate: string | null;
-  author: {
-    email: string | null;
-    name: string | null;
-    user: { databaseId: number | null; login: string } | null;
-  } | null;
-}
-
-export interface GqlPullRequest {
-  id: string;
-  fullDatabaseId: string | null;
-  number: number;
-  title: string;
-  body: string | null;
-  state: "OPEN" | "CLOSED" | "MERGED";
-  isDraft: boolean;
-  createdAt: string;
-  updatedAt: string;
-  closedAt: string | null;
-  mergedAt: string | null;
-  headRefName: string;
-  baseRefName: string;
-  additions: number;
-  deletions: number;
-  changedFiles: number;
-  author: GqlActor | null;
-  timelineItems: { nodes: ({ createdAt?: string } | null)[] };
-  reviews: GqlConnection<GqlReview>;
-  commits: GqlConnection<{ commit: GqlCommit }>;
-}
-
-export interface RepositoryPullRequestsResult {
-  rateLimit: GqlRateLimit | null;
-  node: { databaseId: number; pullRequests: GqlConnection<GqlPullRequest> } | null;
-}
-
-export interface PullRequestResult {
-  rateLimit: GqlRateLimit | null;
-  node: GqlPullRequest | null;
-}
-
-export interface PullRequestReviewsResult {
-  rateLimit: GqlRateLimit | null;
-  node: { reviews: GqlConnection<GqlReview> } | null;
-}
-
-export interface PullRequestCommitsResult {
-  rateLimit: GqlRateLimit | null;
-  node: { commits: GqlConnection<{ commit: GqlCommit }> } | null;
-}
-
-export interface OrganizationMembersResult {
-  rateLimit: GqlRateLimit | null;
-  organization: {
-    membersWithRole: GqlConnection<{
-      databaseId: number | null;
-      login: string;
-      name: string | null;
-      email: string | null;
-    }>;
-  } | null;
 }

@@ -1,7 +1,7 @@
 import type { PgBoss } from "pg-boss";
 import { RateLimitedError } from "../errors.js";
-import { enqueue } from "./boss.js";
-import { catalog, type JobData, type QueueKey } from "./catalog.js";
+import { enqueue } from "../queue/boss.js";
+import { catalog, type JobData, type QueueKey } from "../queue/catalog.js";
 import type { JobContext, JobDeps } from "./handlers/deps.js";
 import { backfillRepo } from "./handlers/backfill-repo.js";
 import { deltaSync } from "./handlers/delta-sync.js";
@@ -12,9 +12,10 @@ import { refreshWeeklyMetricsJob } from "./handlers/refresh-weekly-metrics.js";
 import { syncRepositoriesJob } from "./handlers/sync-repositories.js";
 
 type JobHandler<K extends QueueKey> = (data: JobData<K>, context: JobContext) => Promise<void>;
-type HandlerFactories = { [K in QueueKey]?: (deps: JobDeps) => JobHandler<K> };
+type HandlerFactories = { [K in QueueKey]: (deps: JobDeps) => JobHandler<K> };
 
-export const jobHandlers: HandlerFactories = {
+/** Every queue of the catalog has its handler here; a queue without one does not compile. */
+const jobHandlers: HandlerFactories = {
   processWebhook,
   refreshPullRequest,
   syncRepositories: syncRepositoriesJob,
@@ -25,13 +26,17 @@ export const jobHandlers: HandlerFactories = {
 };
 
 /**
- * Subscribes a worker to every queue that has a handler. A rate limit never fails a job: the same
+ * Subscribes workers to the given queues (all by default). A rate limit never fails a job: the same
  * job is queued again for the moment GitHub's budget resets.
  */
-export async function startWorkers(boss: PgBoss, deps: JobDeps, handlers: HandlerFactories = jobHandlers) {
-  for (const key of Object.keys(handlers) as QueueKey[]) {
+export async function startWorkers(
+  boss: PgBoss,
+  deps: JobDeps,
+  queues: readonly QueueKey[] = Object.keys(jobHandlers) as QueueKey[],
+) {
+  for (const key of queues) {
     const definition = catalog[key];
-    const handler = (handlers[key] as (deps: JobDeps) => JobHandler<typeof key>)(deps);
+    const handler = (jobHandlers[key] as (deps: JobDeps) => JobHandler<typeof key>)(deps);
     const concurrency =
       key === "processWebhook"
         ? deps.config.webhookWorkerConcurrency

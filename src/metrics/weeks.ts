@@ -38,12 +38,12 @@ export function weekStartOf(date: Date, timeZone: string): string {
   return new Date(localDay - fromMonday * MS_PER_DAY).toISOString().slice(0, 10);
 }
 
+/** The dates a pull request is counted by: opened, merged, closed, and first reviewed (review time). */
 export interface DatedPullRequest {
   createdAt: Date;
-  mergedAt: Date | null;
-  closedAt: Date | null;
-  /** Optional: the week a pull request was first reviewed holds its review time. */
-  firstReviewAt?: Date | null;
+  mergedAt?: Date | null | undefined;
+  closedAt?: Date | null | undefined;
+  firstReviewAt?: Date | null | undefined;
 }
 
 /** Sorted, unique week starts whose aggregates these pull requests count in. */

@@ -1,9 +1,9 @@
-import { and, eq, isNull, ne, sql } from "drizzle-orm";
 import nodemailer from "nodemailer";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { Db } from "../db/client.js";
-import { installations, repositories } from "../db/schema/index.js";
+import { claimFirstBackfillNotice } from "../db/queries/installations.js";
+import { backfillTotals, countUnfinishedRepositories } from "../db/queries/repositories.js";
 
 /**
  * Once every tracked repository of an installation has finished its first backfill, tell the
@@ -16,34 +16,13 @@ export async function notifyIfFirstBackfillComplete(
   installationId: number,
   log: Logger,
 ): Promise<boolean> {
-  const [pending] = await db
-    .select({ count: sql<number>`count(*)::int` })
-    .from(repositories)
-    .where(
-      and(
-        eq(repositories.installationId, installationId),
-        eq(repositories.tracked, true),
-        isNull(repositories.removedAt),
-        ne(repositories.syncStatus, "complete"),
-      ),
-    );
-  if ((pending?.count ?? 0) > 0) return false;
-  const [claimed] = await db
-    .update(installations)
-    .set({ firstBackfillNotifiedAt: sql`now()` })
-    .where(and(eq(installations.id, installationId), isNull(installations.firstBackfillNotifiedAt)))
-    .returning({ account: installations.accountLogin });
+  if ((await countUnfinishedRepositories(db, installationId)) > 0) return false;
+  const claimed = await claimFirstBackfillNotice(db, installationId);
   if (!claimed) return false;
 
-  const [totals] = await db
-    .select({
-      repos: sql<number>`count(*)::int`,
-      prs: sql<number>`coalesce(sum(${repositories.prsDone}), 0)::int`,
-    })
-    .from(repositories)
-    .where(and(eq(repositories.installationId, installationId), eq(repositories.tracked, true)));
+  const totals = await backfillTotals(db, installationId);
   const subject = `PR Pulse: history of ${claimed.account} is in`;
-  const text = `The first backfill of ${claimed.account} is complete: ${totals?.prs ?? 0} pull requests from ${totals?.repos ?? 0} repositories. Metrics are up to date and stay live from now on.`;
+  const text = `The first backfill of ${claimed.account} is complete: ${totals.prs} pull requests from ${totals.repos} repositories. Metrics are up to date and stay live from now on.`;
   if (config.smtpUrl && config.notifyEmailTo.length > 0) {
     try {
       await nodemailer.createTransport(config.smtpUrl).sendMail({
@@ -61,7 +40,7 @@ export async function notifyIfFirstBackfillComplete(
       log.error({ installationId, err: error, code: "notify_failed" }, "first backfill notification failed");
     }
   } else {
-    log.info({ installationId, account: claimed.account, prs: totals?.prs, repos: totals?.repos }, text);
+    log.info({ installationId, account: claimed.account, prs: totals.prs, repos: totals.repos }, text);
   }
   return true;
 }

@@ -1,13 +1,12 @@
-import { withTransaction } from "../db/client.js";
+import type { PgBoss } from "pg-boss";
+import { withTransaction, type Db } from "../db/client.js";
 import { updateRepository } from "../db/queries/repositories.js";
 import type { Repository } from "../db/schema/index.js";
-import type { GqlPullRequest, RepositoryPullRequestsResult } from "../github/queries.js";
-import { NotFoundError } from "../errors.js";
+import type { GqlPullRequest } from "../github/queries.js";
+import { enqueue } from "../queue/boss.js";
 import { syncDepthToDays } from "../settings.js";
-import { withAdaptivePageSize } from "./page-size.js";
-import { completePullRequest, saveSnapshots, snapshotRows } from "./pull-request-snapshot.js";
+import { completePullRequests, fetchPullRequestPage, storePullRequests } from "./pull-requests.js";
 import type { SyncContext } from "./sync-context.js";
-import { enqueueWeeklyRefresh } from "./weekly.js";
 
 const DAY_MS = 86_400_000;
 /** backfilled_since when the whole history is in: nothing older exists. */
@@ -51,54 +50,34 @@ export async function backfillPage(ctx: SyncContext, repo: Repository): Promise<
     }
     return "done";
   }
-  if (!repo.nodeId) throw new NotFoundError(`repository ${repo.id} has no node id`);
 
-  // 1. Keep the reserve for webhooks: below it, pause until the budget resets.
-  ctx.client.assertBudget(ctx.reservePercent);
-
-  // 2. Fetch a page, shrinking it while GitHub times out.
+  // 1. Fetch a page (below the rate-limit reserve this pauses instead).
   const after = repo.backfillCursor;
-  const { result, nextPageSize } = await withAdaptivePageSize(repo.pageSize, (size) =>
-    ctx.client.graphql<RepositoryPullRequestsResult>(
-      "repository-pull-requests",
-      { repoId: repo.nodeId, first: size, after, orderBy: "CREATED_AT" },
-      { retries: 0 },
-    ),
-  );
-  if (!result.node) throw new NotFoundError(`repository ${repo.fullName} is not visible to the installation`);
-  const connection = result.node.pullRequests;
-  const nodes = connection.nodes.filter((node): node is GqlPullRequest => node !== null);
+  const page = await fetchPullRequestPage(ctx, repo, {
+    after,
+    orderBy: "CREATED_AT",
+    pageSize: repo.pageSize,
+  });
 
-  // 3. Keep the pull requests inside the window and follow their long review/commit lists.
-  const inWindow = cutoff ? nodes.filter((pr) => new Date(pr.createdAt) >= cutoff) : nodes;
-  const reachedCutoff = inWindow.length < nodes.length;
-  const snapshots = [];
-  for (const pr of inWindow) snapshots.push(await completePullRequest(ctx.client, pr));
-  const rows = snapshots.map((snapshot) =>
-    snapshotRows(snapshot, ctx.installationId, repo.id, ctx.settings, now),
-  );
+  // 2. Keep the pull requests inside the window and follow their long review/commit lists.
+  const inWindow = cutoff ? page.nodes.filter((pr) => new Date(pr.createdAt) >= cutoff) : page.nodes;
+  const reachedCutoff = inWindow.length < page.nodes.length;
+  const snapshots = await completePullRequests(ctx.client, inWindow);
 
-  // 4. Save rows, progress and cursor together.
-  const finished = reachedCutoff || !connection.pageInfo.hasNextPage;
+  // 3. Store rows, progress and cursor together.
+  const finished = reachedCutoff || !page.hasNextPage;
   const prsDone = repo.prsDone + inWindow.length;
   await withTransaction(ctx.database, async (db) => {
-    await saveSnapshots(db, rows);
-    await enqueueWeeklyRefresh(
-      ctx.boss,
-      db,
-      ctx.installationId,
-      ctx.settings.timezone,
-      rows.map((row) => row.pullRequest),
-    );
+    await storePullRequests(db, ctx, repo.id, snapshots, { now });
     await updateRepository(db, repo.id, {
-      pageSize: nextPageSize,
+      pageSize: page.nextPageSize,
       prsDone,
-      prsTotal: finished ? prsDone : estimateTotal(prsDone, connection.totalCount, inWindow, cutoff, now),
+      prsTotal: finished ? prsDone : estimateTotal(prsDone, page.totalCount, inWindow, cutoff, now),
       pausedUntil: null,
       ...(finished
         ? {
             // Deepening later resumes from the page that crossed the cutoff.
-            backfillCursor: reachedCutoff ? after : connection.pageInfo.endCursor,
+            backfillCursor: reachedCutoff ? after : page.endCursor,
             backfilledSince: reachedCutoff && cutoff ? cutoff : BEGINNING_OF_TIME,
             syncStatus: "complete",
             syncFinishedAt: now,
@@ -108,14 +87,27 @@ export async function backfillPage(ctx: SyncContext, repo: Repository): Promise<
             lastError: null,
             lastErrorCode: null,
           }
-        : { backfillCursor: connection.pageInfo.endCursor, syncStatus: "syncing" }),
+        : { backfillCursor: page.endCursor, syncStatus: "syncing" }),
     });
   });
   ctx.log.debug(
-    { repo: repo.fullName, fetched: nodes.length, stored: inWindow.length, finished },
+    { repo: repo.fullName, fetched: page.nodes.length, stored: inWindow.length, finished },
     "backfill page",
   );
   return finished ? "done" : "more";
+}
+
+/** Queues a backfill for each repository, in the caller's transaction, and shows it as queued. */
+export async function enqueueBackfills(
+  boss: PgBoss,
+  db: Db,
+  installationId: number,
+  repoIds: number[],
+): Promise<void> {
+  for (const repoId of repoIds) {
+    await updateRepository(db, repoId, { syncStatus: "queued" });
+    await enqueue(boss, "backfillRepo", { installationId, repoId }, { tx: db });
+  }
 }
 
 /**

@@ -1,9 +1,7 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
-import { updateRepository } from "../db/queries/repositories.js";
+import { recordRepositoryFailure, updateRepository } from "../db/queries/repositories.js";
 import { AppError, RateLimitedError } from "../errors.js";
-import { sql } from "drizzle-orm";
-import { repositories } from "../db/schema/index.js";
 
 /** Errors no retry will fix; the repo shows them until an admin or the nightly sync tries again. */
 const PERMANENT = new Set(["auth", "permission", "not_found", "invalid"]);
@@ -20,7 +18,7 @@ export async function recordSyncFailure(
   db: Db,
   repoId: number,
   error: unknown,
-  options: { finalAttempt: boolean; log: Logger },
+  options: { finalAttempt: boolean; log: Logger; now: Date },
 ): Promise<FailureOutcome> {
   if (error instanceof RateLimitedError) {
     await updateRepository(db, repoId, { syncStatus: "paused_rate_limited", pausedUntil: error.resetAt });
@@ -29,16 +27,7 @@ export async function recordSyncFailure(
   const code = error instanceof AppError ? error.code : "server";
   const message = error instanceof Error ? error.message : String(error);
   const failed = PERMANENT.has(code) || options.finalAttempt;
-  await db
-    .update(repositories)
-    .set({
-      lastError: message.slice(0, 1000),
-      lastErrorCode: code,
-      failureCount: sql`${repositories.failureCount} + 1`,
-      ...(failed ? { syncStatus: "error" as const, syncFinishedAt: new Date() } : {}),
-      updatedAt: sql`now()`,
-    })
-    .where(sql`${repositories.id} = ${repoId}`);
+  await recordRepositoryFailure(db, repoId, { message, code, failed, at: options.now });
   if (failed) {
     options.log.error({ code: `sync_failed_${code}`, repoId, err: error }, "repository sync failed");
     return "failed";

@@ -1,6 +1,7 @@
 import { withTransaction } from "../db/client.js";
 import { deactivateMembersNotIn, upsertMembers, type MemberFacts } from "../db/queries/members.js";
-import type { OrganizationMembersResult } from "../github/queries.js";
+import type { QueryResult } from "../github/queries.js";
+import { cleanOptionalText, cleanText } from "../text.js";
 import type { SyncContext } from "./sync-context.js";
 
 /**
@@ -14,20 +15,20 @@ export async function syncMembers(
   const found: MemberFacts[] = [];
   let after: string | null = null;
   for (;;) {
-    const data: OrganizationMembersResult = await ctx.client.graphql<OrganizationMembersResult>(
-      "organization-members",
-      { login: orgLogin, after },
-    );
+    const data: QueryResult<"organization-members"> = await ctx.client.graphql("organization-members", {
+      login: orgLogin,
+      after,
+    });
     const connection = data.organization?.membersWithRole;
     if (!connection) break;
-    for (const member of connection.nodes) {
+    for (const member of connection.nodes ?? []) {
       if (!member?.databaseId) continue;
       // GitHub returns "" for a member without a public email.
       found.push({
         userId: member.databaseId,
-        login: member.login,
-        name: member.name,
-        email: member.email || null,
+        login: cleanText(member.login),
+        name: cleanOptionalText(member.name),
+        email: cleanText(member.email) || null,
         type: "User",
       });
     }

@@ -1,16 +1,8 @@
 import { withTransaction } from "../db/client.js";
 import { listRepositories, markRepositoriesRemoved, upsertRepositories } from "../db/queries/repositories.js";
-import { enqueueBackfills } from "../jobs/enqueue-backfills.js";
+import { cleanOptionalText, cleanText } from "../text.js";
+import { enqueueBackfills } from "./backfill.js";
 import type { SyncContext } from "./sync-context.js";
-
-interface InstallationRepository {
-  id: number;
-  node_id: string;
-  full_name: string;
-  private: boolean;
-  archived?: boolean;
-  default_branch?: string;
-}
 
 /**
  * Reconciles the repositories the installation can see with the stored ones (installation payloads
@@ -20,10 +12,7 @@ interface InstallationRepository {
 export async function syncRepositories(
   ctx: SyncContext,
 ): Promise<{ visible: number; queued: number; removed: number }> {
-  const visible = (await ctx.client.octokit.paginate("GET /installation/repositories", {
-    per_page: 100,
-  })) as InstallationRepository[];
-  ctx.client.spent.restCalls += Math.max(1, Math.ceil(visible.length / 100));
+  const visible = await ctx.client.paginate("GET /installation/repositories");
   return withTransaction(ctx.database, async (db) => {
     const queued = await upsertRepositories(
       db,
@@ -31,10 +20,10 @@ export async function syncRepositories(
       visible.map((repo) => ({
         id: repo.id,
         nodeId: repo.node_id,
-        fullName: repo.full_name,
+        fullName: cleanText(repo.full_name),
         private: repo.private,
         archived: repo.archived ?? false,
-        defaultBranch: repo.default_branch ?? null,
+        defaultBranch: cleanOptionalText(repo.default_branch) ?? null,
       })),
       { track: ctx.settings.autoTrackNewRepos },
     );

@@ -1,18 +1,14 @@
-import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
 import type { PgBoss } from "pg-boss";
-import { withTransaction } from "../db/client.js";
-import { installations, repositories } from "../db/schema/index.js";
+import { withTransaction, type Database } from "../db/client.js";
+import { claimInstallationSyncNow } from "../db/queries/installations.js";
+import { claimRepositorySyncNow, updateRepository } from "../db/queries/repositories.js";
 import { InvalidInputError } from "../errors.js";
-import { enqueue } from "../jobs/boss.js";
+import { enqueue } from "../queue/boss.js";
 
 /** One manual sync per repository (or installation) per five minutes: enough for an impatient admin, not a flood. */
 export const SYNC_NOW_COOLDOWN_SECONDS = 300;
 
 export class SyncNowTooSoonError extends InvalidInputError {}
-
-const cooledDown = (
-  column: typeof repositories.manualSyncRequestedAt | typeof installations.manualSyncRequestedAt,
-) => or(isNull(column), lt(column, sql`now() - make_interval(secs => ${SYNC_NOW_COOLDOWN_SECONDS})`));
 
 /**
  * "Sync now" from the settings UI. A repository whose backfill is not complete gets its backfill
@@ -20,55 +16,31 @@ const cooledDown = (
  * Throws SyncNowTooSoonError inside the cooldown.
  */
 export async function requestSyncNow(
-  database: Parameters<typeof withTransaction>[0],
+  database: Pick<Database, "db">,
   boss: PgBoss,
   target: { installationId: number; repoId?: number },
 ): Promise<"backfill" | "delta"> {
+  const { installationId, repoId } = target;
   return withTransaction(database, async (db) => {
-    if (target.repoId !== undefined) {
-      const [repo] = await db
-        .update(repositories)
-        .set({ manualSyncRequestedAt: sql`now()` })
-        .where(
-          and(
-            eq(repositories.id, target.repoId),
-            eq(repositories.installationId, target.installationId),
-            eq(repositories.tracked, true),
-            cooledDown(repositories.manualSyncRequestedAt),
-          ),
-        )
-        .returning({ id: repositories.id, watermark: repositories.watermark });
-      if (!repo)
+    if (repoId !== undefined) {
+      const repo = await claimRepositorySyncNow(db, installationId, repoId, SYNC_NOW_COOLDOWN_SECONDS);
+      if (!repo) {
         throw new SyncNowTooSoonError(
           "This repository was synced moments ago, is not tracked, or does not exist.",
         );
+      }
       if (!repo.watermark) {
-        await db.update(repositories).set({ syncStatus: "queued" }).where(eq(repositories.id, repo.id));
-        await enqueue(
-          boss,
-          "backfillRepo",
-          { installationId: target.installationId, repoId: repo.id },
-          { tx: db },
-        );
+        await updateRepository(db, repo.id, { syncStatus: "queued" });
+        await enqueue(boss, "backfillRepo", { installationId, repoId: repo.id }, { tx: db });
         return "backfill";
       }
-      await enqueue(
-        boss,
-        "deltaSync",
-        { installationId: target.installationId, repoIds: [repo.id] },
-        { tx: db },
-      );
+      await enqueue(boss, "deltaSync", { installationId, repoIds: [repo.id] }, { tx: db });
       return "delta";
     }
-    const [installation] = await db
-      .update(installations)
-      .set({ manualSyncRequestedAt: sql`now()` })
-      .where(
-        and(eq(installations.id, target.installationId), cooledDown(installations.manualSyncRequestedAt)),
-      )
-      .returning({ id: installations.id });
-    if (!installation) throw new SyncNowTooSoonError("This installation was synced moments ago.");
-    await enqueue(boss, "deltaSync", { installationId: target.installationId }, { tx: db });
+    if (!(await claimInstallationSyncNow(db, installationId, SYNC_NOW_COOLDOWN_SECONDS))) {
+      throw new SyncNowTooSoonError("This installation was synced moments ago.");
+    }
+    await enqueue(boss, "deltaSync", { installationId }, { tx: db });
     return "delta";
   });
 }

@@ -1,26 +1,24 @@
 import type { PgBoss } from "pg-boss";
 import type { Db } from "../db/client.js";
-import type { NewPullRequestRow } from "../db/schema/index.js";
-import { enqueue } from "../jobs/boss.js";
-import { weekStartOf } from "../metrics/weeks.js";
+import { markWeeksPending } from "../db/queries/weekly-metrics.js";
+import { affectedWeeks, type DatedPullRequest } from "../metrics/weeks.js";
+import { enqueue } from "../queue/boss.js";
 
-type Dated = Pick<NewPullRequestRow, "createdAt" | "mergedAt" | "closedAt" | "firstReviewAt">;
-
-/** Every week a pull request's figures count in: opened, merged or closed, first reviewed. */
-export function pullRequestDates(pr: Dated): (Date | null | undefined)[] {
-  return [pr.createdAt, pr.mergedAt, pr.closedAt, pr.firstReviewAt];
-}
-
-/** Queues the weekly aggregates of the weeks these pull requests touch, in the caller's transaction. */
-export async function enqueueWeeklyRefresh(
+/**
+ * Marks the weeks these pull requests count in as out of date and queues the installation's
+ * weekly-metrics job, in the caller's transaction. The job is debounced per installation, so a
+ * backfill writing a page a second refreshes its weeks once every few seconds, not once a page.
+ * Pass the stored dates too when a pull request changed: the weeks it leaves need a refresh as well.
+ */
+export async function queueWeeklyRefresh(
   boss: PgBoss,
   db: Db,
   installationId: number,
   timeZone: string,
-  prs: Dated[],
+  prs: readonly DatedPullRequest[],
 ): Promise<void> {
-  const weeks = new Set<string>();
-  for (const date of prs.flatMap(pullRequestDates)) if (date) weeks.add(weekStartOf(date, timeZone));
-  if (weeks.size === 0) return;
-  await enqueue(boss, "refreshWeeklyMetrics", { installationId, weeks: [...weeks].sort() }, { tx: db });
+  const weeks = affectedWeeks(prs, timeZone);
+  if (weeks.length === 0) return;
+  await markWeeksPending(db, installationId, weeks);
+  await enqueue(boss, "refreshWeeklyMetrics", { installationId }, { tx: db });
 }

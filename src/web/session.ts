@@ -80,12 +80,3 @@ export function endSession(reply: FastifyReply, config: Config) {
   reply.clearCookie(SESSION_COOKIE, cookieOptions(config));
   reply.clearCookie(CSRF_COOKIE, cookieOptions(config));
 }
-
-/**
- * preHandler for pages only signed-in admins may see (in the UI scope, where request.session is
- * filled): signed-out browsers go to the sign-in page, and nothing authenticated is cached.
- */
-export async function requireSession(request: FastifyRequest, reply: FastifyReply) {
-  if (!request.session) return reply.redirect("/", 303);
-  reply.header("cache-control", "no-store");
-}

@@ -4,8 +4,6 @@ import * as schema from "../../src/db/schema/index.js";
 import { APP_ID, startTestApp, type TestApp } from "../support/app.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
-import { processWebhook } from "../../src/jobs/handlers/process-webhook.js";
-import { refreshPullRequest } from "../../src/jobs/handlers/refresh-pull-request.js";
 
 // End to end against the fake GitHub, addressed as a GitHub Enterprise Server (GHE_HOST): real
 // signed webhooks in shuffled order with duplicates, real installation tokens, real GraphQL on
@@ -20,7 +18,7 @@ beforeAll(async () => {
   github = await startFakeGitHub({ seed: 7 });
   app = await startTestApp(database, {
     env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
-    handlers: { processWebhook, refreshPullRequest },
+    queues: ["processWebhook", "refreshPullRequest"],
   });
 });
 

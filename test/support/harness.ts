@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "@jest/globals";
 import nock from "nock";
-import { startTestApp, type TestApp } from "./app.js";
+import { startTestApp, type TestApp, type TestAppOptions } from "./app.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 
 export interface Harness {
@@ -13,9 +13,7 @@ export interface Harness {
  * file, empty tables and queues for each test, GitHub reachable only through nock, and every nock
  * scope used by the end of each test.
  */
-type AppOptions = Parameters<typeof startTestApp>[1];
-
-export function useTestApp(options: AppOptions | (() => AppOptions) = {}): Harness {
+export function useTestApp(options: TestAppOptions | (() => TestAppOptions) = {}): Harness {
   const harness = {} as Harness;
   beforeAll(async () => {
     harness.database = await createTestDatabase();
@@ -33,6 +31,7 @@ export function useTestApp(options: AppOptions | (() => AppOptions) = {}): Harne
   beforeEach(async () => {
     await harness.database.truncate();
     await harness.database.sql`delete from pgboss.job`;
+    await harness.database.sql`delete from pgboss.schedule`;
     nock.cleanAll();
   });
   afterEach(() => expect(nock.pendingMocks()).toEqual([]));

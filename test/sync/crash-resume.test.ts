@@ -1,14 +1,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { desc, eq, inArray } from "drizzle-orm";
-import pino from "pino";
 import * as schema from "../../src/db/schema/index.js";
-import { createGitHubClientFactory } from "../../src/github/installation-client.js";
-import { startBoss } from "../../src/jobs/boss.js";
-import { startWorkers } from "../../src/jobs/worker.js";
-import { APP_ID, testPrivateKey, WEBHOOK_SECRET } from "../support/app.js";
+import { APP_ID, startTestApp, testPrivateKey, WEBHOOK_SECRET } from "../support/app.js";
 import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
+import { waitFor } from "../support/wait.js";
 
 // A real crash: the app's own entry point runs as a child process and is SIGKILLed in the middle of
 // a backfill. A fresh worker must resume from the saved cursor, not start over, and finish with
@@ -22,7 +19,7 @@ beforeAll(async () => {
   github = await startFakeGitHub({ seed: 3, latency: { baseMs: 150, perNodeMs: 0.5 } });
 });
 // No in-process workers: the child process does the first part of the work.
-const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" }, handlers: {} }));
+const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" }, queues: [] }));
 afterAll(async () => {
   child?.kill("SIGKILL");
   await github.close();
@@ -48,16 +45,6 @@ function startAppProcess(): ChildProcess {
   });
 }
 
-async function waitFor<T>(probe: () => Promise<T | undefined | false>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value) return value;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error("timed out");
-}
-
 it("resumes a backfill from its cursor after the process is killed", async () => {
   const installationId = 9100;
   const { repos } = github.world.seedOrg({
@@ -77,13 +64,16 @@ it("resumes a backfill from its cursor after the process is killed", async () =>
   // The in-process server only takes the delivery; the child's workers process it.
   expect((await t.app.deliver(hook.name, hook.payload, { id: hook.id })).status).toBe(202);
 
-  const [repoRow] = await waitFor(async () => {
-    const rows = await t.database.db
-      .select()
-      .from(schema.repositories)
-      .where(eq(schema.repositories.id, repoId));
-    return rows[0] && rows[0].prsDone > 0 && rows[0].syncStatus === "syncing" ? rows : undefined;
-  }, 60_000);
+  const [repoRow] = await waitFor(
+    async () => {
+      const rows = await t.database.db
+        .select()
+        .from(schema.repositories)
+        .where(eq(schema.repositories.id, repoId));
+      return rows[0] && rows[0].prsDone > 0 && rows[0].syncStatus === "syncing" ? rows : undefined;
+    },
+    { timeoutMs: 60_000, what: "the backfill to start in the child process" },
+  );
   child.kill("SIGKILL");
   await new Promise((resolve) => child!.once("exit", resolve));
   const doneAtCrash = repoRow!.prsDone;
@@ -103,32 +93,25 @@ it("resumes a backfill from its cursor after the process is killed", async () =>
     ),
   );
 
-  // A fresh worker whose monitor checks heartbeats every second (60 s by default), so the dead job
-  // is found within its 30 s heartbeat instead of up to a minute later.
-  const log = pino({ level: "silent" });
-  const boss = await startBoss(t.database.url, log, {
-    superviseIntervalSeconds: 1,
-    monitorIntervalSeconds: 1,
+  // A fresh process (wired by the same runtime) whose monitor checks heartbeats every second (60 s
+  // by default), so the dead job is found within its 30 s heartbeat instead of up to a minute later.
+  const worker = await startTestApp(t.database, {
+    env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
+    boss: { superviseIntervalSeconds: 1, monitorIntervalSeconds: 1 },
   });
   try {
-    await startWorkers(boss, {
-      config: t.app.config,
-      database: t.database,
-      boss,
-      probot: t.app.probot,
-      github: createGitHubClientFactory(t.app.probot),
-      log,
-      now: () => new Date(),
-    });
-    await waitFor(async () => {
-      const [row] = await t.database.db
-        .select()
-        .from(schema.repositories)
-        .where(eq(schema.repositories.id, repoId));
-      return row?.syncStatus === "complete";
-    }, 120_000);
+    await waitFor(
+      async () => {
+        const [row] = await t.database.db
+          .select()
+          .from(schema.repositories)
+          .where(eq(schema.repositories.id, repoId));
+        return row?.syncStatus === "complete";
+      },
+      { timeoutMs: 120_000, what: "the resumed backfill to complete" },
+    );
   } finally {
-    await boss.stop({ graceful: false, timeout: 2000 });
+    await worker.stop();
   }
 
   const stored = await t.database.db.select({ id: schema.pullRequests.id }).from(schema.pullRequests);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { computeProgress, rollUpProgress, type ProgressFacts } from "../../src/sync/progress.js";
+import { computeProgress, rollUpProgress, type ProgressFacts } from "../../src/metrics/progress.js";
 
 const now = new Date("2026-01-01T12:00:00Z");
 const repo = (patch: Partial<ProgressFacts>): ProgressFacts => ({

@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { parseInstallationSettings, type InstallationSettings } from "../../settings.js";
 import type { Db } from "../client.js";
 import { installations, type Installation } from "../schema/index.js";
@@ -39,6 +39,11 @@ export async function findInstallation(db: Db, id: number): Promise<Installation
   return row;
 }
 
+/** An installation whose data may be synced from GitHub: known, not uninstalled, not suspended. */
+export function isSyncable(installation: Installation | undefined): installation is Installation {
+  return Boolean(installation && !installation.deletedAt && !installation.suspendedAt);
+}
+
 export async function updateInstallation(
   db: Db,
   id: number,
@@ -60,4 +65,39 @@ export async function getInstallationSettings(db: Db, id: number): Promise<Insta
 
 export async function listInstallations(db: Db): Promise<Installation[]> {
   return db.select().from(installations).orderBy(installations.accountLogin);
+}
+
+/** Claims an installation-wide manual sync unless one was claimed within `cooldownSeconds`. */
+export async function claimInstallationSyncNow(
+  db: Db,
+  id: number,
+  cooldownSeconds: number,
+): Promise<boolean> {
+  const rows = await db
+    .update(installations)
+    .set({ manualSyncRequestedAt: sql`now()` })
+    .where(
+      and(
+        eq(installations.id, id),
+        or(
+          isNull(installations.manualSyncRequestedAt),
+          lt(installations.manualSyncRequestedAt, sql`now() - make_interval(secs => ${cooldownSeconds})`),
+        ),
+      ),
+    )
+    .returning({ id: installations.id });
+  return rows.length > 0;
+}
+
+/**
+ * Claims the one "first backfill complete" notice of an installation: true for exactly one caller,
+ * whatever the number of replicas finishing backfills at the same moment.
+ */
+export async function claimFirstBackfillNotice(db: Db, id: number): Promise<{ account: string } | undefined> {
+  const [row] = await db
+    .update(installations)
+    .set({ firstBackfillNotifiedAt: sql`now()` })
+    .where(and(eq(installations.id, id), isNull(installations.firstBackfillNotifiedAt)))
+    .returning({ account: installations.accountLogin });
+  return row;
 }

@@ -1,6 +1,5 @@
-import { and, eq, getTableColumns, inArray, notInArray, sql, type SQL } from "drizzle-orm";
+import { and, eq, getTableColumns, inArray, sql, type SQL } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
-import { computePullRequestMetrics, type HotfixPatterns } from "../../metrics/pull-request.js";
 import type { Db } from "../client.js";
 import {
   commits,
@@ -102,37 +101,65 @@ async function upsertCommitChunk(db: Db, rows: NewCommitRow[]): Promise<void> {
     });
 }
 
-/** After a complete commit list was fetched: commits force-pushed away are no longer the PR's. */
-export async function deleteCommitsNotIn(
-  db: Db,
-  installationId: number,
-  pullRequestId: number,
-  shas: string[],
-): Promise<void> {
-  const conditions = [eq(commits.installationId, installationId), eq(commits.pullRequestId, pullRequestId)];
-  if (shas.length > 0) conditions.push(notInArray(commits.sha, shas));
-  await db.delete(commits).where(and(...conditions));
-}
-
-export async function findPullRequest(db: Db, installationId: number, id: number) {
-  const [row] = await db
-    .select()
-    .from(pullRequests)
-    .where(and(eq(pullRequests.installationId, installationId), eq(pullRequests.id, id)));
-  return row;
-}
-
 /**
- * Recomputes the derived columns of pull requests from what is stored: used after a webhook
- * changed a pull request or one of its reviews.
+ * After complete commit lists were fetched: commits force-pushed away are no longer their pull
+ * request's. One statement for any number of pull requests.
  */
-export async function recomputePullRequestMetrics(
+export async function replaceCommitLists(
   db: Db,
   installationId: number,
-  ids: number[],
-  patterns: HotfixPatterns,
+  lists: { pullRequestId: number; shas: string[] }[],
 ): Promise<void> {
-  if (ids.length === 0) return;
+  if (lists.length === 0) return;
+  // bigint arrays travel as text: the driver's int8 serializer takes strings.
+  const prIds = lists.map((list) => String(list.pullRequestId));
+  const keepPr = lists.flatMap((list) => list.shas.map(() => String(list.pullRequestId)));
+  const keepSha = lists.flatMap((list) => list.shas);
+  await db.execute(sql`
+    delete from ${commits} c
+    where c.installation_id = ${installationId}
+      and c.pull_request_id = any(${sql.param(prIds)}::bigint[])
+      and (c.pull_request_id, c.sha) not in (
+        select * from unnest(${sql.param(keepPr)}::bigint[], ${sql.param(keepSha)}::text[])
+      )`);
+}
+
+/** What is stored of these pull requests: the version, and the dates weekly aggregates count by. */
+export async function findStoredPullRequests(db: Db, installationId: number, ids: number[]) {
+  if (ids.length === 0) return [];
+  return db
+    .select({
+      id: pullRequests.id,
+      updatedAt: pullRequests.updatedAt,
+      createdAt: pullRequests.createdAt,
+      mergedAt: pullRequests.mergedAt,
+      closedAt: pullRequests.closedAt,
+      firstReviewAt: pullRequests.firstReviewAt,
+    })
+    .from(pullRequests)
+    .where(and(eq(pullRequests.installationId, installationId), inArray(pullRequests.id, ids)));
+}
+
+/** Review ids and commit (pull request, sha) pairs already stored for these pull requests. */
+export async function findStoredDetails(db: Db, installationId: number, ids: number[]) {
+  if (ids.length === 0) return { reviewIds: new Set<number>(), commitKeys: new Set<string>() };
+  const storedReviews = await db
+    .select({ id: reviews.id })
+    .from(reviews)
+    .where(and(eq(reviews.installationId, installationId), inArray(reviews.pullRequestId, ids)));
+  const storedCommits = await db
+    .select({ pullRequestId: commits.pullRequestId, sha: commits.sha })
+    .from(commits)
+    .where(and(eq(commits.installationId, installationId), inArray(commits.pullRequestId, ids)));
+  return {
+    reviewIds: new Set(storedReviews.map((row) => row.id)),
+    commitKeys: new Set(storedCommits.map((row) => `${row.pullRequestId}:${row.sha}`)),
+  };
+}
+
+/** Pull requests with their stored reviews and commits: the inputs of their derived columns. */
+export async function loadPullRequestsWithDetails(db: Db, installationId: number, ids: number[]) {
+  if (ids.length === 0) return [];
   const prs = await db
     .select()
     .from(pullRequests)
@@ -150,18 +177,28 @@ export async function recomputePullRequestMetrics(
     })
     .from(commits)
     .where(and(eq(commits.installationId, installationId), inArray(commits.pullRequestId, ids)));
-  for (const pr of prs) {
-    const metrics = computePullRequestMetrics(
-      {
-        ...pr,
-        reviews: reviewRows.filter((review) => review.pullRequestId === pr.id),
-        commits: commitRows.filter((commit) => commit.pullRequestId === pr.id),
-      },
-      patterns,
-    );
+  return prs.map((pr) => ({
+    ...pr,
+    reviews: reviewRows.filter((review) => review.pullRequestId === pr.id),
+    commits: commitRows.filter((commit) => commit.pullRequestId === pr.id),
+  }));
+}
+
+export type DerivedPullRequestColumns = Pick<
+  NewPullRequestRow,
+  "firstReviewAt" | "firstCommitAt" | "cycleTimeHours" | "reviewTimeHours" | "isRevert" | "isHotfix"
+>;
+
+/** Writes recomputed derived columns, one statement per pull request. */
+export async function updatePullRequestMetrics(
+  db: Db,
+  installationId: number,
+  updates: { id: number; metrics: DerivedPullRequestColumns }[],
+): Promise<void> {
+  for (const { id, metrics } of updates) {
     await db
       .update(pullRequests)
       .set(metrics)
-      .where(and(eq(pullRequests.installationId, installationId), eq(pullRequests.id, pr.id)));
+      .where(and(eq(pullRequests.installationId, installationId), eq(pullRequests.id, id)));
   }
 }

@@ -1,6 +1,6 @@
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, count, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
-import { repositories, type Repository } from "../schema/index.js";
+import { pullRequests, repositories, type Repository } from "../schema/index.js";
 
 export interface RepositoryFacts {
   id: number;
@@ -103,4 +103,93 @@ export async function listTrackedRepositories(db: Db, installationId: number): P
       ),
     )
     .orderBy(repositories.fullName);
+}
+
+/** Tracked repositories that have not finished their sync (the first backfill notice waits for them). */
+export async function countUnfinishedRepositories(db: Db, installationId: number): Promise<number> {
+  const [row] = await db
+    .select({ value: count() })
+    .from(repositories)
+    .where(
+      and(
+        eq(repositories.installationId, installationId),
+        eq(repositories.tracked, true),
+        isNull(repositories.removedAt),
+        ne(repositories.syncStatus, "complete"),
+      ),
+    );
+  return row?.value ?? 0;
+}
+
+/** Tracked repositories and the pull requests their backfills stored. */
+export async function backfillTotals(
+  db: Db,
+  installationId: number,
+): Promise<{ repos: number; prs: number }> {
+  const [row] = await db
+    .select({
+      repos: sql<number>`count(*)::int`,
+      prs: sql<number>`coalesce(sum(${repositories.prsDone}), 0)::int`,
+    })
+    .from(repositories)
+    .where(and(eq(repositories.installationId, installationId), eq(repositories.tracked, true)));
+  return { repos: row?.repos ?? 0, prs: row?.prs ?? 0 };
+}
+
+export async function countPullRequests(db: Db, installationId: number): Promise<number> {
+  const [row] = await db
+    .select({ value: count() })
+    .from(pullRequests)
+    .where(eq(pullRequests.installationId, installationId));
+  return row?.value ?? 0;
+}
+
+/**
+ * Records a failed sync attempt on the repository; `failed` also ends the sync in `error`. The
+ * message is stored as given: callers pass text without query parameters.
+ */
+export async function recordRepositoryFailure(
+  db: Db,
+  id: number,
+  failure: { message: string; code: string; failed: boolean; at: Date },
+): Promise<void> {
+  await db
+    .update(repositories)
+    .set({
+      lastError: failure.message.slice(0, 1000),
+      lastErrorCode: failure.code,
+      failureCount: sql`${repositories.failureCount} + 1`,
+      ...(failure.failed ? { syncStatus: "error" as const, syncFinishedAt: failure.at } : {}),
+      updatedAt: sql`now()`,
+    })
+    .where(eq(repositories.id, id));
+}
+
+/**
+ * Claims a manual sync of a tracked repository unless one was claimed within `cooldownSeconds`.
+ * Returns the repository's watermark (null: never completed a backfill), or undefined when refused.
+ */
+export async function claimRepositorySyncNow(
+  db: Db,
+  installationId: number,
+  repoId: number,
+  cooldownSeconds: number,
+): Promise<{ id: number; watermark: Date | null } | undefined> {
+  const [row] = await db
+    .update(repositories)
+    .set({ manualSyncRequestedAt: sql`now()` })
+    .where(
+      and(
+        eq(repositories.id, repoId),
+        eq(repositories.installationId, installationId),
+        eq(repositories.tracked, true),
+        isNull(repositories.removedAt),
+        or(
+          isNull(repositories.manualSyncRequestedAt),
+          lt(repositories.manualSyncRequestedAt, sql`now() - make_interval(secs => ${cooldownSeconds})`),
+        ),
+      ),
+    )
+    .returning({ id: repositories.id, watermark: repositories.watermark });
+  return row;
 }

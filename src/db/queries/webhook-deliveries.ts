@@ -9,6 +9,8 @@ export interface NewDelivery {
   installationId: number | null;
   repositoryId: number | null;
   status: DeliveryStatus;
+  /** Why a delivery was refused (ignored with a reason), if it was. */
+  lastError?: string | null;
   payload: unknown;
 }
 

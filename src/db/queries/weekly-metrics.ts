@@ -1,6 +1,12 @@
 import { and, desc, eq, lte, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
-import { pullRequests, repositories, weeklyMetrics, type WeeklyMetricsRow } from "../schema/index.js";
+import {
+  pullRequests,
+  repositories,
+  weeklyMetrics,
+  weeklyMetricsPending,
+  type WeeklyMetricsRow,
+} from "../schema/index.js";
 
 /** The repo_id of a week's roll-up over every tracked repository of the installation. */
 export const ALL_REPOSITORIES = 0;
@@ -116,6 +122,27 @@ export async function refreshWeeklyMetrics(
       and not exists (
         select 1 from computed c where c.repo_id = w.repo_id and c.week_start = w.week_start
       )`);
+}
+
+/** Marks weeks of an installation out of date, in the transaction that changed their pull requests. */
+export async function markWeeksPending(db: Db, installationId: number, weeks: string[]): Promise<void> {
+  if (weeks.length === 0) return;
+  await db
+    .insert(weeklyMetricsPending)
+    .values(weeks.map((weekStart) => ({ installationId, weekStart })))
+    .onConflictDoNothing();
+}
+
+/**
+ * Takes the installation's out-of-date weeks: they are deleted in the caller's transaction, so a
+ * refresh that fails leaves them pending for its retry.
+ */
+export async function takePendingWeeks(db: Db, installationId: number): Promise<string[]> {
+  const rows = await db
+    .delete(weeklyMetricsPending)
+    .where(eq(weeklyMetricsPending.installationId, installationId))
+    .returning({ weekStart: weeklyMetricsPending.weekStart });
+  return rows.map((row) => row.weekStart).sort();
 }
 
 export interface ListWeeklyMetricsOptions {

@@ -27,3 +27,17 @@ export const weeklyMetrics = pgTable(
 );
 
 export type WeeklyMetricsRow = typeof weeklyMetrics.$inferSelect;
+
+/**
+ * Weeks whose aggregates are out of date: written with the pull requests that changed them, taken
+ * (and deleted) by the installation's debounced weekly-metrics job in the transaction that
+ * refreshes them.
+ */
+export const weeklyMetricsPending = pgTable(
+  "weekly_metrics_pending",
+  {
+    installationId: bigint("installation_id", { mode: "number" }).notNull(),
+    weekStart: date("week_start", { mode: "string" }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.installationId, t.weekStart] })],
+);

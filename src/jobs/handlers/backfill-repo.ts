@@ -3,8 +3,8 @@ import { CursorError } from "../../errors.js";
 import { notifyIfFirstBackfillComplete } from "../../notify/first-backfill.js";
 import { backfillPage, type BackfillStep } from "../../sync/backfill.js";
 import { recordSyncFailure } from "../../sync/failures.js";
-import { enqueue } from "../boss.js";
-import type { JobData } from "../catalog.js";
+import { enqueue } from "../../queue/boss.js";
+import type { JobData } from "../../queue/catalog.js";
 import type { JobContext, JobDeps } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
 
@@ -44,7 +44,7 @@ export function backfillRepo(deps: JobDeps) {
           await updateRepository(db, repo.id, { backfillCursor: null });
           continue;
         }
-        const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log });
+        const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log, now: deps.now() });
         if (outcome === "failed") return;
         throw error;
       }

@@ -1,10 +1,10 @@
 import { listTrackedRepositories } from "../../db/queries/repositories.js";
 import { RateLimitedError } from "../../errors.js";
+import { enqueueBackfills } from "../../sync/backfill.js";
 import { deltaSyncRepository } from "../../sync/delta.js";
 import { recordSyncFailure } from "../../sync/failures.js";
-import { enqueue } from "../boss.js";
-import type { JobData } from "../catalog.js";
-import { enqueueBackfills } from "../enqueue-backfills.js";
+import { enqueue } from "../../queue/boss.js";
+import type { JobData } from "../../queue/catalog.js";
 import type { JobContext, JobDeps } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
 
@@ -48,7 +48,7 @@ export function deltaSync(deps: JobDeps) {
         if (result.drift > 0)
           log.warn({ repo: repo.fullName, drift: result.drift }, "delta sync repaired missed webhooks");
       } catch (error) {
-        const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log });
+        const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log, now: deps.now() });
         if (outcome === "paused" && error instanceof RateLimitedError) {
           // Resume with the repositories not done yet, when the budget is back.
           const rest = repos.slice(index).map((r) => r.id);

@@ -1,5 +1,5 @@
 import { syncMembers } from "../../sync/members.js";
-import type { JobData } from "../catalog.js";
+import type { JobData } from "../../queue/catalog.js";
 import type { JobContext, JobDeps } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
 

@@ -1,5 +1,5 @@
 import type { Logger } from "pino";
-import { findInstallation } from "../../db/queries/installations.js";
+import { findInstallation, isSyncable } from "../../db/queries/installations.js";
 import type { Installation } from "../../db/schema/index.js";
 import { parseInstallationSettings } from "../../settings.js";
 import type { SyncContext } from "../../sync/sync-context.js";
@@ -15,7 +15,7 @@ export async function openSyncContext(
   log: Logger,
 ): Promise<{ ctx: SyncContext; installation: Installation } | undefined> {
   const installation = await findInstallation(deps.database.db, installationId);
-  if (!installation || installation.deletedAt || installation.suspendedAt) {
+  if (!isSyncable(installation)) {
     log.info({ installationId }, "installation not syncable; job skipped");
     return undefined;
   }

@@ -1,5 +1,5 @@
 import { findDelivery, markDelivery } from "../../db/queries/webhook-deliveries.js";
-import type { JobData } from "../catalog.js";
+import type { JobData } from "../../queue/catalog.js";
 import type { JobContext, JobDeps } from "./deps.js";
 
 /**

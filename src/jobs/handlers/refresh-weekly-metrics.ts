@@ -1,12 +1,14 @@
+import { withTransaction } from "../../db/client.js";
 import { findInstallation } from "../../db/queries/installations.js";
-import { refreshWeeklyMetrics } from "../../db/queries/weekly-metrics.js";
+import { refreshWeeklyMetrics, takePendingWeeks } from "../../db/queries/weekly-metrics.js";
+import type { JobData } from "../../queue/catalog.js";
 import { parseInstallationSettings } from "../../settings.js";
-import type { JobData } from "../catalog.js";
 import type { JobContext, JobDeps } from "./deps.js";
 
 /**
- * Recomputes the weekly aggregates of the weeks a change touched. Only stored rows are read, so a
- * suspended installation is refreshed too; a deleted one is not.
+ * Recomputes the weekly aggregates of the weeks changes marked pending, all of the installation's
+ * at once. Only stored rows are read, so a suspended installation is refreshed too; a deleted one
+ * is not.
  */
 export function refreshWeeklyMetricsJob(deps: JobDeps) {
   return async (data: JobData<"refreshWeeklyMetrics">, { log }: JobContext) => {
@@ -16,7 +18,11 @@ export function refreshWeeklyMetricsJob(deps: JobDeps) {
       return;
     }
     const { timezone } = parseInstallationSettings(installation.settings);
-    await refreshWeeklyMetrics(deps.database.db, data.installationId, data.weeks, timezone);
-    log.debug({ weeks: data.weeks, timezone }, "weekly metrics refreshed");
+    const weeks = await withTransaction(deps.database, async (db) => {
+      const pending = await takePendingWeeks(db, data.installationId);
+      await refreshWeeklyMetrics(db, data.installationId, pending, timezone);
+      return pending;
+    });
+    log.debug({ weeks, timezone }, "weekly metrics refreshed");
   };
 }

@@ -1,6 +1,6 @@
 import { syncRepositories } from "../../sync/repositories.js";
-import type { JobData } from "../catalog.js";
-import { scheduleNightlySync } from "../schedule.js";
+import type { JobData } from "../../queue/catalog.js";
+import { scheduleNightlySync } from "../../queue/schedule.js";
 import type { JobContext, JobDeps } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
 

@@ -1,77 +1,18 @@
 import type { NewCommitRow, NewPullRequestRow, NewReviewRow, ReviewState } from "../../db/schema/index.js";
-import { derivePullRequestState } from "../../metrics/pull-request.js";
 import type { GqlActor, GqlCommit, GqlPullRequest, GqlReview } from "../../github/queries.js";
+import { InvalidInputError } from "../../errors.js";
+import { derivePullRequestState } from "../../metrics/pull-request.js";
+import { cleanOptionalText, cleanText } from "../../text.js";
 
-/** Pure GitHub → row mappers, one per source (webhook payload or GraphQL node). */
-
-interface WebhookUser {
-  id: number;
-  login: string;
-  type?: string;
-}
-
-export interface WebhookPullRequest {
-  id: number;
-  node_id?: string;
-  number: number;
-  title: string;
-  body?: string | null;
-  state: string;
-  draft?: boolean;
-  merged?: boolean | null;
-  user: WebhookUser | null;
-  head: { ref: string };
-  base: { ref: string };
-  created_at: string;
-  updated_at: string;
-  closed_at: string | null;
-  merged_at: string | null;
-  additions?: number;
-  deletions?: number;
-  changed_files?: number;
-  commits?: number;
-}
-
-export interface WebhookReview {
-  id: number;
-  user: WebhookUser | null;
-  state: string;
-  submitted_at?: string | null;
-}
+/** Pure GraphQL node → row mappers (their webhook counterparts are in src/webhooks/transforms.ts). */
 
 const date = (value: string | null | undefined): Date | null => (value ? new Date(value) : null);
 
-export function pullRequestRowFromWebhook(
-  pr: WebhookPullRequest,
-  installationId: number,
-  repoId: number,
-): NewPullRequestRow {
-  const mergedAt = date(pr.merged_at);
-  return {
-    installationId,
-    id: pr.id,
-    nodeId: pr.node_id ?? null,
-    repoId,
-    number: pr.number,
-    title: pr.title,
-    body: pr.body ?? null,
-    state: derivePullRequestState(pr.state, mergedAt),
-    draft: pr.draft ?? false,
-    authorId: pr.user?.id ?? null,
-    authorLogin: pr.user?.login ?? null,
-    authorType: pr.user?.type ?? null,
-    headRef: pr.head.ref,
-    baseRef: pr.base.ref,
-    createdAt: new Date(pr.created_at),
-    updatedAt: new Date(pr.updated_at),
-    closedAt: date(pr.closed_at),
-    mergedAt,
-    // Not in every payload (e.g. "closed" payloads of some GHES versions): undefined keeps what is stored.
-    additions: pr.additions,
-    deletions: pr.deletions,
-    changedFiles: pr.changed_files,
-    commitsCount: pr.commits,
-  };
+/** GitHub's BigInt ids arrive as strings; the tables keep them as bigint read as numbers. */
+function databaseId(value: string | null, what: string): number {
+  const id = Number(value);
+  if (!value || !Number.isSafeInteger(id) || id <= 0) throw new InvalidInputError(`${what} has no usable id`);
+  return id;
 }
 
 export function reviewStateFrom(value: string): ReviewState {
@@ -82,28 +23,14 @@ export function reviewStateFrom(value: string): ReviewState {
   return "commented";
 }
 
-export function reviewRowFromWebhook(
-  review: WebhookReview,
-  installationId: number,
-  pullRequestId: number,
-  repoId: number,
-): NewReviewRow {
-  return {
-    id: review.id,
-    installationId,
-    pullRequestId,
-    repoId,
-    reviewerId: review.user?.id ?? null,
-    reviewerLogin: review.user?.login ?? null,
-    reviewerType: review.user?.type ?? null,
-    state: reviewStateFrom(review.state),
-    submittedAt: date(review.submitted_at),
-  };
-}
-
 function actorType(actor: GqlActor | null): string | null {
   if (!actor) return null;
   return actor.__typename === "Bot" ? "Bot" : actor.__typename === "User" ? "User" : actor.__typename;
+}
+
+/** Users, bots and mannequins have a database id; organizations and enterprise accounts do not here. */
+function actorId(actor: GqlActor | null): number | null {
+  return actor && "databaseId" in actor ? actor.databaseId : null;
 }
 
 export function reviewRowFromGraphql(
@@ -114,12 +41,12 @@ export function reviewRowFromGraphql(
 ): NewReviewRow | null {
   if (!review.fullDatabaseId) return null;
   return {
-    id: Number(review.fullDatabaseId),
+    id: databaseId(review.fullDatabaseId, "review"),
     installationId,
     pullRequestId,
     repoId,
-    reviewerId: review.author?.databaseId ?? null,
-    reviewerLogin: review.author?.login ?? null,
+    reviewerId: actorId(review.author),
+    reviewerLogin: cleanOptionalText(review.author?.login) ?? null,
     reviewerType: actorType(review.author),
     state: reviewStateFrom(review.state),
     submittedAt: date(review.submittedAt),
@@ -138,10 +65,11 @@ export function commitRowFromGraphql(
     sha: commit.oid,
     repoId,
     authorId: commit.author?.user?.databaseId ?? null,
-    authorLogin: commit.author?.user?.login ?? null,
-    authorEmail: commit.author?.email || null,
-    authorName: commit.author?.name ?? null,
-    message: commit.message,
+    authorLogin: cleanOptionalText(commit.author?.user?.login) ?? null,
+    // GitHub answers "" for a commit without an author email.
+    authorEmail: cleanOptionalText(commit.author?.email) || null,
+    authorName: cleanOptionalText(commit.author?.name) ?? null,
+    message: cleanText(commit.message),
     authoredAt: date(commit.authoredDate),
     committedAt: date(commit.committedDate),
   };
@@ -154,27 +82,27 @@ export function pullRequestRowFromGraphql(
   repoId: number,
 ): NewPullRequestRow {
   const mergedAt = date(pr.mergedAt);
-  const readyEvent = pr.timelineItems.nodes.find((node) => node?.createdAt);
+  const readyEvent = (pr.timelineItems.nodes ?? []).find((node) => node && "createdAt" in node);
   return {
     installationId,
-    id: Number(pr.fullDatabaseId),
+    id: databaseId(pr.fullDatabaseId, `pull request #${pr.number}`),
     nodeId: pr.id,
     repoId,
     number: pr.number,
-    title: pr.title,
-    body: pr.body,
+    title: cleanText(pr.title),
+    body: cleanText(pr.body),
     state: derivePullRequestState(pr.state, mergedAt),
     draft: pr.isDraft,
-    authorId: pr.author?.databaseId ?? null,
-    authorLogin: pr.author?.login ?? null,
+    authorId: actorId(pr.author),
+    authorLogin: cleanOptionalText(pr.author?.login) ?? null,
     authorType: actorType(pr.author),
-    headRef: pr.headRefName,
-    baseRef: pr.baseRefName,
+    headRef: cleanText(pr.headRefName),
+    baseRef: cleanText(pr.baseRefName),
     createdAt: new Date(pr.createdAt),
     updatedAt: new Date(pr.updatedAt),
     closedAt: date(pr.closedAt),
     mergedAt,
-    readyForReviewAt: date(readyEvent?.createdAt),
+    readyForReviewAt: date(readyEvent && "createdAt" in readyEvent ? readyEvent.createdAt : null),
     additions: pr.additions,
     deletions: pr.deletions,
     changedFiles: pr.changedFiles,

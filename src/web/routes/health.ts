@@ -1,6 +1,6 @@
 import type { FastifyInstance } from "fastify";
 import type { PgBoss } from "pg-boss";
-import type { Database } from "../../db/client.js";
+import { pingDatabase, type Database } from "../../db/client.js";
 
 export interface HealthRouteOptions {
   database: Database;
@@ -13,15 +13,9 @@ export async function healthRoutes(app: FastifyInstance, options: HealthRouteOpt
 
   app.get("/readyz", async (_request, reply) => {
     const checks: Record<string, "ok" | "fail" | "not configured"> = {
-      database: "fail",
+      database: (await pingDatabase(options.database)) ? "ok" : "fail",
       queue: "not configured",
     };
-    try {
-      await options.database.sql`select 1`;
-      checks.database = "ok";
-    } catch {
-      // reported below
-    }
     if (options.boss) {
       checks.queue = (await options.boss.isInstalled().catch(() => false)) ? "ok" : "fail";
     }

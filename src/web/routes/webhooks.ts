@@ -3,8 +3,8 @@ import type { PgBoss } from "pg-boss";
 import type { Probot } from "probot";
 import { withTransaction, type Database } from "../../db/client.js";
 import { insertDelivery } from "../../db/queries/webhook-deliveries.js";
-import { isHandledEvent } from "../../github/app.js";
-import { enqueue } from "../../jobs/boss.js";
+import { enqueue } from "../../queue/boss.js";
+import { checkPayload } from "../../webhooks/payloads.js";
 
 export interface WebhookRouteOptions {
   path: string;
@@ -72,7 +72,9 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
 
     const ids = payload as PayloadIds;
     const action = typeof ids.action === "string" ? ids.action : null;
-    const handled = isHandledEvent(event, action);
+    const check = checkPayload(event, action, payload);
+    const handled = check.handled && check.ok;
+    const refused = check.handled && !check.ok ? check.reason : null;
     const accepted = await withTransaction(options.database, async (db) => {
       const inserted = await insertDelivery(db, {
         id: deliveryId,
@@ -81,11 +83,19 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
         installationId: positiveInteger(ids.installation?.id),
         repositoryId: positiveInteger(ids.repository?.id),
         status: handled ? "queued" : "ignored",
+        lastError: refused,
         payload,
       });
       if (inserted && handled) await enqueue(boss, "processWebhook", { deliveryId }, { tx: db });
       return inserted;
     });
+    if (refused !== null) {
+      request.log.warn(
+        { deliveryId, event, action, reason: refused },
+        "webhook payload does not match its event",
+      );
+      return reply.code(400).send({ error: `Payload does not match the ${event} event (${refused})` });
+    }
     request.log.info({ deliveryId, event, action, handled, duplicate: !accepted }, "webhook received");
     return reply.code(202).send({ ok: true, duplicate: !accepted, handled });
   });

@@ -1,9 +1,8 @@
-import { count, eq } from "drizzle-orm";
 import type { Db } from "../../db/client.js";
 import { listInstallations } from "../../db/queries/installations.js";
-import { listRepositories } from "../../db/queries/repositories.js";
-import { pullRequests, type Repository, type SyncStatus } from "../../db/schema/index.js";
-import { computeProgress, rollUpProgress, type Progress } from "../../sync/progress.js";
+import { countPullRequests, listRepositories } from "../../db/queries/repositories.js";
+import type { Repository, SyncStatus } from "../../db/schema/index.js";
+import { computeProgress, rollUpProgress, type Progress } from "../../metrics/progress.js";
 
 const statusLabels: Record<SyncStatus, string> = {
   pending: "pending",
@@ -78,17 +77,13 @@ export async function buildHomeViewModel(
   for (const installation of installations) {
     if (!allowed.has(installation.id)) continue;
     const repos = await listRepositories(db, installation.id);
-    const [prCount] = await db
-      .select({ value: count() })
-      .from(pullRequests)
-      .where(eq(pullRequests.installationId, installation.id));
     views.push({
       account: installation.accountLogin,
       accountType: installation.accountType,
       state: installation.deletedAt ? "uninstalled" : installation.suspendedAt ? "suspended" : null,
       repoCount: repos.length,
       trackedCount: repos.filter((repo) => repo.tracked && !repo.removedAt).length,
-      pullRequestCount: prCount?.value ?? 0,
+      pullRequestCount: await countPullRequests(db, installation.id),
       sync: rolledUp(repos, now),
       repos: repos.map((repo) => repoView(repo, now)),
     });

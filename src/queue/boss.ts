@@ -1,11 +1,11 @@
-import { sql } from "drizzle-orm";
-import { fromDrizzle, PgBoss, type ConstructorOptions, type SendOptions } from "pg-boss";
+import { PgBoss, type ConstructorOptions, type SendOptions } from "pg-boss";
 import type { Logger } from "pino";
-import type { Db } from "../db/client.js";
+import { jobDatabase, type Db } from "../db/client.js";
 import { catalog, type JobData, type QueueKey } from "./catalog.js";
 
 export type Boss = PgBoss;
 
+/** Starts pg-boss on the app's database and creates (or updates) every queue of the catalog. */
 export async function startBoss(
   url: string,
   log: Logger,
@@ -50,12 +50,16 @@ export async function enqueue<K extends QueueKey>(
   const definition = catalog[key];
   const payload = definition.schema.parse(data) as JobData<K>;
   const sendOptions: SendOptions = {};
-  const singletonKey = (definition as { singletonKey?: (d: JobData<K>) => string }).singletonKey;
+  const { singletonKey, debounceSeconds } = definition as {
+    singletonKey?: (d: JobData<K>) => string;
+    debounceSeconds?: number;
+  };
   if (singletonKey) sendOptions.singletonKey = singletonKey(payload);
   if (definition.installationGroup && "installationId" in payload) {
     sendOptions.group = { id: String(payload.installationId) };
   }
-  if (options.tx) sendOptions.db = fromDrizzle(options.tx, sql);
-  if (options.startAfter !== undefined) sendOptions.startAfter = options.startAfter;
+  if (options.tx) sendOptions.db = jobDatabase(options.tx);
+  const startAfter = options.startAfter ?? debounceSeconds;
+  if (startAfter !== undefined) sendOptions.startAfter = startAfter;
   return boss.send(definition.name, payload as object, sendOptions);
 }

@@ -1,7 +1,7 @@
 import type { Queue, QueuePolicy } from "pg-boss";
+import { z } from "zod";
 
 type QueueOptions = Omit<Queue, "name" | "policy">;
-import { z } from "zod";
 
 /**
  * Every queue, once: name, payload (ids only; handlers load the rest), policy and retries.
@@ -17,6 +17,11 @@ interface QueueDefinition<S extends z.ZodType> {
   singletonKey?: (data: z.infer<S>) => string;
   /** Jobs of one installation share a concurrency group. */
   installationGroup: boolean;
+  /**
+   * Seconds a new job waits before it may start. With a singleton key this debounces: requests
+   * made while one job is waiting are folded into it.
+   */
+  debounceSeconds?: number;
 }
 
 const define = <S extends z.ZodType>(definition: QueueDefinition<S>) => definition;
@@ -75,7 +80,7 @@ export const catalog = {
     schema: z.object({ installationId, repoIds: z.array(z.number().int().positive()).optional() }),
     policy: "stately",
     options: { ...watched, expireInSeconds: 1800 },
-    // The nightly schedule (jobs/schedule.ts) uses the same key.
+    // Also run nightly, per installation, by queue/schedule.ts with the same key.
     singletonKey: (data) => String(data.installationId),
     installationGroup: true,
   }),
@@ -88,11 +93,15 @@ export const catalog = {
     installationGroup: true,
   }),
   refreshWeeklyMetrics: define({
-    name: "refresh-weekly-metrics",
-    schema: z.object({ installationId, weeks: z.array(z.string()).min(1) }),
-    policy: "standard",
+    // The weeks to refresh wait in weekly_metrics_pending; one job per installation takes them all.
+    name: "weekly-metrics",
+    schema: z.object({ installationId }),
+    policy: "stately",
     options: { ...retrying, expireInSeconds: 300 },
+    singletonKey: (data) => String(data.installationId),
     installationGroup: false,
+    // A backfill writes a page every second or so: refresh once for a few pages, not once per page.
+    debounceSeconds: 3,
   }),
 } as const;
 

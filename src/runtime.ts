@@ -1,0 +1,187 @@
+import type { AddressInfo } from "node:net";
+import type { FastifyInstance } from "fastify";
+import type { ConstructorOptions, PgBoss } from "pg-boss";
+import type { Logger } from "pino";
+import type { Probot } from "probot";
+import SmeeClient from "smee-client";
+import type { Config } from "./config.js";
+import { createDatabase, type Database } from "./db/client.js";
+import { startEmbeddedPostgres, type RunningPostgres } from "./db/embedded.js";
+import { migrateDatabase } from "./db/migrate.js";
+import { createGitHubClientFactory } from "./github/installation-client.js";
+import { createProbot } from "./github/probot.js";
+import { startWorkers } from "./jobs/worker.js";
+import { createLogger } from "./logger.js";
+import { startBoss } from "./queue/boss.js";
+import type { QueueKey } from "./queue/catalog.js";
+import { buildServer, WEBHOOK_PATH } from "./server.js";
+import { createWebhookApp } from "./webhooks/app.js";
+
+/**
+ * The composition root, and the only one: production (src/main.ts), the tests, the benchmarks and
+ * the demo all start PR Pulse here.
+ *
+ *   config → database (+ migrations) → pg-boss → Probot and the GitHub client factory → webhook
+ *   handlers → job workers → HTTP server → listen (→ smee)
+ *
+ * and stop() undoes it in reverse. Without App credentials only the database and the setup-mode
+ * server start; once the manifest flow stored credentials, the App part starts with them.
+ */
+
+export interface RuntimeOptions {
+  config: Config;
+  log?: Logger;
+  /** The clock sync windows, progress and rate-limit pauses are computed from. */
+  now?: () => Date;
+  /** The queues this process works; all by default, none for an intake-only process. */
+  queues?: readonly QueueKey[];
+  /** pg-boss tuning, e.g. faster monitoring in tests that kill workers. */
+  boss?: Partial<ConstructorOptions>;
+  /** Reads the configuration again after the manifest flow stored the App's credentials. */
+  reloadConfig?: () => Config;
+}
+
+export interface Runtime {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly database: Database;
+  /** http://host:port the server listens on. */
+  readonly url: string;
+  readonly server: FastifyInstance;
+  /** Undefined in setup mode. */
+  readonly boss: PgBoss | undefined;
+  readonly probot: Probot | undefined;
+  stop(): Promise<void>;
+}
+
+/** The database every process of this deployment shares on the embedded Postgres. */
+const EMBEDDED_DATABASE = "pr_pulse";
+/** Workers get this long to finish their jobs on stop; what is left is retried elsewhere. */
+const STOP_GRACE_MS = 10_000;
+
+interface Services {
+  config: Config;
+  server: FastifyInstance;
+  boss?: PgBoss;
+  probot?: Probot;
+  smee?: SmeeClient;
+}
+
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const log = options.log ?? createLogger(options.config);
+  const now = options.now ?? (() => new Date());
+
+  // 1. Database: the configured one, or an embedded Postgres; migrations under an advisory lock.
+  const { url, embedded } = await resolveDatabase(options.config, log);
+  await migrateDatabase(url);
+  const database = createDatabase(url);
+
+  // 2. The App (or setup mode), listening.
+  let port = options.config.port;
+  let services: Services;
+  let restarting: Promise<void> | undefined;
+  const start = async (config: Config): Promise<Services> => {
+    const started = await startServices(config, { ...options, log, now, database, databaseUrl: url }, () => {
+      // The manifest flow stored credentials: switch to them once, whatever the number of callbacks.
+      restarting ??= restart().finally(() => (restarting = undefined));
+    });
+    await started.server.listen({ port, host: config.host });
+    port = (started.server.server.address() as AddressInfo).port;
+    if (config.webhookProxyUrl) started.smee = await startSmee(config, port, log);
+    log.info({ url: config.baseUrl, mode: config.app ? "app" : "setup" }, "pr pulse listening");
+    return started;
+  };
+  const restart = async () => {
+    log.info("github app registered: restarting with its credentials");
+    const config = options.reloadConfig?.() ?? services.config;
+    await stopServices(services);
+    services = await start(config);
+  };
+  try {
+    services = await start(options.config);
+  } catch (error) {
+    await database.close();
+    await embedded?.stop();
+    throw error;
+  }
+
+  return {
+    get config() {
+      return services.config;
+    },
+    log,
+    database,
+    get url() {
+      return `http://${services.config.host === "0.0.0.0" ? "127.0.0.1" : services.config.host}:${port}`;
+    },
+    get server() {
+      return services.server;
+    },
+    get boss() {
+      return services.boss;
+    },
+    get probot() {
+      return services.probot;
+    },
+    async stop() {
+      await restarting;
+      await stopServices(services);
+      await database.close();
+      await embedded?.stop();
+    },
+  };
+}
+
+async function startServices(
+  config: Config,
+  deps: RuntimeOptions & { log: Logger; now: () => Date; database: Database; databaseUrl: string },
+  onRegistered: () => void,
+): Promise<Services> {
+  const { log, now, database } = deps;
+  const credentials = config.app;
+  if (!credentials) {
+    log.warn("no GitHub App credentials: running in setup mode; open the home page to register the App");
+    return { config, server: await buildServer({ config, database, log, onRegistered }) };
+  }
+  const boss = await startBoss(deps.databaseUrl, log, deps.boss);
+  const probot = createProbot(config, credentials, log);
+  const github = createGitHubClientFactory(probot, now);
+  await probot.load(createWebhookApp({ database, boss, log }));
+  await startWorkers(boss, { config, database, boss, probot, github, log, now }, deps.queues);
+  const server = await buildServer({ config, database, log, probot, boss });
+  return { config, server, boss, probot };
+}
+
+async function stopServices(services: Services): Promise<void> {
+  await services.smee?.stop();
+  await services.server.close();
+  await services.boss?.stop({ graceful: true, timeout: STOP_GRACE_MS });
+}
+
+/** Local development: GitHub posts to a smee.io channel; smee-client replays each delivery here. */
+async function startSmee(config: Config, port: number, log: Logger): Promise<SmeeClient> {
+  const smee = new SmeeClient({
+    source: config.webhookProxyUrl!,
+    target: `http://127.0.0.1:${port}${WEBHOOK_PATH}`,
+    logger: {
+      info: (...args: unknown[]) => log.debug({ smee: args.join(" ") }, "smee"),
+      error: (...args: unknown[]) => log.warn({ smee: args.join(" ") }, "smee"),
+    },
+  });
+  await smee.start();
+  return smee;
+}
+
+async function resolveDatabase(
+  config: Config,
+  log: Logger,
+): Promise<{ url: string; embedded?: RunningPostgres }> {
+  if (config.databaseUrl) return { url: config.databaseUrl };
+  const embedded = await startEmbeddedPostgres({
+    ...config.embeddedPostgres,
+    persistent: true,
+    database: EMBEDDED_DATABASE,
+    log,
+  });
+  return { url: embedded.url, embedded };
+}
