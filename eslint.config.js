@@ -1,8 +1,66 @@
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
+/**
+ * Rooms only look down. From the top: web → jobs → webhooks → sync → notify | queue | github |
+ * metrics → db, with runtime.ts and main.ts above them all wiring them together, and the leaf
+ * modules (config, errors, settings, text, logger) below them all. SQL is written in src/db only.
+ */
+const rooms = [
+  "runtime",
+  "main",
+  "server",
+  "web",
+  "jobs",
+  "webhooks",
+  "sync",
+  "notify",
+  "queue",
+  "github",
+  "metrics",
+  "db",
+];
+const below = {
+  web: ["sync", "notify", "queue", "github", "metrics", "db", "webhooks"],
+  jobs: ["webhooks", "sync", "notify", "queue", "github", "metrics", "db"],
+  webhooks: ["sync", "queue", "github", "metrics", "db"],
+  sync: ["queue", "github", "metrics", "db"],
+  notify: ["db"],
+  queue: ["db"],
+  github: [],
+  metrics: ["db"],
+  db: [],
+};
+const leaves = ["config", "errors", "settings", "text", "logger"];
+
+function roomRule(room) {
+  const allowed = new Set([room, ...below[room]]);
+  const forbidden = rooms.filter((other) => !allowed.has(other));
+  const patterns = forbidden.map((other) => ({
+    group: [`**/${other}`, `**/${other}/**`, `**/${other}.js`],
+    message: `src/${room} must not import src/${other}: rooms only look down (see eslint.config.js).`,
+  }));
+  if (room !== "db") {
+    patterns.push(
+      {
+        group: ["drizzle-orm", "drizzle-orm/*", "postgres"],
+        message: "SQL lives in src/db/queries: call a query function instead.",
+      },
+      {
+        group: ["**/db/schema", "**/db/schema/**"],
+        allowTypeImports: true,
+        message: "Tables are read and written in src/db/queries; import only their row types here.",
+      },
+    );
+  }
+  return {
+    files: [`src/${room}/**/*.ts`],
+    rules: { "@typescript-eslint/no-restricted-imports": ["error", { patterns }] },
+  };
+}
+
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", ".data/", "coverage/", "db/"] },
+  { ignores: ["dist/", "node_modules/", ".data/", "coverage/", "db/", "src/github/generated/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -11,6 +69,23 @@ export default tseslint.config(
     },
     rules: {
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  ...Object.keys(below).map(roomRule),
+  {
+    files: leaves.map((leaf) => `src/${leaf}.ts`),
+    rules: {
+      "@typescript-eslint/no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            {
+              group: ["./*/**"],
+              message: "Leaf modules import no room: every room may import them.",
+            },
+          ],
+        },
+      ],
     },
   },
   {

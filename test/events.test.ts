@@ -129,20 +129,71 @@ describe("installation_repositories events", () => {
 });
 
 describe("repository events", () => {
-  it.each(["renamed", "transferred", "archived", "unarchived", "deleted"])("%s", async (action) => {
+  // The stored repository differs from the payload in every field the handler writes: a handler
+  // that did nothing would leave these values and fail the test.
+  async function storeRepository(id: number, patch: Record<string, unknown>) {
+    await t.database.db
+      .insert(schema.installations)
+      .values({ id: 1, accountId: 1, accountLogin: "acme", accountType: "Organization" });
+    await t.database.db.insert(schema.repositories).values({
+      id,
+      installationId: 1,
+      fullName: "acme/old-name",
+      private: true,
+      defaultBranch: "trunk",
+      tracked: true,
+      syncStatus: "complete",
+      ...patch,
+    });
+  }
+
+  function repositoryPayload(action: string) {
     const payload = webhookExample("repository", action);
     payload.installation = { id: 1 };
     payload.repository = {
       ...payload.repository,
       full_name: "acme/new-name",
-      archived: action === "archived",
+      private: false,
+      default_branch: "main",
     };
+    return payload;
+  }
+
+  it.each(["renamed", "transferred"])("%s updates the name and keeps the history", async (action) => {
+    const payload = repositoryPayload(action);
+    await storeRepository(payload.repository.id, { archived: !payload.repository.archived });
     await send("repository", payload);
-    const [repo] = await t.database
-      .sql`select full_name, archived, removed_at from repositories where id = ${payload.repository.id}`;
-    expect(repo!.full_name).toBe("acme/new-name");
-    expect(repo!.archived).toBe(action === "archived");
-    expect(repo!.removed_at === null).toBe(action !== "deleted");
+    const [repo] = await repositories();
+    expect(repo).toMatchObject({
+      fullName: "acme/new-name",
+      private: false,
+      defaultBranch: "main",
+      archived: payload.repository.archived,
+      tracked: true,
+      removedAt: null,
+    });
+  });
+
+  it.each([
+    ["archived", false, true],
+    ["unarchived", true, false],
+  ])("%s sets archived (stored %s → %s)", async (action, stored, expected) => {
+    const payload = repositoryPayload(action);
+    // GitHub's example payloads carry the state before the event; the action decides.
+    payload.repository.archived = stored;
+    await storeRepository(payload.repository.id, { archived: stored });
+    await send("repository", payload);
+    const [repo] = await repositories();
+    expect(repo).toMatchObject({ archived: expected, fullName: "acme/new-name", removedAt: null });
+  });
+
+  it("deleted marks the repository removed and untracked, and keeps it", async () => {
+    const payload = repositoryPayload("deleted");
+    await storeRepository(payload.repository.id, {});
+    await send("repository", payload);
+    const [repo] = await repositories();
+    expect(repo).toMatchObject({ tracked: false, fullName: "acme/old-name" });
+    expect(repo!.removedAt).toBeInstanceOf(Date);
   });
 });
 

@@ -15,9 +15,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { rmSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { buildWebhook, deliverWebhook, startFakeGitHub } from "./fake-github/index.js";
+import { waitFor } from "./wait.js";
 import type { FakeGitHub, PullRequest, Repo, User, Webhook } from "./fake-github/index.js";
 
 const { values } = parseArgs({
@@ -126,13 +126,13 @@ async function isUp(url: string): Promise<boolean> {
 }
 
 async function waitUntilReady(app: ChildProcess): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  while (Date.now() < deadline) {
-    if (app.exitCode !== null) throw new Error(`the app exited with code ${app.exitCode} while starting`);
-    if (await isUp(`${APP_URL}/readyz`)) return;
-    await sleep(500);
-  }
-  throw new Error(`the app was not ready within ${READY_TIMEOUT_MS / 1000} s`);
+  await waitFor(
+    async () => {
+      if (app.exitCode !== null) throw new Error(`the app exited with code ${app.exitCode} while starting`);
+      return isUp(`${APP_URL}/readyz`);
+    },
+    { timeoutMs: READY_TIMEOUT_MS, intervalMs: 500, what: "the app to be ready" },
+  );
 }
 
 /** The simulated team: a new pull request, a review, a merge, in turn. */

@@ -1,27 +1,37 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { and, asc, eq, inArray } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
+import { enqueue } from "../../src/queue/boss.js";
 import { requestSyncNow, SyncNowTooSoonError } from "../../src/sync/sync-now.js";
 import { APP_ID } from "../support/app.js";
 import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
+import { waitFor } from "../support/wait.js";
 
 // The sync engine end to end: the app runs against the fake GitHub (as GHES) with every worker,
-// and the database is compared with the fake's truth.
+// and the database is compared with the fake's truth. One clock for both: the fake's, frozen, so
+// the windows the tests expect are the very windows the app computed.
 
 let github: FakeGitHub;
 let nextInstallationId = 5000;
 
 beforeAll(async () => {
   github = await startFakeGitHub({ seed: 11 });
+  github.world.setNow(new Date());
 });
-const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" } }));
+const t = useTestApp(() => ({
+  env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
+  now: () => github.world.now(),
+}));
 afterAll(async () => {
   await github.close();
 });
 
 const DAY = 86_400_000;
 const ALL_QUEUES = undefined;
+
+/** `days` before the shared clock. */
+const daysAgo = (days: number) => new Date(github.world.now().getTime() - days * DAY);
 
 /** A fresh org in the fake, installed through a real installation.created delivery. */
 async function install(options: {
@@ -111,7 +121,7 @@ describe("backfill", () => {
   it("brings in the default 30 days with every review and commit, then marks the repository complete", async () => {
     const { installation, repos } = await install({ prsPerRepo: 120, longLists: true });
     await t.app.drain(ALL_QUEUES, 120_000);
-    const since = new Date(Date.now() - 30 * DAY);
+    const since = daysAgo(30);
     await expectMatchesTruth(installation.id, truthFor([repos[0]!.id], since));
     const repo = await repository(repos[0]!.id);
     expect(repo).toMatchObject({
@@ -121,7 +131,7 @@ describe("backfill", () => {
     });
     expect(repo.watermark).toBeInstanceOf(Date);
     // Covered back to the 30-day cutoff (not to the beginning of the repository's history).
-    expect(Math.abs(repo.backfilledSince!.getTime() - since.getTime())).toBeLessThan(60_000);
+    expect(repo.backfilledSince).toEqual(since);
     const [notified] = await t.database.db
       .select({ at: schema.installations.firstBackfillNotifiedAt })
       .from(schema.installations)
@@ -135,7 +145,7 @@ describe("backfill", () => {
     await t.app.drain(ALL_QUEUES, 120_000);
     const repoId = repos[0]!.id;
     // Forget the newest ten days: a deepening that started over from the top would bring them back.
-    const tenDaysAgo = new Date(Date.now() - 10 * DAY);
+    const tenDaysAgo = daysAgo(10);
     const recent = truthFor([repoId], tenDaysAgo).map((pr) => pr.id);
     await t.database.db.delete(schema.pullRequests).where(inArray(schema.pullRequests.id, recent));
 
@@ -143,16 +153,10 @@ describe("backfill", () => {
       .update(schema.repositories)
       .set({ syncDepth: "180d" })
       .where(eq(schema.repositories.id, repoId));
-    await t.app.boss.send(
-      "backfill-repo",
-      { installationId: installation.id, repoId },
-      { singletonKey: String(repoId), group: { id: String(installation.id) } },
-    );
+    await enqueue(t.app.boss, "backfillRepo", { installationId: installation.id, repoId });
     await t.app.drain(ALL_QUEUES, 120_000);
 
-    const expected = truthFor([repoId], new Date(Date.now() - 180 * DAY)).filter(
-      (pr) => !recent.includes(pr.id),
-    );
+    const expected = truthFor([repoId], daysAgo(180)).filter((pr) => !recent.includes(pr.id));
     await expectMatchesTruth(installation.id, expected);
     expect(await repository(repoId)).toMatchObject({ syncStatus: "complete" });
   }, 150_000);
@@ -166,11 +170,7 @@ describe("backfill", () => {
       .update(schema.repositories)
       .set({ syncDepth: "30d" })
       .where(eq(schema.repositories.id, repoId));
-    await t.app.boss.send(
-      "backfill-repo",
-      { installationId: installation.id, repoId },
-      { singletonKey: String(repoId), group: { id: String(installation.id) } },
-    );
+    await enqueue(t.app.boss, "backfillRepo", { installationId: installation.id, repoId });
     await t.app.drain(ALL_QUEUES, 60_000);
     expect(await repository(repoId)).toMatchObject({ syncStatus: "complete" });
     expect(github.stats.snapshot().graphql).toBe(0);
@@ -182,7 +182,9 @@ describe("backfill", () => {
     const installationId = nextInstallationId - 1;
     github.rateLimits.take(installationId, "graphql", 5000);
     await t.app.drain(["process-webhook", "sync-repositories"], 60_000);
-    await waitFor(async () => (await repository(repos[0]!.id)).syncStatus === "paused_rate_limited");
+    await waitFor(async () => (await repository(repos[0]!.id)).syncStatus === "paused_rate_limited", {
+      what: "the backfill to pause",
+    });
     const repo = await repository(repos[0]!.id);
     expect(repo.pausedUntil!.getTime()).toBeGreaterThan(Date.now());
     const [requeued] = await t.database.sql<{ start_after: Date }[]>`
@@ -204,14 +206,17 @@ describe("faults", () => {
         longLists: true,
       });
       const repoIds = repos.map((repo) => repo.id);
-      await waitFor(async () => {
-        const statuses = await Promise.all(repoIds.map(async (id) => (await repository(id))?.syncStatus));
-        return statuses.every((status) => status === "complete");
-      }, 120_000);
+      await waitFor(
+        async () => {
+          const statuses = await Promise.all(repoIds.map(async (id) => (await repository(id))?.syncStatus));
+          return statuses.every((status) => status === "complete");
+        },
+        { timeoutMs: 120_000, what: "every repository to complete" },
+      );
       expect(github.faults.injected - injectedBefore).toBeGreaterThanOrEqual(5);
       github.faults.clear();
       await t.app.drain(["process-webhook", "backfill-repo", "sync-repositories"], 60_000);
-      await expectMatchesTruth(installation.id, truthFor(repoIds, new Date(Date.now() - 30 * DAY)));
+      await expectMatchesTruth(installation.id, truthFor(repoIds, daysAgo(30)));
     } finally {
       github.faults.clear();
     }
@@ -223,8 +228,8 @@ describe("delta sync", () => {
     const { installation, repos } = await install({ prsPerRepo: 40, repos: 2 });
     await t.app.drain(ALL_QUEUES, 120_000);
     const [changedRepo, quietRepo] = repos;
-    // A night of missed webhooks on one repository.
-    github.world.setNow(null);
+    // A night of missed webhooks on one repository, an hour later.
+    github.world.setNow(new Date(github.world.now().getTime() + 3600_000));
     const author = [...github.world.users.values()].find((user) => user.type === "User")!;
     const created = github.world.createPullRequest(changedRepo!.id, {
       authorId: author.id,
@@ -275,11 +280,7 @@ describe("members sync", () => {
       .where(eq(schema.members.installationId, installation.id));
     expect(stored.map((m) => m.userId).sort()).toEqual(members.map((m) => m.id).sort());
     github.world.removeMember(`org${installation.id}`, members[0]!.id);
-    await t.app.boss.send(
-      "members-sync",
-      { installationId: installation.id },
-      { singletonKey: String(installation.id), group: { id: String(installation.id) } },
-    );
+    await enqueue(t.app.boss, "membersSync", { installationId: installation.id });
     await t.app.drain(["members-sync"], 60_000);
     const [left] = await t.database.db
       .select()
@@ -293,19 +294,6 @@ describe("members sync", () => {
 
 /** A delta sync of just these repositories (a full nightly run also queues member and repository syncs). */
 async function runDelta(installationId: number, repoIds: number[]) {
-  await t.app.boss.send(
-    "delta-sync",
-    { installationId, repoIds },
-    { singletonKey: String(installationId), group: { id: String(installationId) } },
-  );
+  await enqueue(t.app.boss, "deltaSync", { installationId, repoIds });
   await t.app.drain(["delta-sync"], 60_000);
-}
-
-async function waitFor(condition: () => Promise<boolean>, timeoutMs = 30_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await condition()) return;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-  throw new Error("condition not met in time");
 }

@@ -1,11 +1,9 @@
-import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
 import type { FastifyInstance } from "fastify";
 import nock from "nock";
 import pino from "pino";
 import { installations, repositories } from "../../src/db/schema/index.js";
-import { createProbot } from "../../src/github/probot.js";
-import { buildServer } from "../../src/server.js";
+import { startRuntime } from "../../src/runtime.js";
 import { CSRF_COOKIE, encodeSession, SESSION_COOKIE } from "../../src/web/session.js";
 import { testConfig } from "../support/app.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
@@ -36,6 +34,7 @@ const admin = { id: 9001, login: "octo-admin" };
 interface Server {
   app: FastifyInstance;
   url: string;
+  stop(): Promise<void>;
 }
 
 interface Page {
@@ -55,12 +54,11 @@ let pages: Page[] = [];
 // app.inject is out of reach under Jest (light-my-request require()s the ESM-only `cookie`), so
 // the tests talk HTTP to a listening server, as a browser would.
 async function startServer(env: Record<string, string>): Promise<Server> {
-  const config = testConfig(env);
+  const config = testConfig({ DATABASE_URL: database.url, ...env });
   const log = pino({ level: "trace" }, { write: (line: string) => logLines.push(line) });
-  const probot = createProbot(config, config.app!, log);
-  const app = await buildServer({ config, database, log, probot });
-  await app.listen({ port: 0, host: "127.0.0.1" });
-  return { app, url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}` };
+  // The web pages only: no job is worked here.
+  const runtime = await startRuntime({ config, log, queues: [] });
+  return { app: runtime.server, url: runtime.url, stop: () => runtime.stop() };
 }
 
 async function send(
@@ -154,7 +152,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await server?.app.close();
+  await server?.stop();
   await database?.drop();
   nock.enableNetConnect();
   // Jest reuses worker processes across files: take nock's interceptors out of this one.
@@ -377,7 +375,7 @@ describe("without an OAuth client", () => {
     bare = await startServer({ BASE_URL: "http://localhost:3000" });
   });
   afterAll(async () => {
-    await bare?.app.close();
+    await bare?.stop();
   });
 
   it("explains which variables sign-in needs and never redirects to GitHub", async () => {

@@ -91,18 +91,17 @@ export async function listRepositories(db: Db, installationId: number): Promise<
     .orderBy(repositories.fullName);
 }
 
+/** The repositories of an installation that are synced: tracked, and still accessible. */
+function trackedOf(installationId: number) {
+  return and(
+    eq(repositories.installationId, installationId),
+    eq(repositories.tracked, true),
+    isNull(repositories.removedAt),
+  );
+}
+
 export async function listTrackedRepositories(db: Db, installationId: number): Promise<Repository[]> {
-  return db
-    .select()
-    .from(repositories)
-    .where(
-      and(
-        eq(repositories.installationId, installationId),
-        eq(repositories.tracked, true),
-        isNull(repositories.removedAt),
-      ),
-    )
-    .orderBy(repositories.fullName);
+  return db.select().from(repositories).where(trackedOf(installationId)).orderBy(repositories.fullName);
 }
 
 /** Tracked repositories that have not finished their sync (the first backfill notice waits for them). */
@@ -110,14 +109,7 @@ export async function countUnfinishedRepositories(db: Db, installationId: number
   const [row] = await db
     .select({ value: count() })
     .from(repositories)
-    .where(
-      and(
-        eq(repositories.installationId, installationId),
-        eq(repositories.tracked, true),
-        isNull(repositories.removedAt),
-        ne(repositories.syncStatus, "complete"),
-      ),
-    );
+    .where(and(trackedOf(installationId), ne(repositories.syncStatus, "complete")));
   return row?.value ?? 0;
 }
 

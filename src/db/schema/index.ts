@@ -6,3 +6,4 @@ export * from "./reviews.js";
 export * from "./commits.js";
 export * from "./webhook-deliveries.js";
 export * from "./weekly-metrics.js";
+export * from "./app-state.js";

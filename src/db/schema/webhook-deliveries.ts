@@ -16,9 +16,25 @@ export const webhookDeliveries = pgTable(
     status: text("status").$type<DeliveryStatus>().notNull().default("queued"),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
-    payload: jsonb("payload").notNull(),
+    /** Kept for the retention period (WEBHOOK_PAYLOAD_RETENTION_DAYS); the row itself stays. */
+    payload: jsonb("payload"),
   },
   (t) => [index("webhook_deliveries_received_idx").on(t.receivedAt)],
 );
+
+/**
+ * Deliveries GitHub recorded as failed that were asked to be redelivered: each GUID is asked for
+ * once, whatever the number of replicas scanning.
+ */
+export const webhookRedeliveries = pgTable("webhook_redeliveries", {
+  /** X-GitHub-Delivery GUID. */
+  guid: text("guid").primaryKey(),
+  /** GitHub's id of the failed attempt (GET /app/hook/deliveries). */
+  hookDeliveryId: bigint("hook_delivery_id", { mode: "number" }).notNull(),
+  event: text("event"),
+  requestedAt: timestamp("requested_at", { withTimezone: true }).notNull().defaultNow(),
+  /** "requested", or why the request failed. */
+  outcome: text("outcome").notNull(),
+});
 
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;

@@ -15,6 +15,11 @@ export function processWebhook(deps: JobDeps) {
       return;
     }
     if (delivery.status === "processed" || delivery.status === "ignored") return;
+    if (delivery.payload === null) {
+      // Past its retention period: nothing left to process.
+      await markDelivery(db, deliveryId, { status: "ignored", error: "payload no longer kept" });
+      return;
+    }
     try {
       await deps.probot.receive({
         id: delivery.id,

@@ -1,22 +1,12 @@
-import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../../config.js";
 import { AppError, InvalidInputError } from "../../errors.js";
 import { authorizeUrl, oauthClient, signInWithGitHub } from "../../github/oauth.js";
 import { endSession, startSession } from "../session.js";
+import { issueState, takeState, type StateCookie } from "../state-cookie.js";
 
 export interface AuthRouteOptions {
   config: Config;
-}
-
-const STATE_COOKIE = "pr_pulse_oauth_state";
-/** GitHub's OAuth codes expire after ten minutes; a state cookie need not outlive them. */
-const STATE_TTL_SECONDS = 10 * 60;
-
-function sameToken(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 /**
@@ -26,38 +16,28 @@ function sameToken(a: string, b: string): boolean {
  */
 export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions) {
   const { config } = options;
-  const secure = config.baseUrl.startsWith("https:");
+  const stateCookie: StateCookie = {
+    name: "pr_pulse_oauth_state",
+    path: "/login",
+    // GitHub's OAuth codes expire after ten minutes; the state need not outlive them.
+    maxAgeSeconds: 10 * 60,
+    secure: config.baseUrl.startsWith("https:"),
+  };
 
   app.get("/login", async (_request, reply) => {
     const client = oauthClient(config);
     // The home page explains which variables are missing.
     if (!client) return reply.redirect("/");
-    const state = randomBytes(16).toString("hex");
-    reply.setCookie(STATE_COOKIE, state, {
-      path: "/login",
-      httpOnly: true,
-      sameSite: "lax",
-      secure,
-      signed: true,
-      maxAge: STATE_TTL_SECONDS,
-    });
+    const state = issueState(reply, stateCookie);
     return reply.header("cache-control", "no-store").redirect(authorizeUrl(config, client, state));
   });
 
   app.get<{ Querystring: { code?: string; state?: string } }>("/login/callback", async (request, reply) => {
     const { code, state } = request.query;
-    const cookie = request.unsignCookie(request.cookies[STATE_COOKIE] ?? "");
     const client = oauthClient(config);
-    reply.clearCookie(STATE_COOKIE, { path: "/login" }).header("cache-control", "no-store");
-    if (
-      !client ||
-      !code ||
-      !/^[\w-]{1,100}$/.test(code) ||
-      !state ||
-      !cookie.valid ||
-      !cookie.value ||
-      !sameToken(state, cookie.value)
-    ) {
+    reply.header("cache-control", "no-store");
+    const stateMatches = takeState(request, reply, stateCookie, state);
+    if (!client || !code || !/^[\w-]{1,100}$/.test(code) || !stateMatches) {
       return reply.code(400).view("message", {
         title: "Sign in",
         heading: "This sign-in link has expired",

@@ -1,20 +1,12 @@
-import { randomBytes, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../../config.js";
 import { buildManifest, completeRegistration, newAppUrl, type RegisteredApp } from "../../github/manifest.js";
+import { issueState, takeState, type StateCookie } from "../state-cookie.js";
 
 export interface SetupRouteOptions {
   config: Config;
   /** Called once the credentials are stored: main.ts restarts the app with them. */
   onRegistered: (app: RegisteredApp) => void;
-}
-
-const STATE_COOKIE = "pr_pulse_setup_state";
-
-function sameToken(a: string, b: string): boolean {
-  const left = Buffer.from(a);
-  const right = Buffer.from(b);
-  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 /**
@@ -24,17 +16,17 @@ function sameToken(a: string, b: string): boolean {
  */
 export async function setupRoutes(app: FastifyInstance, options: SetupRouteOptions) {
   const { config } = options;
+  const stateCookie: StateCookie = {
+    name: "pr_pulse_setup_state",
+    path: "/setup",
+    // GitHub's manifest codes are valid for an hour.
+    maxAgeSeconds: 3600,
+    secure: config.baseUrl.startsWith("https:"),
+  };
 
   app.get("/", async (_request, reply) => {
-    const state = randomBytes(16).toString("hex");
+    const state = issueState(reply, stateCookie);
     const manifest = await buildManifest(config);
-    reply.setCookie(STATE_COOKIE, state, {
-      path: "/setup",
-      httpOnly: true,
-      sameSite: "lax",
-      signed: true,
-      maxAge: 3600,
-    });
     return reply.view("setup", {
       title: "Setup",
       action: newAppUrl(config, state),
@@ -48,15 +40,7 @@ export async function setupRoutes(app: FastifyInstance, options: SetupRouteOptio
 
   app.get<{ Querystring: { code?: string; state?: string } }>("/setup/callback", async (request, reply) => {
     const { code, state } = request.query;
-    const cookie = request.unsignCookie(request.cookies[STATE_COOKIE] ?? "");
-    if (
-      !code ||
-      !/^[\w-]{1,100}$/.test(code) ||
-      !state ||
-      !cookie.valid ||
-      !cookie.value ||
-      !sameToken(state, cookie.value)
-    ) {
+    if (!takeState(request, reply, stateCookie, state) || !code || !/^[\w-]{1,100}$/.test(code)) {
       return reply.code(400).view("message", {
         title: "Setup",
         heading: "This link has expired",
@@ -64,7 +48,6 @@ export async function setupRoutes(app: FastifyInstance, options: SetupRouteOptio
       });
     }
     const registered = await completeRegistration(config, code);
-    reply.clearCookie(STATE_COOKIE, { path: "/setup" });
     request.log.info({ appId: registered.id }, "github app registered");
     options.onRegistered(registered);
     return reply.view("setup-complete", {
