@@ -259,7 +259,7 @@ async function backfillIdle(engine: Engine, from: Date, to: Date) {
   const jobs = await engine.database.sql<{ started: number; ended: number | null }[]>`
     select (extract(epoch from started_on) * 1000)::float8 as started,
            (extract(epoch from completed_on) * 1000)::float8 as ended
-    from pgboss.job where name = 'backfill-repo' and started_on is not null order by started_on`;
+    from pgboss.job where name = 'backfill' and started_on is not null order by started_on`;
   let cursor = from.getTime();
   let totalMs = 0;
   let longestMs = 0;

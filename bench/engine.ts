@@ -82,6 +82,8 @@ export async function startEngine(options: {
   githubHost: string;
   appId: number;
   logLevel: string;
+  /** More settings, as environment variables (e.g. WEBHOOK_BATCH_SIZE). */
+  env?: Record<string, string>;
 }): Promise<Engine> {
   // Probot signs real App JWTs; the fake GitHub reads them without checking the signature.
   privateKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
@@ -98,6 +100,7 @@ export async function startEngine(options: {
     PORT: "0",
     HOST: "127.0.0.1",
     LOG_LEVEL: options.logLevel as NodeJS.ProcessEnv["LOG_LEVEL"],
+    ...options.env,
   });
   // Logs go to stderr so that stdout holds only the figures.
   const log = pino({ level: config.logLevel }, pino.destination(2));

@@ -77,6 +77,13 @@ async function answer(request: FakeRequest): Promise<unknown> {
         { installationId: request.installationId },
         fake.urls,
       );
+    case "pull-request-webhooks": {
+      const seeded = installations.find((installation) => installation.id === request.installationId);
+      const prs = (seeded?.repos ?? []).flatMap((repo) => fake.world.listPullRequests(repo.id));
+      return prs
+        .slice(0, request.limit)
+        .map((pr) => buildWebhook(fake.world, "pull_request", request.action, { prId: pr.id }, fake.urls));
+    }
     case "stop":
       setImmediate(() => void stop(0));
       return null;

@@ -43,6 +43,8 @@ export type FakeRequest =
   /** Units spent from an installation's hourly buckets (REST "core" and GraphQL points). */
   | { type: "budget"; installationId: number }
   | { type: "installation-created"; installationId: number }
+  /** A pull_request delivery of this action for each of the installation's pull requests (up to `limit`). */
+  | { type: "pull-request-webhooks"; installationId: number; action: "synchronize"; limit: number }
   | { type: "stop" };
 
 export interface FakeResponses {
@@ -50,6 +52,7 @@ export interface FakeResponses {
   "reset-stats": null;
   budget: { core: number; graphql: number };
   "installation-created": Webhook;
+  "pull-request-webhooks": Webhook[];
   stop: null;
 }
 

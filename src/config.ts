@@ -32,6 +32,8 @@ const envSchema = z.object({
   LOG_FORMAT: z.enum(["json", "pretty"]).optional(),
 
   DATABASE_URL: optional.pipe(z.url().optional()),
+  /** Connections of the app's own pool (pg-boss keeps a smaller one of its own). */
+  DATABASE_POOL_SIZE: integer(20),
   EMBEDDED_POSTGRES_DIR: z.string().default(".data/postgres"),
   EMBEDDED_POSTGRES_PORT: integer(54329),
 
@@ -53,8 +55,10 @@ const envSchema = z.object({
   RATE_LIMIT_RESERVE_PERCENT: integer(10),
   /** Concurrent GitHub sync jobs per installation, across every process. */
   SYNC_CONCURRENCY_PER_INSTALLATION: integer(2),
-  /** Concurrent webhook-processing jobs per process. */
-  WEBHOOK_WORKER_CONCURRENCY: integer(4),
+  /** Concurrent webhook-processing workers per process. */
+  WEBHOOK_WORKER_CONCURRENCY: integer(8),
+  /** Deliveries a webhook worker takes per fetch; 1 makes it wait its polling interval between jobs. */
+  WEBHOOK_BATCH_SIZE: integer(16),
   /** Signs cookies (sign-in sessions, setup state). Random per process when unset. */
   SESSION_SECRET: optional.pipe(z.string().min(32, "must be at least 32 characters").optional()),
   SMTP_URL: optional,
@@ -82,6 +86,7 @@ export interface Config {
   baseUrl: string;
   logLevel: Env["LOG_LEVEL"];
   databaseUrl: string | undefined;
+  databasePoolSize: number;
   embeddedPostgres: { dataDir: string; port: number };
   /** Undefined until the App is registered: the server then runs in setup mode. */
   app: GitHubAppCredentials | undefined;
@@ -98,6 +103,7 @@ export interface Config {
   rateLimitReservePercent: number;
   syncConcurrencyPerInstallation: number;
   webhookWorkerConcurrency: number;
+  webhookBatchSize: number;
   sessionSecret: string;
   smtpUrl: string | undefined;
   notifyEmailFrom: string;
@@ -162,6 +168,7 @@ export function loadConfig(
     baseUrl: (e.BASE_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ""),
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
+    databasePoolSize: Math.max(2, e.DATABASE_POOL_SIZE),
     embeddedPostgres: { dataDir: e.EMBEDDED_POSTGRES_DIR, port: e.EMBEDDED_POSTGRES_PORT },
     app:
       e.APP_ID && privateKey && e.WEBHOOK_SECRET
@@ -179,6 +186,7 @@ export function loadConfig(
     rateLimitReservePercent: Math.min(e.RATE_LIMIT_RESERVE_PERCENT, 90),
     syncConcurrencyPerInstallation: Math.max(1, e.SYNC_CONCURRENCY_PER_INSTALLATION),
     webhookWorkerConcurrency: Math.max(1, e.WEBHOOK_WORKER_CONCURRENCY),
+    webhookBatchSize: Math.min(100, Math.max(1, e.WEBHOOK_BATCH_SIZE)),
     sessionSecret: e.SESSION_SECRET ?? randomBytes(32).toString("hex"),
     smtpUrl: e.SMTP_URL,
     notifyEmailFrom: e.NOTIFY_EMAIL_FROM,

@@ -61,3 +61,16 @@ export class CursorError extends AppError {
 export class InvalidInputError extends AppError {
   override readonly code = "invalid";
 }
+
+/**
+ * An error's message as it may be stored (a job's output, a repository's last error): a database
+ * error without the query and its parameters (drizzle puts both in its message; the parameters hold
+ * payload text), and no U+0000, which Postgres refuses to store.
+ */
+export function describeError(error: unknown): string {
+  let message = error instanceof Error ? error.message : String(error);
+  if (error instanceof Error && error.cause instanceof Error && /^Failed query: /.test(message)) {
+    message = `database query failed: ${error.cause.message}`;
+  }
+  return message.replaceAll("\u0000", "").slice(0, 2000);
+}

@@ -12,7 +12,7 @@ import { createGitHubClientFactory } from "./github/installation-client.js";
 import { createProbot } from "./github/probot.js";
 import { startWorkers } from "./jobs/worker.js";
 import { createLogger } from "./logger.js";
-import { startBoss } from "./queue/boss.js";
+import { retireQueues, startBoss } from "./queue/boss.js";
 import type { QueueKey } from "./queue/catalog.js";
 import { buildServer, WEBHOOK_PATH } from "./server.js";
 import { createWebhookApp } from "./webhooks/app.js";
@@ -74,7 +74,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   // 1. Database: the configured one, or an embedded Postgres; migrations under an advisory lock.
   const { url, embedded } = await resolveDatabase(options.config, log);
   await migrateDatabase(url);
-  const database = createDatabase(url);
+  const database = createDatabase(url, { max: options.config.databasePoolSize });
 
   // 2. The App (or setup mode), listening.
   let port = options.config.port;
@@ -144,6 +144,7 @@ async function startServices(
     return { config, server: await buildServer({ config, database, log, onRegistered }) };
   }
   const boss = await startBoss(deps.databaseUrl, log, deps.boss);
+  await retireQueues(boss, database, log);
   const probot = createProbot(config, credentials, log);
   const github = createGitHubClientFactory(probot, now);
   await probot.load(createWebhookApp({ database, boss, log }));

@@ -14,6 +14,7 @@ import type { Config } from "./config.js";
 import type { Database } from "./db/client.js";
 import { AppError } from "./errors.js";
 import type { RegisteredApp } from "./github/manifest.js";
+import { createIntake } from "./web/intake.js";
 import { authRoutes } from "./web/routes/auth.js";
 import { healthRoutes } from "./web/routes/health.js";
 import { homeRoutes } from "./web/routes/home.js";
@@ -78,9 +79,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(webhookRoutes, {
     path: WEBHOOK_PATH,
     bodyLimit: config.webhookBodyLimit,
-    database: deps.database,
     probot: deps.probot,
-    boss: deps.boss,
+    intake: deps.boss ? createIntake(deps.database, deps.boss) : undefined,
   });
   await app.register(async (ui) => {
     await ui.register(fastifyFormbody);

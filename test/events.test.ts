@@ -56,7 +56,7 @@ describe("installation events", () => {
         sync_status: "queued",
       })),
     );
-    expect((await t.app.jobs("backfill-repo")).map((job) => job.data)).toEqual(
+    expect((await t.app.jobs("backfill")).map((job) => job.data)).toEqual(
       payload.repositories.map((repo: Payload) => ({
         installationId: payload.installation.id,
         repoId: repo.id,
@@ -79,7 +79,7 @@ describe("installation events", () => {
     expect(await t.database.sql`select tracked from repositories`).toEqual(
       payload.repositories.map(() => ({ tracked: false })),
     );
-    expect(await t.app.jobs("backfill-repo")).toHaveLength(0);
+    expect(await t.app.jobs("backfill")).toHaveLength(0);
     expect(await t.app.jobs("members-sync")).toHaveLength(1);
   });
 
@@ -116,7 +116,7 @@ describe("installation_repositories events", () => {
     expect((await t.database.sql`select id, tracked from repositories order by id`).map((r) => r.id)).toEqual(
       ids.sort(),
     );
-    expect(await t.app.jobs("backfill-repo")).toHaveLength(ids.length);
+    expect(await t.app.jobs("backfill")).toHaveLength(ids.length);
 
     const removed = webhookExample("installation_repositories", "removed");
     removed.installation = added.installation;

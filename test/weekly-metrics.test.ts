@@ -2,6 +2,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/glo
 import { and, asc, eq } from "drizzle-orm";
 import { pino } from "pino";
 import {
+  clearPendingWeeks,
+  listPendingWeeks,
   listWeeklyMetrics,
   markWeeksPending,
   refreshWeeklyMetrics,
@@ -329,6 +331,17 @@ describe("refreshWeeklyMetrics", () => {
 
   it("rejects a week start that is not a date", async () => {
     await expect(refreshWeeklyMetrics(database.db, 1, ["2024-W03"], "UTC")).rejects.toThrow(TypeError);
+  });
+});
+
+describe("pending weeks", () => {
+  it("a week marked again after a refresh listed it stays pending", async () => {
+    await markWeeksPending(database.db, 7, [W1, W2]);
+    const listed = await listPendingWeeks(database.db, 7);
+    // A change commits while the refresh runs: it marks W2 again.
+    await markWeeksPending(database.db, 7, [W2]);
+    await clearPendingWeeks(database.db, 7, listed);
+    expect((await listPendingWeeks(database.db, 7)).map((week) => week.weekStart)).toEqual([W2]);
   });
 });
 

@@ -29,6 +29,36 @@ export function wrap(sql: Sql): RootDb {
   return drizzle(sql, { schema });
 }
 
+/** Advisory lock namespaces (the first key of Postgres's two-key form). */
+export const LOCK_NAMESPACE = { backfill: 727_100 } as const;
+
+/**
+ * Runs `work` holding a session advisory lock, taken on a connection reserved for it: a crashed
+ * process's lock ends with its connection, so nothing stays locked. Returns `{ locked: false }`
+ * without running `work` when another session holds the lock. The second key is a hash of `key`:
+ * two keys may share a lock (they then take turns), never the other way round.
+ */
+export async function withAdvisoryLock<T>(
+  database: Pick<Database, "sql">,
+  namespace: number,
+  key: string,
+  work: () => Promise<T>,
+): Promise<{ locked: true; value: T } | { locked: false }> {
+  const connection = await database.sql.reserve();
+  try {
+    const [row] = await connection<{ locked: boolean }[]>`
+      select pg_try_advisory_lock(${namespace}::int, hashtext(${key})) as locked`;
+    if (!row?.locked) return { locked: false };
+    try {
+      return { locked: true, value: await work() };
+    } finally {
+      await connection`select pg_advisory_unlock(${namespace}::int, hashtext(${key}))`;
+    }
+  } finally {
+    connection.release();
+  }
+}
+
 /** Whether Postgres answers (readiness checks). */
 export async function pingDatabase(database: Pick<Database, "sql">): Promise<boolean> {
   try {

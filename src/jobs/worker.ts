@@ -1,5 +1,5 @@
-import type { PgBoss } from "pg-boss";
-import { RateLimitedError } from "../errors.js";
+import type { JobResult, JobWithMetadata, PgBoss } from "pg-boss";
+import { describeError, RateLimitedError } from "../errors.js";
 import { enqueue } from "../queue/boss.js";
 import { catalog, type JobData, type QueueKey } from "../queue/catalog.js";
 import type { JobContext, JobDeps } from "./handlers/deps.js";
@@ -28,6 +28,10 @@ const jobHandlers: HandlerFactories = {
 /**
  * Subscribes workers to the given queues (all by default). A rate limit never fails a job: the same
  * job is queued again for the moment GitHub's budget resets.
+ *
+ * Webhook workers fetch WEBHOOK_BATCH_SIZE jobs at a time and keep fetching while batches come back
+ * full: with one job per fetch a worker waits its polling interval between jobs (30 s for a queue
+ * NOTIFY wakes), which after a burst of deliveries drained a few jobs a second.
  */
 export async function startWorkers(
   boss: PgBoss,
@@ -37,40 +41,54 @@ export async function startWorkers(
   for (const key of queues) {
     const definition = catalog[key];
     const handler = (jobHandlers[key] as (deps: JobDeps) => JobHandler<typeof key>)(deps);
-    const concurrency =
-      key === "processWebhook"
-        ? deps.config.webhookWorkerConcurrency
-        : deps.config.syncConcurrencyPerInstallation;
+    const webhooks = key === "processWebhook";
+    // Sync jobs run for seconds and hold GitHub's budget: one per fetch, few at a time.
+    const batchSize = webhooks ? deps.config.webhookBatchSize : 1;
+    const concurrency = webhooks
+      ? deps.config.webhookWorkerConcurrency
+      : deps.config.syncConcurrencyPerInstallation;
+
+    const run = async (job: JobWithMetadata<unknown>): Promise<JobResult> => {
+      const data = definition.schema.parse(job.data) as JobData<typeof key>;
+      const log = deps.log.child({
+        jobId: job.id,
+        queue: definition.name,
+        ...("installationId" in data ? { installationId: data.installationId } : {}),
+      });
+      try {
+        await handler(data, { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit });
+        return { id: job.id, status: "completed" };
+      } catch (error) {
+        if (error instanceof RateLimitedError) {
+          log.warn({ resetAt: error.resetAt, kind: error.kind }, "rate limited; job rescheduled");
+          await enqueue(boss, key, data, { startAfter: error.resetAt });
+          return { id: job.id, status: "completed" };
+        }
+        log.error({ err: error, code: (error as { code?: string }).code }, "job failed");
+        return { id: job.id, status: "failed", output: { message: describeError(error) } };
+      }
+    };
+
     await boss.work(
       definition.name,
       {
-        batchSize: 1,
+        batchSize,
+        burstWhenBatchFull: batchSize > 1,
+        perJobResults: true,
         includeMetadata: true,
         localConcurrency: concurrency,
         pollingIntervalSeconds: 1,
+        // NOTIFY wakes workers of notify-enabled queues; polling is only the floor then.
+        notifyPollingIntervalSeconds: 5,
         ...(definition.installationGroup
           ? { groupConcurrency: deps.config.syncConcurrencyPerInstallation }
           : {}),
       },
-      async ([job]) => {
-        if (!job) return;
-        const data = definition.schema.parse(job.data) as JobData<typeof key>;
-        const log = deps.log.child({
-          jobId: job.id,
-          queue: definition.name,
-          ...("installationId" in data ? { installationId: data.installationId } : {}),
-        });
-        try {
-          await handler(data, { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit });
-        } catch (error) {
-          if (error instanceof RateLimitedError) {
-            log.warn({ resetAt: error.resetAt, kind: error.kind }, "rate limited; job rescheduled");
-            await enqueue(boss, key, data, { startAfter: error.resetAt });
-            return;
-          }
-          log.error({ err: error, code: (error as { code?: string }).code }, "job failed");
-          throw error;
-        }
+      async (jobs) => {
+        const results: JobResult[] = [];
+        // One after another: concurrency comes from the workers, each holding one database transaction.
+        for (const job of jobs) results.push(await run(job));
+        return results;
       },
     );
   }

@@ -1,7 +1,8 @@
 import { PgBoss, type ConstructorOptions, type SendOptions } from "pg-boss";
 import type { Logger } from "pino";
-import { jobDatabase, type Db } from "../db/client.js";
-import { catalog, type JobData, type QueueKey } from "./catalog.js";
+import { jobDatabase, withTransaction, type Database, type Db } from "../db/client.js";
+import { markWeeksPending } from "../db/queries/weekly-metrics.js";
+import { catalog, retiredQueues, type JobData, type QueueKey } from "./catalog.js";
 
 export type Boss = PgBoss;
 
@@ -17,6 +18,11 @@ export async function startBoss(
     application_name: "pr-pulse-jobs",
     // LISTEN/NOTIFY wakes a worker the moment a webhook job is committed; polling stays as the floor.
     useListenNotify: true,
+    // A supervise pass fails jobs whose worker died (missed heartbeats) and refreshes the queue
+    // stats "stately" fetches consult; every 10 s instead of every minute bounds both delays.
+    superviseIntervalSeconds: 10,
+    monitorIntervalSeconds: 10,
+    queueCacheIntervalSeconds: 10,
     ...overrides,
   });
   boss.on("error", (error) => log.error({ err: error }, "pg-boss error"));
@@ -40,6 +46,39 @@ export interface EnqueueOptions {
   startAfter?: Date | number;
 }
 
+/** Options a queue's definition gives every job sent to it. */
+function jobOptions<K extends QueueKey>(key: K, payload: JobData<K>): SendOptions {
+  const definition = catalog[key];
+  const options: SendOptions = {};
+  const { singletonKey, debounceSeconds } = definition as {
+    singletonKey?: (d: JobData<K>) => string;
+    debounceSeconds?: number;
+  };
+  if (singletonKey) options.singletonKey = singletonKey(payload);
+  if (definition.installationGroup && "installationId" in payload) {
+    options.group = { id: String(payload.installationId) };
+  }
+  if (debounceSeconds !== undefined) options.startAfter = debounceSeconds;
+  return options;
+}
+
+/** Queues many jobs of one queue in one statement (in `tx` when given). */
+export async function enqueueMany<K extends QueueKey>(
+  boss: PgBoss,
+  key: K,
+  data: JobData<K>[],
+  options: { tx?: Db } = {},
+): Promise<void> {
+  if (data.length === 0) return;
+  const definition = catalog[key];
+  const jobs = data.map((item) => {
+    const payload = definition.schema.parse(item) as JobData<K>;
+    const { singletonKey, group, startAfter } = jobOptions(key, payload);
+    return { data: payload as object, singletonKey, group, startAfter };
+  });
+  await boss.insert(definition.name, jobs, options.tx ? { db: jobDatabase(options.tx) } : {});
+}
+
 /** The typed way to queue work: the payload is checked against the catalog before it is sent. */
 export async function enqueue<K extends QueueKey>(
   boss: PgBoss,
@@ -49,17 +88,37 @@ export async function enqueue<K extends QueueKey>(
 ): Promise<string | null> {
   const definition = catalog[key];
   const payload = definition.schema.parse(data) as JobData<K>;
-  const sendOptions: SendOptions = {};
-  const { singletonKey, debounceSeconds } = definition as {
-    singletonKey?: (d: JobData<K>) => string;
-    debounceSeconds?: number;
-  };
-  if (singletonKey) sendOptions.singletonKey = singletonKey(payload);
-  if (definition.installationGroup && "installationId" in payload) {
-    sendOptions.group = { id: String(payload.installationId) };
-  }
+  const sendOptions = jobOptions(key, payload);
   if (options.tx) sendOptions.db = jobDatabase(options.tx);
-  const startAfter = options.startAfter ?? debounceSeconds;
-  if (startAfter !== undefined) sendOptions.startAfter = startAfter;
+  if (options.startAfter !== undefined) sendOptions.startAfter = options.startAfter;
   return boss.send(definition.name, payload as object, sendOptions);
+}
+
+/**
+ * Moves the waiting jobs of queues earlier versions used to the queues that replaced them, then
+ * deletes the old queues. Idempotent, and safe when several replicas start together: the moved
+ * jobs are deduplicated by their singleton keys and pending weeks by their primary key.
+ */
+export async function retireQueues(boss: PgBoss, database: Pick<Database, "db">, log: Logger): Promise<void> {
+  if (await boss.getQueue(retiredQueues.backfill)) {
+    const jobs = await boss.findJobs<{ installationId: number; repoId: number }>(retiredQueues.backfill, {
+      queued: true,
+    });
+    for (const job of jobs) await enqueue(boss, "backfillRepo", job.data);
+    await boss.deleteQueue(retiredQueues.backfill);
+    log.info({ queue: retiredQueues.backfill, moved: jobs.length }, "retired queue");
+  }
+  if (await boss.getQueue(retiredQueues.weekly)) {
+    const jobs = await boss.findJobs<{ installationId: number; weeks: string[] }>(retiredQueues.weekly, {
+      queued: true,
+    });
+    for (const { data } of jobs) {
+      await withTransaction(database, async (db) => {
+        await markWeeksPending(db, data.installationId, data.weeks);
+        await enqueue(boss, "refreshWeeklyMetrics", { installationId: data.installationId }, { tx: db });
+      });
+    }
+    await boss.deleteQueue(retiredQueues.weekly);
+    log.info({ queue: retiredQueues.weekly, moved: jobs.length }, "retired queue");
+  }
 }

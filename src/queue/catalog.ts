@@ -41,8 +41,9 @@ export const catalog = {
     name: "process-webhook",
     schema: z.object({ deliveryId: z.string().min(1) }),
     policy: "standard",
-    // Webhooks are processed as soon as they are committed, not at the next poll.
-    options: { ...retrying, expireInSeconds: 300, notify: true },
+    // Webhooks are processed as soon as they are committed, not at the next poll. The delivery row
+    // keeps the outcome, so finished jobs need not stay for a week (a busy org sends many).
+    options: { ...retrying, expireInSeconds: 300, notify: true, deleteAfterSeconds: 3600 },
     installationGroup: false,
   }),
   refreshPullRequest: define({
@@ -54,7 +55,7 @@ export const catalog = {
       nodeId: z.string().min(1),
     }),
     policy: "stately",
-    options: { ...watched, expireInSeconds: 300 },
+    options: { ...watched, expireInSeconds: 300, deleteAfterSeconds: 86_400 },
     singletonKey: (data) => `${data.installationId}:${data.pullRequestId}`,
     installationGroup: true,
   }),
@@ -67,11 +68,14 @@ export const catalog = {
     installationGroup: true,
   }),
   backfillRepo: define({
-    name: "backfill-repo",
+    name: "backfill",
     schema: z.object({ installationId, repoId: z.number().int().positive() }),
-    policy: "stately",
-    // One page per job run is quick, but a whole backfill runs as chained jobs; a page gets 10 min.
-    options: { ...watched, expireInSeconds: 600 },
+    // One queued job per repository, and a repository advisory lock (sync/backfill.ts) keeps two
+    // from working it at once. Not "stately": pg-boss skips keys it last saw active in a cache
+    // refreshed once a minute, which left a backfill's next slice waiting up to two minutes.
+    policy: "short",
+    // A slice works 20 s; a whole backfill runs as chained slices, woken at once by NOTIFY.
+    options: { ...watched, expireInSeconds: 600, notify: true },
     singletonKey: (data) => String(data.repoId),
     installationGroup: true,
   }),
@@ -108,3 +112,14 @@ export const catalog = {
 export type Catalog = typeof catalog;
 export type QueueKey = keyof Catalog;
 export type JobData<K extends QueueKey> = z.infer<Catalog[K]["schema"]>;
+
+/**
+ * Queues of earlier versions: their waiting jobs move to the queue that replaced them, then they
+ * are deleted (see retireQueues in boss.ts).
+ */
+export const retiredQueues = {
+  /** Was "stately": pg-boss's cached view of active keys held each next slice back. */
+  backfill: "backfill-repo",
+  /** Carried the weeks in the job; they wait in weekly_metrics_pending now. */
+  weekly: "refresh-weekly-metrics",
+} as const;

@@ -188,7 +188,7 @@ describe("backfill", () => {
     const repo = await repository(repos[0]!.id);
     expect(repo.pausedUntil!.getTime()).toBeGreaterThan(Date.now());
     const [requeued] = await t.database.sql<{ start_after: Date }[]>`
-      select start_after from pgboss.job where name = 'backfill-repo' and state = 'created'`;
+      select start_after from pgboss.job where name = 'backfill' and state = 'created'`;
     expect(requeued).toBeDefined();
   }, 60_000);
 });
@@ -215,7 +215,7 @@ describe("faults", () => {
       );
       expect(github.faults.injected - injectedBefore).toBeGreaterThanOrEqual(5);
       github.faults.clear();
-      await t.app.drain(["process-webhook", "backfill-repo", "sync-repositories"], 60_000);
+      await t.app.drain(["process-webhook", "backfill", "sync-repositories"], 60_000);
       await expectMatchesTruth(installation.id, truthFor(repoIds, daysAgo(30)));
     } finally {
       github.faults.clear();

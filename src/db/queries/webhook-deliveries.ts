@@ -14,14 +14,28 @@ export interface NewDelivery {
   payload: unknown;
 }
 
-/** Returns false when the GUID was already recorded: GitHub redelivered it. */
-export async function insertDelivery(db: Db, delivery: NewDelivery): Promise<boolean> {
+export interface NewRawDelivery extends Omit<NewDelivery, "payload"> {
+  /** The payload as JSON text, stored as it is (no second serialisation of a large object). */
+  payloadJson: string;
+}
+
+/**
+ * Stores several deliveries in one statement; returns the GUIDs that were new (the others were
+ * already recorded: GitHub redelivered them).
+ */
+export async function insertDeliveries(db: Db, deliveries: NewRawDelivery[]): Promise<Set<string>> {
+  if (deliveries.length === 0) return new Set();
   const rows = await db
     .insert(webhookDeliveries)
-    .values(delivery)
+    .values(
+      deliveries.map(({ payloadJson, ...delivery }) => ({
+        ...delivery,
+        payload: sql`${payloadJson}::jsonb`,
+      })),
+    )
     .onConflictDoNothing({ target: webhookDeliveries.id })
     .returning({ id: webhookDeliveries.id });
-  return rows.length > 0;
+  return new Set(rows.map((row) => row.id));
 }
 
 export async function findDelivery(db: Db, id: string): Promise<WebhookDelivery | undefined> {

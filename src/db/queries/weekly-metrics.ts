@@ -124,25 +124,46 @@ export async function refreshWeeklyMetrics(
       )`);
 }
 
-/** Marks weeks of an installation out of date, in the transaction that changed their pull requests. */
+/**
+ * Marks weeks of an installation out of date, in the transaction that changed their pull requests.
+ * A week already pending is marked again, so a refresh that read the week before this change
+ * committed does not clear it.
+ */
 export async function markWeeksPending(db: Db, installationId: number, weeks: string[]): Promise<void> {
   if (weeks.length === 0) return;
   await db
     .insert(weeklyMetricsPending)
     .values(weeks.map((weekStart) => ({ installationId, weekStart })))
-    .onConflictDoNothing();
+    .onConflictDoUpdate({
+      target: [weeklyMetricsPending.installationId, weeklyMetricsPending.weekStart],
+      set: { markedAt: sql`clock_timestamp()` },
+    });
 }
 
-/**
- * Takes the installation's out-of-date weeks: they are deleted in the caller's transaction, so a
- * refresh that fails leaves them pending for its retry.
- */
-export async function takePendingWeeks(db: Db, installationId: number): Promise<string[]> {
-  const rows = await db
-    .delete(weeklyMetricsPending)
+export interface PendingWeek {
+  weekStart: string;
+  markedAt: string;
+}
+
+export async function listPendingWeeks(db: Db, installationId: number): Promise<PendingWeek[]> {
+  return db
+    .select({ weekStart: weeklyMetricsPending.weekStart, markedAt: weeklyMetricsPending.markedAt })
+    .from(weeklyMetricsPending)
     .where(eq(weeklyMetricsPending.installationId, installationId))
-    .returning({ weekStart: weeklyMetricsPending.weekStart });
-  return rows.map((row) => row.weekStart).sort();
+    .orderBy(weeklyMetricsPending.weekStart);
+}
+
+/** Clears refreshed weeks, but not one a change marked again since it was listed. */
+// Arrays of dates travel as text[]: the driver's serialisers for date arrays expect Date objects.
+export async function clearPendingWeeks(db: Db, installationId: number, weeks: PendingWeek[]): Promise<void> {
+  if (weeks.length === 0) return;
+  await db.execute(sql`
+    delete from ${weeklyMetricsPending} p
+    using unnest(${sql.param(weeks.map((w) => w.weekStart))}::text[]::date[],
+                 ${sql.param(weeks.map((w) => w.markedAt))}::text[]::timestamptz[]) as done(week_start, marked_at)
+    where p.installation_id = ${installationId}
+      and p.week_start = done.week_start
+      and p.marked_at = done.marked_at`);
 }
 
 export interface ListWeeklyMetricsOptions {

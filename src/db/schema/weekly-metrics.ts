@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { bigint, date, integer, numeric, pgTable, primaryKey, timestamp } from "drizzle-orm/pg-core";
 
 /**
@@ -29,15 +30,18 @@ export const weeklyMetrics = pgTable(
 export type WeeklyMetricsRow = typeof weeklyMetrics.$inferSelect;
 
 /**
- * Weeks whose aggregates are out of date: written with the pull requests that changed them, taken
- * (and deleted) by the installation's debounced weekly-metrics job in the transaction that
- * refreshes them.
+ * Weeks whose aggregates are out of date: written with the pull requests that changed them, and
+ * cleared by the installation's debounced weekly-metrics job after it refreshed them, unless a
+ * change marked them again meanwhile (marked_at moved on).
  */
 export const weeklyMetricsPending = pgTable(
   "weekly_metrics_pending",
   {
     installationId: bigint("installation_id", { mode: "number" }).notNull(),
     weekStart: date("week_start", { mode: "string" }).notNull(),
+    markedAt: timestamp("marked_at", { withTimezone: true, mode: "string" })
+      .notNull()
+      .default(sql`clock_timestamp()`),
   },
   (t) => [primaryKey({ columns: [t.installationId, t.weekStart] })],
 );

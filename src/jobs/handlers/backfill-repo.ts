@@ -1,10 +1,12 @@
+import { LOCK_NAMESPACE, withAdvisoryLock } from "../../db/client.js";
 import { findRepository, updateRepository } from "../../db/queries/repositories.js";
 import { CursorError } from "../../errors.js";
 import { notifyIfFirstBackfillComplete } from "../../notify/first-backfill.js";
-import { backfillPage, type BackfillStep } from "../../sync/backfill.js";
-import { recordSyncFailure } from "../../sync/failures.js";
 import { enqueue } from "../../queue/boss.js";
 import type { JobData } from "../../queue/catalog.js";
+import { backfillPage, type BackfillStep } from "../../sync/backfill.js";
+import { recordSyncFailure } from "../../sync/failures.js";
+import type { SyncContext } from "../../sync/sync-context.js";
 import type { JobContext, JobDeps } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
 
@@ -13,46 +15,70 @@ import { openSyncContext } from "./open-sync-context.js";
  * installations get their turn, and a long history never holds a worker for hours.
  */
 const SLICE_MS = 20_000;
+/** Another job holds the repository (a slice still finishing): look again after this long. */
+const BUSY_RETRY_SECONDS = 15;
 
+/**
+ * One slice of a repository's backfill. The repository's advisory lock makes sure no two jobs work
+ * it at once (the queue keeps one waiting job per repository, not one running); a job that finds it
+ * taken comes back shortly, so a request made meanwhile (say, a deeper sync depth) is not lost.
+ */
 export function backfillRepo(deps: JobDeps) {
-  return async (data: JobData<"backfillRepo">, { log, finalAttempt }: JobContext) => {
-    const opened = await openSyncContext(deps, data.installationId, log);
+  return async (data: JobData<"backfillRepo">, context: JobContext) => {
+    const opened = await openSyncContext(deps, data.installationId, context.log);
     if (!opened) return;
-    const { ctx } = opened;
-    const db = deps.database.db;
-    const sliceEnd = Date.now() + SLICE_MS;
-    let step: BackfillStep = "more";
-    while (step === "more" && Date.now() < sliceEnd) {
-      const repo = await findRepository(db, data.repoId);
-      if (!repo || !repo.tracked || repo.removedAt || repo.installationId !== data.installationId) return;
-      if (repo.syncStatus !== "syncing") {
-        const restart = repo.syncStatus === "complete" || repo.syncStatus === "error" || !repo.syncStartedAt;
-        await updateRepository(db, repo.id, {
-          syncStatus: "syncing",
-          pausedUntil: null,
-          ...(restart ? { syncStartedAt: ctx.now(), syncFinishedAt: null } : {}),
-        });
-        repo.syncStatus = "syncing";
-        if (restart) repo.syncStartedAt = ctx.now();
-      }
-      try {
-        step = await backfillPage(ctx, repo);
-      } catch (error) {
-        if (error instanceof CursorError) {
-          // GitHub no longer accepts the saved cursor: start this pass again from the newest PR.
-          log.warn({ repoId: repo.id }, "backfill cursor rejected; restarting from the top");
-          await updateRepository(db, repo.id, { backfillCursor: null });
-          continue;
-        }
-        const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log, now: deps.now() });
-        if (outcome === "failed") return;
-        throw error;
-      }
-    }
-    if (step === "more") {
-      await enqueue(deps.boss, "backfillRepo", data);
+    const slice = await withAdvisoryLock(deps.database, LOCK_NAMESPACE.backfill, String(data.repoId), () =>
+      workSlice(deps, opened.ctx, data, context),
+    );
+    if (!slice.locked) {
+      await enqueue(deps.boss, "backfillRepo", data, { startAfter: BUSY_RETRY_SECONDS });
       return;
     }
-    await notifyIfFirstBackfillComplete(db, deps.config, data.installationId, log);
+    // Queued after the lock is released, so the next slice can start the moment a worker takes it.
+    if (slice.value === "more") await enqueue(deps.boss, "backfillRepo", data);
+    if (slice.value === "done") {
+      await notifyIfFirstBackfillComplete(deps.database.db, deps.config, data.installationId, context.log);
+    }
   };
+}
+
+async function workSlice(
+  deps: JobDeps,
+  ctx: SyncContext,
+  data: JobData<"backfillRepo">,
+  { log, finalAttempt }: JobContext,
+): Promise<BackfillStep | "stopped"> {
+  const db = deps.database.db;
+  const sliceEnd = Date.now() + SLICE_MS;
+  let step: BackfillStep = "more";
+  while (step === "more" && Date.now() < sliceEnd) {
+    const repo = await findRepository(db, data.repoId);
+    if (!repo || !repo.tracked || repo.removedAt || repo.installationId !== data.installationId) {
+      return "stopped";
+    }
+    if (repo.syncStatus !== "syncing") {
+      const restart = repo.syncStatus === "complete" || repo.syncStatus === "error" || !repo.syncStartedAt;
+      await updateRepository(db, repo.id, {
+        syncStatus: "syncing",
+        pausedUntil: null,
+        ...(restart ? { syncStartedAt: ctx.now(), syncFinishedAt: null } : {}),
+      });
+      repo.syncStatus = "syncing";
+      if (restart) repo.syncStartedAt = ctx.now();
+    }
+    try {
+      step = await backfillPage(ctx, repo);
+    } catch (error) {
+      if (error instanceof CursorError) {
+        // GitHub no longer accepts the saved cursor: start this pass again from the newest PR.
+        log.warn({ repoId: repo.id }, "backfill cursor rejected; restarting from the top");
+        await updateRepository(db, repo.id, { backfillCursor: null });
+        continue;
+      }
+      const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log, now: deps.now() });
+      if (outcome === "failed") return "stopped";
+      throw error;
+    }
+  }
+  return step;
 }

@@ -1,6 +1,9 @@
-import { withTransaction } from "../../db/client.js";
 import { findInstallation } from "../../db/queries/installations.js";
-import { refreshWeeklyMetrics, takePendingWeeks } from "../../db/queries/weekly-metrics.js";
+import {
+  clearPendingWeeks,
+  listPendingWeeks,
+  refreshWeeklyMetrics,
+} from "../../db/queries/weekly-metrics.js";
 import type { JobData } from "../../queue/catalog.js";
 import { parseInstallationSettings } from "../../settings.js";
 import type { JobContext, JobDeps } from "./deps.js";
@@ -18,11 +21,17 @@ export function refreshWeeklyMetricsJob(deps: JobDeps) {
       return;
     }
     const { timezone } = parseInstallationSettings(installation.settings);
-    const weeks = await withTransaction(deps.database, async (db) => {
-      const pending = await takePendingWeeks(db, data.installationId);
-      await refreshWeeklyMetrics(db, data.installationId, pending, timezone);
-      return pending;
-    });
-    log.debug({ weeks, timezone }, "weekly metrics refreshed");
+    // Each statement reads what is committed when it starts: a change committed after the refresh
+    // read its week marked the week again, and the clear below leaves it for the next job.
+    const db = deps.database.db;
+    const pending = await listPendingWeeks(db, data.installationId);
+    await refreshWeeklyMetrics(
+      db,
+      data.installationId,
+      pending.map((week) => week.weekStart),
+      timezone,
+    );
+    await clearPendingWeeks(db, data.installationId, pending);
+    log.debug({ weeks: pending.length, timezone }, "weekly metrics refreshed");
   };
 }

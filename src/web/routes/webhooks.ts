@@ -1,18 +1,15 @@
 import type { FastifyInstance } from "fastify";
-import type { PgBoss } from "pg-boss";
 import type { Probot } from "probot";
-import { withTransaction, type Database } from "../../db/client.js";
-import { insertDelivery } from "../../db/queries/webhook-deliveries.js";
-import { enqueue } from "../../queue/boss.js";
+import { cleanJson } from "../../text.js";
 import { checkPayload } from "../../webhooks/payloads.js";
+import type { Intake } from "../intake.js";
 
 export interface WebhookRouteOptions {
   path: string;
   bodyLimit: number;
-  database: Database;
   /** Undefined in setup mode: deliveries are refused until the App is registered. */
   probot: Probot | undefined;
-  boss: PgBoss | undefined;
+  intake: Intake | undefined;
 }
 
 interface PayloadIds {
@@ -37,8 +34,8 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
   );
 
   app.post(options.path, async (request, reply) => {
-    const { probot, boss } = options;
-    if (!probot || !boss) {
+    const { probot, intake } = options;
+    if (!probot || !intake) {
       return reply.code(503).send({ error: "The GitHub App is not registered yet; finish setup first." });
     }
     const event = request.headers["x-github-event"];
@@ -60,9 +57,10 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
       return reply.code(400).send({ error: "Missing or invalid x-github-delivery header" });
     }
 
+    const text = body.toString("utf8");
     let payload: unknown;
     try {
-      payload = JSON.parse(body.toString("utf8"));
+      payload = JSON.parse(text);
     } catch {
       return reply.code(400).send({ error: "Body is not valid JSON" });
     }
@@ -75,19 +73,16 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     const check = checkPayload(event, action, payload);
     const handled = check.handled && check.ok;
     const refused = check.handled && !check.ok ? check.reason : null;
-    const accepted = await withTransaction(options.database, async (db) => {
-      const inserted = await insertDelivery(db, {
-        id: deliveryId,
-        event,
-        action,
-        installationId: positiveInteger(ids.installation?.id),
-        repositoryId: positiveInteger(ids.repository?.id),
-        status: handled ? "queued" : "ignored",
-        lastError: refused,
-        payload,
-      });
-      if (inserted && handled) await enqueue(boss, "processWebhook", { deliveryId }, { tx: db });
-      return inserted;
+    const { stored: accepted } = await intake.store({
+      id: deliveryId,
+      event,
+      action,
+      installationId: positiveInteger(ids.installation?.id),
+      repositoryId: positiveInteger(ids.repository?.id),
+      status: handled ? "queued" : "ignored",
+      lastError: refused,
+      payloadJson: storableJson(text, payload),
+      process: handled,
     });
     if (refused !== null) {
       request.log.warn(
@@ -99,4 +94,13 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     request.log.info({ deliveryId, event, action, handled, duplicate: !accepted }, "webhook received");
     return reply.code(202).send({ ok: true, duplicate: !accepted, handled });
   });
+}
+
+/**
+ * The payload as Postgres will store it. The received text is kept as it is unless it escapes
+ * U+0000 or a surrogate (jsonb refuses U+0000 and lone surrogates): then the parsed value is
+ * cleaned and serialised again.
+ */
+function storableJson(text: string, payload: unknown): string {
+  return /\\u(0000|[dD][89a-fA-F])/.test(text) ? JSON.stringify(cleanJson(payload)) : text;
 }

@@ -1,0 +1,1 @@
+ALTER TABLE "weekly_metrics_pending" ADD COLUMN "marked_at" timestamp with time zone DEFAULT clock_timestamp() NOT NULL;

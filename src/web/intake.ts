@@ -1,0 +1,93 @@
+import type { PgBoss } from "pg-boss";
+import { withTransaction, type Database } from "../db/client.js";
+import { insertDeliveries, type NewRawDelivery } from "../db/queries/webhook-deliveries.js";
+import { enqueueMany } from "../queue/boss.js";
+
+/**
+ * Stores accepted deliveries durably: each delivery row, and for a handled one its processing job,
+ * committed before GitHub gets its 2xx.
+ *
+ * Deliveries arriving together are committed together (group commit): while `MAX_FLUSHES`
+ * transactions are in flight, new deliveries wait and go into the next one. Under a burst that
+ * turns a transaction per delivery (four round trips and a WAL flush each) into one per batch; a
+ * delivery arriving alone is committed at once. A batch that fails fails every delivery in it, and
+ * GitHub redelivers them.
+ */
+export interface Intake {
+  /** Resolves once the delivery (and its job, if `process`) are committed; false for a known GUID. */
+  store(delivery: NewRawDelivery & { process: boolean }): Promise<{ stored: boolean }>;
+}
+
+/** Concurrent intake transactions: leaves the rest of the pool to the workers. */
+const MAX_FLUSHES = 4;
+/** Bound on one statement: a few MB of payloads at most. */
+const MAX_BATCH = 64;
+
+interface Waiting {
+  delivery: NewRawDelivery & { process: boolean };
+  resolve: (result: { stored: boolean }) => void;
+  reject: (error: unknown) => void;
+}
+
+export function createIntake(database: Pick<Database, "db">, boss: PgBoss): Intake {
+  const waiting: Waiting[] = [];
+  let flushes = 0;
+
+  async function commit(batch: Waiting[]): Promise<Set<string>> {
+    return withTransaction(database, async (db) => {
+      const stored = await insertDeliveries(
+        db,
+        batch.map(({ delivery: { process: _process, ...row } }) => row),
+      );
+      const toProcess = batch.filter(({ delivery }) => delivery.process && stored.has(delivery.id));
+      await enqueueMany(
+        boss,
+        "processWebhook",
+        toProcess.map(({ delivery }) => ({ deliveryId: delivery.id })),
+        { tx: db },
+      );
+      return stored;
+    });
+  }
+
+  function flush(): void {
+    while (flushes < MAX_FLUSHES && waiting.length > 0) {
+      // The same GUID twice in one statement would fail it: a repeat waits for the next batch.
+      const batch: Waiting[] = [];
+      const ids = new Set<string>();
+      for (let i = 0; i < waiting.length && batch.length < MAX_BATCH;) {
+        const entry = waiting[i]!;
+        if (ids.has(entry.delivery.id)) {
+          i++;
+          continue;
+        }
+        ids.add(entry.delivery.id);
+        batch.push(entry);
+        waiting.splice(i, 1);
+      }
+      flushes++;
+      commit(batch)
+        .then(
+          (stored) => {
+            for (const entry of batch) entry.resolve({ stored: stored.has(entry.delivery.id) });
+          },
+          (error: unknown) => {
+            for (const entry of batch) entry.reject(error);
+          },
+        )
+        .finally(() => {
+          flushes--;
+          flush();
+        });
+    }
+  }
+
+  return {
+    store(delivery) {
+      return new Promise((resolve, reject) => {
+        waiting.push({ delivery, resolve, reject });
+        flush();
+      });
+    },
+  };
+}
