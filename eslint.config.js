@@ -89,6 +89,11 @@ export default tseslint.config(
     },
   },
   {
+    // The one script the settings UI serves to browsers.
+    files: ["views/assets/*.js"],
+    languageOptions: { globals: { document: "readonly", Intl: "readonly" } },
+  },
+  {
     files: ["test/**/*.ts"],
     rules: { "@typescript-eslint/no-explicit-any": "off", "@typescript-eslint/no-non-null-assertion": "off" },
   },

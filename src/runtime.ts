@@ -149,7 +149,7 @@ async function startServices(
   const github = createGitHubClientFactory(probot, now);
   await probot.load(createWebhookApp({ database, boss, log }));
   await startWorkers(boss, { config, database, boss, probot, github, log, now }, deps.queues);
-  const server = await buildServer({ config, database, log, probot, boss });
+  const server = await buildServer({ config, database, log, probot, boss, github, now });
   return { config, server, boss, probot };
 }
 

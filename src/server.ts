@@ -1,8 +1,6 @@
-import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import fastifyCookie from "@fastify/cookie";
-import fastifyCsrfProtection from "@fastify/csrf-protection";
 import fastifyFormbody from "@fastify/formbody";
 import fastifyView from "@fastify/view";
 import { Eta } from "eta";
@@ -13,22 +11,25 @@ import type { Probot } from "probot";
 import type { Config } from "./config.js";
 import type { Database } from "./db/client.js";
 import { AppError } from "./errors.js";
+import type { GitHubClientFactory } from "./github/installation-client.js";
 import type { RegisteredApp } from "./github/manifest.js";
 import { createIntake } from "./web/intake.js";
-import { authRoutes } from "./web/routes/auth.js";
+import { assetRoutes } from "./web/routes/assets.js";
 import { healthRoutes } from "./web/routes/health.js";
-import { homeRoutes } from "./web/routes/home.js";
 import { setupRoutes } from "./web/routes/setup.js";
 import { webhookRoutes } from "./web/routes/webhooks.js";
-import { csrfOptions, readSession } from "./web/session.js";
+import { securityHeaders } from "./web/security-headers.js";
+import { settingsUi } from "./web/ui.js";
 
 export interface ServerDeps {
   config: Config;
   database: Database;
   log: Logger;
-  /** Both undefined in setup mode. */
+  /** All three undefined in setup mode. */
   probot?: Probot | undefined;
   boss?: PgBoss | undefined;
+  github?: GitHubClientFactory | undefined;
+  now?: () => Date;
   onRegistered?: (app: RegisteredApp) => void;
 }
 
@@ -70,10 +71,8 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     production: config.env.NODE_ENV === "production",
   });
 
-  const css = await readFile(path.join(viewsDir, "assets", "app.css"));
-  app.get("/assets/app.css", async (_request, reply) =>
-    reply.type("text/css").header("cache-control", "public, max-age=3600").send(css),
-  );
+  await app.register(securityHeaders, { config });
+  await app.register(assetRoutes, { viewsDir });
 
   await app.register(healthRoutes, { database: deps.database, boss: deps.boss });
   await app.register(webhookRoutes, {
@@ -82,21 +81,21 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     probot: deps.probot,
     intake: deps.boss ? createIntake(deps.database, deps.boss) : undefined,
   });
-  await app.register(async (ui) => {
-    await ui.register(fastifyFormbody);
-    if (deps.probot) {
-      // Signed-in admins only: every request's session cookie is verified here, and forms that
-      // change state carry a CSRF token.
-      await ui.register(fastifyCsrfProtection, csrfOptions(config));
-      ui.decorateRequest("session", null);
-      ui.addHook("onRequest", async (request) => {
-        request.session = readSession(request);
-      });
-      await ui.register(authRoutes, { config });
-      await ui.register(homeRoutes, { config, database: deps.database });
-    } else {
+  if (deps.probot && deps.boss && deps.github) {
+    await app.register(settingsUi, {
+      config,
+      database: deps.database,
+      log: deps.log,
+      probot: deps.probot,
+      boss: deps.boss,
+      github: deps.github,
+      now: deps.now ?? (() => new Date()),
+    });
+  } else {
+    await app.register(async (ui) => {
+      await ui.register(fastifyFormbody);
       await ui.register(setupRoutes, { config, onRegistered: deps.onRegistered ?? (() => {}) });
-    }
-  });
+    });
+  }
   return app;
 }

@@ -14,6 +14,11 @@ export const installationSettingsSchema = z.object({
   hotfixBranchPattern: z.string().default("^(hotfix|hot-fix)[/-]"),
   /** Case-insensitive regular expression over the title. */
   hotfixTitlePattern: z.string().default("\\bhotfix\\b"),
+  /**
+   * Case-insensitive regular expression over the title marking more pull requests as reverts (say,
+   * "^Rollback"). Empty: only the fixed rule (title starts `Revert "`, or "This reverts commit").
+   */
+  revertTitlePattern: z.string().default(""),
 });
 
 export type InstallationSettings = z.infer<typeof installationSettingsSchema>;

@@ -83,6 +83,24 @@ export class GitHubClient {
     }
   }
 
+  /** A user's membership of an organization; null for someone who is not a member (404). */
+  async organizationMembership(
+    org: string,
+    username: string,
+  ): Promise<{ role: string; state: string } | null> {
+    try {
+      const { data } = await this.octokit.request("GET /orgs/{org}/memberships/{username}", {
+        org,
+        username,
+      });
+      return { role: data.role, state: data.state };
+    } catch (error) {
+      const failure = toAppError(error);
+      if (failure instanceof NotFoundError) return null;
+      throw failure;
+    }
+  }
+
   /**
    * Throws RateLimitedError when less than `reservePercent` of the hour's budget is left, keeping
    * that share for webhook-driven work. GHES without rate limits never trips it.

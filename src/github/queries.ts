@@ -6,6 +6,8 @@ import type {
   CommitFieldsFragment,
   OrganizationMembersQuery,
   OrganizationMembersQueryVariables,
+  PullRequestCountQuery,
+  PullRequestCountQueryVariables,
   PullRequestCommitsQuery,
   PullRequestCommitsQueryVariables,
   PullRequestFieldsFragment,
@@ -33,6 +35,7 @@ export interface Queries {
   "pull-request-reviews": [PullRequestReviewsQuery, PullRequestReviewsQueryVariables];
   "pull-request-commits": [PullRequestCommitsQuery, PullRequestCommitsQueryVariables];
   "organization-members": [OrganizationMembersQuery, OrganizationMembersQueryVariables];
+  "pull-request-count": [PullRequestCountQuery, PullRequestCountQueryVariables];
 }
 export type QueryName = keyof Queries;
 export type QueryResult<N extends QueryName> = Queries[N][0];
@@ -44,6 +47,7 @@ const names: Record<QueryName, true> = {
   "pull-request-reviews": true,
   "pull-request-commits": true,
   "organization-members": true,
+  "pull-request-count": true,
 };
 export const queryNames = Object.keys(names) as QueryName[];
 

@@ -3,7 +3,8 @@ import type { Repository, SyncStatus } from "../db/schema/index.js";
 export type ProgressFacts = Pick<
   Repository,
   "syncStatus" | "prsDone" | "prsTotal" | "syncStartedAt" | "pausedUntil" | "tracked" | "removedAt"
->;
+> &
+  Partial<Pick<Repository, "runPrsStart" | "runPausedSeconds" | "pausedAt">>;
 
 export interface Progress {
   status: SyncStatus;
@@ -15,7 +16,12 @@ export interface Progress {
   pausedUntil: Date | null;
 }
 
-/** Progress of one repository's sync. Time is a parameter: no clock inside. */
+/**
+ * Progress of one repository's sync. The ETA is the rate of the current run (the pull requests it
+ * stored, over the time it ran without being paused by GitHub's rate limit) applied to what is
+ * left: pull requests of earlier runs (a depth deepened later) and paused time do not count.
+ * Time is a parameter: no clock inside.
+ */
 export function computeProgress(repo: ProgressFacts, now: Date): Progress {
   const total = repo.prsTotal && repo.prsTotal > 0 ? Math.max(repo.prsTotal, repo.prsDone) : null;
   const percent =
@@ -25,9 +31,12 @@ export function computeProgress(repo: ProgressFacts, now: Date): Progress {
         ? Math.min(99, Math.floor((repo.prsDone / total) * 100))
         : null;
   let etaSeconds: number | null = null;
-  if (repo.syncStatus === "syncing" && total && repo.prsDone > 0 && repo.syncStartedAt) {
-    const elapsed = (now.getTime() - repo.syncStartedAt.getTime()) / 1000;
-    etaSeconds = elapsed > 0 ? Math.round((elapsed / repo.prsDone) * (total - repo.prsDone)) : null;
+  const runDone = repo.prsDone - (repo.runPrsStart ?? 0);
+  if (repo.syncStatus === "syncing" && total && runDone > 0 && repo.syncStartedAt) {
+    const ongoingPause = repo.pausedAt ? now.getTime() - repo.pausedAt.getTime() : 0;
+    const active =
+      (now.getTime() - repo.syncStartedAt.getTime() - ongoingPause) / 1000 - (repo.runPausedSeconds ?? 0);
+    etaSeconds = active > 0 ? Math.round((active / runDone) * (total - repo.prsDone)) : null;
   }
   return {
     status: repo.syncStatus,

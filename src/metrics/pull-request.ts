@@ -1,6 +1,7 @@
 import type { PullRequestState } from "../db/schema/pull-requests.js";
 import type { ReviewState } from "../db/schema/reviews.js";
 import { defaultInstallationSettings } from "../settings.js";
+import { compilePattern } from "./patterns.js";
 
 export interface ReviewFacts {
   reviewerId: number | null;
@@ -24,13 +25,17 @@ export interface PullRequestFacts {
   authorLogin: string | null;
   createdAt: Date;
   mergedAt: Date | null;
+  /** The last ready-for-review event; null when the pull request was never a draft. */
+  readyForReviewAt?: Date | null;
   reviews: readonly ReviewFacts[];
   commits: readonly CommitFacts[];
 }
 
+/** The installation's patterns (settings.ts); the hotfix ones default to the built-in rule. */
 export interface HotfixPatterns {
   hotfixBranchPattern: string;
   hotfixTitlePattern: string;
+  revertTitlePattern?: string;
 }
 
 export interface PullRequestMetrics {
@@ -38,7 +43,11 @@ export interface PullRequestMetrics {
   firstCommitAt: Date | null;
   cycleTimeHours: number | null;
   reviewTimeHours: number | null;
+  codingPhaseHours: number | null;
+  pickupPhaseHours: number | null;
+  reviewPhaseHours: number | null;
   isRevert: boolean;
+  revertPatternMatch: boolean;
   isHotfix: boolean;
 }
 
@@ -86,28 +95,44 @@ export function hoursBetween(from: Date, to: Date | null): number | null {
   return Math.round(((to.getTime() - from.getTime()) / MS_PER_HOUR) * 100) / 100;
 }
 
+/** A phase's length in hours; a phase whose end came first (a commit after review began) is 0. */
+function phaseHours(from: Date | null, to: Date | null): number | null {
+  if (!from || !to) return null;
+  return Math.max(0, hoursBetween(from, to)!);
+}
+
+export interface CycleTimePhases {
+  codingPhaseHours: number | null;
+  pickupPhaseHours: number | null;
+  reviewPhaseHours: number | null;
+}
+
+/**
+ * Cycle time in three phases: coding (first commit → ready for review), pickup (ready for review →
+ * first review), review (first review → merge). Ready for review is the last ready-for-review event,
+ * or else the creation time.
+ */
+export function computeCycleTimePhases(facts: {
+  createdAt: Date;
+  readyForReviewAt?: Date | null;
+  firstCommitAt: Date | null;
+  firstReviewAt: Date | null;
+  mergedAt: Date | null;
+}): CycleTimePhases {
+  const ready = facts.readyForReviewAt ?? facts.createdAt;
+  return {
+    codingPhaseHours: phaseHours(facts.firstCommitAt, ready),
+    pickupPhaseHours: phaseHours(ready, facts.firstReviewAt),
+    reviewPhaseHours: facts.mergedAt ? phaseHours(facts.firstReviewAt, facts.mergedAt) : null,
+  };
+}
+
 const REVERT_MARKER = "This reverts commit";
 
 export function isRevertPullRequest(facts: Pick<PullRequestFacts, "title" | "body" | "commits">): boolean {
   if (facts.title.startsWith('Revert "')) return true;
   if (facts.body?.includes(REVERT_MARKER)) return true;
   return facts.commits.some((commit) => commit.message.includes(REVERT_MARKER));
-}
-
-const patternCache = new Map<string, RegExp>();
-
-/** Patterns are admin input: an invalid one falls back to the default instead of failing the sync. */
-function compilePattern(source: string, fallback: string): RegExp {
-  const cached = patternCache.get(source);
-  if (cached) return cached;
-  let pattern: RegExp;
-  try {
-    pattern = new RegExp(source, "i");
-  } catch {
-    pattern = new RegExp(fallback, "i");
-  }
-  patternCache.set(source, pattern);
-  return pattern;
 }
 
 export function isHotfixPullRequest(
@@ -122,17 +147,28 @@ export function isHotfixPullRequest(
   return branch.test(facts.headRef) || title.test(facts.title);
 }
 
+/** The installation's own revert pattern over the title (is_revert keeps the fixed rule). */
+export function matchesRevertPattern(
+  facts: Pick<PullRequestFacts, "title">,
+  patterns: HotfixPatterns,
+): boolean {
+  return compilePattern(patterns.revertTitlePattern ?? "").test(facts.title);
+}
+
 export function computePullRequestMetrics(
   facts: PullRequestFacts,
   patterns: HotfixPatterns = defaultInstallationSettings,
 ): PullRequestMetrics {
   const firstReviewAt = computeFirstReviewAt(facts);
+  const firstCommitAt = computeFirstCommitAt(facts.commits);
   return {
     firstReviewAt,
-    firstCommitAt: computeFirstCommitAt(facts.commits),
+    firstCommitAt,
     cycleTimeHours: hoursBetween(facts.createdAt, facts.mergedAt),
     reviewTimeHours: hoursBetween(facts.createdAt, firstReviewAt),
+    ...computeCycleTimePhases({ ...facts, firstCommitAt, firstReviewAt }),
     isRevert: isRevertPullRequest(facts),
+    revertPatternMatch: matchesRevertPattern(facts, patterns),
     isHotfix: isHotfixPullRequest(facts, patterns),
   };
 }

@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
-import { recordRepositoryFailure, updateRepository } from "../db/queries/repositories.js";
+import { markRepositoryPaused, recordRepositoryFailure } from "../db/queries/repositories.js";
 import { AppError, RateLimitedError } from "../errors.js";
 
 /** Errors no retry will fix; the repo shows them until an admin or the nightly sync tries again. */
@@ -21,7 +21,7 @@ export async function recordSyncFailure(
   options: { finalAttempt: boolean; log: Logger; now: Date },
 ): Promise<FailureOutcome> {
   if (error instanceof RateLimitedError) {
-    await updateRepository(db, repoId, { syncStatus: "paused_rate_limited", pausedUntil: error.resetAt });
+    await markRepositoryPaused(db, repoId, error.resetAt, options.now);
     return "paused";
   }
   const code = error instanceof AppError ? error.code : "server";

@@ -161,6 +161,7 @@ export function snapshotRows(
       authorLogin: pullRequest.authorLogin ?? null,
       createdAt: pullRequest.createdAt,
       mergedAt: pullRequest.mergedAt ?? null,
+      readyForReviewAt: pullRequest.readyForReviewAt ?? null,
       reviews: reviews.map((review) => ({
         reviewerId: review.reviewerId ?? null,
         reviewerLogin: review.reviewerLogin ?? null,

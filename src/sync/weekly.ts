@@ -17,7 +17,16 @@ export async function queueWeeklyRefresh(
   timeZone: string,
   prs: readonly DatedPullRequest[],
 ): Promise<void> {
-  const weeks = affectedWeeks(prs, timeZone);
+  await queueWeeks(boss, db, installationId, affectedWeeks(prs, timeZone));
+}
+
+/** Marks these weeks out of date and queues the installation's refresh (in the caller's transaction). */
+export async function queueWeeks(
+  boss: PgBoss,
+  db: Db,
+  installationId: number,
+  weeks: string[],
+): Promise<void> {
   if (weeks.length === 0) return;
   await markWeeksPending(db, installationId, weeks);
   await enqueue(boss, "refreshWeeklyMetrics", { installationId }, { tx: db });

@@ -1,82 +1,106 @@
-import type { FastifyCsrfProtectionOptions } from "@fastify/csrf-protection";
+import { createHash, randomBytes } from "node:crypto";
 import type { CookieSerializeOptions } from "@fastify/cookie";
 import type { FastifyReply, FastifyRequest } from "fastify";
-import { z } from "zod";
 import type { Config } from "../config.js";
-import type { GitHubSignIn } from "../github/oauth.js";
+import type { Db } from "../db/client.js";
+import { createSession, deleteSession, findSession } from "../db/queries/sessions.js";
+import type { Session } from "../db/schema/index.js";
+import { sameSecret } from "./state-cookie.js";
 
 /**
- * Sign-in sessions are stateless: a cookie signed with SESSION_SECRET (by @fastify/cookie) holding
- * who signed in and which installations they administer, checked on every request. Nothing of
- * GitHub's (no token) is in it; signing out, or eight hours, ends it.
+ * Sign-in sessions live in Postgres (table sessions): the cookie holds a random token, the table
+ * its SHA-256. Signing out deletes the row, so a copied cookie stops working at once; every
+ * replica reads the same table. Nothing of GitHub's (no token) is kept.
  */
 
 export const SESSION_COOKIE = "pr_pulse_session";
-export const CSRF_COOKIE = "pr_pulse_csrf";
-/** A working day; after it the installation list is re-checked with GitHub by signing in again. */
+/** A working day; after it the user signs in again. */
 export const SESSION_TTL_SECONDS = 8 * 60 * 60;
-
-const sessionSchema = z.object({
-  userId: z.number().int().positive(),
-  login: z.string().min(1),
-  installationIds: z.array(z.number().int().positive()),
-  /** Expiry, in seconds since the epoch. */
-  exp: z.number().int(),
-});
-
-export type Session = z.infer<typeof sessionSchema>;
+/** How long the installations a user administers are trusted before GitHub is asked again. */
+export const AUTHORIZATION_TTL_MS = 5 * 60 * 1000;
+/** Form field and htmx header that carry the session's CSRF token. */
+export const CSRF_FIELD = "_csrf";
+export const CSRF_HEADER = "x-csrf-token";
 
 declare module "fastify" {
   interface FastifyRequest {
-    /** The verified, unexpired session in the settings UI; null when signed out. */
+    /** The signed-in user's session in the settings UI; null when signed out. */
     session: Session | null;
   }
 }
 
-function cookieOptions(config: Config): CookieSerializeOptions {
+export function cookieOptions(config: Config): CookieSerializeOptions {
   return { path: "/", httpOnly: true, sameSite: "lax", secure: config.baseUrl.startsWith("https:") };
 }
 
-/** @fastify/csrf-protection keeps its secret in a signed cookie beside the session. */
-export function csrfOptions(config: Config): FastifyCsrfProtectionOptions {
-  return { cookieKey: CSRF_COOKIE, cookieOpts: { ...cookieOptions(config), signed: true } };
+const digest = (token: string) => createHash("sha256").update(token).digest("hex");
+
+export interface SignedInUser {
+  userId: number;
+  login: string;
+  installationIds: number[];
 }
 
-export function encodeSession(session: Session): string {
-  return Buffer.from(JSON.stringify(session)).toString("base64url");
-}
-
-/** The session in the request's cookie if its signature is ours and it has not expired. */
-export function readSession(request: FastifyRequest, now = Date.now()): Session | null {
-  const cookie = request.cookies[SESSION_COOKIE];
-  if (!cookie) return null;
-  const unsigned = request.unsignCookie(cookie);
-  if (!unsigned.valid || !unsigned.value) return null;
-  let json: unknown;
-  try {
-    json = JSON.parse(Buffer.from(unsigned.value, "base64url").toString("utf8"));
-  } catch {
-    return null;
-  }
-  const parsed = sessionSchema.safeParse(json);
-  return parsed.success && parsed.data.exp * 1000 > now ? parsed.data : null;
-}
-
-export function startSession(reply: FastifyReply, config: Config, signIn: GitHubSignIn, now = Date.now()) {
-  const session: Session = {
-    userId: signIn.userId,
-    login: signIn.login,
-    installationIds: signIn.installationIds,
-    exp: Math.floor(now / 1000) + SESSION_TTL_SECONDS,
-  };
-  reply.setCookie(SESSION_COOKIE, encodeSession(session), {
+/** A new session (a new CSRF token with it) for a user who just signed in with GitHub. */
+export async function startSession(
+  db: Db,
+  reply: FastifyReply,
+  config: Config,
+  user: SignedInUser,
+  now: Date,
+): Promise<void> {
+  const token = randomBytes(32).toString("base64url");
+  await createSession(
+    db,
+    {
+      id: digest(token),
+      userId: user.userId,
+      login: user.login,
+      csrfToken: randomBytes(32).toString("base64url"),
+      installationIds: user.installationIds,
+      authorizedAt: now,
+      expiresAt: new Date(now.getTime() + SESSION_TTL_SECONDS * 1000),
+    },
+    now,
+  );
+  reply.setCookie(SESSION_COOKIE, token, {
     ...cookieOptions(config),
     signed: true,
     maxAge: SESSION_TTL_SECONDS,
   });
 }
 
-export function endSession(reply: FastifyReply, config: Config) {
+/** The session the request's cookie names, if its signature is ours and it has not ended. */
+export async function loadSession(db: Db, request: FastifyRequest, now: Date): Promise<Session | null> {
+  const cookie = request.cookies[SESSION_COOKIE];
+  if (!cookie) return null;
+  const unsigned = request.unsignCookie(cookie);
+  if (!unsigned.valid || !unsigned.value) return null;
+  return (await findSession(db, digest(unsigned.value), now)) ?? null;
+}
+
+export async function endSession(
+  db: Db,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  config: Config,
+): Promise<void> {
+  if (request.session) await deleteSession(db, request.session.id);
   reply.clearCookie(SESSION_COOKIE, cookieOptions(config));
-  reply.clearCookie(CSRF_COOKIE, cookieOptions(config));
+}
+
+/** The request carries the CSRF token of its own session (form field or htmx header). */
+export function hasValidCsrfToken(request: FastifyRequest, session: Session): boolean {
+  const body = request.body as Record<string, unknown> | undefined;
+  const fromForm = typeof body?.[CSRF_FIELD] === "string" ? (body[CSRF_FIELD] as string) : undefined;
+  const header = request.headers[CSRF_HEADER];
+  const token = fromForm ?? (typeof header === "string" ? header : undefined);
+  return token !== undefined && sameSecret(token, session.csrfToken);
+}
+
+/** A same-origin path to come back to after signing in; anything else is replaced by the home page. */
+export function safeReturnPath(value: unknown): string {
+  if (typeof value !== "string" || value.length > 2000) return "/";
+  // "/x" only: not "//host" or "/\host" (both leave the origin), nothing with a scheme.
+  return /^\/(?![/\\])[^\s]*$/.test(value) ? value : "/";
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import {
+  computeCycleTimePhases,
   computeFirstCommitAt,
   computeFirstReviewAt,
   computePullRequestMetrics,
@@ -7,6 +8,7 @@ import {
   hoursBetween,
   isHotfixPullRequest,
   isRevertPullRequest,
+  matchesRevertPattern,
   type PullRequestFacts,
   type ReviewFacts,
 } from "../../src/metrics/pull-request.js";
@@ -171,7 +173,13 @@ describe("computePullRequestMetrics", () => {
       firstCommitAt: t("2023-12-31T20:00:00Z"),
       cycleTimeHours: 36,
       reviewTimeHours: 3.25,
+      // Created (never a draft) 2024-01-01T00:00: coding from the first commit 4 h before, pickup
+      // 3.25 h to the review, review 32.75 h to the merge; together the cycle time plus coding.
+      codingPhaseHours: 4,
+      pickupPhaseHours: 3.25,
+      reviewPhaseHours: 32.75,
       isRevert: false,
+      revertPatternMatch: false,
       isHotfix: false,
     });
   });
@@ -179,5 +187,70 @@ describe("computePullRequestMetrics", () => {
     const metrics = computePullRequestMetrics(facts());
     expect(metrics.cycleTimeHours).toBeNull();
     expect(metrics.reviewTimeHours).toBeNull();
+  });
+});
+
+describe("computeCycleTimePhases", () => {
+  const at = (iso: string) => new Date(iso);
+  it.each([
+    [
+      "ready when created",
+      {
+        createdAt: at("2024-01-01T10:00:00Z"),
+        firstCommitAt: at("2024-01-01T08:00:00Z"),
+        firstReviewAt: at("2024-01-01T13:00:00Z"),
+        mergedAt: at("2024-01-02T10:00:00Z"),
+      },
+      { codingPhaseHours: 2, pickupPhaseHours: 3, reviewPhaseHours: 21 },
+    ],
+    [
+      "ready later than created: the ready-for-review event starts pickup",
+      {
+        createdAt: at("2024-01-01T10:00:00Z"),
+        readyForReviewAt: at("2024-01-01T20:00:00Z"),
+        firstCommitAt: at("2024-01-01T08:00:00Z"),
+        firstReviewAt: at("2024-01-01T21:30:00Z"),
+        mergedAt: null,
+      },
+      { codingPhaseHours: 12, pickupPhaseHours: 1.5, reviewPhaseHours: null },
+    ],
+    [
+      "no commits, no review",
+      {
+        createdAt: at("2024-01-01T10:00:00Z"),
+        firstCommitAt: null,
+        firstReviewAt: null,
+        mergedAt: at("2024-01-01T11:00:00Z"),
+      },
+      { codingPhaseHours: null, pickupPhaseHours: null, reviewPhaseHours: null },
+    ],
+    [
+      "a review before ready (on the draft) counts as no pickup wait",
+      {
+        createdAt: at("2024-01-01T10:00:00Z"),
+        readyForReviewAt: at("2024-01-02T10:00:00Z"),
+        firstCommitAt: at("2024-01-01T09:00:00Z"),
+        firstReviewAt: at("2024-01-01T12:00:00Z"),
+        mergedAt: at("2024-01-02T12:00:00Z"),
+      },
+      { codingPhaseHours: 25, pickupPhaseHours: 0, reviewPhaseHours: 24 },
+    ],
+  ])("%s", (_name, input, expected) => {
+    expect(computeCycleTimePhases(input)).toEqual(expected);
+  });
+});
+
+describe("matchesRevertPattern", () => {
+  it.each([
+    ["", "Rollback deploy", false],
+    ["^rollback", "Rollback deploy", true],
+    ["^rollback", "Do not rollback", false],
+  ])("pattern %j on %j", (pattern, title, expected) => {
+    expect(
+      matchesRevertPattern(
+        { title },
+        { hotfixBranchPattern: "", hotfixTitlePattern: "", revertTitlePattern: pattern },
+      ),
+    ).toBe(expected);
   });
 });

@@ -4,7 +4,7 @@ import { createDatabase, type Database } from "../../src/db/client.js";
 
 export interface TestDatabase extends Database {
   url: string;
-  /** Empties every app table (not pg-boss's) between tests. */
+  /** Empties every table of the app (not pg-boss's) between tests. */
   truncate(): Promise<void>;
   drop(): Promise<void>;
 }
@@ -25,9 +25,10 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     ...database,
     url: url.toString(),
     async truncate() {
-      await database.sql.unsafe(
-        "truncate installations, repositories, members, pull_requests, reviews, commits, webhook_deliveries, weekly_metrics, weekly_metrics_pending cascade",
-      );
+      // Every table of the app (pg-boss's and drizzle's live in schemas of their own).
+      const tables = await database.sql<{ name: string }[]>`
+        select quote_ident(tablename) as name from pg_tables where schemaname = 'public'`;
+      await database.sql.unsafe(`truncate ${tables.map((table) => table.name).join(", ")} cascade`);
     },
     async drop() {
       await database.close();

@@ -1,22 +1,45 @@
+import { createHash, randomBytes } from "node:crypto";
 import type { FastifyInstance } from "fastify";
-import { encodeSession, SESSION_COOKIE, type Session } from "../../src/web/session.js";
+import type { Database } from "../../src/db/client.js";
+import { createSession } from "../../src/db/queries/sessions.js";
+import { SESSION_COOKIE } from "../../src/web/session.js";
 
-/** A session cookie signed with the server's secret, by name. */
-export function sessionCookie(app: FastifyInstance, session: Session): Record<string, string> {
-  return { [SESSION_COOKIE]: app.signCookie(encodeSession(session)) };
+export interface TestSession {
+  /** The `cookie` request header of the signed-in browser. */
+  cookie: string;
+  csrfToken: string;
+  userId: number;
+  login: string;
 }
 
-/** A session that ends in an hour (or ended an hour ago, with `expired`). */
-export function testSession(patch: Partial<Session> = {}, options: { expired?: boolean } = {}): Session {
-  const hour = 3600;
-  const now = Math.floor(Date.now() / 1000);
-  return {
-    userId: 9001,
-    login: "octo-admin",
-    installationIds: [],
-    exp: options.expired ? now - hour : now + hour,
-    ...patch,
-  };
+/**
+ * A signed-in user, as a completed sign-in leaves them: a session row and the browser's signed
+ * cookie. `authorizedAt` defaults to now (no check with GitHub for five minutes).
+ */
+export async function signedIn(
+  database: Pick<Database, "db">,
+  server: FastifyInstance,
+  user: { userId?: number; login?: string; installationIds: number[]; authorizedAt?: Date; expiresAt?: Date },
+): Promise<TestSession> {
+  const token = randomBytes(32).toString("base64url");
+  const csrfToken = randomBytes(16).toString("hex");
+  const now = new Date();
+  const userId = user.userId ?? 9001;
+  const login = user.login ?? "octo-admin";
+  await createSession(
+    database.db,
+    {
+      id: createHash("sha256").update(token).digest("hex"),
+      userId,
+      login,
+      csrfToken,
+      installationIds: user.installationIds,
+      authorizedAt: user.authorizedAt ?? now,
+      expiresAt: user.expiresAt ?? new Date(now.getTime() + 3600_000),
+    },
+    now,
+  );
+  return { cookie: cookieHeader({ [SESSION_COOKIE]: server.signCookie(token) }), csrfToken, userId, login };
 }
 
 export interface SetCookie {
@@ -50,10 +73,4 @@ export function cookieHeader(cookies: Record<string, string>): string {
   return Object.entries(cookies)
     .map(([name, value]) => `${name}=${encodeURIComponent(value)}`)
     .join("; ");
-}
-
-/** The JSON inside a signed session cookie value ("<base64url>.<signature>"). */
-export function decodeSessionCookie(value: string): unknown {
-  const payload = value.slice(0, value.lastIndexOf("."));
-  return JSON.parse(Buffer.from(payload, "base64url").toString("utf8"));
 }

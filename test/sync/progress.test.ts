@@ -27,6 +27,18 @@ describe("computeProgress", () => {
       { percent: 99, etaSeconds: 1 },
     ],
     [
+      "pull requests of an earlier run do not speed the ETA up",
+      // 600 were stored by a 30-day backfill; deepening stored 100 more in these 10 minutes.
+      { prsDone: 700, prsTotal: 1000, runPrsStart: 600 },
+      { percent: 70, etaSeconds: 1800 },
+    ],
+    [
+      "time paused by the rate limit does not slow the ETA down",
+      // 10 minutes since the start, 5 of them paused: 100 in 5 active minutes.
+      { prsDone: 100, prsTotal: 400, runPausedSeconds: 300 },
+      { percent: 25, etaSeconds: 900 },
+    ],
+    [
       "complete is 100% with no ETA",
       { syncStatus: "complete", prsDone: 40, prsTotal: 40 },
       { percent: 100, etaSeconds: null },

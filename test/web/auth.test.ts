@@ -2,19 +2,13 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { FastifyInstance } from "fastify";
 import nock from "nock";
 import pino from "pino";
-import { installations, repositories } from "../../src/db/schema/index.js";
+import { eq } from "drizzle-orm";
+import { installations, repositories, sessions } from "../../src/db/schema/index.js";
 import { startRuntime } from "../../src/runtime.js";
-import { CSRF_COOKIE, encodeSession, SESSION_COOKIE } from "../../src/web/session.js";
+import { SESSION_COOKIE } from "../../src/web/session.js";
 import { testConfig } from "../support/app.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
-import {
-  cookieHeader,
-  decodeSessionCookie,
-  sessionCookie,
-  setCookies,
-  testSession,
-  type SetCookie,
-} from "../support/session.js";
+import { cookieHeader, setCookies, signedIn, type SetCookie } from "../support/session.js";
 
 const GITHUB = "https://github.com";
 const API = "https://api.github.com";
@@ -63,13 +57,18 @@ async function startServer(env: Record<string, string>): Promise<Server> {
 
 async function send(
   path: string,
-  options: { cookies?: Record<string, string>; form?: Record<string, string>; to?: Server } = {},
+  options: {
+    cookies?: Record<string, string>;
+    cookieHeader?: string;
+    form?: Record<string, string>;
+    to?: Server;
+  } = {},
 ): Promise<Page> {
   const { cookies = {}, form, to = server } = options;
   const response = await fetch(`${to.url}${path}`, {
     redirect: "manual",
     headers: {
-      cookie: cookieHeader(cookies),
+      cookie: options.cookieHeader ?? cookieHeader(cookies),
       ...(form ? { "content-type": "application/x-www-form-urlencoded" } : {}),
     },
     ...(form ? { method: "POST", body: new URLSearchParams(form).toString() } : {}),
@@ -85,9 +84,6 @@ async function send(
 }
 
 const get = (path: string, cookies: Record<string, string> = {}) => send(path, { cookies });
-
-const postLogout = (cookies: Record<string, string>, csrfToken?: string) =>
-  send("/logout", { cookies, form: csrfToken === undefined ? {} : { _csrf: csrfToken } });
 
 async function seed() {
   await database.db.insert(installations).values([
@@ -135,13 +131,24 @@ function mockGitHubSignIn(memberships: Record<string, Answer>) {
 }
 
 /** GET /login, then GitHub's redirect back to the callback with the state it was given. */
-async function signIn(options: { state?: (state: string) => string | undefined } = {}) {
-  const login = await get("/login");
+async function signIn(options: { state?: (state: string) => string | undefined; next?: string } = {}) {
+  const login = await get(
+    options.next === undefined ? "/login" : `/login?next=${encodeURIComponent(options.next)}`,
+  );
   const stateCookie = login.cookies[STATE_COOKIE]!;
   const state = new URL(login.headers.get("location")!).searchParams.get("state")!;
   const sentState = options.state ? options.state(state) : state;
   const query = new URLSearchParams({ code: "code-123", ...(sentState ? { state: sentState } : {}) });
-  return get(`/login/callback?${query.toString()}`, { [STATE_COOKIE]: stateCookie.value });
+  const next = login.cookies["pr_pulse_next"];
+  return get(`/login/callback?${query.toString()}`, {
+    [STATE_COOKIE]: stateCookie.value,
+    ...(next ? { pr_pulse_next: next.value } : {}),
+  });
+}
+
+/** The session rows of a user: what the server keeps of a sign-in. */
+async function sessionsOf(userId: number) {
+  return database.db.select().from(sessions).where(eq(sessions.userId, userId));
 }
 
 beforeAll(async () => {
@@ -174,8 +181,6 @@ afterEach(() => {
       expect(page.body).not.toContain(secret);
       expect(JSON.stringify([...page.headers])).not.toContain(secret);
     }
-    const session = page.cookies[SESSION_COOKIE];
-    if (session?.value) expect(JSON.stringify(decodeSessionCookie(session.value))).not.toContain(USER_TOKEN);
   }
   expect(logLines.join("")).not.toContain(USER_TOKEN);
 });
@@ -220,18 +225,17 @@ describe("signing in", () => {
       "max-age": String(8 * 3600),
     });
     expect(session.attributes.secure).toBeUndefined();
-    expect(decodeSessionCookie(session.value)).toEqual({
-      userId: admin.id,
-      login: admin.login,
-      installationIds: [ACME],
-      exp: expect.any(Number),
-    });
+    // The browser holds a random token; the server keeps the session (and nothing of GitHub's).
+    const [stored] = await sessionsOf(admin.id);
+    expect(stored).toMatchObject({ login: admin.login, installationIds: [ACME] });
+    expect(session.value).not.toContain(String(ACME));
+    expect(JSON.stringify(stored)).not.toContain(USER_TOKEN);
     for (const scope of scopes) scope.done();
 
     const home = await get("/", { [SESSION_COOKIE]: session.value });
     expect(home.status).toBe(200);
     expect(home.headers.get("cache-control")).toBe("no-store");
-    expect(home.body).toContain("acme/widgets");
+    expect(home.body).toContain(`href="/installations/${ACME}/repositories">acme</a>`);
     expect(home.body).not.toContain("globex");
     expect(home.body).toContain("Signed in as <strong>octo-admin</strong>");
     expect(home.body).toContain('<form class="account" method="post" action="/logout">');
@@ -259,9 +263,8 @@ describe("signing in", () => {
         installations: [{ id: GLOBEX, account: { id: admin.id, login: admin.login, type: "User" } }],
       });
     const callback = await signIn();
-    expect(decodeSessionCookie(callback.cookies[SESSION_COOKIE]!.value)).toMatchObject({
-      installationIds: [GLOBEX],
-    });
+    expect(callback.cookies[SESSION_COOKIE]).toBeDefined();
+    expect((await sessionsOf(admin.id))[0]).toMatchObject({ installationIds: [GLOBEX] });
     web.done();
     api.done();
   });
@@ -274,7 +277,7 @@ describe("signing in", () => {
     const scopes = mockGitHubSignIn({ acme: answer, globex: answer });
     const callback = await signIn();
     const session = callback.cookies[SESSION_COOKIE]!;
-    expect(decodeSessionCookie(session.value)).toMatchObject({ installationIds: [] });
+    expect((await sessionsOf(admin.id))[0]).toMatchObject({ installationIds: [] });
     for (const scope of scopes) scope.done();
 
     const home = await get("/", { [SESSION_COOKIE]: session.value });
@@ -309,63 +312,110 @@ describe("signing in", () => {
   });
 });
 
+describe("returning after sign-in", () => {
+  it("goes back to the page that asked for sign-in", async () => {
+    const scopes = mockGitHubSignIn({ acme: membership("admin"), globex: membership("member") });
+    const callback = await signIn({ next: `/installations/${ACME}/repositories?q=wid` });
+    expect(callback.status).toBe(303);
+    expect(callback.headers.get("location")).toBe(`/installations/${ACME}/repositories?q=wid`);
+    for (const scope of scopes) scope.done();
+  });
+
+  it.each(["//evil.example/x", "/\\evil.example", "https://evil.example/", "javascript:alert(1)"])(
+    "never leaves the origin (next=%s)",
+    async (next) => {
+      const scopes = mockGitHubSignIn({ acme: membership("admin"), globex: membership("member") });
+      const callback = await signIn({ next });
+      expect(callback.headers.get("location")).toBe("/");
+      for (const scope of scopes) scope.done();
+    },
+  );
+
+  it("asks a signed-out visitor of a page to sign in, and remembers the page", async () => {
+    const page = await get(`/installations/${ACME}/repositories`);
+    expect(page.status).toBe(303);
+    expect(page.headers.get("location")).toBe(
+      `/login?next=${encodeURIComponent(`/installations/${ACME}/repositories`)}`,
+    );
+  });
+});
+
 describe("the session cookie", () => {
   it("is trusted with a valid signature", async () => {
-    const home = await get("/", sessionCookie(server.app, testSession({ installationIds: [ACME] })));
-    expect(home.body).toContain("acme/widgets");
+    const session = await signedIn(database, server.app, { installationIds: [ACME] });
+    const home = await send("/", { cookieHeader: session.cookie });
+    expect(home.body).toContain(`>acme</a>`);
   });
 
   it("is ignored once tampered with", async () => {
-    const signed = sessionCookie(server.app, testSession({ installationIds: [ACME] }))[SESSION_COOKIE]!;
-    const signature = signed.slice(signed.lastIndexOf("."));
-    const widened = encodeSession(testSession({ installationIds: [ACME, GLOBEX] }));
-    const unsigned = encodeSession(testSession({ installationIds: [ACME] }));
-    for (const value of [`${widened}${signature}`, unsigned, `${signed}x`]) {
-      const home = await get("/", { [SESSION_COOKIE]: value });
+    const session = await signedIn(database, server.app, { installationIds: [ACME] });
+    const value = decodeURIComponent(session.cookie.slice(session.cookie.indexOf("=") + 1));
+    const [token = "", signature = ""] = value.split(".");
+    for (const forged of [token, `${token}x.${signature}`, `${token.slice(0, -1)}A.${signature}`]) {
+      const home = await get("/", { [SESSION_COOKIE]: forged });
       expect(home.body).toContain("Sign in with GitHub");
       expect(home.body).not.toContain("acme");
-      expect(home.body).not.toContain("globex");
     }
   });
 
-  it("is ignored once expired", async () => {
-    const expired = testSession({ installationIds: [ACME] }, { expired: true });
-    const home = await get("/", sessionCookie(server.app, expired));
+  it("is ignored once its session expired", async () => {
+    const session = await signedIn(database, server.app, {
+      installationIds: [ACME],
+      expiresAt: new Date(Date.now() - 1000),
+    });
+    const home = await send("/", { cookieHeader: session.cookie });
     expect(home.body).toContain("Sign in with GitHub");
     expect(home.body).not.toContain("acme");
   });
 });
 
 describe("signing out", () => {
-  /** The home page as a signed-in admin sees it: its cookies and the logout form's CSRF token. */
-  async function signedInPage(): Promise<{ cookies: Record<string, string>; token: string }> {
-    const cookies = sessionCookie(server.app, testSession({ installationIds: [ACME] }));
-    const home = await get("/", cookies);
+  /** A signed-in admin's cookie and the CSRF token of the logout form on their page. */
+  async function signedInPage(): Promise<{ cookie: string; token: string }> {
+    const session = await signedIn(database, server.app, { installationIds: [ACME] });
+    const home = await send("/", { cookieHeader: session.cookie });
     const token = /name="_csrf" value="([^"]+)"/.exec(home.body)?.[1];
-    expect(token).toBeDefined();
-    return { cookies: { ...cookies, [CSRF_COOKIE]: home.cookies[CSRF_COOKIE]!.value }, token: token! };
+    expect(token).toBe(session.csrfToken);
+    return { cookie: session.cookie, token: token! };
   }
 
-  it("refuses a logout without a valid CSRF token", async () => {
-    const { cookies, token } = await signedInPage();
-    expect((await postLogout(cookies)).status).toBe(403);
-    expect((await postLogout(cookies, `${token.slice(0, -2)}xx`)).status).toBe(403);
-    // A token without the secret cookie it was made from is worthless too.
-    expect((await postLogout({ [SESSION_COOKIE]: cookies[SESSION_COOKIE]! }, token)).status).toBe(403);
-    for (const page of pages.slice(1)) expect(page.cookies[SESSION_COOKIE]).toBeUndefined();
+  it("refuses a logout without the session's CSRF token", async () => {
+    const { cookie, token } = await signedInPage();
+    const other = await signedIn(database, server.app, { userId: 4242, installationIds: [GLOBEX] });
+    const forms: Record<string, string>[] = [
+      {},
+      { _csrf: `${token.slice(0, -2)}xx` },
+      { _csrf: other.csrfToken },
+    ];
+    for (const form of forms) {
+      const page = await send("/logout", { cookieHeader: cookie, form });
+      expect(page.status).toBe(403);
+    }
+    expect(await database.db.select().from(sessions)).toHaveLength(2);
   });
 
-  it("clears the session with a valid CSRF token", async () => {
-    const { cookies, token } = await signedInPage();
-    const page = await postLogout(cookies, token);
-    expect(page.status).toBe(302);
+  it("ends the session: the old cookie no longer signs anyone in", async () => {
+    const { cookie, token } = await signedInPage();
+    const page = await send("/logout", { cookieHeader: cookie, form: { _csrf: token } });
+    expect(page.status).toBe(303);
     expect(page.headers.get("location")).toBe("/");
-    const cleared = page.cookies[SESSION_COOKIE]!;
-    expect(cleared.value).toBe("");
-    expect(new Date(cleared.attributes.expires as string).getTime()).toBeLessThanOrEqual(Date.now());
+    expect(page.cookies[SESSION_COOKIE]!.value).toBe("");
+    expect(await database.db.select().from(sessions)).toHaveLength(0);
 
-    const home = await get("/");
-    expect(home.body).toContain("Sign in with GitHub");
+    // A copy of the cookie taken before signing out is worth nothing now.
+    const replayed = await send("/", { cookieHeader: cookie });
+    expect(replayed.body).toContain("Sign in with GitHub");
+    expect(replayed.body).not.toContain("acme");
+  });
+
+  it("gives a new CSRF token with every sign-in", async () => {
+    const first = await signedIn(database, server.app, { installationIds: [ACME] });
+    const scopes = mockGitHubSignIn({ acme: membership("admin"), globex: membership("member") });
+    await signIn();
+    for (const scope of scopes) scope.done();
+    const tokens = (await database.db.select().from(sessions)).map((row) => row.csrfToken);
+    expect(new Set(tokens).size).toBe(2);
+    expect(tokens).toContain(first.csrfToken);
   });
 });
 

@@ -186,7 +186,16 @@ export async function loadPullRequestsWithDetails(db: Db, installationId: number
 
 export type DerivedPullRequestColumns = Pick<
   NewPullRequestRow,
-  "firstReviewAt" | "firstCommitAt" | "cycleTimeHours" | "reviewTimeHours" | "isRevert" | "isHotfix"
+  | "firstReviewAt"
+  | "firstCommitAt"
+  | "cycleTimeHours"
+  | "reviewTimeHours"
+  | "codingPhaseHours"
+  | "pickupPhaseHours"
+  | "reviewPhaseHours"
+  | "isRevert"
+  | "revertPatternMatch"
+  | "isHotfix"
 >;
 
 /** Writes recomputed derived columns, one statement per pull request. */
@@ -201,4 +210,43 @@ export async function updatePullRequestMetrics(
       .set(metrics)
       .where(and(eq(pullRequests.installationId, installationId), eq(pullRequests.id, id)));
   }
+}
+
+/** The weeks (Mondays in `timeZone`) the repositories' pull requests count in. */
+export async function weeksOfRepositories(
+  db: Db,
+  installationId: number,
+  repoIds: number[],
+  timeZone: string,
+): Promise<string[]> {
+  if (repoIds.length === 0) return [];
+  const rows = await db.execute<{ week: string }>(sql`
+    select distinct date_trunc('week', at at time zone ${timeZone}::text)::date::text as week
+    from ${pullRequests} pr
+    cross join lateral unnest(array[pr.created_at, pr.merged_at, pr.closed_at, pr.first_review_at]) as at
+    where pr.installation_id = ${installationId}
+      and pr.repo_id = any(${sql.param(repoIds.map(String))}::bigint[])
+      and at is not null`);
+  return [...rows].map((row) => row.week).sort();
+}
+
+/** Deletes the repositories' pull requests with their reviews and commits. */
+export async function deleteRepositoryData(
+  db: Db,
+  installationId: number,
+  repoIds: number[],
+): Promise<number> {
+  if (repoIds.length === 0) return 0;
+  const ids = sql.param(repoIds.map(String));
+  await db.execute(
+    sql`delete from ${commits} where installation_id = ${installationId} and repo_id = any(${ids}::bigint[])`,
+  );
+  await db.execute(
+    sql`delete from ${reviews} where installation_id = ${installationId} and repo_id = any(${ids}::bigint[])`,
+  );
+  const deleted = await db
+    .delete(pullRequests)
+    .where(and(eq(pullRequests.installationId, installationId), inArray(pullRequests.repoId, repoIds)))
+    .returning({ id: pullRequests.id });
+  return deleted.length;
 }

@@ -1,6 +1,6 @@
 import { and, count, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
-import { pullRequests, repositories, type Repository } from "../schema/index.js";
+import { pullRequests, repositories, type Repository, type SyncStatus } from "../schema/index.js";
 
 export interface RepositoryFacts {
   id: number;
@@ -9,6 +9,8 @@ export interface RepositoryFacts {
   private?: boolean;
   archived?: boolean;
   defaultBranch?: string | null;
+  /** GitHub's pushed_at, when the source has it. */
+  lastActivityAt?: Date | null;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function upsertRepositories(
         private: repo.private ?? false,
         archived: repo.archived ?? false,
         defaultBranch: repo.defaultBranch ?? null,
+        lastActivityAt: repo.lastActivityAt ?? null,
         tracked: options.track,
       })),
     )
@@ -46,6 +49,7 @@ export async function upsertRepositories(
         private: sql`excluded."private"`,
         archived: sql`excluded."archived"`,
         defaultBranch: sql`coalesce(excluded."default_branch", ${repositories.defaultBranch})`,
+        lastActivityAt: sql`greatest(excluded."last_activity_at", ${repositories.lastActivityAt})`,
         // A repository that comes back after removal is tracked again under the same rule as a new one.
         tracked: sql`case when ${repositories.removedAt} is not null then excluded."tracked" else ${repositories.tracked} end`,
         removedAt: null,
@@ -184,4 +188,150 @@ export async function claimRepositorySyncNow(
     )
     .returning({ id: repositories.id, watermark: repositories.watermark });
   return row;
+}
+
+/** Paused by GitHub's rate limit until `until`; the pause is counted from its first moment. */
+export async function markRepositoryPaused(db: Db, id: number, until: Date, now: Date): Promise<void> {
+  await db
+    .update(repositories)
+    .set({
+      syncStatus: "paused_rate_limited",
+      pausedUntil: until,
+      pausedAt: sql`coalesce(${repositories.pausedAt}, ${now.toISOString()}::timestamptz)`,
+      updatedAt: sql`now()`,
+    })
+    .where(eq(repositories.id, id));
+}
+
+export interface RepositorySummary {
+  total: number;
+  tracked: number;
+  /** Tracked repositories by sync status. */
+  byStatus: Partial<Record<SyncStatus, number>>;
+  /** The tracked repositories syncing now, for their ETA. */
+  syncing: Repository[];
+}
+
+/** An installation's repositories in a few numbers (two queries, whatever their number). */
+export async function summarizeRepositories(db: Db, installationId: number): Promise<RepositorySummary> {
+  const rows = await db
+    .select({
+      tracked: sql<boolean>`${repositories.tracked} and ${repositories.removedAt} is null`,
+      status: repositories.syncStatus,
+      count: sql<number>`count(*)::int`,
+    })
+    .from(repositories)
+    .where(eq(repositories.installationId, installationId))
+    .groupBy(sql`1`, repositories.syncStatus);
+  const byStatus: Partial<Record<SyncStatus, number>> = {};
+  let total = 0;
+  let tracked = 0;
+  for (const row of rows) {
+    total += row.count;
+    if (!row.tracked) continue;
+    tracked += row.count;
+    byStatus[row.status] = (byStatus[row.status] ?? 0) + row.count;
+  }
+  const syncing = await db
+    .select()
+    .from(repositories)
+    .where(and(trackedOf(installationId), eq(repositories.syncStatus, "syncing")));
+  return { total, tracked, byStatus, syncing };
+}
+
+/** A repository saw activity (a pull request event): it moves up the repositories page. */
+export async function touchRepository(db: Db, id: number, at: Date): Promise<void> {
+  await db
+    .update(repositories)
+    .set({ lastActivityAt: sql`greatest(${repositories.lastActivityAt}, ${at.toISOString()}::timestamptz)` })
+    .where(eq(repositories.id, id));
+}
+
+export type RepositoryFilter = "all" | "tracked" | "untracked";
+
+/**
+ * One page of an installation's repositories, most recently active first, optionally filtered by
+ * name (case-insensitive substring) and tracking; with the number of matching repositories.
+ */
+export async function listRepositoriesPage(
+  db: Db,
+  installationId: number,
+  options: { search: string; filter: RepositoryFilter; offset: number; limit: number },
+): Promise<{ rows: Repository[]; total: number }> {
+  const conditions = [eq(repositories.installationId, installationId), isNull(repositories.removedAt)];
+  if (options.search) {
+    const escaped = options.search.replace(/[\\%_]/g, (char) => `\\${char}`);
+    conditions.push(sql`${repositories.fullName} ilike ${`%${escaped}%`}`);
+  }
+  if (options.filter !== "all") conditions.push(eq(repositories.tracked, options.filter === "tracked"));
+  const where = and(...conditions);
+  const rows = await db
+    .select()
+    .from(repositories)
+    .where(where)
+    .orderBy(sql`${repositories.lastActivityAt} desc nulls last`, repositories.fullName)
+    .limit(options.limit)
+    .offset(options.offset);
+  const [counted] = await db.select({ value: count() }).from(repositories).where(where);
+  return { rows, total: counted?.value ?? 0 };
+}
+
+/** These repositories of the installation (ids of other installations are left out). */
+export async function findInstallationRepositories(
+  db: Db,
+  installationId: number,
+  ids: number[],
+): Promise<Repository[]> {
+  if (ids.length === 0) return [];
+  return db
+    .select()
+    .from(repositories)
+    .where(
+      and(
+        eq(repositories.installationId, installationId),
+        inArray(repositories.id, ids),
+        isNull(repositories.removedAt),
+      ),
+    )
+    .orderBy(repositories.fullName);
+}
+
+export async function setRepositoriesTracked(
+  db: Db,
+  installationId: number,
+  ids: number[],
+  tracked: boolean,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(repositories)
+    .set({ tracked, updatedAt: sql`now()` })
+    .where(and(eq(repositories.installationId, installationId), inArray(repositories.id, ids)));
+}
+
+/** After the repositories' data was deleted: nothing synced, a later track starts from scratch. */
+export async function resetRepositorySync(db: Db, installationId: number, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(repositories)
+    .set({
+      syncStatus: "pending",
+      prsDone: 0,
+      prsTotal: null,
+      backfilledSince: null,
+      backfillCursor: null,
+      watermark: null,
+      syncStartedAt: null,
+      syncFinishedAt: null,
+      lastSuccessfulSyncAt: null,
+      pausedUntil: null,
+      pausedAt: null,
+      runPrsStart: 0,
+      runPausedSeconds: 0,
+      lastDriftCount: null,
+      lastError: null,
+      lastErrorCode: null,
+      updatedAt: sql`now()`,
+    })
+    .where(and(eq(repositories.installationId, installationId), inArray(repositories.id, ids)));
 }

@@ -51,7 +51,9 @@ export async function refreshWeeklyMetrics(
     ),
     prs as (
       select pr.repo_id, pr.state, pr.cycle_time_hours, pr.review_time_hours,
-             pr.is_revert, pr.is_hotfix, pr.additions, pr.deletions,
+             pr.coding_phase_hours, pr.pickup_phase_hours, pr.review_phase_hours,
+             pr.is_revert, pr.revert_pattern_match, pr.is_hotfix, pr.additions, pr.deletions,
+             (pr.author_type = 'Bot' or pr.author_login like '%[bot]') as by_bot,
              date_trunc('week', pr.created_at at time zone ${tz})::date as opened_week,
              date_trunc('week', pr.merged_at at time zone ${tz})::date as merged_week,
              date_trunc('week', pr.closed_at at time zone ${tz})::date as closed_week,
@@ -65,15 +67,18 @@ export async function refreshWeeklyMetrics(
           or pr.closed_at between b.low and b.high
           or pr.first_review_at between b.low and b.high)
     ),
+    -- Every pull request counts in the "all" rows; those not opened by a bot in the humans-only rows.
     activity as (
-      select t.week_start, p.*
+      select t.week_start, s.humans_only, p.*
       from prs p
       join target t on t.week_start in (p.opened_week, p.merged_week, p.closed_week, p.reviewed_week)
+      join (values (false), (true)) as s(humans_only) on not (s.humans_only and p.by_bot)
     ),
     computed as (
       select
         case when grouping(repo_id) = 1 then ${ALL_REPOSITORIES}::bigint else repo_id end as repo_id,
         week_start,
+        humans_only,
         count(*) filter (where opened_week = week_start)::int as prs_opened,
         count(*) filter (where merged_week = week_start)::int as prs_merged,
         count(*) filter (where state = 'closed' and closed_week = week_start)::int as prs_closed,
@@ -83,31 +88,49 @@ export async function refreshWeeklyMetrics(
           filter (where merged_week = week_start))::numeric, 2) as p75_cycle_time_hours,
         round((percentile_cont(0.5) within group (order by review_time_hours)
           filter (where reviewed_week = week_start))::numeric, 2) as median_review_time_hours,
+        -- The phases of the pull requests merged in the week, like the cycle time they divide.
+        round((percentile_cont(0.5) within group (order by coding_phase_hours)
+          filter (where merged_week = week_start))::numeric, 2) as median_coding_phase_hours,
+        round((percentile_cont(0.5) within group (order by pickup_phase_hours)
+          filter (where merged_week = week_start))::numeric, 2) as median_pickup_phase_hours,
+        round((percentile_cont(0.5) within group (order by review_phase_hours)
+          filter (where merged_week = week_start))::numeric, 2) as median_review_phase_hours,
+        round(percentile_cont(0.5) within group (order by coalesce(additions, 0) + coalesce(deletions, 0))
+          filter (where merged_week = week_start))::int as median_size_lines,
         count(*) filter (where is_revert and merged_week = week_start)::int as reverts,
+        count(*) filter (where (is_revert or revert_pattern_match) and merged_week = week_start)::int
+          as reverts_with_pattern,
         count(*) filter (where is_hotfix and merged_week = week_start)::int as hotfixes,
         coalesce(sum(coalesce(additions, 0)) filter (where merged_week = week_start), 0)::int as additions,
         coalesce(sum(coalesce(deletions, 0)) filter (where merged_week = week_start), 0)::int as deletions
       from activity
-      group by grouping sets ((week_start, repo_id), (week_start))
+      group by grouping sets ((humans_only, week_start, repo_id), (humans_only, week_start))
     ),
     upserted as (
       insert into ${weeklyMetrics} (
-        installation_id, repo_id, week_start, prs_opened, prs_merged, prs_closed,
+        installation_id, repo_id, week_start, humans_only, prs_opened, prs_merged, prs_closed,
         median_cycle_time_hours, p75_cycle_time_hours, median_review_time_hours,
-        reverts, hotfixes, additions, deletions, refreshed_at
+        median_coding_phase_hours, median_pickup_phase_hours, median_review_phase_hours,
+        median_size_lines, reverts, reverts_with_pattern, hotfixes, additions, deletions, refreshed_at
       )
-      select ${installation}, repo_id, week_start, prs_opened, prs_merged, prs_closed,
+      select ${installation}, repo_id, week_start, humans_only, prs_opened, prs_merged, prs_closed,
              median_cycle_time_hours, p75_cycle_time_hours, median_review_time_hours,
-             reverts, hotfixes, additions, deletions, now()
+             median_coding_phase_hours, median_pickup_phase_hours, median_review_phase_hours,
+             median_size_lines, reverts, reverts_with_pattern, hotfixes, additions, deletions, now()
       from computed
-      on conflict (installation_id, repo_id, week_start) do update set
+      on conflict (installation_id, repo_id, week_start, humans_only) do update set
         prs_opened = excluded.prs_opened,
         prs_merged = excluded.prs_merged,
         prs_closed = excluded.prs_closed,
         median_cycle_time_hours = excluded.median_cycle_time_hours,
         p75_cycle_time_hours = excluded.p75_cycle_time_hours,
         median_review_time_hours = excluded.median_review_time_hours,
+        median_coding_phase_hours = excluded.median_coding_phase_hours,
+        median_pickup_phase_hours = excluded.median_pickup_phase_hours,
+        median_review_phase_hours = excluded.median_review_phase_hours,
+        median_size_lines = excluded.median_size_lines,
         reverts = excluded.reverts,
+        reverts_with_pattern = excluded.reverts_with_pattern,
         hotfixes = excluded.hotfixes,
         additions = excluded.additions,
         deletions = excluded.deletions,
@@ -120,7 +143,8 @@ export async function refreshWeeklyMetrics(
     where w.installation_id = ${installation}
       and w.week_start = t.week_start
       and not exists (
-        select 1 from computed c where c.repo_id = w.repo_id and c.week_start = w.week_start
+        select 1 from computed c
+        where c.repo_id = w.repo_id and c.week_start = w.week_start and c.humans_only = w.humans_only
       )`);
 }
 
@@ -169,6 +193,8 @@ export async function clearPendingWeeks(db: Db, installationId: number, weeks: P
 export interface ListWeeklyMetricsOptions {
   /** A repository, or ALL_REPOSITORIES (the default) for the installation's roll-up. */
   repoId?: number;
+  /** Leave out pull requests opened by bots (default false: every pull request). */
+  humansOnly?: boolean;
   /** How many weeks; 12 is a quarter, the window the UI charts. */
   weeks?: number;
   /**
@@ -185,9 +211,13 @@ export interface ListWeeklyMetricsOptions {
 export async function listWeeklyMetrics(
   db: Db,
   installationId: number,
-  { repoId = ALL_REPOSITORIES, weeks = 12, until }: ListWeeklyMetricsOptions = {},
+  { repoId = ALL_REPOSITORIES, weeks = 12, until, humansOnly = false }: ListWeeklyMetricsOptions = {},
 ): Promise<WeeklyMetricsRow[]> {
-  const conditions = [eq(weeklyMetrics.installationId, installationId), eq(weeklyMetrics.repoId, repoId)];
+  const conditions = [
+    eq(weeklyMetrics.installationId, installationId),
+    eq(weeklyMetrics.repoId, repoId),
+    eq(weeklyMetrics.humansOnly, humansOnly),
+  ];
   if (until !== undefined) {
     conditions.push(
       lte(weeklyMetrics.weekStart, until),

@@ -7,3 +7,6 @@ export * from "./commits.js";
 export * from "./webhook-deliveries.js";
 export * from "./weekly-metrics.js";
 export * from "./app-state.js";
+export * from "./sessions.js";
+export * from "./identity-matches.js";
+export * from "./sync-runs.js";

@@ -50,6 +50,14 @@ export const pullRequests = pgTable(
     isHotfix: boolean("is_hotfix").notNull().default(false),
     cycleTimeHours: numeric("cycle_time_hours", { precision: 12, scale: 2, mode: "number" }),
     reviewTimeHours: numeric("review_time_hours", { precision: 12, scale: 2, mode: "number" }),
+    /** Cycle time in three phases: first commit → ready for review (or creation). */
+    codingPhaseHours: numeric("coding_phase_hours", { precision: 12, scale: 2, mode: "number" }),
+    /** Ready for review (or creation) → first review. */
+    pickupPhaseHours: numeric("pickup_phase_hours", { precision: 12, scale: 2, mode: "number" }),
+    /** First review → merge. */
+    reviewPhaseHours: numeric("review_phase_hours", { precision: 12, scale: 2, mode: "number" }),
+    /** The title matches the installation's own revert pattern (is_revert keeps the fixed rule). */
+    revertPatternMatch: boolean("revert_pattern_match").notNull().default(false),
     /** When reviews and commits were last fetched in full from GitHub (null: only webhook data). */
     detailsSyncedAt: timestamp("details_synced_at", { withTimezone: true }),
     writtenAt: timestamp("written_at", { withTimezone: true }).notNull().defaultNow(),
@@ -58,6 +66,7 @@ export const pullRequests = pgTable(
     primaryKey({ columns: [t.installationId, t.id] }),
     index("pull_requests_repo_number_idx").on(t.repoId, t.number),
     index("pull_requests_installation_created_idx").on(t.installationId, t.createdAt),
+    index("pull_requests_installation_merged_idx").on(t.installationId, t.mergedAt),
   ],
 );
 

@@ -19,6 +19,8 @@ export const repositories = pgTable(
     /** Untracking is a soft delete: the repository's pull requests stay. */
     tracked: boolean("tracked").notNull().default(false),
     syncDepth: text("sync_depth").$type<SyncDepth>(),
+    /** GitHub's pushed_at (or the last pull request event): the repositories page sorts by it. */
+    lastActivityAt: timestamp("last_activity_at", { withTimezone: true }),
     /** Set when the App lost access (removed from the installation, or deleted on GitHub). */
     removedAt: timestamp("removed_at", { withTimezone: true }),
     syncStatus: text("sync_status").$type<SyncStatus>().notNull().default("pending"),
@@ -30,6 +32,11 @@ export const repositories = pgTable(
     /** Newest GitHub updated_at fully synced: the delta sync stops there. */
     watermark: timestamp("watermark", { withTimezone: true }),
     syncStartedAt: timestamp("sync_started_at", { withTimezone: true }),
+    /** prs_done when the current run started: the ETA counts only this run's pull requests. */
+    runPrsStart: integer("run_prs_start").notNull().default(0),
+    /** Seconds this run spent paused by GitHub's rate limit: the ETA leaves them out. */
+    runPausedSeconds: integer("run_paused_seconds").notNull().default(0),
+    pausedAt: timestamp("paused_at", { withTimezone: true }),
     syncFinishedAt: timestamp("sync_finished_at", { withTimezone: true }),
     lastSuccessfulSyncAt: timestamp("last_successful_sync_at", { withTimezone: true }),
     pausedUntil: timestamp("paused_until", { withTimezone: true }),
@@ -45,7 +52,10 @@ export const repositories = pgTable(
     createdAt: timestamp("created_at", { withTimezone: true }).notNull().defaultNow(),
     updatedAt: timestamp("updated_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("repositories_installation_idx").on(t.installationId)],
+  (t) => [
+    index("repositories_installation_idx").on(t.installationId),
+    index("repositories_installation_activity_idx").on(t.installationId, t.lastActivityAt.desc()),
+  ],
 );
 
 export type Repository = typeof repositories.$inferSelect;

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, date, integer, numeric, pgTable, primaryKey, timestamp } from "drizzle-orm/pg-core";
+import { bigint, boolean, date, integer, numeric, pgTable, primaryKey, timestamp } from "drizzle-orm/pg-core";
 
 /**
  * Weekly aggregates per installation and per repository (repo_id 0 = all repositories of the
@@ -12,19 +12,28 @@ export const weeklyMetrics = pgTable(
     installationId: bigint("installation_id", { mode: "number" }).notNull(),
     repoId: bigint("repo_id", { mode: "number" }).notNull(),
     weekStart: date("week_start", { mode: "string" }).notNull(),
+    /** True: pull requests opened by bots left out (the default view); false: every pull request. */
+    humansOnly: boolean("humans_only").notNull().default(false),
     prsOpened: integer("prs_opened").notNull().default(0),
     prsMerged: integer("prs_merged").notNull().default(0),
     prsClosed: integer("prs_closed").notNull().default(0),
     medianCycleTimeHours: numeric("median_cycle_time_hours", { precision: 12, scale: 2, mode: "number" }),
     p75CycleTimeHours: numeric("p75_cycle_time_hours", { precision: 12, scale: 2, mode: "number" }),
     medianReviewTimeHours: numeric("median_review_time_hours", { precision: 12, scale: 2, mode: "number" }),
+    medianCodingPhaseHours: numeric("median_coding_phase_hours", { precision: 12, scale: 2, mode: "number" }),
+    medianPickupPhaseHours: numeric("median_pickup_phase_hours", { precision: 12, scale: 2, mode: "number" }),
+    medianReviewPhaseHours: numeric("median_review_phase_hours", { precision: 12, scale: 2, mode: "number" }),
+    /** Lines added plus deleted, median over the week's merged pull requests. */
+    medianSizeLines: integer("median_size_lines"),
     reverts: integer("reverts").notNull().default(0),
+    /** Reverts by the fixed rule or the installation's revert pattern. */
+    revertsWithPattern: integer("reverts_with_pattern").notNull().default(0),
     hotfixes: integer("hotfixes").notNull().default(0),
     additions: integer("additions").notNull().default(0),
     deletions: integer("deletions").notNull().default(0),
     refreshedAt: timestamp("refreshed_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [primaryKey({ columns: [t.installationId, t.repoId, t.weekStart] })],
+  (t) => [primaryKey({ columns: [t.installationId, t.repoId, t.weekStart, t.humansOnly] })],
 );
 
 export type WeeklyMetricsRow = typeof weeklyMetrics.$inferSelect;

@@ -57,14 +57,21 @@ async function workSlice(
       return "stopped";
     }
     if (repo.syncStatus !== "syncing") {
+      // A new run (first backfill, or a deeper depth after one completed) or one resuming after a
+      // pause: the ETA counts only this run's pull requests and the time it was not paused.
+      const now = ctx.now();
       const restart = repo.syncStatus === "complete" || repo.syncStatus === "error" || !repo.syncStartedAt;
+      const paused = repo.pausedAt ? Math.round((now.getTime() - repo.pausedAt.getTime()) / 1000) : 0;
+      const run = restart
+        ? { syncStartedAt: now, syncFinishedAt: null, runPrsStart: repo.prsDone, runPausedSeconds: 0 }
+        : { runPausedSeconds: repo.runPausedSeconds + paused };
       await updateRepository(db, repo.id, {
         syncStatus: "syncing",
         pausedUntil: null,
-        ...(restart ? { syncStartedAt: ctx.now(), syncFinishedAt: null } : {}),
+        pausedAt: null,
+        ...run,
       });
-      repo.syncStatus = "syncing";
-      if (restart) repo.syncStartedAt = ctx.now();
+      Object.assign(repo, { syncStatus: "syncing", pausedUntil: null, pausedAt: null, ...run });
     }
     try {
       step = await backfillPage(ctx, repo);

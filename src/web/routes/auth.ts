@@ -1,21 +1,28 @@
 import type { FastifyInstance } from "fastify";
 import type { Config } from "../../config.js";
+import type { Database } from "../../db/client.js";
 import { AppError, InvalidInputError } from "../../errors.js";
 import { authorizeUrl, oauthClient, signInWithGitHub } from "../../github/oauth.js";
-import { endSession, startSession } from "../session.js";
+import { message } from "../render.js";
+import { endSession, hasValidCsrfToken, safeReturnPath, startSession } from "../session.js";
 import { issueState, takeState, type StateCookie } from "../state-cookie.js";
 
 export interface AuthRouteOptions {
   config: Config;
+  database: Database;
+  now: () => Date;
 }
+
+/** The page to return to after signing in, kept beside the state for the round trip to GitHub. */
+const NEXT_COOKIE = "pr_pulse_next";
 
 /**
  * "Sign in with GitHub" with the App's OAuth client. A random state in a signed cookie ties the
- * callback to the browser that started the flow; the callback keeps only the installations the
- * user administers, in the session cookie.
+ * callback to the browser that started the flow; the callback starts a server-side session holding
+ * the installations the user administers, then returns to the page that asked for sign-in.
  */
 export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions) {
-  const { config } = options;
+  const { config, database } = options;
   const stateCookie: StateCookie = {
     name: "pr_pulse_oauth_state",
     path: "/login",
@@ -24,11 +31,19 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
     secure: config.baseUrl.startsWith("https:"),
   };
 
-  app.get("/login", async (_request, reply) => {
+  app.get<{ Querystring: { next?: string } }>("/login", async (request, reply) => {
     const client = oauthClient(config);
     // The home page explains which variables are missing.
     if (!client) return reply.redirect("/");
     const state = issueState(reply, stateCookie);
+    reply.setCookie(NEXT_COOKIE, safeReturnPath(request.query.next), {
+      path: "/login",
+      httpOnly: true,
+      sameSite: "lax",
+      secure: stateCookie.secure,
+      signed: true,
+      maxAge: stateCookie.maxAgeSeconds,
+    });
     return reply.header("cache-control", "no-store").redirect(authorizeUrl(config, client, state));
   });
 
@@ -37,8 +52,10 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
     const client = oauthClient(config);
     reply.header("cache-control", "no-store");
     const stateMatches = takeState(request, reply, stateCookie, state);
+    const next = request.unsignCookie(request.cookies[NEXT_COOKIE] ?? "");
+    reply.clearCookie(NEXT_COOKIE, { path: "/login" });
     if (!client || !code || !/^[\w-]{1,100}$/.test(code) || !stateMatches) {
-      return reply.code(400).view("message", {
+      return message(request, reply, 400, {
         title: "Sign in",
         heading: "This sign-in link has expired",
         message: "Sign in again from the home page.",
@@ -46,17 +63,19 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
     }
     try {
       const signIn = await signInWithGitHub(config, client, code);
-      startSession(reply, config, signIn);
+      // A new session, with a new CSRF token, whatever the browser held before.
+      if (request.session) await endSession(database.db, request, reply, config);
+      await startSession(database.db, reply, config, signIn, options.now());
       request.log.info(
         { userId: signIn.userId, installations: signIn.installationIds.length },
         "user signed in",
       );
-      return reply.redirect("/", 303);
+      return reply.redirect(next.valid && next.value ? safeReturnPath(next.value) : "/", 303);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       const expired = error instanceof InvalidInputError;
       request.log.warn({ code: error.code, reason: error.message }, "github sign-in failed");
-      return reply.code(expired ? 400 : 502).view("message", {
+      return message(request, reply, expired ? 400 : 502, {
         title: "Sign in",
         heading: expired ? "This sign-in link has expired" : "GitHub sign-in failed",
         message: "Sign in again from the home page.",
@@ -64,8 +83,15 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
     }
   });
 
-  app.post("/logout", { preHandler: app.csrfProtection }, async (_request, reply) => {
-    endSession(reply, config);
-    return reply.redirect("/", 302);
+  app.post("/logout", async (request, reply) => {
+    if (request.session && !hasValidCsrfToken(request, request.session)) {
+      return message(request, reply, 403, {
+        title: "Refused",
+        heading: "This form has expired",
+        message: "Go back, reload the page and try again.",
+      });
+    }
+    await endSession(database.db, request, reply, config);
+    return reply.redirect("/", 303);
   });
 }

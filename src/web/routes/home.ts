@@ -1,30 +1,27 @@
 import type { FastifyInstance } from "fastify";
-import type { Config } from "../../config.js";
-import type { Database } from "../../db/client.js";
 import { oauthClient } from "../../github/oauth.js";
+import { confirmedInstallations } from "../access.js";
+import { page } from "../render.js";
+import type { UiContext } from "../ui.js";
 import { buildHomeViewModel } from "../view-models/home.js";
 
-export interface HomeRouteOptions {
-  config: Config;
-  database: Database;
-}
-
 /** Signed out: the sign-in page. Signed in: the installations the user administers, nothing else. */
-export async function homeRoutes(app: FastifyInstance, options: HomeRouteOptions) {
-  const { config } = options;
-
+export async function homeRoutes(app: FastifyInstance, context: UiContext) {
   app.get("/", async (request, reply) => {
-    // The same URL answers for different users: no cache may keep either page.
-    reply.header("cache-control", "no-store");
     const session = request.session;
     if (!session) {
-      return reply.view("login", { title: "Sign in", oauthConfigured: Boolean(oauthClient(config)) });
+      return page(request, reply, "login", {
+        title: "Sign in",
+        oauthConfigured: Boolean(oauthClient(context.config)),
+      });
     }
-    const installUrl = `${config.github.webUrl}/apps`;
-    const model = await buildHomeViewModel(options.database.db, installUrl, session.installationIds);
-    return reply.view("home", {
+    const allowed = await confirmedInstallations(context.access, session, { fresh: false });
+    const model = await buildHomeViewModel(context.database.db, allowed, context.now());
+    // Only someone with nothing to see gets the link to install the App: its page is asked of GitHub.
+    const app = model.installations.length === 0 ? await context.appInfo() : null;
+    return page(request, reply, "home", {
       ...model,
-      viewer: { login: session.login, csrfToken: reply.generateCsrf() },
+      installUrl: app ? `${app.htmlUrl}/installations/new` : `${context.config.github.webUrl}/apps`,
     });
   });
 }

@@ -1,92 +1,67 @@
 import type { Db } from "../../db/client.js";
 import { listInstallations } from "../../db/queries/installations.js";
-import { countPullRequests, listRepositories } from "../../db/queries/repositories.js";
-import type { Repository, SyncStatus } from "../../db/schema/index.js";
-import { computeProgress, rollUpProgress, type Progress } from "../../metrics/progress.js";
+import { countPullRequests, summarizeRepositories } from "../../db/queries/repositories.js";
+import type { SyncStatus } from "../../db/schema/index.js";
+import { computeProgress } from "../../metrics/progress.js";
+import { formatCount, formatEta, statusLabel } from "./format.js";
 
-const statusLabels: Record<SyncStatus, string> = {
-  pending: "pending",
-  queued: "queued",
-  syncing: "syncing",
-  paused_rate_limited: "paused (rate limit)",
-  complete: "complete",
-  error: "error",
-};
-
-function formatTime(value: Date | null): string {
-  return value ? value.toISOString().replace("T", " ").slice(0, 16) + " UTC" : "never";
-}
-
-function formatEta(seconds: number | null): string | null {
-  if (seconds === null) return null;
-  if (seconds < 90) return "about a minute left";
-  if (seconds < 90 * 60) return `about ${Math.round(seconds / 60)} minutes left`;
-  return `about ${Math.round(seconds / 3600)} hours left`;
-}
-
-function statusLabel(progress: Progress): string {
-  if (progress.status === "paused_rate_limited" && progress.pausedUntil) {
-    return `paused until ${progress.pausedUntil.toISOString().slice(11, 16)} UTC`;
-  }
-  return statusLabels[progress.status];
-}
-
-function progressLabel(progress: Progress): string {
-  const counts =
-    progress.total === null
-      ? `${progress.done} PRs`
-      : `${progress.done} / ${progress.total} PRs (${progress.percent}%)`;
-  const eta = formatEta(progress.etaSeconds);
-  return eta ? `${counts}, ${eta}` : counts;
-}
-
-function repoView(repo: Repository, now: Date) {
-  const progress = computeProgress(repo, now);
-  return {
-    fullName: repo.fullName,
-    tracked: repo.tracked && !repo.removedAt,
-    archived: repo.archived,
-    status: repo.syncStatus,
-    statusLabel: repo.removedAt ? "access removed" : !repo.tracked ? "not tracked" : statusLabel(progress),
-    error: repo.syncStatus === "error" ? `${repo.lastErrorCode ?? "error"}: ${repo.lastError ?? ""}` : null,
-    progress: progressLabel(progress),
-    lastSync: formatTime(repo.lastSuccessfulSyncAt),
-  };
-}
-
-function rolledUp(repos: Repository[], now: Date) {
-  const progress = rollUpProgress(repos, now);
-  return progress
-    ? { status: progress.status, label: `${statusLabel(progress)} · ${progressLabel(progress)}` }
-    : null;
-}
+// Worst first: an installation shows the status that needs attention.
+const STATUS_ORDER: SyncStatus[] = [
+  "error",
+  "paused_rate_limited",
+  "syncing",
+  "queued",
+  "pending",
+  "complete",
+];
 
 /**
  * Everything the home page shows, prepared so the template only loops and branches. Only the
  * installations in `allowedInstallationIds` (those the signed-in user administers) are listed.
  */
-export async function buildHomeViewModel(
-  db: Db,
-  installUrl: string,
-  allowedInstallationIds: readonly number[],
-  now: Date = new Date(),
-) {
+export async function buildHomeViewModel(db: Db, allowedInstallationIds: readonly number[], now: Date) {
   const allowed = new Set(allowedInstallationIds);
   const installations = allowed.size === 0 ? [] : await listInstallations(db);
   const views = [];
   for (const installation of installations) {
     if (!allowed.has(installation.id)) continue;
-    const repos = await listRepositories(db, installation.id);
+    const summary = await summarizeRepositories(db, installation.id);
+    const worst = STATUS_ORDER.find((status) => (summary.byStatus[status] ?? 0) > 0) ?? "complete";
+    const etas = summary.syncing
+      .map((repo) => computeProgress(repo, now).etaSeconds)
+      .filter((eta): eta is number => eta !== null);
+    const count = (status: SyncStatus) => summary.byStatus[status] ?? 0;
     views.push({
+      id: installation.id,
       account: installation.accountLogin,
-      accountType: installation.accountType,
-      state: installation.deletedAt ? "uninstalled" : installation.suspendedAt ? "suspended" : null,
-      repoCount: repos.length,
-      trackedCount: repos.filter((repo) => repo.tracked && !repo.removedAt).length,
-      pullRequestCount: await countPullRequests(db, installation.id),
-      sync: rolledUp(repos, now),
-      repos: repos.map((repo) => repoView(repo, now)),
+      accountType: installation.accountType === "User" ? "Personal account" : "Organization",
+      state: installation.deletedAt ? "Uninstalled" : installation.suspendedAt ? "Suspended" : null,
+      repositories: `${formatCount(summary.tracked)} of ${formatCount(summary.total)} repositories tracked`,
+      pullRequests: `${formatCount(await countPullRequests(db, installation.id))} pull requests stored`,
+      sync:
+        summary.tracked === 0
+          ? null
+          : {
+              status: worst,
+              label: statusLabel(worst),
+              detail: [
+                count("syncing") + count("queued") > 0
+                  ? `${formatCount(count("syncing") + count("queued"))} syncing`
+                  : null,
+                count("error") > 0 ? `${formatCount(count("error"))} failed` : null,
+                count("paused_rate_limited") > 0
+                  ? `${formatCount(count("paused_rate_limited"))} paused`
+                  : null,
+                formatEta(etas.length > 0 ? Math.max(...etas) : null),
+              ]
+                .filter(Boolean)
+                .join(" · "),
+            },
+      links: {
+        repositories: `/installations/${installation.id}/repositories`,
+        metrics: `/installations/${installation.id}/metrics`,
+      },
     });
   }
-  return { title: "Installations", installUrl, installations: views };
+  return { title: "Installations", installations: views };
 }

@@ -43,7 +43,6 @@ interface Grant {
  */
 export class FakeOAuth {
   readonly #world: World;
-  readonly #roles = new Map<string, OrgRole>();
   readonly #codes = new Map<string, Grant>();
   readonly #tokens = new Map<string, { appId: number; userId: number }>();
   #browserUserId: number | undefined;
@@ -71,7 +70,7 @@ export class FakeOAuth {
     const org = this.#world.getAccount(orgLogin);
     if (org === undefined) throw new Error(`unknown org ${orgLogin}`);
     this.#world.addMember(org.login, user.id);
-    this.#roles.set(roleKey(org.id, user.id), role);
+    this.#world.setOrgRole(org.id, user.id, role);
   }
 
   /** Answers the OAuth routes; null for every other request (the REST handler takes it). */
@@ -223,7 +222,7 @@ export class FakeOAuth {
       {
         url: `${urls.api}/orgs/${org.login}/memberships/${user.login}`,
         state: "active",
-        role: this.#roles.get(roleKey(org.id, user.id)) ?? "member",
+        role: this.#world.orgRoleOf(org.id, user.id),
         organization_url: `${urls.api}/orgs/${org.login}`,
         organization: {
           login: org.login,
@@ -276,10 +275,6 @@ export class FakeOAuth {
 /** Deterministic per App, so a demo can configure GITHUB_CLIENT_SECRET before the fake starts. */
 function clientSecretOf(app: App): string {
   return `fake-client-secret-${app.id}`;
-}
-
-function roleKey(orgId: number, userId: number): string {
-  return `${orgId}:${userId}`;
 }
 
 function json(status: number, body: Json, route: string): OAuthResponse {

@@ -210,6 +210,20 @@ const routes: Route[] = [
     if (org === undefined || user === undefined || !org.memberIds.includes(user.id)) throw notFound();
     return { status: 204, body: undefined };
   }),
+  route("GET", "/orgs/:org/memberships/:username", "installation", ({ ctx, params }) => {
+    const org = ctx.world.getAccount(params["org"] ?? "");
+    const user = ctx.world.findUser(params["username"] ?? "");
+    if (org === undefined || user === undefined || !org.memberIds.includes(user.id)) throw notFound();
+    return {
+      body: {
+        url: `${ctx.urls.api}/orgs/${org.login}/memberships/${user.login}`,
+        state: "active",
+        role: ctx.world.orgRoleOf(org.id, user.id),
+        organization_url: `${ctx.urls.api}/orgs/${org.login}`,
+        user: { login: user.login, id: user.id, node_id: user.nodeId, type: user.type },
+      },
+    };
+  }),
   route("GET", "/users/:username", "installation", ({ ctx, params }) => {
     const user = ctx.world.findUser(params["username"] ?? "");
     if (user === undefined) throw notFound();

@@ -394,6 +394,18 @@ export class World {
     return org;
   }
 
+  /** Org roles (GitHub's "admin" or "member"); members without one are "member". */
+  readonly #orgRoles = new Map<string, "admin" | "member">();
+
+  setOrgRole(orgId: number, userId: number, role: "admin" | "member"): void {
+    this.#orgRoles.set(`${orgId}:${userId}`, role);
+    this.version++;
+  }
+
+  orgRoleOf(orgId: number, userId: number): "admin" | "member" {
+    return this.#orgRoles.get(`${orgId}:${userId}`) ?? "member";
+  }
+
   removeMember(orgLogin: string, userId: number): Account {
     const org = this.#mustAccount(orgLogin);
     org.memberIds = org.memberIds.filter((id) => id !== userId);
