@@ -7,6 +7,7 @@ import { backfillRepo } from "./handlers/backfill-repo.js";
 import { deltaSync } from "./handlers/delta-sync.js";
 import { membersSync } from "./handlers/members-sync.js";
 import { processWebhook } from "./handlers/process-webhook.js";
+import { recomputePullRequestsJob } from "./handlers/recompute-pull-requests.js";
 import { refreshPullRequest } from "./handlers/refresh-pull-request.js";
 import { refreshWeeklyMetricsJob } from "./handlers/refresh-weekly-metrics.js";
 import { syncRepositoriesJob } from "./handlers/sync-repositories.js";
@@ -23,6 +24,7 @@ const jobHandlers: HandlerFactories = {
   deltaSync,
   membersSync,
   refreshWeeklyMetrics: refreshWeeklyMetricsJob,
+  recomputePullRequests: recomputePullRequestsJob,
 };
 
 /**

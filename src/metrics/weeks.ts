@@ -56,3 +56,19 @@ export function affectedWeeks(prs: readonly DatedPullRequest[], timeZone: string
   }
   return [...weeks].sort();
 }
+
+/** Whether `value` is an IANA time zone the runtime knows ("UTC" included). */
+export function isTimeZone(value: string): boolean {
+  if (value.length === 0 || value.length > 64) return false;
+  try {
+    formatterFor(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Every IANA time zone the runtime knows, for a picker. */
+export function timeZones(): string[] {
+  return ["UTC", ...Intl.supportedValuesOf("timeZone").filter((zone) => zone !== "UTC")];
+}

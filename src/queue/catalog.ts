@@ -107,6 +107,14 @@ export const catalog = {
     // A backfill writes a page every second or so: refresh once for a few pages, not once per page.
     debounceSeconds: 3,
   }),
+  recomputePullRequests: define({
+    name: "recompute-pull-requests",
+    // allWeeks: the timezone changed, so every week's boundaries moved.
+    schema: z.object({ installationId, allWeeks: z.boolean() }),
+    policy: "standard",
+    options: { ...retrying, expireInSeconds: 1800 },
+    installationGroup: false,
+  }),
 } as const;
 
 export type Catalog = typeof catalog;

@@ -1,6 +1,16 @@
-import type { Db } from "../db/client.js";
-import { loadPullRequestsWithDetails, updatePullRequestMetrics } from "../db/queries/pull-requests.js";
+import type { PgBoss } from "pg-boss";
+import { withTransaction, type Database, type Db } from "../db/client.js";
+import { getInstallationSettings } from "../db/queries/installations.js";
+import {
+  loadPullRequestsWithDetails,
+  pullRequestIdsAfter,
+  updatePullRequestMetrics,
+  weeksOfInstallation,
+  type DerivedPullRequestColumns,
+} from "../db/queries/pull-requests.js";
+import { deleteWeeklyMetrics } from "../db/queries/weekly-metrics.js";
 import { computePullRequestMetrics, type HotfixPatterns } from "../metrics/pull-request.js";
+import { queueWeeklyRefresh, queueWeeks } from "./weekly.js";
 
 /**
  * Recomputes the derived columns of pull requests from what is stored (after a webhook changed a
@@ -16,4 +26,80 @@ export async function recomputePullRequests(
   const updates = prs.map((pr) => ({ id: pr.id, metrics: computePullRequestMetrics(pr, patterns) }));
   await updatePullRequestMetrics(db, installationId, updates);
   return prs.map((pr, index) => ({ ...pr, ...updates[index]!.metrics }));
+}
+
+/** Pull requests recomputed per transaction: bounded statements, and progress a crash keeps. */
+const BATCH = 500;
+
+const DERIVED: (keyof DerivedPullRequestColumns)[] = [
+  "firstReviewAt",
+  "firstCommitAt",
+  "cycleTimeHours",
+  "reviewTimeHours",
+  "codingPhaseHours",
+  "pickupPhaseHours",
+  "reviewPhaseHours",
+  "isRevert",
+  "revertPatternMatch",
+  "isHotfix",
+];
+
+function same(a: unknown, b: unknown): boolean {
+  return a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
+}
+
+/**
+ * After an installation's patterns or timezone changed: every stored pull request's flags are
+ * recomputed with the installation's settings, and the weeks of those that changed are refreshed.
+ * With `allWeeks` (a new timezone moves every week's boundaries) the weekly figures are rebuilt
+ * from scratch.
+ */
+export async function recomputeInstallation(
+  database: Pick<Database, "db">,
+  boss: PgBoss,
+  installationId: number,
+  options: { allWeeks: boolean },
+): Promise<{ pullRequests: number; changed: number }> {
+  const settings = await getInstallationSettings(database.db, installationId);
+  if (options.allWeeks) {
+    await withTransaction(database, async (db) => {
+      await deleteWeeklyMetrics(db, installationId);
+      await queueWeeks(
+        boss,
+        db,
+        installationId,
+        await weeksOfInstallation(db, installationId, settings.timezone),
+      );
+    });
+  }
+  let after = 0;
+  let seen = 0;
+  let changed = 0;
+  for (;;) {
+    const ids = await pullRequestIdsAfter(database.db, installationId, after, BATCH);
+    if (ids.length === 0) break;
+    await withTransaction(database, async (db) => {
+      const prs = await loadPullRequestsWithDetails(db, installationId, ids);
+      const updates = prs.flatMap((pr) => {
+        const metrics = computePullRequestMetrics(pr, settings);
+        return DERIVED.every((key) => same(pr[key], metrics[key])) ? [] : [{ pr, metrics }];
+      });
+      await updatePullRequestMetrics(
+        db,
+        installationId,
+        updates.map(({ pr, metrics }) => ({ id: pr.id, metrics })),
+      );
+      await queueWeeklyRefresh(
+        boss,
+        db,
+        installationId,
+        settings.timezone,
+        updates.flatMap(({ pr, metrics }) => [pr, { ...pr, ...metrics }]),
+      );
+      changed += updates.length;
+    });
+    seen += ids.length;
+    after = ids.at(-1)!;
+  }
+  return { pullRequests: seen, changed };
 }

@@ -11,6 +11,7 @@ import type { AccessDeps } from "./access.js";
 import { authRoutes } from "./routes/auth.js";
 import { homeRoutes } from "./routes/home.js";
 import { repositoryRoutes } from "./routes/repositories.js";
+import { settingsRoutes } from "./routes/settings.js";
 import { loadSession } from "./session.js";
 
 /** What the settings UI's routes need from the composition root. */
@@ -60,4 +61,5 @@ export async function settingsUi(app: FastifyInstance, deps: UiDeps) {
   await app.register(authRoutes, { config: deps.config, database: deps.database, now: deps.now });
   await app.register(homeRoutes, context);
   await app.register(repositoryRoutes, context);
+  await app.register(settingsRoutes, context);
 }

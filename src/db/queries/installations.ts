@@ -101,3 +101,14 @@ export async function claimFirstBackfillNotice(db: Db, id: number): Promise<{ ac
     .returning({ account: installations.accountLogin });
   return row;
 }
+
+export async function saveInstallationSettings(
+  db: Db,
+  id: number,
+  settings: InstallationSettings,
+): Promise<void> {
+  await db
+    .update(installations)
+    .set({ settings, updatedAt: sql`now()` })
+    .where(eq(installations.id, id));
+}

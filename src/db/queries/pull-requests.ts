@@ -4,6 +4,7 @@ import type { Db } from "../client.js";
 import {
   commits,
   pullRequests,
+  repositories,
   reviews,
   type NewCommitRow,
   type NewPullRequestRow,
@@ -249,4 +250,55 @@ export async function deleteRepositoryData(
     .where(and(eq(pullRequests.installationId, installationId), inArray(pullRequests.repoId, repoIds)))
     .returning({ id: pullRequests.id });
   return deleted.length;
+}
+
+/** The installation's most recently opened pull requests, for previewing patterns on them. */
+export async function listRecentPullRequests(db: Db, installationId: number, limit: number) {
+  return db
+    .select({
+      id: pullRequests.id,
+      number: pullRequests.number,
+      title: pullRequests.title,
+      headRef: pullRequests.headRef,
+      body: pullRequests.body,
+      repository: repositories.fullName,
+      isHotfix: pullRequests.isHotfix,
+      isRevert: pullRequests.isRevert,
+      revertPatternMatch: pullRequests.revertPatternMatch,
+    })
+    .from(pullRequests)
+    .innerJoin(repositories, eq(repositories.id, pullRequests.repoId))
+    .where(eq(pullRequests.installationId, installationId))
+    .orderBy(sql`${pullRequests.createdAt} desc`)
+    .limit(limit);
+}
+
+/** Ids of the installation's pull requests after `afterId`, in id order: batches for a full pass. */
+export async function pullRequestIdsAfter(
+  db: Db,
+  installationId: number,
+  afterId: number,
+  limit: number,
+): Promise<number[]> {
+  const rows = await db
+    .select({ id: pullRequests.id })
+    .from(pullRequests)
+    .where(and(eq(pullRequests.installationId, installationId), sql`${pullRequests.id} > ${afterId}`))
+    .orderBy(pullRequests.id)
+    .limit(limit);
+  return rows.map((row) => row.id);
+}
+
+/** Every week the installation's stored pull requests count in (Mondays in `timeZone`). */
+export async function weeksOfInstallation(
+  db: Db,
+  installationId: number,
+  timeZone: string,
+): Promise<string[]> {
+  const rows = await db.execute<{ week: string }>(sql`
+    select distinct date_trunc('week', at at time zone ${timeZone}::text)::date::text as week
+    from ${pullRequests} pr
+    cross join lateral unnest(array[pr.created_at, pr.merged_at, pr.closed_at, pr.first_review_at]) as at
+    where pr.installation_id = ${installationId} and at is not null`);
+  return [...rows].map((row) => row.week).sort();
 }

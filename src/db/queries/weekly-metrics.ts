@@ -232,3 +232,8 @@ export async function listWeeklyMetrics(
     .limit(weeks);
   return rows.reverse();
 }
+
+/** Forgets every weekly row of the installation (its weeks start on other days after a new timezone). */
+export async function deleteWeeklyMetrics(db: Db, installationId: number): Promise<void> {
+  await db.delete(weeklyMetrics).where(eq(weeklyMetrics.installationId, installationId));
+}

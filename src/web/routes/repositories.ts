@@ -329,7 +329,7 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
       };
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      request.log.warn({ code: error.code }, "backfill estimate unavailable");
+      request.log.warn({ code: error.code, reason: error.message }, "backfill estimate unavailable");
       return {
         available: false,
         reason: "GitHub did not answer the estimate just now; the sync can start anyway.",

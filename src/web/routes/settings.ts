@@ -1,0 +1,116 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { findInstallation } from "../../db/queries/installations.js";
+import type { Installation } from "../../db/schema/index.js";
+import { patternError } from "../../metrics/patterns.js";
+import { isTimeZone } from "../../metrics/weeks.js";
+import { installationSettingsSchema, syncDepths, type InstallationSettings } from "../../settings.js";
+import { saveSettings } from "../../sync/settings.js";
+import { authorizeInstallation } from "../access.js";
+import { message, page, setFlash } from "../render.js";
+import type { UiContext } from "../ui.js";
+import { installationPath } from "../view-models/installation.js";
+import { buildSettingsViewModel, type SettingsErrors, type SettingsForm } from "../view-models/settings.js";
+
+type Params = { installationId: string };
+
+/** The form as posted: any field may be missing or of the wrong type; nothing is trusted. */
+function readForm(body: unknown): SettingsForm {
+  const fields = (typeof body === "object" && body !== null ? body : {}) as Record<string, unknown>;
+  const text = (key: string) => (typeof fields[key] === "string" ? (fields[key] as string) : "");
+  return {
+    timezone: text("timezone").trim(),
+    defaultSyncDepth: text("defaultSyncDepth"),
+    // An unchecked checkbox is not sent at all.
+    autoTrackNewRepos: fields.autoTrackNewRepos === "on",
+    hotfixBranchPattern: text("hotfixBranchPattern"),
+    hotfixTitlePattern: text("hotfixTitlePattern"),
+    revertTitlePattern: text("revertTitlePattern"),
+  };
+}
+
+/** Settings from a form, or a message for each field that cannot be saved (then nothing is). */
+function validate(form: SettingsForm): { settings: InstallationSettings } | { errors: SettingsErrors } {
+  const errors: SettingsErrors = {};
+  if (!isTimeZone(form.timezone))
+    errors.timezone = "Choose a time zone from the list (an IANA name such as Europe/Berlin).";
+  if (!(syncDepths as readonly string[]).includes(form.defaultSyncDepth)) {
+    errors.defaultSyncDepth = "Choose one of the offered depths.";
+  }
+  for (const key of ["hotfixBranchPattern", "hotfixTitlePattern", "revertTitlePattern"] as const) {
+    const problem = patternError(form[key]);
+    if (problem) errors[key] = problem;
+  }
+  if (Object.keys(errors).length > 0) return { errors };
+  return { settings: installationSettingsSchema.parse(form) };
+}
+
+/**
+ * An installation's settings: the nightly sync's timezone, the default sync depth, auto-tracking,
+ * and the hotfix and revert patterns with a preview on the latest pull requests. Saving new
+ * patterns (or a new timezone) recomputes the stored flags and weekly figures in a job.
+ */
+export async function settingsRoutes(app: FastifyInstance, context: UiContext) {
+  const base = "/installations/:installationId/settings";
+
+  async function open(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) {
+    const access = await authorizeInstallation(context.access, request, reply, request.params.installationId);
+    if (!access) return undefined;
+    const installation = await findInstallation(context.database.db, access.installationId);
+    if (!installation) {
+      await message(request, reply, 404, {
+        title: "Not found",
+        heading: "Not found",
+        message: "No such installation.",
+      });
+    }
+    return installation;
+  }
+
+  async function render(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    installation: Installation,
+    options: Parameters<typeof buildSettingsViewModel>[2],
+  ) {
+    return page(
+      request,
+      reply,
+      "settings",
+      await buildSettingsViewModel(context.database.db, installation, options),
+    );
+  }
+
+  app.get<{ Params: Params }>(base, async (request, reply) => {
+    const installation = await open(request, reply);
+    if (!installation) return;
+    return render(request, reply, installation, {});
+  });
+
+  app.post<{ Params: Params }>(`${base}/preview`, async (request, reply) => {
+    const installation = await open(request, reply);
+    if (!installation) return;
+    const form = readForm(request.body);
+    const result = validate(form);
+    if ("errors" in result)
+      return render(request, reply.code(400), installation, { form, errors: result.errors });
+    return render(request, reply, installation, { form, preview: result.settings });
+  });
+
+  app.post<{ Params: Params }>(base, async (request, reply) => {
+    const installation = await open(request, reply);
+    if (!installation) return;
+    const form = readForm(request.body);
+    const result = validate(form);
+    if ("errors" in result)
+      return render(request, reply.code(400), installation, { form, errors: result.errors });
+    const change = await saveSettings(context.database, context.boss, installation.id, result.settings);
+    setFlash(reply, {
+      kind: "ok",
+      text:
+        change.patternsChanged || change.timezoneChanged
+          ? "Settings saved. Stored pull requests and weekly figures are being recomputed; this takes a minute for large histories."
+          : "Settings saved.",
+    });
+    return reply.redirect(installationPath(installation.id, "settings"), 303);
+  });
+}

@@ -1,0 +1,82 @@
+import type { Db } from "../../db/client.js";
+import { listRecentPullRequests } from "../../db/queries/pull-requests.js";
+import type { Installation } from "../../db/schema/index.js";
+import {
+  isHotfixPullRequest,
+  isRevertPullRequest,
+  matchesRevertPattern,
+} from "../../metrics/pull-request.js";
+import { timeZones } from "../../metrics/weeks.js";
+import { parseInstallationSettings, type InstallationSettings } from "../../settings.js";
+import { depthOptions, installationHeader, installationPath } from "./installation.js";
+
+/** What the settings form holds: strings as typed, so a refused form shows them again. */
+export interface SettingsForm {
+  timezone: string;
+  defaultSyncDepth: string;
+  autoTrackNewRepos: boolean;
+  hotfixBranchPattern: string;
+  hotfixTitlePattern: string;
+  revertTitlePattern: string;
+}
+
+export type SettingsErrors = Partial<Record<keyof SettingsForm, string>>;
+
+/** How many recent pull requests the pattern preview runs on. */
+export const PREVIEW_SIZE = 50;
+
+export function formFromSettings(settings: InstallationSettings): SettingsForm {
+  return { ...settings };
+}
+
+/**
+ * The last pull requests with what the patterns in the form would make of them, beside what is
+ * stored now: a row changes when a flag would flip.
+ */
+async function buildPreview(db: Db, installationId: number, patterns: InstallationSettings) {
+  const prs = await listRecentPullRequests(db, installationId, PREVIEW_SIZE);
+  const rows = prs.map((pr) => {
+    const facts = { title: pr.title, body: pr.body, headRef: pr.headRef, commits: [] };
+    const hotfix = isHotfixPullRequest(facts, patterns);
+    // The fixed revert rule also reads commit messages; the stored flag already has them.
+    const revert = pr.isRevert || isRevertPullRequest(facts);
+    const revertPattern = matchesRevertPattern(facts, patterns);
+    return {
+      repository: pr.repository,
+      number: pr.number,
+      title: pr.title,
+      headRef: pr.headRef,
+      hotfix,
+      revert: revert || revertPattern,
+      changed: hotfix !== pr.isHotfix || revertPattern !== pr.revertPatternMatch,
+    };
+  });
+  return {
+    rows,
+    hotfixes: rows.filter((row) => row.hotfix).length,
+    reverts: rows.filter((row) => row.revert).length,
+    changed: rows.filter((row) => row.changed).length,
+  };
+}
+
+export async function buildSettingsViewModel(
+  db: Db,
+  installation: Installation,
+  options: { form?: SettingsForm; errors?: SettingsErrors; preview?: InstallationSettings },
+) {
+  const stored = parseInstallationSettings(installation.settings);
+  const form = options.form ?? formFromSettings(stored);
+  const base = installationPath(installation.id, "settings");
+  return {
+    title: `Settings · ${installation.accountLogin}`,
+    installation: installationHeader(installation, "settings"),
+    form,
+    errors: options.errors ?? {},
+    hasErrors: Object.keys(options.errors ?? {}).length > 0,
+    timeZones: timeZones(),
+    depthOptions,
+    preview: options.preview ? await buildPreview(db, installation.id, options.preview) : null,
+    previewSize: PREVIEW_SIZE,
+    actions: { save: base, preview: `${base}/preview` },
+  };
+}
