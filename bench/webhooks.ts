@@ -31,6 +31,7 @@ import { startFakeProcess, type FakeProcess } from "./fake-process.js";
 import type { LoadJob, LoadResult } from "./load.js";
 
 const { values } = parseArgs({
+  allowNegative: true,
   options: {
     burst: { type: "string", default: "1500" },
     connections: { type: "string", default: "32" },
@@ -76,6 +77,8 @@ interface Phase {
   lost: number;
   duplicated: number;
   backlog?: { maxQueued: number; samples: number[] };
+  /** Active Postgres sessions by what they waited on, summed over the per-second samples. */
+  waits?: Record<string, number>;
   rssMb?: { start: number; peak: number; end: number; samples: number[] };
 }
 
@@ -203,21 +206,33 @@ async function integrity(engine: Engine, since: Date, load: LoadResult) {
   };
 }
 
+/** What Postgres sessions wait on, summed over samples: where the time goes. */
+async function sampleWaits(engine: Engine, waits: Map<string, number>): Promise<void> {
+  const rows = await engine.database.sql<{ wait: string; count: number }[]>`
+    select coalesce(wait_event_type || ':' || wait_event, 'cpu') as wait, count(*)::int as count
+    from pg_stat_activity
+    where datname = current_database() and state = 'active' and pid <> pg_backend_pid()
+    group by 1`;
+  for (const row of rows) waits.set(row.wait, (waits.get(row.wait) ?? 0) + row.count);
+}
+
 function sampleEverySecond(engine: Engine, since: Date) {
   const backlog: number[] = [];
   const rss: number[] = [];
+  const waits = new Map<string, number>();
   let stopped = false;
   const loop = (async () => {
     while (!stopped) {
       backlog.push(await queuedSince(engine, since));
       rss.push(Math.round(process.memoryUsage().rss / MB));
+      await sampleWaits(engine, waits);
       await sleep(1000);
     }
   })();
   return async () => {
     stopped = true;
     await loop;
-    return { backlog, rss };
+    return { backlog, rss, waits };
   };
 }
 
@@ -288,6 +303,7 @@ async function sustainedPhase(engine: Engine, deliveries: LoadJob["deliveries"])
   const drained = await drain(engine, since, 120);
   const samples = await stop();
   return {
+    waits: Object.fromEntries([...samples.waits].sort((a, b) => b[1] - a[1]).slice(0, 8)),
     name: `sustained ${rate}/s for ${seconds} s`,
     load,
     drain: drained,
@@ -326,6 +342,13 @@ function report(phases: Phase[], baseline: Phase | undefined): string[] {
     );
     line(`  lost / duplicated       ${p.lost} / ${p.duplicated}`);
     if (p.backlog) line(`  backlog (queued) max    ${p.backlog.maxQueued}`);
+    if (p.waits) {
+      line(
+        `  Postgres sessions wait  ${Object.entries(p.waits)
+          .map(([wait, count]) => `${wait} ${count}`)
+          .join(", ")} (active sessions summed over 1 s samples)`,
+      );
+    }
     if (p.rssMb) {
       const half = Math.floor(p.rssMb.samples.length / 2);
       const secondHalf = p.rssMb.samples.slice(half);

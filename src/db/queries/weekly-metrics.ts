@@ -155,9 +155,10 @@ export async function refreshWeeklyMetrics(
  */
 export async function markWeeksPending(db: Db, installationId: number, weeks: string[]): Promise<void> {
   if (weeks.length === 0) return;
+  // In week order, as clearPendingWeeks locks them: concurrent writers never deadlock.
   await db
     .insert(weeklyMetricsPending)
-    .values(weeks.map((weekStart) => ({ installationId, weekStart })))
+    .values([...new Set(weeks)].sort().map((weekStart) => ({ installationId, weekStart })))
     .onConflictDoUpdate({
       target: [weeklyMetricsPending.installationId, weeklyMetricsPending.weekStart],
       set: { markedAt: sql`clock_timestamp()` },
@@ -178,16 +179,27 @@ export async function listPendingWeeks(db: Db, installationId: number): Promise<
 }
 
 /** Clears refreshed weeks, but not one a change marked again since it was listed. */
-// Arrays of dates travel as text[]: the driver's serialisers for date arrays expect Date objects.
+/**
+ * Clears refreshed weeks, but not one a change marked again since it was listed. Rows are locked in
+ * week order first, the order markWeeksPending writes them in, so the two never deadlock.
+ */
 export async function clearPendingWeeks(db: Db, installationId: number, weeks: PendingWeek[]): Promise<void> {
   if (weeks.length === 0) return;
+  // Arrays of dates travel as text[]: the driver's serialisers for date arrays expect Date objects.
   await db.execute(sql`
+    with done as (
+      select p.week_start
+      from ${weeklyMetricsPending} p
+      join unnest(${sql.param(weeks.map((w) => w.weekStart))}::text[]::date[],
+                  ${sql.param(weeks.map((w) => w.markedAt))}::text[]::timestamptz[]) as listed(week_start, marked_at)
+        on p.week_start = listed.week_start and p.marked_at = listed.marked_at
+      where p.installation_id = ${installationId}
+      order by p.week_start
+      for update of p
+    )
     delete from ${weeklyMetricsPending} p
-    using unnest(${sql.param(weeks.map((w) => w.weekStart))}::text[]::date[],
-                 ${sql.param(weeks.map((w) => w.markedAt))}::text[]::timestamptz[]) as done(week_start, marked_at)
-    where p.installation_id = ${installationId}
-      and p.week_start = done.week_start
-      and p.marked_at = done.marked_at`);
+    using done
+    where p.installation_id = ${installationId} and p.week_start = done.week_start`);
 }
 
 export interface ListWeeklyMetricsOptions {

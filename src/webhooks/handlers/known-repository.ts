@@ -1,5 +1,5 @@
 import type { PgBoss } from "pg-boss";
-import type { Db } from "../../db/client.js";
+import { withTransaction, type Db } from "../../db/client.js";
 import {
   findInstallation,
   upsertInstallation,
@@ -8,6 +8,9 @@ import {
 import { findRepository, upsertRepositories, type RepositoryFacts } from "../../db/queries/repositories.js";
 import type { Repository } from "../../db/schema/index.js";
 import { enqueue } from "../../queue/boss.js";
+import { queueWeeklyRefresh } from "../../sync/weekly.js";
+import type { DatedPullRequest } from "../../metrics/weeks.js";
+import type { HandlerDeps } from "./deps.js";
 import { parseInstallationSettings, type InstallationSettings } from "../../settings.js";
 import { cleanText } from "../../text.js";
 import type { PayloadAccount, PayloadRepositoryFacts, RepositoryEventBase } from "../payloads.js";
@@ -94,5 +97,21 @@ export async function enqueueRefresh(
       nodeId: pr.node_id,
     },
     { tx: db },
+  );
+}
+
+/**
+ * Marks the weeks a webhook's change touched and queues their refresh, after the handler's
+ * transaction committed. Inside it, every delivery of a burst would wait for the others on the same
+ * few pending-week rows (this week's, last week's). A crash between the commit and this leaves the
+ * delivery's job unfinished, so it runs again and marks them then.
+ */
+export async function queueWeeksAfterCommit(
+  deps: HandlerDeps,
+  known: KnownRepository,
+  prs: DatedPullRequest[],
+): Promise<void> {
+  await withTransaction(deps.database, (db) =>
+    queueWeeklyRefresh(deps.boss, db, known.installationId, known.settings.timezone, prs),
   );
 }

@@ -1,11 +1,10 @@
 import { withTransaction } from "../../db/client.js";
 import { findStoredPullRequests, upsertPullRequests, upsertReviews } from "../../db/queries/pull-requests.js";
 import { recomputePullRequests } from "../../sync/recompute.js";
-import { queueWeeklyRefresh } from "../../sync/weekly.js";
 import type { PullRequestReviewEvent } from "../payloads.js";
 import { pullRequestRowFromWebhook, reviewRowFromWebhook } from "../transforms.js";
 import type { HandlerDeps } from "./deps.js";
-import { enqueueRefresh, resolveKnownRepository } from "./known-repository.js";
+import { enqueueRefresh, queueWeeksAfterCommit, resolveKnownRepository } from "./known-repository.js";
 
 /**
  * pull_request_review.*: the review, and the pull request it belongs to (a review can arrive before
@@ -15,7 +14,7 @@ export async function handlePullRequestReview(
   deps: HandlerDeps,
   payload: PullRequestReviewEvent,
 ): Promise<void> {
-  await withTransaction(deps.database, async (db) => {
+  const changed = await withTransaction(deps.database, async (db) => {
     const known = await resolveKnownRepository(db, payload);
     if (!known?.repository.tracked) return;
     const pr = payload.pull_request;
@@ -26,11 +25,9 @@ export async function handlePullRequestReview(
     // Pending reviews are drafts only their author sees; they become reviews when submitted.
     if (row.state !== "pending") await upsertReviews(db, [row]);
     const after = await recomputePullRequests(db, known.installationId, [pr.id], known.settings);
-    // The weeks of the first review, before and after: review time counts in the week of the first review.
-    await queueWeeklyRefresh(deps.boss, db, known.installationId, known.settings.timezone, [
-      ...after,
-      ...before,
-    ]);
     await enqueueRefresh(deps.boss, db, known, pr);
+    // The weeks of the first review, before and after: review time counts in the week of the first review.
+    return { known, dates: [...after, ...before] };
   });
+  if (changed) await queueWeeksAfterCommit(deps, changed.known, changed.dates);
 }
