@@ -14,6 +14,7 @@ import type { Config } from "./config.js";
 import type { Database } from "./db/client.js";
 import { AppError } from "./errors.js";
 import type { RegisteredApp } from "./github/manifest.js";
+import { logSerializers } from "./logger.js";
 import { authRoutes } from "./web/routes/auth.js";
 import { healthRoutes } from "./web/routes/health.js";
 import { homeRoutes } from "./web/routes/home.js";
@@ -43,11 +44,16 @@ export const viewsDir = path.resolve(
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
-    loggerInstance: deps.log as FastifyBaseLogger,
-    // Probot webhooks carry their own GUID; everything else gets a request id for the logs.
-    requestIdHeader: "x-github-delivery",
-    trustProxy: true,
+    // Request URLs are logged with their codes, states and tokens redacted, errors without query parameters.
+    loggerInstance: deps.log.child({}, { serializers: logSerializers }) as FastifyBaseLogger,
+    // Request ids are the server's own: no client chooses what the logs call its request. The
+    // webhook route adds the (validated) delivery GUID to its own log lines.
+    requestIdHeader: false,
+    trustProxy: config.trustProxy,
   });
+
+  // The default 404 handler logs the raw URL, query included; the request line is logged redacted already.
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: "Not found" }));
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode;
@@ -79,7 +85,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     path: WEBHOOK_PATH,
     bodyLimit: config.webhookBodyLimit,
     database: deps.database,
-    probot: deps.probot,
+    secret: deps.probot ? config.app?.webhookSecret : undefined,
     boss: deps.boss,
   });
   await app.register(async (ui) => {
