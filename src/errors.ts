@@ -96,7 +96,7 @@ export function describeError(error: unknown): string {
   const reasons: string[] = [];
   let query: string | undefined;
   const seen = new Set<unknown>();
-  for (let current = error; current !== undefined && current !== null && !seen.has(current); ) {
+  for (let current = error; current !== undefined && current !== null && !seen.has(current);) {
     seen.add(current);
     if (!(current instanceof Error)) {
       reasons.push(String(current));

@@ -36,7 +36,15 @@ export function createLogger(config: Pick<Config, "logLevel">, destination?: Des
  * `parameters`), and Octokit's whole request and response, whose URLs carry one-time codes and
  * whose bodies carry payloads.
  */
-const HIDDEN_ERROR_FIELDS = new Set(["params", "parameters", "args", "request", "response", "headers", "data"]);
+const HIDDEN_ERROR_FIELDS = new Set([
+  "params",
+  "parameters",
+  "args",
+  "request",
+  "response",
+  "headers",
+  "data",
+]);
 
 /**
  * pino's `err` serializer, minus what an error may carry that must not reach the logs: the message
@@ -54,7 +62,8 @@ function serializeOneError(error: Error, seen: Set<Error>): Record<string, unkno
     type: error.constructor?.name || error.name,
     message,
     // The stack starts with the original message; a function replacement keeps "$&" in it literal.
-    stack: error.stack === undefined ? undefined : cleanText(error.stack.replace(error.message, () => message)),
+    stack:
+      error.stack === undefined ? undefined : cleanText(error.stack.replace(error.message, () => message)),
   };
   for (const [key, field] of Object.entries(error)) {
     if (key in serialized || key === "cause" || key === "errors" || HIDDEN_ERROR_FIELDS.has(key)) continue;

@@ -30,6 +30,8 @@ export interface ServerDeps {
   probot?: Probot | undefined;
   boss?: PgBoss | undefined;
   onRegistered?: (app: RegisteredApp) => void;
+  /** Setup mode: why switching to the registered App failed, shown on the setup page. */
+  setupProblem?: () => string | undefined;
 }
 
 export const WEBHOOK_PATH = "/api/github/webhooks";
@@ -54,6 +56,14 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   // The default 404 handler logs the raw URL, query included; the request line is logged redacted already.
   app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: "Not found" }));
+
+  if (!deps.probot) {
+    // Setup mode ends by closing this server; no kept-alive connection may hold that up for the
+    // 72 seconds of Fastify's keep-alive (a request still in flight then would otherwise keep one).
+    app.addHook("onSend", async (_request, reply) => {
+      reply.header("connection", "close");
+    });
+  }
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode;
@@ -101,7 +111,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
       await ui.register(authRoutes, { config });
       await ui.register(homeRoutes, { config, database: deps.database });
     } else {
-      await ui.register(setupRoutes, { config, onRegistered: deps.onRegistered ?? (() => {}) });
+      await ui.register(setupRoutes, {
+        config,
+        database: deps.database,
+        onRegistered: deps.onRegistered ?? (() => {}),
+        problem: deps.setupProblem ?? (() => undefined),
+      });
     }
   });
   return app;

@@ -1,5 +1,5 @@
 import type { PgBoss } from "pg-boss";
-import { RateLimitedError } from "../errors.js";
+import { describeError, RateLimitedError } from "../errors.js";
 import { enqueue } from "../queue/boss.js";
 import { catalog, type JobData, type QueueKey } from "../queue/catalog.js";
 import type { JobContext, JobDeps } from "./handlers/deps.js";
@@ -69,7 +69,10 @@ export async function startWorkers(
             return;
           }
           log.error({ err: error, code: (error as { code?: string }).code }, "job failed");
-          throw error;
+          // pg-boss stores what is thrown as the job's output (jsonb): a failed query's parameters
+          // would be kept there, and a U+0000 in them would stop it from recording the failure at all.
+          // eslint-disable-next-line preserve-caught-error -- the cause is exactly what must not be stored
+          throw new Error(describeError(error));
         }
       },
     );

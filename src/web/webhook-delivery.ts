@@ -24,7 +24,9 @@ const EVENT = /^[a-z][a-z0-9_]{0,63}$/;
 const DELIVERY_ID = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/;
 
 /** Checks the three headers every delivery carries; the values are never echoed back or logged. */
-export function readDeliveryHeaders(headers: IncomingHttpHeaders): { ok: true; value: DeliveryHeaders } | Refusal {
+export function readDeliveryHeaders(
+  headers: IncomingHttpHeaders,
+): { ok: true; value: DeliveryHeaders } | Refusal {
   const signature = headers["x-hub-signature-256"];
   const event = headers["x-github-event"];
   const deliveryId = headers["x-github-delivery"];

@@ -1,4 +1,5 @@
 import { findDelivery, markDelivery } from "../../db/queries/webhook-deliveries.js";
+import { describeError } from "../../errors.js";
 import type { JobData } from "../../queue/catalog.js";
 import type { JobContext, JobDeps } from "./deps.js";
 
@@ -29,8 +30,7 @@ export function processWebhook(deps: JobDeps) {
       await markDelivery(db, deliveryId, { status: "processed" });
     } catch (error) {
       const cause = error instanceof AggregateError && error.errors.length > 0 ? error.errors[0] : error;
-      const message = cause instanceof Error ? cause.message : String(cause);
-      await markDelivery(db, deliveryId, { status: "failed", error: message });
+      await markDelivery(db, deliveryId, { status: "failed", error: describeError(cause) });
       throw cause;
     }
   };

@@ -83,7 +83,11 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
 
       const { event, deliveryId } = delivery;
       const payload = decoded.payload;
-      const ids = payload as { action?: unknown; installation?: { id?: unknown }; repository?: { id?: unknown } };
+      const ids = payload as {
+        action?: unknown;
+        installation?: { id?: unknown };
+        repository?: { id?: unknown };
+      };
       const action = typeof ids.action === "string" ? ids.action : null;
       const check = checkPayload(event, payload);
       const handled = check.handled && check.ok;
