@@ -26,6 +26,16 @@ export function createLogger(config: Pick<Config, "logLevel">, destination?: Des
         censor: "[redacted]",
       },
       serializers: logSerializers,
+      hooks: {
+        // log.error(error) makes the error's message the line's msg, unserialized: scrub it too.
+        logMethod(args, method) {
+          const [first, second] = args as unknown[];
+          if (first instanceof Error && typeof second !== "string") {
+            return method.apply(this, [first, safeErrorMessage(first)] as Parameters<typeof method>);
+          }
+          return method.apply(this, args);
+        },
+      },
     },
     destination,
   );
@@ -33,8 +43,8 @@ export function createLogger(config: Pick<Config, "logLevel">, destination?: Des
 
 /**
  * Error fields that are never logged: a failed query's parameters (drizzle's `params`, postgres.js's
- * `parameters`), and Octokit's whole request and response, whose URLs carry one-time codes and
- * whose bodies carry payloads.
+ * `parameters`), Octokit's whole request and response (URLs carry one-time codes, bodies carry
+ * payloads), and the webhook event @octokit/webhooks attaches to a handler's error (the payload).
  */
 const HIDDEN_ERROR_FIELDS = new Set([
   "params",
@@ -44,6 +54,7 @@ const HIDDEN_ERROR_FIELDS = new Set([
   "response",
   "headers",
   "data",
+  "event",
 ]);
 
 /**
