@@ -33,3 +33,13 @@ export function webhookExample<T = Record<string, any>>(
     copy.installation = { id: 1, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" };
   return copy as T;
 }
+
+/** Every example payload of every event in the collection, deep-copied, with its event name. */
+export function allWebhookExamples(): { event: string; payload: Record<string, any> }[] {
+  return examples.flatMap((group) =>
+    group.examples.map((example) => ({
+      event: group.name,
+      payload: structuredClone(example) as Record<string, any>,
+    })),
+  );
+}
