@@ -359,7 +359,7 @@ describe("missing and mistyped fields in otherwise real payloads", () => {
         const outcome = await deliverAndSettle(event, payload);
         statuses.set(outcome.status, (statuses.get(outcome.status) ?? 0) + 1);
       } catch (error) {
-        throw new Error(`${name}: ${(error as Error).message}`);
+        throw new Error(`${name}: ${(error as Error).message}`, { cause: error });
       }
     }
     expect([...statuses.keys()].sort()).toEqual([202, 400]);
