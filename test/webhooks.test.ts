@@ -1,6 +1,7 @@
 import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import nock from "nock";
+import { enqueue } from "../src/queue/boss.js";
 import { WEBHOOK_PATH } from "../src/server.js";
 import { sign } from "./support/app.js";
 import { useTestApp } from "./support/harness.js";
@@ -279,4 +280,17 @@ describe("webhook intake, bodies replayed under another event's name", () => {
       expect(await state()).toEqual(before);
     },
   );
+});
+
+it("records a stored delivery that does not match its event as ignored, and does not retry it", async () => {
+  // Stored before intake checked payloads: a label.deleted body recorded as a repository event.
+  const body = webhookExample("label", "deleted");
+  await t.database.sql`
+    insert into webhook_deliveries (id, event, action, status, payload)
+    values ('stored-before-checks', 'repository', 'deleted', 'queued', ${JSON.stringify(body)}::jsonb)`;
+  await enqueue(t.app.boss, "processWebhook", { deliveryId: "stored-before-checks" });
+  await t.app.drain(["process-webhook"]);
+  const [row] = await t.database.sql`select status, last_error from webhook_deliveries`;
+  expect(row).toEqual({ status: "ignored", last_error: "repository payload does not match its schema" });
+  expect((await t.app.jobs("process-webhook")).map((job) => job.state)).toEqual(["completed"]);
 });
