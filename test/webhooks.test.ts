@@ -261,6 +261,10 @@ describe("webhook intake, bodies replayed under another event's name", () => {
     ["repository", "deleted", "installation"],
     // A signed label.deleted body as `repository`: it would mark the repository removed.
     ["label", "deleted", "repository"],
+    // A repository_dispatch body: its action is whatever a repository writer chose, "deleted" too.
+    ["repository_dispatch", "deleted", "repository"],
+    ["star", "deleted", "repository"],
+    ["installation", "deleted", "repository"],
     // A signed pull_request_review.edited body as `pull_request`.
     ["pull_request_review", "edited", "pull_request"],
     // A signed pull_request_review_comment.edited body as `pull_request`.
