@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import dotenv from "dotenv";
 import { z } from "zod";
 
@@ -67,6 +68,16 @@ const envSchema = z.object({
   NOTIFY_EMAIL_TO: optional,
   /** File where the manifest flow stores the App's credentials. */
   ENV_FILE: z.string().default(".env"),
+  /** Which proxies' X-Forwarded-* headers are believed (client address, protocol); none by default. */
+  TRUST_PROXY: optional.transform((value, ctx) => {
+    const parsed = parseTrustProxy(value);
+    if (parsed !== undefined) return parsed;
+    ctx.addIssue({
+      code: "custom",
+      message: `must be "false", "true", or comma-separated addresses or CIDR ranges, got "${value}"`,
+    });
+    return z.NEVER;
+  }),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -109,7 +120,11 @@ export interface Config {
   notifyEmailFrom: string;
   notifyEmailTo: string[];
   envFile: string;
+  /** Fastify's trustProxy: false, true, or the trusted proxies' addresses and CIDR ranges. */
+  trustProxy: TrustProxy;
 }
+
+export type TrustProxy = boolean | string;
 
 export class ConfigError extends Error {
   override name = "ConfigError";
@@ -195,6 +210,7 @@ export function loadConfig(
       .map((address) => address.trim())
       .filter(Boolean),
     envFile: e.ENV_FILE,
+    trustProxy: e.TRUST_PROXY,
   };
 }
 
@@ -214,6 +230,29 @@ function normalisePrivateKey(value: string): string {
   if (trimmed.includes("-----BEGIN")) return trimmed.replace(/\\n/g, "\n");
   const decoded = Buffer.from(trimmed, "base64").toString("utf8");
   return decoded.includes("-----BEGIN") ? decoded : trimmed;
+}
+
+/**
+ * TRUST_PROXY: unset or "false" trusts no proxy, so no client can choose its own address or
+ * protocol with X-Forwarded-* headers; "true" trusts every hop; a comma-separated list trusts the
+ * proxies at those addresses (proxy-addr's names loopback, linklocal and uniquelocal included).
+ * Hop counts are not offered: Fastify cannot check the peer with them and trusts nothing.
+ * Undefined when the value is none of these.
+ */
+function parseTrustProxy(value: string | undefined): TrustProxy | undefined {
+  const trimmed = value?.trim().toLowerCase();
+  if (trimmed === undefined || trimmed === "" || trimmed === "false") return false;
+  if (trimmed === "true") return true;
+  const entries = trimmed.split(",").map((entry) => entry.trim());
+  const named = new Set(["loopback", "linklocal", "uniquelocal"]);
+  const valid = entries.every((entry) => {
+    if (named.has(entry)) return true;
+    const [address, bits, extra] = entry.split("/");
+    if (extra !== undefined || !address || isIP(address) === 0) return false;
+    const maxBits = isIP(address) === 4 ? 32 : 128;
+    return bits === undefined || (/^\d+$/.test(bits) && Number(bits) <= maxBits);
+  });
+  return valid ? entries.join(",") : undefined;
 }
 
 function defaultReadFile(path: string): string {

@@ -1,3 +1,5 @@
+import { cleanText } from "./text.js";
+
 /**
  * Every error the app raises on purpose. GitHub API failures become one of these in
  * src/github/client.ts; jobs decide from the type whether to delay, skip or retry.
@@ -62,15 +64,50 @@ export class InvalidInputError extends AppError {
   override readonly code = "invalid";
 }
 
+/** Longest error text stored with a job, a delivery or a repository: enough to act on, never a payload. */
+export const MAX_STORED_ERROR_LENGTH = 1000;
+
+interface QueryFailure {
+  query: string;
+  params: unknown[];
+}
+
+/** drizzle's DrizzleQueryError, whose message is "Failed query: <sql>\nparams: <every parameter>". */
+function isQueryFailure(error: unknown): error is Error & QueryFailure {
+  const candidate = error as Partial<QueryFailure> | null;
+  return error instanceof Error && typeof candidate?.query === "string" && Array.isArray(candidate.params);
+}
+
 /**
- * An error's message as it may be stored (a job's output, a repository's last error): a database
- * error without the query and its parameters (drizzle puts both in its message; the parameters hold
- * payload text), and no U+0000, which Postgres refuses to store.
+ * An error's own message without what must never leave the process: a failed query's parameters
+ * (GitHub's data: titles, logins, emails, whole payloads) and U+0000 (which Postgres refuses, so an
+ * error holding one could not even be recorded).
+ */
+export function safeErrorMessage(error: Error): string {
+  return cleanText(isQueryFailure(error) ? `Failed query: ${error.query}` : error.message);
+}
+
+/**
+ * The text stored for a failure (pg-boss job output, `last_error`): the error and its causes,
+ * without query parameters or U+0000, and bounded. For a failed query the database's reason comes
+ * first and the statement last, since a multi-row statement can be long.
  */
 export function describeError(error: unknown): string {
-  let message = error instanceof Error ? error.message : String(error);
-  if (error instanceof Error && error.cause instanceof Error && /^Failed query: /.test(message)) {
-    message = `database query failed: ${error.cause.message}`;
+  const reasons: string[] = [];
+  let query: string | undefined;
+  const seen = new Set<unknown>();
+  for (let current = error; current !== undefined && current !== null && !seen.has(current);) {
+    seen.add(current);
+    if (!(current instanceof Error)) {
+      reasons.push(String(current));
+      break;
+    }
+    if (isQueryFailure(current)) query ??= current.query;
+    else if (current.message) reasons.push(current.message);
+    current = current.cause;
   }
-  return message.replaceAll("\u0000", "").slice(0, 2000);
+  const reason = reasons.join(": ") || (query === undefined ? "unknown error" : "database query failed");
+  const text = query === undefined ? reason : `${reason} (failed query: ${query})`;
+  // Cleaned after cutting: the cut may split a surrogate pair, which jsonb would refuse.
+  return cleanText(text.slice(0, MAX_STORED_ERROR_LENGTH));
 }

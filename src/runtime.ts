@@ -4,10 +4,11 @@ import type { ConstructorOptions, PgBoss } from "pg-boss";
 import type { Logger } from "pino";
 import type { Probot } from "probot";
 import SmeeClient from "smee-client";
-import type { Config } from "./config.js";
+import { ConfigError, type Config } from "./config.js";
 import { createDatabase, type Database } from "./db/client.js";
 import { startEmbeddedPostgres, type RunningPostgres } from "./db/embedded.js";
 import { migrateDatabase } from "./db/migrate.js";
+import { describeError } from "./errors.js";
 import { createGitHubClientFactory } from "./github/installation-client.js";
 import { createProbot } from "./github/probot.js";
 import { startWorkers } from "./jobs/worker.js";
@@ -15,6 +16,7 @@ import { createLogger } from "./logger.js";
 import { retireQueues, startBoss } from "./queue/boss.js";
 import type { QueueKey } from "./queue/catalog.js";
 import { buildServer, WEBHOOK_PATH } from "./server.js";
+import { setupLink } from "./web/setup-token.js";
 import { createWebhookApp } from "./webhooks/app.js";
 
 /**
@@ -25,7 +27,8 @@ import { createWebhookApp } from "./webhooks/app.js";
  *   handlers → job workers → HTTP server → listen (→ smee)
  *
  * and stop() undoes it in reverse. Without App credentials only the database and the setup-mode
- * server start; once the manifest flow stored credentials, the App part starts with them.
+ * server start; once the manifest flow stored credentials, the App part starts with them. If that
+ * switch fails, a setup-mode server keeps serving and its page says why.
  */
 
 export interface RuntimeOptions {
@@ -80,22 +83,58 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let port = options.config.port;
   let services: Services;
   let restarting: Promise<void> | undefined;
+  /** Why the last switch to the registered App failed; the setup page shows it. */
+  let problem: string | undefined;
+  const deps = { ...options, log, now, database, databaseUrl: url, setupProblem: () => problem };
   const start = async (config: Config): Promise<Services> => {
-    const started = await startServices(config, { ...options, log, now, database, databaseUrl: url }, () => {
+    const started = await startServices(config, deps, () => {
       // The manifest flow stored credentials: switch to them once, whatever the number of callbacks.
-      restarting ??= restart().finally(() => (restarting = undefined));
+      restarting ??= switchToRegisteredApp()
+        .catch((error: unknown) => log.fatal({ err: error }, "setup mode could not be restarted"))
+        .finally(() => (restarting = undefined));
     });
-    await started.server.listen({ port, host: config.host });
-    port = (started.server.server.address() as AddressInfo).port;
-    if (config.webhookProxyUrl) started.smee = await startSmee(config, port, log);
+    try {
+      await started.server.listen({ port, host: config.host });
+      port = (started.server.server.address() as AddressInfo).port;
+      if (config.webhookProxyUrl) started.smee = await startSmee(config, port, log);
+    } catch (error) {
+      await stopServices(started);
+      throw error;
+    }
     log.info({ url: config.baseUrl, mode: config.app ? "app" : "setup" }, "pr pulse listening");
     return started;
   };
-  const restart = async () => {
+  /**
+   * After the manifest flow: the configuration is read again and the App starts with the new
+   * credentials. A configuration error leaves the setup server as it is; a start that fails is
+   * followed by setup mode again. Either way the setup page then says what went wrong.
+   */
+  const switchToRegisteredApp = async () => {
+    if (services.config.app) return;
+    const setup = services.config;
+    let config: Config;
+    try {
+      config = options.reloadConfig?.() ?? setup;
+      if (!config.app) {
+        throw new ConfigError(
+          "the configuration read after registering has no complete App credentials (APP_ID, PRIVATE_KEY, WEBHOOK_SECRET)",
+        );
+      }
+    } catch (error) {
+      problem = describeError(error);
+      log.error({ err: error }, "cannot switch to the registered github app");
+      return;
+    }
     log.info("github app registered: restarting with its credentials");
-    const config = options.reloadConfig?.() ?? services.config;
     await stopServices(services);
-    services = await start(config);
+    try {
+      services = await start(config);
+      problem = undefined;
+    } catch (error) {
+      problem = describeError(error);
+      log.error({ err: error }, "cannot start with the registered github app; back in setup mode");
+      services = await start(setup);
+    }
   };
   try {
     services = await start(options.config);
@@ -134,23 +173,42 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
 async function startServices(
   config: Config,
-  deps: RuntimeOptions & { log: Logger; now: () => Date; database: Database; databaseUrl: string },
+  deps: RuntimeOptions & {
+    log: Logger;
+    now: () => Date;
+    database: Database;
+    databaseUrl: string;
+    setupProblem: () => string | undefined;
+  },
   onRegistered: () => void,
 ): Promise<Services> {
   const { log, now, database } = deps;
   const credentials = config.app;
   if (!credentials) {
-    log.warn("no GitHub App credentials: running in setup mode; open the home page to register the App");
-    return { config, server: await buildServer({ config, database, log, onRegistered }) };
+    // The link holds the setup token: whoever reads this log started the server, and may finish setup.
+    log.warn({ setupUrl: setupLink(config) }, "setup mode: open the setup link to register the GitHub App");
+    const server = await buildServer({
+      config,
+      database,
+      log,
+      onRegistered,
+      setupProblem: deps.setupProblem,
+    });
+    return { config, server };
   }
   const boss = await startBoss(deps.databaseUrl, log, deps.boss);
-  await retireQueues(boss, database, log);
-  const probot = createProbot(config, credentials, log);
-  const github = createGitHubClientFactory(probot, now);
-  await probot.load(createWebhookApp({ database, boss, log }));
-  await startWorkers(boss, { config, database, boss, probot, github, log, now }, deps.queues);
-  const server = await buildServer({ config, database, log, probot, boss, github, now });
-  return { config, server, boss, probot };
+  try {
+    await retireQueues(boss, database, log);
+    const probot = createProbot(config, credentials, log);
+    const github = createGitHubClientFactory(probot, now);
+    await probot.load(createWebhookApp({ database, boss, log }));
+    await startWorkers(boss, { config, database, boss, probot, github, log, now }, deps.queues);
+    const server = await buildServer({ config, database, log, probot, boss, github, now });
+    return { config, server, boss, probot };
+  } catch (error) {
+    await boss.stop({ graceful: false });
+    throw error;
+  }
 }
 
 async function stopServices(services: Services): Promise<void> {

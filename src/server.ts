@@ -13,6 +13,7 @@ import type { Database } from "./db/client.js";
 import { AppError } from "./errors.js";
 import type { GitHubClientFactory } from "./github/installation-client.js";
 import type { RegisteredApp } from "./github/manifest.js";
+import { logSerializers } from "./logger.js";
 import { createIntake } from "./web/intake.js";
 import { assetRoutes } from "./web/routes/assets.js";
 import { healthRoutes } from "./web/routes/health.js";
@@ -31,6 +32,8 @@ export interface ServerDeps {
   github?: GitHubClientFactory | undefined;
   now?: () => Date;
   onRegistered?: (app: RegisteredApp) => void;
+  /** Setup mode: why switching to the registered App failed, shown on the setup page. */
+  setupProblem?: () => string | undefined;
 }
 
 export const WEBHOOK_PATH = "/api/github/webhooks";
@@ -45,11 +48,24 @@ export const viewsDir = path.resolve(
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const app = Fastify({
-    loggerInstance: deps.log as FastifyBaseLogger,
-    // Probot webhooks carry their own GUID; everything else gets a request id for the logs.
-    requestIdHeader: "x-github-delivery",
-    trustProxy: true,
+    // Request URLs are logged with their codes, states and tokens redacted, errors without query parameters.
+    loggerInstance: deps.log.child({}, { serializers: logSerializers }) as FastifyBaseLogger,
+    // Request ids are the server's own: no client chooses what the logs call its request. The
+    // webhook route adds the (validated) delivery GUID to its own log lines.
+    requestIdHeader: false,
+    trustProxy: config.trustProxy,
   });
+
+  // The default 404 handler logs the raw URL, query included; the request line is logged redacted already.
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send({ error: "Not found" }));
+
+  if (!deps.probot) {
+    // Setup mode ends by closing this server; no kept-alive connection may hold that up for the
+    // 72 seconds of Fastify's keep-alive (a request still in flight then would otherwise keep one).
+    app.addHook("onSend", async (_request, reply) => {
+      reply.header("connection", "close");
+    });
+  }
 
   app.setErrorHandler((error: Error & { statusCode?: number }, request, reply) => {
     const status = error.statusCode;
@@ -78,7 +94,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(webhookRoutes, {
     path: WEBHOOK_PATH,
     bodyLimit: config.webhookBodyLimit,
-    probot: deps.probot,
+    secret: deps.probot ? config.app?.webhookSecret : undefined,
     intake: deps.boss ? createIntake(deps.database, deps.boss) : undefined,
   });
   if (deps.probot && deps.boss && deps.github) {
@@ -94,7 +110,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   } else {
     await app.register(async (ui) => {
       await ui.register(fastifyFormbody);
-      await ui.register(setupRoutes, { config, onRegistered: deps.onRegistered ?? (() => {}) });
+      await ui.register(setupRoutes, {
+        config,
+        database: deps.database,
+        onRegistered: deps.onRegistered ?? (() => {}),
+        problem: deps.setupProblem ?? (() => undefined),
+      });
     });
   }
   return app;

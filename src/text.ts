@@ -20,9 +20,10 @@ export function cleanJson(value: unknown): unknown {
   if (typeof value === "string") return cleanText(value);
   if (Array.isArray(value)) return value.map(cleanJson);
   if (value !== null && typeof value === "object") {
-    const clean: Record<string, unknown> = {};
-    for (const [key, child] of Object.entries(value)) clean[cleanText(key)] = cleanJson(child);
-    return clean;
+    // fromEntries defines own properties: a "__proto__" key stays a key instead of setting the prototype.
+    return Object.fromEntries(
+      Object.entries(value).map(([key, child]) => [cleanText(key), cleanJson(child)]),
+    );
   }
   return value;
 }

@@ -1,8 +1,10 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { request } from "@octokit/request";
+import { RequestError } from "@octokit/request-error";
 import dotenv from "dotenv";
 import YAML from "yaml";
 import type { Config } from "../config.js";
+import { InvalidInputError, ServerError } from "../errors.js";
 
 export interface AppManifest {
   name: string;
@@ -50,13 +52,23 @@ export interface RegisteredApp {
 
 /**
  * Trades the one-time code GitHub redirected back with for the App's credentials and stores them
- * in the env file, as `probot run` does.
+ * in the env file, as `probot run` does. A refused code is an InvalidInputError; the errors carry
+ * neither the code nor Octokit's request (its URL holds the code, redeemable for the App's key).
  */
 export async function completeRegistration(config: Config, code: string): Promise<RegisteredApp> {
-  const response = await request("POST /app-manifests/{code}/conversions", {
-    code,
-    baseUrl: config.github.apiUrl,
-  });
+  let response;
+  try {
+    response = await request("POST /app-manifests/{code}/conversions", {
+      code,
+      baseUrl: config.github.apiUrl,
+    });
+  } catch (error) {
+    const status = error instanceof RequestError ? error.status : undefined;
+    // No cause attached: Octokit's error holds the code in its request URL.
+    if (status === 404 || status === 422)
+      throw new InvalidInputError(`GitHub refused the registration code (${status})`);
+    throw new ServerError(`GitHub did not convert the manifest (${status ?? "no response"})`, status);
+  }
   const data = response.data as {
     id: number;
     slug?: string;

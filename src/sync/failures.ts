@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Db } from "../db/client.js";
 import { markRepositoryPaused, recordRepositoryFailure } from "../db/queries/repositories.js";
-import { AppError, RateLimitedError } from "../errors.js";
+import { AppError, describeError, RateLimitedError } from "../errors.js";
 
 /** Errors no retry will fix; the repo shows them until an admin or the nightly sync tries again. */
 const PERMANENT = new Set(["auth", "permission", "not_found", "invalid"]);
@@ -25,7 +25,8 @@ export async function recordSyncFailure(
     return "paused";
   }
   const code = error instanceof AppError ? error.code : "server";
-  const message = error instanceof Error ? error.message : String(error);
+  // Without query parameters or U+0000: the repository's row must be able to hold it.
+  const message = describeError(error);
   const failed = PERMANENT.has(code) || options.finalAttempt;
   await recordRepositoryFailure(db, repoId, { message, code, failed, at: options.now });
   if (failed) {

@@ -12,6 +12,7 @@ import { NotFoundError } from "../errors.js";
 import type { GitHubClient } from "../github/client.js";
 import type { GqlCommit, GqlPullRequest, GqlReview } from "../github/queries.js";
 import { computePullRequestMetrics, type HotfixPatterns } from "../metrics/pull-request.js";
+import { cleanOptionalText } from "../text.js";
 import { withAdaptivePageSize } from "./page-size.js";
 import type { SyncContext } from "./sync-context.js";
 import {
@@ -75,7 +76,8 @@ export async function fetchPullRequestPage(
     nodes: (connection.nodes ?? []).filter(present),
     totalCount: connection.totalCount,
     hasNextPage: connection.pageInfo.hasNextPage,
-    endCursor: connection.pageInfo.endCursor,
+    // Stored as the backfill's resume point: GitHub's text like any other.
+    endCursor: cleanOptionalText(connection.pageInfo.endCursor) ?? null,
     nextPageSize,
   };
 }

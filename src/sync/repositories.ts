@@ -19,7 +19,7 @@ export async function syncRepositories(
       ctx.installationId,
       visible.map((repo) => ({
         id: repo.id,
-        nodeId: repo.node_id,
+        nodeId: cleanText(repo.node_id),
         fullName: cleanText(repo.full_name),
         private: repo.private,
         archived: repo.archived ?? false,

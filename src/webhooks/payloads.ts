@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { cleanText } from "../text.js";
 
 /**
  * The shape of every handled event's payload: the fields the handlers read, with the names and
@@ -6,15 +7,28 @@ import { z } from "zod";
  * header, so intake checks the body against the schema of the event it claims to be before it is
  * stored as processable: a signed repository.deleted body replayed as `installation` lacks the
  * installation's account and is refused, not processed as an uninstall.
+ *
+ * The top level is strict: it may hold only the fields @octokit/webhooks' types list for the
+ * event's handled actions. That is what tells the events apart whose bodies are otherwise alike: a
+ * signed `label.deleted` (or `milestone.deleted`, `star.deleted`, …) body has an installation, a
+ * repository and action "deleted", just like `repository.deleted`, and only its `label` field
+ * says it is not one. A field GitHub adds to an event one day is refused until it is listed here;
+ * the delivery is then recorded as ignored with the reason, and the nightly delta sync repairs
+ * what it would have changed.
  */
 
 /** A GitHub database id: stored as bigint, read as a JavaScript number, so a safe integer. */
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-const timestamp = z
-  .string()
-  .min(1)
-  .refine((value) => !Number.isNaN(Date.parse(value)), "not a timestamp");
+/** A pull request number, stored as a Postgres integer. */
+const pullRequestNumber = z.number().int().positive().max(2_147_483_647);
+/**
+ * GitHub's timestamps: ISO 8601 with a zone, in years Postgres and JavaScript agree on (Date.parse
+ * alone accepts "1" and year 275760, which Postgres refuses).
+ */
+const timestamp = z.string().refine(isGitHubTimestamp, "not an ISO 8601 timestamp");
 const text = z.string();
+/** A top-level field the handlers do not read but GitHub sends for the event. */
+const unread = z.unknown().optional();
 const name = z.string().min(1);
 
 export const accountSchema = z.object({
@@ -60,36 +74,49 @@ const installationSchema = z.object({
   suspended_at: timestamp.nullable().optional(),
 });
 
-export const installationEvent = z.object({
+/** Fields of every event that the handlers do not read. */
+const envelope = { sender: unread, enterprise: unread };
+
+export const installationEvent = z.strictObject({
   action: z.enum(["created", "deleted", "suspend", "unsuspend", "new_permissions_accepted"]),
   installation: installationSchema,
   repositories: z.array(listedRepositorySchema).optional(),
+  ...envelope,
+  organization: unread,
+  repository: unread,
+  requester: unread,
 });
 export type InstallationEvent = z.infer<typeof installationEvent>;
 
-export const installationRepositoriesEvent = z.object({
+export const installationRepositoriesEvent = z.strictObject({
   action: z.enum(["added", "removed"]),
   installation: installationSchema,
   repository_selection: z.enum(["all", "selected"]),
   repositories_added: z.array(listedRepositorySchema),
   repositories_removed: z.array(listedRepositorySchema),
+  ...envelope,
+  organization: unread,
+  repository: unread,
+  requester: unread,
 });
 export type InstallationRepositoriesEvent = z.infer<typeof installationRepositoriesEvent>;
 
 /** Events about one repository of an installation. */
-const repositoryEventBase = z.object({
+const repositoryEventBase = z.strictObject({
   installation: installationRef,
   repository: repositorySchema,
   organization: organizationSchema.optional(),
+  ...envelope,
 });
 export type RepositoryEventBase = z.infer<typeof repositoryEventBase>;
 
 export const repositoryEvent = repositoryEventBase.extend({
   action: z.enum(["renamed", "transferred", "archived", "unarchived", "deleted"]),
+  changes: unread,
 });
 export type RepositoryEvent = z.infer<typeof repositoryEvent>;
 
-export const organizationEvent = z.object({
+export const organizationEvent = z.strictObject({
   action: z.enum(["member_added", "member_removed"]),
   installation: installationRef,
   organization: organizationSchema,
@@ -99,6 +126,8 @@ export const organizationEvent = z.object({
       email: z.string().nullable().optional(),
     }),
   }),
+  ...envelope,
+  repository: unread,
 });
 export type OrganizationEvent = z.infer<typeof organizationEvent>;
 
@@ -106,7 +135,7 @@ export type OrganizationEvent = z.infer<typeof organizationEvent>;
 const reviewedPullRequestSchema = z.object({
   id,
   node_id: name,
-  number: z.number().int().positive(),
+  number: pullRequestNumber,
   title: text,
   body: text.nullable().optional(),
   state: z.enum(["open", "closed"]),
@@ -142,6 +171,10 @@ export const pullRequestEvent = repositoryEventBase.extend({
   ]),
   // Sizes are in every pull_request payload of GitHub.com, but not in some GHES versions'.
   pull_request: reviewedPullRequestSchema.extend(pullRequestSizes.partial().shape),
+  number: unread,
+  changes: unread,
+  before: unread,
+  after: unread,
 });
 export type PullRequestEvent = z.infer<typeof pullRequestEvent>;
 
@@ -157,6 +190,7 @@ export const pullRequestReviewEvent = repositoryEventBase.extend({
   action: z.enum(["submitted", "edited", "dismissed"]),
   pull_request: reviewedPullRequestSchema,
   review: webhookReviewSchema,
+  changes: unread,
 });
 export type PullRequestReviewEvent = z.infer<typeof pullRequestReviewEvent>;
 
@@ -184,17 +218,35 @@ export function handledActions(event: HandledEvent): readonly string[] {
 export type PayloadCheck =
   { handled: false } | { handled: true; ok: true } | { handled: true; ok: false; reason: string };
 
+/** A refusal's reason is stored and answered; a field name in it comes from the payload, so it is cut. */
+const MAX_REASON_LENGTH = 300;
+
 /**
  * Whether a payload is one the App handles, and if so whether it has the shape of its event. An
- * event or action the App does not handle is not checked: it is recorded and ignored.
+ * action the App does not handle is not checked: it is recorded and ignored. A handled event
+ * without a string action is malformed, and refused.
  */
-export function checkPayload(event: string, action: string | null, payload: unknown): PayloadCheck {
-  if (!isHandledEventName(event) || action === null || !handledActions(event).includes(action)) {
-    return { handled: false };
+export function checkPayload(event: string, payload: Record<string, unknown>): PayloadCheck {
+  if (!isHandledEventName(event)) return { handled: false };
+  const { action } = payload;
+  if (typeof action !== "string") {
+    return { handled: true, ok: false, reason: "action: expected a string" };
   }
+  if (!handledActions(event).includes(action)) return { handled: false };
   const result = payloadSchemas[event].safeParse(payload);
   if (result.success) return { handled: true, ok: true };
   const issue = result.error.issues[0];
   const where = issue && issue.path.length > 0 ? issue.path.join(".") : "payload";
-  return { handled: true, ok: false, reason: `${where}: ${issue?.message ?? "invalid"}` };
+  const reason = `${where}: ${issue?.message ?? "invalid"}`;
+  return { handled: true, ok: false, reason: cleanText(reason.slice(0, MAX_REASON_LENGTH)) };
+}
+
+const ISO_8601 = /^(\d{4})-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:Z|[+-]\d{2}:?\d{2})$/;
+
+function isGitHubTimestamp(value: string): boolean {
+  const match = ISO_8601.exec(value);
+  if (!match) return false;
+  // GitHub did not exist before 1970, and Postgres has no year 0.
+  const year = Number(match[1]);
+  return year >= 1970 && !Number.isNaN(Date.parse(value));
 }

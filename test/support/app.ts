@@ -1,7 +1,7 @@
 import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { PgBoss } from "pg-boss";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { loadConfig, type Config } from "../../src/config.js";
 import { startRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime.js";
 import { WEBHOOK_PATH } from "../../src/server.js";
@@ -66,12 +66,16 @@ export function sign(body: string | Buffer, secret = WEBHOOK_SECRET): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
 
-export type TestAppOptions = Omit<RuntimeOptions, "config" | "log"> & { env?: Record<string, string> };
+export type TestAppOptions = Omit<RuntimeOptions, "config" | "log"> & {
+  env?: Record<string, string>;
+  /** Silent by default (TEST_LOG_LEVEL shows it); tests of the logs pass a captured one. */
+  log?: Logger;
+};
 
 export async function startTestApp(database: TestDatabase, options: TestAppOptions = {}): Promise<TestApp> {
-  const { env, ...runtimeOptions } = options;
+  const { env, log: givenLog, ...runtimeOptions } = options;
   const config = testConfig({ DATABASE_URL: database.url, ...env });
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+  const log = givenLog ?? pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
   const runtime = await startRuntime({ ...runtimeOptions, config, log });
 
   return {

@@ -1,4 +1,5 @@
 import { findDelivery, markDelivery } from "../../db/queries/webhook-deliveries.js";
+import { describeError, InvalidInputError } from "../../errors.js";
 import type { JobData } from "../../queue/catalog.js";
 import type { JobContext, JobDeps } from "./deps.js";
 
@@ -29,8 +30,13 @@ export function processWebhook(deps: JobDeps) {
       await markDelivery(db, deliveryId, { status: "processed" });
     } catch (error) {
       const cause = error instanceof AggregateError && error.errors.length > 0 ? error.errors[0] : error;
-      const message = cause instanceof Error ? cause.message : String(cause);
-      await markDelivery(db, deliveryId, { status: "failed", error: message });
+      if (cause instanceof InvalidInputError) {
+        // A payload that does not match its event (stored before intake checked it) will not on a retry.
+        await markDelivery(db, deliveryId, { status: "ignored", error: describeError(cause) });
+        log.warn({ deliveryId, reason: cause.message }, "stored delivery does not match its event");
+        return;
+      }
+      await markDelivery(db, deliveryId, { status: "failed", error: describeError(cause) });
       throw cause;
     }
   };

@@ -25,7 +25,11 @@ export function reviewStateFrom(value: string): ReviewState {
 
 function actorType(actor: GqlActor | null): string | null {
   if (!actor) return null;
-  return actor.__typename === "Bot" ? "Bot" : actor.__typename === "User" ? "User" : actor.__typename;
+  return actor.__typename === "Bot"
+    ? "Bot"
+    : actor.__typename === "User"
+      ? "User"
+      : cleanText(actor.__typename);
 }
 
 /** Users, bots and mannequins have a database id; organizations and enterprise accounts do not here. */
@@ -62,7 +66,7 @@ export function commitRowFromGraphql(
   return {
     installationId,
     pullRequestId,
-    sha: commit.oid,
+    sha: cleanText(commit.oid),
     repoId,
     authorId: commit.author?.user?.databaseId ?? null,
     authorLogin: cleanOptionalText(commit.author?.user?.login) ?? null,
@@ -86,7 +90,7 @@ export function pullRequestRowFromGraphql(
   return {
     installationId,
     id: databaseId(pr.fullDatabaseId, `pull request #${pr.number}`),
-    nodeId: pr.id,
+    nodeId: cleanText(pr.id),
     repoId,
     number: pr.number,
     title: cleanText(pr.title),

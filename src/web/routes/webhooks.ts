@@ -1,106 +1,112 @@
-import type { FastifyInstance } from "fastify";
-import type { Probot } from "probot";
-import { cleanJson } from "../../text.js";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import { checkPayload } from "../../webhooks/payloads.js";
 import type { Intake } from "../intake.js";
+import {
+  decodeDeliveryBody,
+  readDeliveryHeaders,
+  verifySignature,
+  type DeliveryHeaders,
+} from "../webhook-delivery.js";
 
 export interface WebhookRouteOptions {
   path: string;
   bodyLimit: number;
-  /** Undefined in setup mode: deliveries are refused until the App is registered. */
-  probot: Probot | undefined;
+  /** The App's webhook secret; undefined in setup mode, where deliveries are refused. */
+  secret: string | undefined;
+  /** Stores accepted deliveries (group commit); undefined in setup mode. */
   intake: Intake | undefined;
 }
 
-interface PayloadIds {
-  action?: unknown;
-  installation?: { id?: unknown };
-  repository?: { id?: unknown };
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The delivery's validated headers, set before its body is read. */
+    delivery: DeliveryHeaders | null;
+  }
 }
 
 const positiveInteger = (value: unknown): number | null =>
   typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : null;
 
 /**
- * Durable webhook intake. The signature is checked on the exact bytes GitHub signed (this scope
- * parses bodies as raw buffers), then the delivery and the job that processes it are committed in
- * one transaction before GitHub gets its 2xx. A redelivered GUID is acknowledged and not queued
- * again; events the App does not handle are recorded as ignored.
+ * Durable webhook intake.
+ *
+ *   1. Before the body is read: setup mode, and the signature, event and delivery headers. Nobody
+ *      gets the server to buffer and hash 25 MiB without a well-formed signature header.
+ *   2. The HMAC over the exact bytes received (this scope parses bodies as raw buffers).
+ *   3. The body (JSON, or a form's `payload` field) parsed, its nesting bounded, its strings cleaned.
+ *   4. The payload checked against the schema of the event it claims to be; a mismatch is recorded
+ *      as ignored with the reason and answered 400.
+ *   5. The delivery and the job that processes it committed (with other deliveries arriving at the
+ *      same moment: see ../intake.ts), then 202. A redelivered GUID is acknowledged and not queued
+ *      again; unhandled events are recorded as ignored.
  */
 export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteOptions) {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "buffer", bodyLimit: options.bodyLimit }, (_request, body, done) =>
     done(null, body),
   );
+  app.decorateRequest("delivery", null);
 
-  app.post(options.path, async (request, reply) => {
-    const { probot, intake } = options;
-    if (!probot || !intake) {
-      return reply.code(503).send({ error: "The GitHub App is not registered yet; finish setup first." });
-    }
-    const event = request.headers["x-github-event"];
-    const deliveryId = request.headers["x-github-delivery"];
-    const signature = request.headers["x-hub-signature-256"];
-    const body = request.body;
-    if (typeof signature !== "string" || signature.length === 0) {
-      return reply.code(401).send({ error: "Missing x-hub-signature-256 header" });
-    }
-    if (!Buffer.isBuffer(body) || body.length === 0) {
-      return reply.code(400).send({ error: "Empty body" });
-    }
-    const verified = await probot.webhooks.verify(body.toString("utf8"), signature).catch(() => false);
-    if (!verified) return reply.code(401).send({ error: "Invalid signature" });
-    if (typeof event !== "string" || !/^[a-z_]+$/.test(event)) {
-      return reply.code(400).send({ error: "Missing or invalid x-github-event header" });
-    }
-    if (typeof deliveryId !== "string" || deliveryId.length === 0 || deliveryId.length > 100) {
-      return reply.code(400).send({ error: "Missing or invalid x-github-delivery header" });
-    }
+  const refuseEarly = (reply: FastifyReply, status: number, reason: string) =>
+    // The body is not read: closing the connection stops the client from sending the rest of it.
+    reply.code(status).header("connection", "close").send({ error: reason });
 
-    const text = body.toString("utf8");
-    let payload: unknown;
-    try {
-      payload = JSON.parse(text);
-    } catch {
-      return reply.code(400).send({ error: "Body is not valid JSON" });
-    }
-    if (typeof payload !== "object" || payload === null || Array.isArray(payload)) {
-      return reply.code(400).send({ error: "Body is not a JSON object" });
-    }
+  app.post(options.path, {
+    onRequest: async (request, reply) => {
+      if (options.secret === undefined || options.intake === undefined) {
+        return refuseEarly(reply, 503, "The GitHub App is not registered yet; finish setup first.");
+      }
+      const headers = readDeliveryHeaders(request.headers);
+      if (!headers.ok) {
+        request.log.warn({ status: headers.status, reason: headers.reason }, "webhook refused");
+        return refuseEarly(reply, headers.status, headers.reason);
+      }
+      request.delivery = headers.value;
+      // Only this route's log lines carry the delivery GUID, and only once it is known to be one.
+      request.log = request.log.child({ deliveryId: headers.value.deliveryId, event: headers.value.event });
+    },
+    handler: async (request, reply) => {
+      const { secret, intake } = options;
+      const delivery = request.delivery!;
+      const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
+      if (!verifySignature(secret!, body, delivery.signature)) {
+        request.log.warn("webhook signature does not match");
+        return reply.code(401).send({ error: "Invalid signature" });
+      }
+      const decoded = decodeDeliveryBody(body, request.headers["content-type"]);
+      if (!decoded.ok) {
+        request.log.warn({ reason: decoded.reason }, "webhook body refused");
+        return reply.code(decoded.status).send({ error: decoded.reason });
+      }
 
-    const ids = payload as PayloadIds;
-    const action = typeof ids.action === "string" ? ids.action : null;
-    const check = checkPayload(event, action, payload);
-    const handled = check.handled && check.ok;
-    const refused = check.handled && !check.ok ? check.reason : null;
-    const { stored: accepted } = await intake.store({
-      id: deliveryId,
-      event,
-      action,
-      installationId: positiveInteger(ids.installation?.id),
-      repositoryId: positiveInteger(ids.repository?.id),
-      status: handled ? "queued" : "ignored",
-      lastError: refused,
-      payloadJson: storableJson(text, payload),
-      process: handled,
-    });
-    if (refused !== null) {
-      request.log.warn(
-        { deliveryId, event, action, reason: refused },
-        "webhook payload does not match its event",
-      );
-      return reply.code(400).send({ error: `Payload does not match the ${event} event (${refused})` });
-    }
-    request.log.info({ deliveryId, event, action, handled, duplicate: !accepted }, "webhook received");
-    return reply.code(202).send({ ok: true, duplicate: !accepted, handled });
+      const { event, deliveryId } = delivery;
+      const payload = decoded.payload;
+      const ids = payload as {
+        action?: unknown;
+        installation?: { id?: unknown };
+        repository?: { id?: unknown };
+      };
+      const action = typeof ids.action === "string" ? ids.action : null;
+      const check = checkPayload(event, payload);
+      const handled = check.handled && check.ok;
+      const refused = check.handled && !check.ok ? check.reason : null;
+      const { stored: accepted } = await intake!.store({
+        id: deliveryId,
+        event,
+        action,
+        installationId: positiveInteger(ids.installation?.id),
+        repositoryId: positiveInteger(ids.repository?.id),
+        status: handled ? "queued" : "ignored",
+        lastError: refused,
+        payloadJson: decoded.json,
+        process: handled,
+      });
+      if (refused !== null) {
+        request.log.warn({ action, reason: refused }, "webhook payload does not match its event");
+        return reply.code(400).send({ error: `Payload does not match the ${event} event (${refused})` });
+      }
+      request.log.info({ action, handled, duplicate: !accepted }, "webhook received");
+      return reply.code(202).send({ ok: true, duplicate: !accepted, handled });
+    },
   });
-}
-
-/**
- * The payload as Postgres will store it. The received text is kept as it is unless it escapes
- * U+0000 or a surrogate (jsonb refuses U+0000 and lone surrogates): then the parsed value is
- * cleaned and serialised again.
- */
-function storableJson(text: string, payload: unknown): string {
-  return /\\u(0000|[dD][89a-fA-F])/.test(text) ? JSON.stringify(cleanJson(payload)) : text;
 }

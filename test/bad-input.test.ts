@@ -1,0 +1,486 @@
+import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
+import { checkPayload, handledActions, payloadSchemas, type HandledEvent } from "../src/webhooks/payloads.js";
+import { APP_ID, sign, startTestApp, type TestApp } from "./support/app.js";
+import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { buildWebhook, startFakeGitHub, type FakeGitHub } from "./support/fake-github/index.js";
+import { useTestApp } from "./support/harness.js";
+import { allWebhookExamples, webhookExample } from "./support/webhook-examples.js";
+
+// The standing bad-input corpus. Whatever arrives, signed or not, well-formed or not, each input
+// gets a clear 4xx or a recorded skip: never a 5xx, never a crash, never a partial row, never a
+// failed job or delivery, and the process keeps serving. The webhook side goes through the real
+// endpoint and the real webhook worker; the backfill side runs against the fake GitHub.
+
+const t = useTestApp({ queues: ["processWebhook"] });
+
+const HANDLED = Object.keys(payloadSchemas) as HandledEvent[];
+const EXAMPLES = allWebhookExamples();
+const withInstallation = (payload: Record<string, any>) => ({
+  ...payload,
+  installation: payload.installation ?? { id: 1, node_id: "MDIzOkludGVncmF0aW9uSW5zdGFsbGF0aW9uMQ==" },
+});
+const isHandled = (event: string, payload: Record<string, any>) =>
+  (HANDLED as string[]).includes(event) && handledActions(event as HandledEvent).includes(payload.action);
+
+interface Outcome {
+  status: number;
+  rows: { status: string; last_error: string | null }[];
+  id: string;
+}
+
+/**
+ * Delivers, lets the webhook worker finish, and checks the invariants every input must keep: no
+ * 5xx; at most one delivery row, which is processed or ignored (never queued or failed), and is
+ * ignored with a reason when the answer was 400; the server still answers.
+ */
+async function deliverAndSettle(
+  event: string,
+  payload: unknown,
+  options: Parameters<TestApp["deliver"]>[2] = {},
+): Promise<Outcome> {
+  const response = await t.app.deliver(event, payload, options);
+  expect(response.status).toBeLessThan(500);
+  await t.app.drain(["process-webhook"]);
+  const rows = await t.database.sql<{ status: string; last_error: string | null }[]>`
+    select status, last_error from webhook_deliveries where id = ${response.id}`;
+  expect(rows.length).toBeLessThanOrEqual(1);
+  for (const row of rows) expect(["processed", "ignored"]).toContain(row.status);
+  if (response.status === 400 && rows.length === 1) {
+    expect(rows[0]).toMatchObject({ status: "ignored", last_error: expect.any(String) });
+  }
+  const failedJobs = await t.database.sql`select id from pgboss.job where state = 'failed'`;
+  expect(failedJobs).toEqual([]);
+  return { status: response.status, rows, id: response.id };
+}
+
+/**
+ * Checks every case, a few at a time (the big tables would take minutes one by one), and reports
+ * every case that failed by name.
+ */
+async function checkEach<T>(
+  cases: (readonly [string, T])[],
+  check: (item: T) => Promise<void>,
+): Promise<void> {
+  const queue = [...cases];
+  const failures: string[] = [];
+  const worker = async () => {
+    for (let next = queue.shift(); next; next = queue.shift()) {
+      try {
+        await check(next[1]);
+      } catch (error) {
+        failures.push(`${next[0]}: ${(error as Error).message}`);
+      }
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker()]);
+  expect(failures).toEqual([]);
+}
+
+const named = (examples: typeof EXAMPLES) =>
+  examples.map((example, i) => [`${example.event}.${example.payload.action ?? "-"} #${i}`, example] as const);
+
+const nested = (depth: number) => "[".repeat(depth) + "]".repeat(depth);
+const prJson = () => JSON.stringify(webhookExample("pull_request", "opened"));
+const form = (json: string) => `payload=${encodeURIComponent(json)}`;
+const FORM = { "content-type": "application/x-www-form-urlencoded" };
+
+describe("requests", () => {
+  it.each<
+    [
+      string,
+      () => { event?: string; body: string | Buffer; options?: Parameters<TestApp["deliver"]>[2] },
+      number,
+    ]
+  >([
+    ["no signature", () => ({ body: prJson(), options: { signature: null } }), 401],
+    [
+      "a signature with another secret",
+      () => ({ body: prJson(), options: { signature: sign(prJson(), "other") } }),
+      401,
+    ],
+    ["a signature of another body", () => ({ body: prJson(), options: { signature: sign("{}") } }), 401],
+    [
+      "a SHA-1 signature only",
+      () => ({ body: prJson(), options: { signature: null, headers: { "x-hub-signature": "sha1=00" } } }),
+      401,
+    ],
+    ["a malformed signature", () => ({ body: prJson(), options: { signature: "sha256=xyz" } }), 401],
+    [
+      "a signature with a prefix",
+      () => ({ body: prJson(), options: { signature: `x${sign(prJson())}` } }),
+      401,
+    ],
+    ["an empty body", () => ({ body: "" }), 400],
+    ["truncated JSON", () => ({ body: prJson().slice(0, 500) }), 400],
+    ["text", () => ({ body: "hello world" }), 400],
+    ["a JSON array", () => ({ body: "[]" }), 400],
+    ["a JSON string", () => ({ body: '"pull_request"' }), 400],
+    ["JSON null", () => ({ body: "null" }), 400],
+    ["a UTF-8 byte order mark", () => ({ body: `\ufeff${prJson()}` }), 400],
+    ["JSON nested 65 deep", () => ({ body: `{"action":"opened","x":${nested(64)}}` }), 400],
+    ["JSON nested a million deep", () => ({ body: nested(1_000_000) }), 400],
+    ["a form body without payload", () => ({ body: "other=1", options: { headers: FORM } }), 400],
+    [
+      "a form body whose payload is not JSON",
+      () => ({ body: form("{nope"), options: { headers: FORM } }),
+      400,
+    ],
+    ["a form body sent as JSON", () => ({ body: form(prJson()) }), 400],
+    ["a form body", () => ({ body: form(prJson()), options: { headers: FORM } }), 202],
+    [
+      "JSON as text/plain",
+      () => ({ body: prJson(), options: { headers: { "content-type": "text/plain" } } }),
+      202,
+    ],
+    [
+      "invalid UTF-8 bytes",
+      () => ({
+        body: Buffer.from([
+          ...Buffer.from('{"action":"created","x":"'),
+          0xc3,
+          0x28,
+          0xff,
+          ...Buffer.from('"}'),
+        ]),
+        event: "star",
+      }),
+      202,
+    ],
+    ["duplicate keys", () => ({ body: '{"action":"created","action":"created","x":1}', event: "star" }), 202],
+    [
+      "a __proto__ key",
+      () => ({ body: '{"action":"created","__proto__":{"polluted":true}}', event: "star" }),
+      202,
+    ],
+    [
+      "an event name with digits",
+      () => ({
+        body: JSON.stringify(webhookExample("projects_v2_item", "created")),
+        event: "projects_v2_item",
+      }),
+      202,
+    ],
+    ["an upper-case event name", () => ({ body: prJson(), event: "Pull_Request" }), 400],
+    ["a 1000-character event name", () => ({ body: prJson(), event: "a".repeat(1000) }), 400],
+    ["a 12 KB delivery id", () => ({ body: prJson(), options: { id: "d".repeat(12_000) } }), 400],
+    ["a delivery id with a percent sign", () => ({ body: prJson(), options: { id: "abc%0Adef" } }), 400],
+    [
+      "a handled event without action",
+      () => ({ body: JSON.stringify({ ...JSON.parse(prJson()), action: undefined }) }),
+      400,
+    ],
+    [
+      "a handled event with a numeric action",
+      () => ({ body: JSON.stringify({ ...JSON.parse(prJson()), action: 7 }) }),
+      400,
+    ],
+  ])("%s", async (_name, build, status) => {
+    const { event = "pull_request", body, options = {} } = build();
+    const outcome = await deliverAndSettle(event, undefined, { body, ...options });
+    expect(outcome.status).toBe(status);
+    if (status !== 202 && status !== 400) expect(outcome.rows).toEqual([]);
+  });
+
+  it("a body over the limit gets 413 and leaves nothing", async () => {
+    const body = Buffer.alloc(t.app.config.webhookBodyLimit + 1, 0x20);
+    const outcome = await deliverAndSettle("pull_request", undefined, { body });
+    expect(outcome).toMatchObject({ status: 413, rows: [] });
+  });
+
+  it("an unsigned body of 24 MiB is refused with 401 and leaves nothing", async () => {
+    const outcome = await deliverAndSettle("pull_request", undefined, {
+      body: Buffer.alloc(24 * 1024 * 1024, 0x20),
+      signature: null,
+    });
+    expect(outcome).toMatchObject({ status: 401, rows: [] });
+  });
+});
+
+describe("every real example payload", () => {
+  it(`under its own event name (${EXAMPLES.length} examples): processed, ignored, or refused without an installation`, async () => {
+    await checkEach(named(EXAMPLES), async ({ event, payload }) => {
+      const outcome = await deliverAndSettle(event, payload);
+      if (isHandled(event, payload)) {
+        // Examples from repository webhooks have no installation: not an App's delivery.
+        expect(outcome.status).toBe(payload.installation ? 202 : 400);
+        if (payload.installation) expect(outcome.rows).toEqual([{ status: "processed", last_error: null }]);
+      } else {
+        expect(outcome.rows).toEqual([{ status: "ignored", last_error: null }]);
+        expect(outcome.status).toBe(202);
+      }
+    });
+  }, 300_000);
+});
+
+describe("every real example payload under every other handled event's name", () => {
+  const replays = EXAMPLES.flatMap((example) =>
+    HANDLED.filter((claimed) => claimed !== example.event).map((claimed) => ({ ...example, claimed })),
+  );
+
+  it("is never processable: checked for every pair", () => {
+    const accepted = replays.filter(({ claimed, payload }) => {
+      const check = checkPayload(claimed, withInstallation(payload));
+      return check.handled && check.ok;
+    });
+    expect(accepted.map(({ event, payload, claimed }) => `${event}.${payload.action} as ${claimed}`)).toEqual(
+      [],
+    );
+  });
+
+  // Through the endpoint, the pairs whose action the claimed event handles (the others are ignored
+  // before any schema is consulted, as the check above shows).
+  it.each(
+    replays
+      .filter(({ claimed, payload }) => handledActions(claimed).includes(payload.action))
+      .map((replay) => [`${replay.event}.${replay.payload.action} as ${replay.claimed}`, replay] as const),
+  )("%s is refused and queues nothing", async (_name, { payload, claimed }) => {
+    const outcome = await deliverAndSettle(claimed, withInstallation(payload));
+    expect(outcome.status).toBe(400);
+    expect(outcome.rows).toEqual([{ status: "ignored", last_error: expect.any(String) }]);
+    expect(await t.app.jobs("process-webhook")).toEqual([]);
+  });
+});
+
+/** Every string value (and, with `keys`, every key) of a JSON value rewritten by `change`. */
+function rewriteStrings(value: unknown, change: (text: string, key: string) => string, key = ""): unknown {
+  if (typeof value === "string") return change(value, key);
+  if (Array.isArray(value)) return value.map((item) => rewriteStrings(item, change, key));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([childKey, child]) => [childKey, rewriteStrings(child, change, childKey)]),
+    );
+  }
+  return value;
+}
+
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T/;
+/** Strings GitHub sends from a fixed set: a U+FFFD in them is a different value, rightly refused. */
+const ENUM_KEYS = new Set(["action", "state", "type", "repository_selection", "privacy", "role"]);
+/** Free text: where a lone surrogate is just a character. */
+const isFreeText = (text: string, key: string) => !TIMESTAMP.test(text) && !ENUM_KEYS.has(key);
+
+describe("U+0000 and lone surrogates in every string", () => {
+  it(`U+0000 in every value, a lone surrogate in every free-text value (${EXAMPLES.length} examples): handled as the clean payload`, async () => {
+    await checkEach(named(EXAMPLES), async ({ event, payload }) => {
+      const clean = withInstallation(payload);
+      const hostile = rewriteStrings(clean, (text, key) =>
+        isFreeText(text, key)
+          ? `\u0000${text}\ud800x\udc00\u0000`
+          : `${text.slice(0, 1)}\u0000${text.slice(1)}`,
+      );
+      const outcome = await deliverAndSettle(event, hostile);
+      expect(outcome.status).toBe(202);
+      expect(outcome.rows).toEqual([
+        { status: isHandled(event, clean) ? "processed" : "ignored", last_error: null },
+      ]);
+      const [stored] = await t.database.sql<{ text: string }[]>`
+        select payload::text as text from webhook_deliveries where id = ${outcome.id}`;
+      expect(stored!.text).not.toMatch(/\\u0000|\\ud800|\\udc00/);
+    });
+  }, 300_000);
+
+  it("a lone surrogate in every value of every handled event's examples, timestamps and enums included: refused or skipped, and recorded", async () => {
+    const handled = EXAMPLES.filter(({ event }) => (HANDLED as string[]).includes(event));
+    await checkEach(named(handled), async ({ event, payload }) => {
+      const hostile = rewriteStrings(withInstallation(payload), (text) => `${text}\udfff`);
+      const outcome = await deliverAndSettle(event, hostile);
+      expect([202, 400]).toContain(outcome.status);
+      expect(outcome.rows).toHaveLength(1);
+    });
+  }, 300_000);
+});
+
+/**
+ * The paths a handled event's schema declares (what its handler reads), walked from the zod schema
+ * itself: top-level fields it does not read are left out, lists are followed into their first item.
+ */
+function declaredPaths(schema: unknown, prefix: string[] = []): string[][] {
+  const def = (schema as { _zod: { def: Record<string, any> } })._zod.def;
+  switch (def.type) {
+    case "optional":
+    case "nullable":
+      return declaredPaths(def.innerType, prefix);
+    case "array":
+      return declaredPaths(def.element, [...prefix, "0"]);
+    case "object":
+      return Object.entries(def.shape as Record<string, unknown>).flatMap(([key, child]) => {
+        const inner = unwrap(child);
+        if (inner.type === "unknown") return [];
+        return [[...prefix, key], ...declaredPaths(child, [...prefix, key])];
+      });
+    default:
+      return [];
+  }
+}
+
+function unwrap(schema: unknown): Record<string, any> {
+  const def = (schema as { _zod: { def: Record<string, any> } })._zod.def;
+  return def.type === "optional" || def.type === "nullable" ? unwrap(def.innerType) : def;
+}
+
+function valueAt(payload: unknown, path: string[]): unknown {
+  return path.reduce<any>(
+    (value, key) => (value === null || value === undefined ? undefined : value[key]),
+    payload,
+  );
+}
+
+function mutate(payload: Record<string, any>, path: string[], next: unknown) {
+  const copy = structuredClone(payload);
+  const parent = valueAt(copy, path.slice(0, -1)) as Record<string, unknown>;
+  const last = path[path.length - 1]!;
+  if (next === undefined) delete parent[last];
+  else parent[last] = next;
+  return copy;
+}
+
+/** What a field becomes: missing, null, another type, and for numbers the values no column holds. */
+function mutations(value: unknown): [string, unknown][] {
+  const common: [string, unknown][] = [
+    ["missing", undefined],
+    ["null", null],
+    ["mistyped", typeof value === "string" ? 12345 : typeof value === "number" ? String(value) : "text"],
+  ];
+  if (typeof value !== "number") return common;
+  return [
+    ...common,
+    ["beyond bigint", 2 ** 64],
+    ["negative", -1],
+    ["fractional", 1.5],
+    ["beyond int4", 2 ** 31],
+  ];
+}
+
+describe("missing and mistyped fields in otherwise real payloads", () => {
+  // One real payload per event: the schema, not the action, decides what a field may be.
+  const cases = HANDLED.flatMap((event) =>
+    handledActions(event)
+      .slice(0, 1)
+      .flatMap((action) => {
+        const payload = webhookExample(event, action);
+        return declaredPaths(payloadSchemas[event])
+          .filter((path) => valueAt(payload, path.slice(0, -1)) !== undefined)
+          .flatMap((path) =>
+            mutations(valueAt(payload, path)).map(([mutation, next]) => ({
+              name: `${event}.${action} ${path.join(".")} ${mutation}`,
+              event,
+              payload: mutate(payload, path, next),
+            })),
+          );
+      }),
+  );
+
+  it(`${cases.length} variants: each a 400 with the reason recorded, or processed, or skipped`, async () => {
+    const statuses = new Set<number>();
+    await checkEach(
+      cases.map(({ name, event, payload }) => [name, { event, payload }] as const),
+      async ({ event, payload }) => {
+        statuses.add((await deliverAndSettle(event, payload)).status);
+      },
+    );
+    expect([...statuses].sort()).toEqual([202, 400]);
+  }, 300_000);
+});
+
+it("the server still serves after the corpus", async () => {
+  expect((await fetch(`${t.app.url}/healthz`)).status).toBe(200);
+  const good = await deliverAndSettle("pull_request", webhookExample("pull_request", "opened"));
+  expect(good).toMatchObject({ status: 202, rows: [{ status: "processed", last_error: null }] });
+});
+
+describe("backfill: U+0000 and lone surrogates in every string GitHub returns", () => {
+  // Its own database and app, with every worker, against the fake GitHub (as a GHES).
+  let database: TestDatabase;
+  let github: FakeGitHub;
+  let app: TestApp;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    github = await startFakeGitHub({ seed: 3 });
+    app = await startTestApp(database, { env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" } });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await github?.close();
+    await database?.drop();
+  });
+
+  const hostile = (text: string) => `\u0000${text}\ud800 \udc00\u0000`;
+  const cleaned = (text: string) => `${text}\ufffd \ufffd`;
+
+  it("stores every pull request, review, commit, member and repository, cleaned, and completes", async () => {
+    const world = github.world;
+    world.setNow(new Date());
+    const org = world.addOrg({ login: "hostile-org" });
+    const installation = world.addInstallation({
+      id: 9100,
+      appId: Number(APP_ID),
+      accountId: org.id,
+      repositorySelection: "all",
+    });
+    const author = world.addUser({
+      login: hostile("author"),
+      name: hostile("Ann Author"),
+      email: hostile("ann@x.test"),
+    });
+    const reviewer = world.addUser({ login: hostile("reviewer"), name: hostile("Rev"), email: null });
+    world.addMember(org.login, author.id);
+    world.addMember(org.login, reviewer.id);
+    const repo = world.addRepo(installation.id, { name: hostile("repo"), defaultBranch: hostile("main") });
+    const created = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    const pr = world.createPullRequest(repo.id, {
+      authorId: author.id,
+      title: hostile("Fix the parser"),
+      body: hostile("It broke"),
+      headRef: hostile("fix/parser"),
+      baseRef: hostile("main"),
+      createdAt: created,
+      updatedAt: created,
+    });
+    world.addCommit(pr.id, {
+      message: hostile("Fix it"),
+      authorName: hostile("Ann"),
+      authorEmail: hostile("ann@x.test"),
+      authoredDate: created,
+    });
+    world.addReview(pr.id, { authorId: reviewer.id, state: "APPROVED", body: hostile("LGTM") });
+
+    const hook = buildWebhook(world, "installation", "created", { installationId: installation.id });
+    expect((await app.deliver(hook.name, hook.payload, { id: hook.id })).status).toBe(202);
+    await app.drain(undefined, 60_000);
+
+    expect(await database.sql`select state from pgboss.job where state = 'failed'`).toEqual([]);
+    expect(await database.sql`select status from webhook_deliveries`).toEqual([{ status: "processed" }]);
+    expect(
+      await database.sql`select full_name, default_branch, sync_status, last_error from repositories`,
+    ).toEqual([
+      {
+        full_name: `hostile-org/${cleaned("repo")}`,
+        default_branch: cleaned("main"),
+        sync_status: "complete",
+        last_error: null,
+      },
+    ]);
+    expect(
+      await database.sql`select title, body, head_ref, base_ref, author_login from pull_requests`,
+    ).toEqual([
+      {
+        title: cleaned("Fix the parser"),
+        body: cleaned("It broke"),
+        head_ref: cleaned("fix/parser"),
+        base_ref: cleaned("main"),
+        author_login: cleaned("author"),
+      },
+    ]);
+    expect(await database.sql`select message, author_name, author_email from commits`).toEqual([
+      { message: cleaned("Fix it"), author_name: cleaned("Ann"), author_email: cleaned("ann@x.test") },
+    ]);
+    expect(await database.sql`select reviewer_login from reviews`).toEqual([
+      { reviewer_login: cleaned("reviewer") },
+    ]);
+    expect(await database.sql`select login, name, email from members order by login`).toEqual([
+      { login: cleaned("author"), name: cleaned("Ann Author"), email: cleaned("ann@x.test") },
+      { login: cleaned("reviewer"), name: cleaned("Rev"), email: null },
+    ]);
+  }, 90_000);
+});
