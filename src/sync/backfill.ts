@@ -46,6 +46,7 @@ export async function backfillPage(ctx: SyncContext, repo: Repository): Promise<
         syncStatus: "complete",
         syncFinishedAt: now,
         pausedUntil: null,
+        pausedAt: null,
       });
     }
     return "done";

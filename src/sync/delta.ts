@@ -57,6 +57,7 @@ export async function deltaSyncRepository(ctx: SyncContext, repo: Repository): P
     lastSuccessfulSyncAt: now,
     syncStatus: "complete",
     pausedUntil: null,
+    pausedAt: null,
     lastError: null,
     lastErrorCode: null,
   });

@@ -24,6 +24,7 @@ export async function syncRepositories(
         private: repo.private,
         archived: repo.archived ?? false,
         defaultBranch: cleanOptionalText(repo.default_branch) ?? null,
+        lastActivityAt: repo.pushed_at ? new Date(repo.pushed_at) : null,
       })),
       { track: ctx.settings.autoTrackNewRepos },
     );

@@ -241,10 +241,17 @@ export async function summarizeRepositories(db: Db, installationId: number): Pro
 
 /** A repository saw activity (a pull request event): it moves up the repositories page. */
 export async function touchRepository(db: Db, id: number, at: Date): Promise<void> {
+  const when = sql`${at.toISOString()}::timestamptz`;
+  // Only a later moment writes (and locks) the row.
   await db
     .update(repositories)
-    .set({ lastActivityAt: sql`greatest(${repositories.lastActivityAt}, ${at.toISOString()}::timestamptz)` })
-    .where(eq(repositories.id, id));
+    .set({ lastActivityAt: when })
+    .where(
+      and(
+        eq(repositories.id, id),
+        or(isNull(repositories.lastActivityAt), lt(repositories.lastActivityAt, when)),
+      ),
+    );
 }
 
 export type RepositoryFilter = "all" | "tracked" | "untracked";

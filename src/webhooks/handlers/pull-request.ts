@@ -1,5 +1,6 @@
 import { withTransaction } from "../../db/client.js";
 import { findStoredPullRequests, upsertPullRequests } from "../../db/queries/pull-requests.js";
+import { touchRepository } from "../../db/queries/repositories.js";
 import { recomputePullRequests } from "../../sync/recompute.js";
 import type { PullRequestEvent } from "../payloads.js";
 import { pullRequestRowFromWebhook } from "../transforms.js";
@@ -24,6 +25,14 @@ export async function handlePullRequest(deps: HandlerDeps, payload: PullRequestE
     await enqueueRefresh(deps.boss, db, known, pr);
     return written.length > 0 ? { known, dates: [...after, ...before] } : undefined;
   });
-  // After the commit: see queueWeeksAfterCommit.
-  if (changed) await queueWeeksAfterCommit(deps, changed.known, changed.dates);
+  // After the commit, so that a burst does not queue on shared rows: see queueWeeksAfterCommit.
+  if (changed) {
+    await queueWeeksAfterCommit(deps, changed.known, changed.dates);
+    // The repositories page lists the most recently active first.
+    await touchRepository(
+      deps.database.db,
+      changed.known.repository.id,
+      new Date(payload.pull_request.updated_at),
+    );
+  }
 }
