@@ -1,0 +1,276 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { z } from "zod";
+import { withTransaction } from "../../db/client.js";
+import { findInstallation } from "../../db/queries/installations.js";
+import {
+  deleteIdentityMatch,
+  findCommitIdentity,
+  findIdentityMatch,
+  findMember,
+  parseIdentityKey,
+  saveIdentityMatch,
+  type CommitIdentity,
+} from "../../db/queries/members.js";
+import type { Installation } from "../../db/schema/index.js";
+import { authorizeInstallation, type InstallationAccess } from "../access.js";
+import { message, page, setFlash } from "../render.js";
+import type { UiContext } from "../ui.js";
+import { installationPath } from "../view-models/installation.js";
+import {
+  buildMatchViewModel,
+  buildMembersViewModel,
+  identityLabel,
+  memberFilters,
+  type MatchFormErrors,
+  type MembersQuery,
+} from "../view-models/members.js";
+
+/**
+ * The members of an installation and the commit identities matched to them: match an identity
+ * to a member by hand (on a page of its own, so it works without JavaScript), and unmatch. Every
+ * change is a form posted to its own URL and answered with a redirect and a flash message, or
+ * with the form again, a message beside the field that was refused.
+ */
+
+type Params = { installationId: string };
+
+const pageNumber = z.coerce.number().int().min(1).max(100_000).optional().default(1);
+const querySchema = z.object({
+  filter: z.enum(memberFilters).optional().default("all"),
+  page: pageNumber,
+  ipage: pageNumber,
+});
+
+function parseQuery(raw: unknown): MembersQuery {
+  const parsed = querySchema.safeParse(raw);
+  const value = parsed.success ? parsed.data : querySchema.parse({});
+  return { filter: value.filter, page: value.page, identityPage: value.ipage };
+}
+
+/** A form field: one value, text Postgres can hold (a browser may send anything). */
+const field = (missing: string) =>
+  z
+    .string({ error: missing })
+    .trim()
+    .min(1, missing)
+    .max(400, "That value is too long.")
+    .refine(
+      (value) => !value.includes("\u0000") && value.isWellFormed(),
+      "That value holds invalid characters.",
+    );
+
+const identityField = field("Choose a commit identity.").refine(
+  (value) => parseIdentityKey(value) !== null,
+  "This is not a commit identity.",
+);
+const memberField = field("Choose a member.").refine(
+  (value) => /^[1-9][0-9]{0,15}$/.test(value),
+  "Choose one of the organization's members.",
+);
+const returnToField = z
+  .string()
+  .optional()
+  .catch(undefined)
+  .transform((value) => value ?? "");
+
+const matchForm = z.object({ identity: identityField, memberUserId: memberField, returnTo: returnToField });
+const unmatchForm = z.object({ identity: identityField, returnTo: returnToField });
+
+/** Only strings are echoed back into a form: a repeated field is not what anyone typed. */
+function typed(body: unknown, name: string): string {
+  const value = (body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === "string" ? value : "";
+}
+
+export async function memberRoutes(app: FastifyInstance, context: UiContext) {
+  const base = "/installations/:installationId/members";
+
+  async function open(
+    request: FastifyRequest<{ Params: Params }>,
+    reply: FastifyReply,
+  ): Promise<{ installation: Installation; access: InstallationAccess } | undefined> {
+    const access = await authorizeInstallation(context.access, request, reply, request.params.installationId);
+    if (!access) return undefined;
+    const installation = await findInstallation(context.database.db, access.installationId);
+    if (!installation) {
+      await message(request, reply, 404, {
+        title: "Not found",
+        heading: "Not found",
+        message: "No such installation.",
+      });
+      return undefined;
+    }
+    return { installation, access };
+  }
+
+  /** Back to the members page the form came from (same filter and pages), else its first page. */
+  function back(installation: Installation, returnPath: string): string {
+    const prefix = installationPath(installation.id, "members");
+    return returnPath === prefix || returnPath.startsWith(`${prefix}?`) ? returnPath : prefix;
+  }
+
+  /** Forms of a personal account's installation: there is no member to match to. */
+  function refusePersonal(installation: Installation, reply: FastifyReply) {
+    setFlash(reply, { kind: "warn", text: "A personal account has no members to match commits to." });
+    return reply.redirect(installationPath(installation.id, "members"), 303);
+  }
+
+  app.get<{ Params: Params }>(base, async (request, reply) => {
+    const opened = await open(request, reply);
+    if (!opened) return;
+    const model = await buildMembersViewModel(
+      context.database.db,
+      opened.installation,
+      parseQuery(request.query),
+      opened.access.session,
+    );
+    return page(request, reply, "members", model);
+  });
+
+  app.get<{ Params: Params }>(`${base}/match`, async (request, reply) => {
+    const opened = await open(request, reply);
+    if (!opened) return;
+    const { installation } = opened;
+    if (installation.accountType !== "Organization") return refusePersonal(installation, reply);
+    const rawIdentity = typed(request.query, "identity");
+    const identity = await lookUpIdentity(installation, rawIdentity);
+    const errors: MatchFormErrors = identity ? {} : { identity: identityError(rawIdentity) };
+    const model = await buildMatchViewModel(context.database.db, installation, {
+      identity,
+      rawIdentity,
+      memberUserId: identity?.memberUserId != null ? String(identity.memberUserId) : "",
+      returnTo: back(installation, typed(request.query, "returnTo")),
+      errors,
+    });
+    return page(request, reply.code(identity ? 200 : 404), "match-identity", model);
+  });
+
+  app.post<{ Params: Params }>(`${base}/matches`, async (request, reply) => {
+    const opened = await open(request, reply);
+    if (!opened) return;
+    const { installation, access } = opened;
+    if (installation.accountType !== "Organization") return refusePersonal(installation, reply);
+    const form = matchForm.safeParse(request.body);
+    const errors: MatchFormErrors = {};
+    if (!form.success) {
+      for (const issue of form.error.issues) {
+        const name = issue.path[0];
+        if ((name === "identity" || name === "memberUserId") && !errors[name]) errors[name] = issue.message;
+      }
+    }
+    const rawIdentity = typed(request.body, "identity").trim();
+    const rawMember = typed(request.body, "memberUserId").trim();
+    const identity = errors.identity ? undefined : await lookUpIdentity(installation, rawIdentity);
+    if (!errors.identity && !identity) errors.identity = identityError(rawIdentity);
+    const member = errors.memberUserId
+      ? undefined
+      : await findMember(context.database.db, installation.id, Number(rawMember));
+    if (!errors.memberUserId && !member) errors.memberUserId = "Choose one of the organization's members.";
+    const returnTo = back(installation, typed(request.body, "returnTo"));
+    if (!identity || !member) {
+      const model = await buildMatchViewModel(context.database.db, installation, {
+        identity,
+        rawIdentity,
+        memberUserId: rawMember,
+        returnTo,
+        errors,
+      });
+      return page(request, reply.code(400), "match-identity", model);
+    }
+    await saveIdentityMatch(context.database.db, {
+      installationId: installation.id,
+      identity: identity.identity,
+      memberUserId: member.userId,
+      matchedByUserId: access.session.userId,
+      now: context.now(),
+    });
+    request.log.info(
+      { installationId: installation.id, memberUserId: member.userId },
+      "identity matched by hand",
+    );
+    setFlash(reply, {
+      kind: "ok",
+      text: `${identityLabel(identity).primary} is now matched to @${member.login}; every sync keeps it so.`,
+    });
+    return reply.redirect(returnTo, 303);
+  });
+
+  app.post<{ Params: Params }>(`${base}/matches/delete`, async (request, reply) => {
+    const opened = await open(request, reply);
+    if (!opened) return;
+    const { installation, access } = opened;
+    if (installation.accountType !== "Organization") return refusePersonal(installation, reply);
+    const form = unmatchForm.safeParse(request.body);
+    const returnTo = back(installation, typed(request.body, "returnTo"));
+    if (!form.success) {
+      setFlash(reply, { kind: "error", text: "Choose a commit identity to unmatch." });
+      return reply.redirect(returnTo, 303);
+    }
+    const key = form.data.identity;
+    // One decision at a time: a manual match is removed (the automatic rule applies again); an
+    // automatic match is overruled by a match to nobody. Both in one transaction, so two admins
+    // pressing at once cannot leave a half-made decision.
+    const outcome = await withTransaction(context.database, async (db) => {
+      const identity = await findCommitIdentity(db, installation.id, parseIdentityKey(key)!);
+      const manual = await findIdentityMatch(db, installation.id, key);
+      if (manual) {
+        await deleteIdentityMatch(db, installation.id, key);
+        return { kind: "removed" as const, identity };
+      }
+      if (!identity) return { kind: "unknown" as const };
+      if (identity.memberUserId === null) return { kind: "unmatched" as const, identity };
+      await saveIdentityMatch(db, {
+        installationId: installation.id,
+        identity: key,
+        memberUserId: null,
+        matchedByUserId: access.session.userId,
+        now: context.now(),
+      });
+      return { kind: "overruled" as const, identity };
+    });
+    const label =
+      outcome.kind === "unknown" ? "" : outcome.identity ? identityLabel(outcome.identity).primary : key;
+    switch (outcome.kind) {
+      case "unknown":
+        setFlash(reply, {
+          kind: "error",
+          text: "PR Pulse has no commit by that identity in this organization.",
+        });
+        break;
+      case "unmatched":
+        setFlash(reply, { kind: "warn", text: `${label} is not matched to any member.` });
+        break;
+      case "removed":
+        setFlash(reply, {
+          kind: "ok",
+          text: `The manual match of ${label} is removed; PR Pulse matches it by its GitHub account or email again.`,
+        });
+        break;
+      case "overruled":
+        setFlash(reply, {
+          kind: "ok",
+          text: `${label} is no longer matched to a member; every sync keeps it so.`,
+        });
+        break;
+    }
+    request.log.info(
+      { installationId: installation.id, outcome: outcome.kind },
+      "identity unmatched by hand",
+    );
+    return reply.redirect(returnTo, 303);
+  });
+
+  async function lookUpIdentity(
+    installation: Installation,
+    raw: string,
+  ): Promise<CommitIdentity | undefined> {
+    const key = raw.length <= 400 ? parseIdentityKey(raw) : null;
+    return key ? findCommitIdentity(context.database.db, installation.id, key) : undefined;
+  }
+
+  function identityError(raw: string): string {
+    return raw === ""
+      ? "Choose a commit identity."
+      : "PR Pulse has no commit by this identity in this organization.";
+  }
+}
