@@ -242,23 +242,6 @@ export async function listIdentityMatches(db: Db, installationId: number): Promi
     .orderBy(desc(identityMatches.matchedAt), asc(identityMatches.identity));
 }
 
-export async function findIdentityMatch(
-  db: Db,
-  installationId: number,
-  identity: string,
-): Promise<IdentityMatchRow | undefined> {
-  const [row] = await db
-    .select({
-      identity: identityMatches.identity,
-      memberUserId: identityMatches.memberUserId,
-      matchedByUserId: identityMatches.matchedByUserId,
-      matchedAt: identityMatches.matchedAt,
-    })
-    .from(identityMatches)
-    .where(and(eq(identityMatches.installationId, installationId), eq(identityMatches.identity, identity)));
-  return row;
-}
-
 /**
  * Matches an identity to a member by hand, or to nobody (memberUserId null: "not this member").
  * A later decision replaces an earlier one.

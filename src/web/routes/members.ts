@@ -1,11 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { withTransaction } from "../../db/client.js";
 import { findInstallation } from "../../db/queries/installations.js";
 import {
   deleteIdentityMatch,
   findCommitIdentity,
-  findIdentityMatch,
   findMember,
   parseIdentityKey,
   saveIdentityMatch,
@@ -13,7 +11,7 @@ import {
 } from "../../db/queries/members.js";
 import type { Installation } from "../../db/schema/index.js";
 import { authorizeInstallation, type InstallationAccess } from "../access.js";
-import { message, page, setFlash } from "../render.js";
+import { message, page, setFlash, type Flash } from "../render.js";
 import type { UiContext } from "../ui.js";
 import { installationPath } from "../view-models/installation.js";
 import {
@@ -80,6 +78,29 @@ const unmatchForm = z.object({ identity: identityField, returnTo: returnToField 
 function typed(body: unknown, name: string): string {
   const value = (body as Record<string, unknown> | undefined)?.[name];
   return typeof value === "string" ? value : "";
+}
+
+type UnmatchOutcome =
+  | { kind: "removed"; identity: CommitIdentity | undefined }
+  | { kind: "overruled" | "unmatched"; identity: CommitIdentity }
+  | { kind: "unknown" };
+
+function unmatchMessage(outcome: UnmatchOutcome, key: string): Flash {
+  if (outcome.kind === "unknown") {
+    return { kind: "error", text: "PR Pulse has no commit by that identity in this organization." };
+  }
+  const label = outcome.identity ? identityLabel(outcome.identity).primary : key;
+  switch (outcome.kind) {
+    case "unmatched":
+      return { kind: "warn", text: `${label} is not matched to any member.` };
+    case "removed":
+      return {
+        kind: "ok",
+        text: `The manual match of ${label} is removed; PR Pulse matches it by its GitHub account or email again.`,
+      };
+    case "overruled":
+      return { kind: "ok", text: `${label} is no longer matched to a member; every sync keeps it so.` };
+  }
 }
 
 export async function memberRoutes(app: FastifyInstance, context: UiContext) {
@@ -150,22 +171,10 @@ export async function memberRoutes(app: FastifyInstance, context: UiContext) {
     if (!opened) return;
     const { installation, access } = opened;
     if (installation.accountType !== "Organization") return refusePersonal(installation, reply);
-    const form = matchForm.safeParse(request.body);
-    const errors: MatchFormErrors = {};
-    if (!form.success) {
-      for (const issue of form.error.issues) {
-        const name = issue.path[0];
-        if ((name === "identity" || name === "memberUserId") && !errors[name]) errors[name] = issue.message;
-      }
-    }
-    const rawIdentity = typed(request.body, "identity").trim();
-    const rawMember = typed(request.body, "memberUserId").trim();
-    const identity = errors.identity ? undefined : await lookUpIdentity(installation, rawIdentity);
-    if (!errors.identity && !identity) errors.identity = identityError(rawIdentity);
-    const member = errors.memberUserId
-      ? undefined
-      : await findMember(context.database.db, installation.id, Number(rawMember));
-    if (!errors.memberUserId && !member) errors.memberUserId = "Choose one of the organization's members.";
+    const { identity, member, rawIdentity, rawMember, errors } = await checkMatchForm(
+      installation,
+      request.body,
+    );
     const returnTo = back(installation, typed(request.body, "returnTo"));
     if (!identity || !member) {
       const model = await buildMatchViewModel(context.database.db, installation, {
@@ -206,59 +215,53 @@ export async function memberRoutes(app: FastifyInstance, context: UiContext) {
       setFlash(reply, { kind: "error", text: "Choose a commit identity to unmatch." });
       return reply.redirect(returnTo, 303);
     }
-    const key = form.data.identity;
-    // One decision at a time: a manual match is removed (the automatic rule applies again); an
-    // automatic match is overruled by a match to nobody. Both in one transaction, so two admins
-    // pressing at once cannot leave a half-made decision.
-    const outcome = await withTransaction(context.database, async (db) => {
-      const identity = await findCommitIdentity(db, installation.id, parseIdentityKey(key)!);
-      const manual = await findIdentityMatch(db, installation.id, key);
-      if (manual) {
-        await deleteIdentityMatch(db, installation.id, key);
-        return { kind: "removed" as const, identity };
-      }
-      if (!identity) return { kind: "unknown" as const };
-      if (identity.memberUserId === null) return { kind: "unmatched" as const, identity };
-      await saveIdentityMatch(db, {
-        installationId: installation.id,
-        identity: key,
-        memberUserId: null,
-        matchedByUserId: access.session.userId,
-        now: context.now(),
-      });
-      return { kind: "overruled" as const, identity };
-    });
-    const label =
-      outcome.kind === "unknown" ? "" : outcome.identity ? identityLabel(outcome.identity).primary : key;
-    switch (outcome.kind) {
-      case "unknown":
-        setFlash(reply, {
-          kind: "error",
-          text: "PR Pulse has no commit by that identity in this organization.",
-        });
-        break;
-      case "unmatched":
-        setFlash(reply, { kind: "warn", text: `${label} is not matched to any member.` });
-        break;
-      case "removed":
-        setFlash(reply, {
-          kind: "ok",
-          text: `The manual match of ${label} is removed; PR Pulse matches it by its GitHub account or email again.`,
-        });
-        break;
-      case "overruled":
-        setFlash(reply, {
-          kind: "ok",
-          text: `${label} is no longer matched to a member; every sync keeps it so.`,
-        });
-        break;
-    }
+    const outcome = await unmatch(installation, form.data.identity, access.session.userId);
+    setFlash(reply, unmatchMessage(outcome, form.data.identity));
     request.log.info(
       { installationId: installation.id, outcome: outcome.kind },
       "identity unmatched by hand",
     );
     return reply.redirect(returnTo, 303);
   });
+
+  /**
+   * One decision at a time: a manual match is removed (the automatic rule applies again); an
+   * automatic match is overruled by a match to nobody.
+   */
+  async function unmatch(installation: Installation, key: string, userId: number): Promise<UnmatchOutcome> {
+    const db = context.database.db;
+    const identity = await findCommitIdentity(db, installation.id, parseIdentityKey(key)!);
+    if (await deleteIdentityMatch(db, installation.id, key)) return { kind: "removed", identity };
+    if (!identity) return { kind: "unknown" };
+    if (identity.memberUserId === null) return { kind: "unmatched", identity };
+    await saveIdentityMatch(db, {
+      installationId: installation.id,
+      identity: key,
+      memberUserId: null,
+      matchedByUserId: userId,
+      now: context.now(),
+    });
+    return { kind: "overruled", identity };
+  }
+
+  /** The identity and member a match form names, each found in this installation, or why not. */
+  async function checkMatchForm(installation: Installation, body: unknown) {
+    const form = matchForm.safeParse(body);
+    const errors: MatchFormErrors = {};
+    for (const issue of form.success ? [] : form.error.issues) {
+      const name = issue.path[0];
+      if ((name === "identity" || name === "memberUserId") && !errors[name]) errors[name] = issue.message;
+    }
+    const rawIdentity = typed(body, "identity").trim();
+    const rawMember = typed(body, "memberUserId").trim();
+    const identity = errors.identity ? undefined : await lookUpIdentity(installation, rawIdentity);
+    if (!errors.identity && !identity) errors.identity = identityError(rawIdentity);
+    const member = errors.memberUserId
+      ? undefined
+      : await findMember(context.database.db, installation.id, Number(rawMember));
+    if (!errors.memberUserId && !member) errors.memberUserId = "Choose one of the organization's members.";
+    return { identity, member, rawIdentity, rawMember, errors };
+  }
 
   async function lookUpIdentity(
     installation: Installation,
