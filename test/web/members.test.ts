@@ -173,6 +173,18 @@ describe("members page", () => {
     expect(page.body).toContain("&quot;&gt;&lt;img src=x&gt;@evil.example");
   });
 
+  it("answers the match page of an identity that is not this organization's with a message", async () => {
+    const { browser } = await browserFor(world.acme, world.acme.admin);
+    for (const identity of ["email:spy@globex.example", "nonsense", "x".repeat(2000)]) {
+      const page = await browser.get(
+        `${membersPath(world.acme)}/match?identity=${encodeURIComponent(identity)}`,
+      );
+      expect(page.status).toBe(404);
+      expect(page.body).toContain("PR Pulse has no commit by this identity in this organization.");
+      expect(page.body).not.toContain("Spy");
+    }
+  });
+
   it("says a personal account has no members list", async () => {
     const owner = github.world.addUser({ login: `solo${orgs}` });
     await t.database.db.insert(schema.installations).values({
@@ -191,6 +203,15 @@ describe("members page", () => {
     expect(page.status).toBe(200);
     expect(page.body).toContain("A personal account has no members list");
     expect(page.body).not.toContain("Unmatched commit identities");
+    const answer = await browser.post(`/installations/${880_000 + orgs}/members/matches`, {
+      _csrf: session.csrfToken,
+      identity: "email:someone@example.com",
+      memberUserId: String(owner.id),
+    });
+    expect((await follow(browser, answer)).body).toContain(
+      "A personal account has no members to match commits to.",
+    );
+    expect(await storedMatches()).toEqual([]);
   });
 });
 
