@@ -10,6 +10,8 @@ type QueueOptions = Omit<Queue, "name" | "policy">;
  */
 interface QueueDefinition<S extends z.ZodType> {
   name: string;
+  /** What admins see (webhook health page). */
+  label: string;
   schema: S;
   policy: QueuePolicy;
   options: QueueOptions;
@@ -39,6 +41,7 @@ const watched: QueueOptions = { ...retrying, heartbeatSeconds: 30 };
 export const catalog = {
   processWebhook: define({
     name: "process-webhook",
+    label: "Webhook processing",
     schema: z.object({ deliveryId: z.string().min(1) }),
     policy: "standard",
     // Webhooks are processed as soon as they are committed, not at the next poll. The delivery row
@@ -48,6 +51,7 @@ export const catalog = {
   }),
   refreshPullRequest: define({
     name: "refresh-pull-request",
+    label: "Pull request refresh",
     schema: z.object({
       installationId,
       repoId: z.number().int().positive(),
@@ -61,6 +65,7 @@ export const catalog = {
   }),
   syncRepositories: define({
     name: "sync-repositories",
+    label: "Repository list sync",
     schema: z.object({ installationId }),
     policy: "stately",
     options: { ...watched, expireInSeconds: 600 },
@@ -69,6 +74,7 @@ export const catalog = {
   }),
   backfillRepo: define({
     name: "backfill",
+    label: "Backfill",
     schema: z.object({ installationId, repoId: z.number().int().positive() }),
     // One queued job per repository, and a repository advisory lock (sync/backfill.ts) keeps two
     // from working it at once. Not "stately": pg-boss skips keys it last saw active in a cache
@@ -81,6 +87,7 @@ export const catalog = {
   }),
   deltaSync: define({
     name: "delta-sync",
+    label: "Nightly delta sync",
     schema: z.object({ installationId, repoIds: z.array(z.number().int().positive()).optional() }),
     policy: "stately",
     options: { ...watched, expireInSeconds: 1800 },
@@ -90,6 +97,7 @@ export const catalog = {
   }),
   membersSync: define({
     name: "members-sync",
+    label: "Members sync",
     schema: z.object({ installationId }),
     policy: "stately",
     options: { ...watched, expireInSeconds: 600 },
@@ -99,6 +107,7 @@ export const catalog = {
   refreshWeeklyMetrics: define({
     // The weeks to refresh wait in weekly_metrics_pending; one job per installation takes them all.
     name: "weekly-metrics",
+    label: "Weekly metrics",
     schema: z.object({ installationId }),
     policy: "stately",
     options: { ...retrying, expireInSeconds: 300 },
@@ -109,6 +118,7 @@ export const catalog = {
   }),
   recomputePullRequests: define({
     name: "recompute-pull-requests",
+    label: "Recompute after new settings",
     // allWeeks: the timezone changed, so every week's boundaries moved.
     schema: z.object({ installationId, allWeeks: z.boolean() }),
     policy: "standard",

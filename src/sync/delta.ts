@@ -1,5 +1,6 @@
 import { withTransaction } from "../db/client.js";
 import { updateRepository } from "../db/queries/repositories.js";
+import { insertSyncRun } from "../db/queries/sync-runs.js";
 import type { Repository } from "../db/schema/index.js";
 import { completePullRequests, fetchPullRequestPage, storePullRequests } from "./pull-requests.js";
 import type { SyncContext } from "./sync-context.js";
@@ -51,15 +52,25 @@ export async function deltaSyncRepository(ctx: SyncContext, repo: Repository): P
     pageSize = Math.max(repo.pageSize, page.nextPageSize);
   }
 
-  await updateRepository(ctx.database.db, repo.id, {
-    watermark: newest,
-    lastDriftCount: result.drift,
-    lastSuccessfulSyncAt: now,
-    syncStatus: "complete",
-    pausedUntil: null,
-    pausedAt: null,
-    lastError: null,
-    lastErrorCode: null,
+  // The run is recorded with the watermark it advanced, so the webhook health page never shows
+  // a run that did not happen, nor misses one that did.
+  await withTransaction(ctx.database, async (db) => {
+    await updateRepository(db, repo.id, {
+      watermark: newest,
+      lastDriftCount: result.drift,
+      lastSuccessfulSyncAt: now,
+      syncStatus: "complete",
+      pausedUntil: null,
+      lastError: null,
+      lastErrorCode: null,
+    });
+    await insertSyncRun(db, {
+      installationId: ctx.installationId,
+      repoId: repo.id,
+      startedAt: now,
+      finishedAt: ctx.now(),
+      ...result,
+    });
   });
   return result;
 }

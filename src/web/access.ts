@@ -1,7 +1,7 @@
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Database } from "../db/client.js";
-import { listInstallations } from "../db/queries/installations.js";
+import { findInstallation, listInstallations } from "../db/queries/installations.js";
 import { updateSessionAuthorization } from "../db/queries/sessions.js";
 import type { Installation, Session } from "../db/schema/index.js";
 import { AuthError, NotFoundError, PermissionError } from "../errors.js";
@@ -92,6 +92,7 @@ export function redirectToSignIn(request: FastifyRequest, reply: FastifyReply) {
 export interface InstallationAccess {
   session: Session;
   installationId: number;
+  installation: Installation;
 }
 
 /**
@@ -123,7 +124,11 @@ export async function authorizeInstallation(
   }
   const installationId = /^\d{1,18}$/.test(rawInstallationId) ? Number(rawInstallationId) : NaN;
   const allowed = await confirmedInstallations(deps, session, { fresh: changing });
-  if (!Number.isSafeInteger(installationId) || !allowed.includes(installationId)) {
+  const installation =
+    Number.isSafeInteger(installationId) && allowed.includes(installationId)
+      ? await findInstallation(deps.database.db, installationId)
+      : undefined;
+  if (!installation) {
     await message(request, reply, 404, {
       title: "Not found",
       heading: "Not found",
@@ -131,5 +136,14 @@ export async function authorizeInstallation(
     });
     return undefined;
   }
-  return { session, installationId };
+  return { session, installationId, installation };
+}
+
+/** authorizeInstallation for a route whose path names the installation (`:installationId`). */
+export function openInstallation(
+  deps: AccessDeps,
+  request: FastifyRequest<{ Params: { installationId: string } }>,
+  reply: FastifyReply,
+): Promise<InstallationAccess | undefined> {
+  return authorizeInstallation(deps, request, reply, request.params.installationId);
 }

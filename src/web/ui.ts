@@ -10,8 +10,10 @@ import type { GitHubClientFactory } from "../github/installation-client.js";
 import type { AccessDeps } from "./access.js";
 import { authRoutes } from "./routes/auth.js";
 import { homeRoutes } from "./routes/home.js";
+import { memberRoutes } from "./routes/members.js";
 import { repositoryRoutes } from "./routes/repositories.js";
 import { settingsRoutes } from "./routes/settings.js";
+import { webhookHealthRoutes } from "./routes/webhook-health.js";
 import { loadSession } from "./session.js";
 
 /** What the settings UI's routes need from the composition root. */
@@ -62,4 +64,6 @@ export async function settingsUi(app: FastifyInstance, deps: UiDeps) {
   await app.register(homeRoutes, context);
   await app.register(repositoryRoutes, context);
   await app.register(settingsRoutes, context);
+  await app.register(memberRoutes, context);
+  await app.register(webhookHealthRoutes, context);
 }

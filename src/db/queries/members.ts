@@ -1,6 +1,6 @@
-import { and, eq, inArray, notInArray, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, notInArray, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../client.js";
-import { commits as commitsTable, members } from "../schema/index.js";
+import { commits as commitsTable, identityMatches, members, type Member } from "../schema/index.js";
 
 export interface MemberFacts {
   userId: number;
@@ -54,58 +54,232 @@ export async function deactivateMembersNotIn(
   return rows.length;
 }
 
+/** How a commit identity came to belong to a member. */
+export type MatchSource = "manual" | "id" | "email";
+
 export interface CommitIdentity {
+  /** The key manual matches are stored under: "id:<GitHub user id>" or "email:<lower-cased email>". */
+  identity: string;
   authorId: number | null;
   authorLogin: string | null;
+  /** Lower-cased; for an "id:" identity, the email its commits use most. */
   authorEmail: string | null;
   authorName: string | null;
   commits: number;
   /** The member this identity belongs to, if any. */
   memberUserId: number | null;
-  matchedBy: "id" | "email" | null;
+  matchedBy: MatchSource | null;
+  /** The member GitHub's link or the email points to, whatever an admin decided. */
+  automaticMemberUserId: number | null;
+  /** An admin matched this identity by hand (to a member, or to nobody). */
+  manual: boolean;
+}
+
+/** A commit identity key, parsed: what the commits table is searched by. */
+export type IdentityKey = { kind: "id"; authorId: number } | { kind: "email"; email: string };
+
+/** The key of an identity ("id:42", "email:ada@example.com"), or null when it is not one. */
+export function parseIdentityKey(identity: string): IdentityKey | null {
+  const id = /^id:([1-9][0-9]{0,17})$/.exec(identity);
+  if (id) {
+    const authorId = Number(id[1]);
+    return Number.isSafeInteger(authorId) ? { kind: "id", authorId } : null;
+  }
+  if (identity.startsWith("email:") && identity.length > "email:".length) {
+    const email = identity.slice("email:".length);
+    return email.includes("\u0000") ? null : { kind: "email", email };
+  }
+  return null;
+}
+
+export function identityKeyOf(key: IdentityKey): string {
+  return key.kind === "id" ? `id:${key.authorId}` : `email:${key.email}`;
 }
 
 /**
- * Commit authors of an installation, matched to members: first by the GitHub account GitHub
- * linked the commit to, then by email (case-insensitive). Unmatched identities (personal emails,
- * bots, former contractors) come back with memberUserId null, for the settings UI to show.
+ * The commit identities of an installation, resolved to members. A commit GitHub linked to an
+ * account is that account's ("id:"); the others are their email's ("email:"). An identity belongs
+ * to the member an admin matched it to (a match to nobody leaves it unmatched), else to the
+ * member of the linked account, else to the member with that email (case-insensitive). Matches
+ * live in identity_matches, which no sync writes: they survive every sync.
+ *
+ * One pass over the installation's commits; `only` narrows it to one identity.
  */
-export async function listCommitIdentities(db: Db, installationId: number): Promise<CommitIdentity[]> {
-  const rows = await db.execute<{
-    author_id: string | null;
-    author_login: string | null;
-    author_email: string | null;
-    author_name: string | null;
-    commits: number;
-    member_user_id: string | null;
-    matched_by: "id" | "email" | null;
-  }>(sql`
+function resolvedIdentities(installationId: number, only?: IdentityKey): SQL {
+  const email = sql`nullif(lower(c.author_email), '')`;
+  const narrow =
+    only === undefined
+      ? sql``
+      : only.kind === "id"
+        ? sql`and c.author_id = ${only.authorId}`
+        : sql`and c.author_id is null and ${email} = ${only.email}`;
+  return sql`
     with identities as (
-      select author_id, max(author_login) as author_login, lower(author_email) as author_email,
-             max(author_name) as author_name, count(*)::int as commits
-      from ${commitsTable}
-      where installation_id = ${installationId}
-      group by author_id, lower(author_email)
+      select case when c.author_id is not null then 'id:' || c.author_id else 'email:' || ${email} end as identity,
+             max(c.author_id) as author_id,
+             mode() within group (order by c.author_login) as author_login,
+             mode() within group (order by ${email}) as author_email,
+             mode() within group (order by c.author_name) as author_name,
+             count(*)::int as commits
+      from ${commitsTable} c
+      where c.installation_id = ${installationId} and (c.author_id is not null or ${email} is not null) ${narrow}
+      group by 1
+    ),
+    matched as (
+      select i.*,
+             manual.identity is not null as manual,
+             manual.member_user_id as manual_user_id,
+             coalesce(by_id.user_id, by_email.user_id) as automatic_user_id,
+             case when by_id.user_id is not null then 'id' when by_email.user_id is not null then 'email' end as automatic_by
+      from identities i
+      left join ${identityMatches} manual on manual.installation_id = ${installationId} and manual.identity = i.identity
+      left join ${members} by_id on by_id.installation_id = ${installationId} and by_id.user_id = i.author_id
+      left join lateral (
+        select m.user_id from ${members} m
+        where m.installation_id = ${installationId} and i.author_id is null
+          and m.email is not null and lower(m.email) = i.author_email
+        order by m.active desc, m.user_id limit 1
+      ) by_email on true
     )
-    select i.author_id, i.author_login, i.author_email, i.author_name, i.commits,
-           coalesce(by_id.user_id, by_email.user_id) as member_user_id,
-           case when by_id.user_id is not null then 'id' when by_email.user_id is not null then 'email' end as matched_by
-    from identities i
-    left join ${members} by_id on by_id.installation_id = ${installationId} and by_id.user_id = i.author_id
-    left join lateral (
-      select m.user_id from ${members} m
-      where m.installation_id = ${installationId} and i.author_id is null
-        and m.email is not null and lower(m.email) = i.author_email
-      order by m.active desc, m.user_id limit 1
-    ) by_email on true
-    order by i.commits desc, i.author_email`);
-  return [...rows].map((row) => ({
-    authorId: row.author_id === null ? null : Number(row.author_id),
+    select identity, author_id, author_login, author_email, author_name, commits, manual, automatic_user_id,
+           case when manual then manual_user_id else automatic_user_id end as member_user_id,
+           case when manual then case when manual_user_id is not null then 'manual' end else automatic_by end as matched_by
+    from matched`;
+}
+
+type IdentityRow = {
+  identity: string;
+  author_id: string | null;
+  author_login: string | null;
+  author_email: string | null;
+  author_name: string | null;
+  commits: number;
+  manual: boolean;
+  automatic_user_id: string | null;
+  member_user_id: string | null;
+  matched_by: MatchSource | null;
+};
+
+const toNumber = (value: string | null) => (value === null ? null : Number(value));
+
+function toIdentity(row: IdentityRow): CommitIdentity {
+  return {
+    identity: row.identity,
+    authorId: toNumber(row.author_id),
     authorLogin: row.author_login,
     authorEmail: row.author_email,
     authorName: row.author_name,
     commits: row.commits,
-    memberUserId: row.member_user_id === null ? null : Number(row.member_user_id),
+    memberUserId: toNumber(row.member_user_id),
     matchedBy: row.matched_by,
-  }));
+    automaticMemberUserId: toNumber(row.automatic_user_id),
+    manual: row.manual,
+  };
+}
+
+/**
+ * Commit authors of an installation, matched to members (see resolvedIdentities), most commits
+ * first. Unmatched identities (personal emails, bots, former contractors) come back with
+ * memberUserId null, for the settings UI to show.
+ */
+export async function listCommitIdentities(db: Db, installationId: number): Promise<CommitIdentity[]> {
+  const rows = await db.execute<IdentityRow>(
+    sql`${resolvedIdentities(installationId)} order by commits desc, identity`,
+  );
+  return [...rows].map(toIdentity);
+}
+
+/** One commit identity of an installation, or undefined when no commit of it is stored. */
+export async function findCommitIdentity(
+  db: Db,
+  installationId: number,
+  key: IdentityKey,
+): Promise<CommitIdentity | undefined> {
+  const rows = await db.execute<IdentityRow>(resolvedIdentities(installationId, key));
+  const [row] = [...rows];
+  return row ? toIdentity(row) : undefined;
+}
+
+/** Every member of an installation, the active ones first, by login. */
+export async function listMembers(db: Db, installationId: number): Promise<Member[]> {
+  return db
+    .select()
+    .from(members)
+    .where(eq(members.installationId, installationId))
+    .orderBy(desc(members.active), asc(sql`lower(${members.login})`), asc(members.userId));
+}
+
+export async function findMember(
+  db: Db,
+  installationId: number,
+  userId: number,
+): Promise<Member | undefined> {
+  const [row] = await db
+    .select()
+    .from(members)
+    .where(and(eq(members.installationId, installationId), eq(members.userId, userId)));
+  return row;
+}
+
+export interface IdentityMatchRow {
+  identity: string;
+  memberUserId: number | null;
+  matchedByUserId: number;
+  matchedAt: Date;
+}
+
+/** The matches admins made, newest first. */
+export async function listIdentityMatches(db: Db, installationId: number): Promise<IdentityMatchRow[]> {
+  return db
+    .select({
+      identity: identityMatches.identity,
+      memberUserId: identityMatches.memberUserId,
+      matchedByUserId: identityMatches.matchedByUserId,
+      matchedAt: identityMatches.matchedAt,
+    })
+    .from(identityMatches)
+    .where(eq(identityMatches.installationId, installationId))
+    .orderBy(desc(identityMatches.matchedAt), asc(identityMatches.identity));
+}
+
+/**
+ * Matches an identity to a member by hand, or to nobody (memberUserId null: "not this member").
+ * A later decision replaces an earlier one.
+ */
+export async function saveIdentityMatch(
+  db: Db,
+  match: {
+    installationId: number;
+    identity: string;
+    memberUserId: number | null;
+    matchedByUserId: number;
+    now: Date;
+  },
+): Promise<void> {
+  await db
+    .insert(identityMatches)
+    .values({
+      installationId: match.installationId,
+      identity: match.identity,
+      memberUserId: match.memberUserId,
+      matchedByUserId: match.matchedByUserId,
+      matchedAt: match.now,
+    })
+    .onConflictDoUpdate({
+      target: [identityMatches.installationId, identityMatches.identity],
+      set: { memberUserId: match.memberUserId, matchedByUserId: match.matchedByUserId, matchedAt: match.now },
+    });
+}
+
+/** Removes a manual match: the identity is matched automatically again. True if there was one. */
+export async function deleteIdentityMatch(
+  db: Db,
+  installationId: number,
+  identity: string,
+): Promise<boolean> {
+  const rows = await db
+    .delete(identityMatches)
+    .where(and(eq(identityMatches.installationId, installationId), eq(identityMatches.identity, identity)))
+    .returning({ identity: identityMatches.identity });
+  return rows.length > 0;
 }

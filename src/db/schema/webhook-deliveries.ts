@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { bigint, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 export type DeliveryStatus = "queued" | "processed" | "ignored" | "failed";
@@ -19,7 +20,15 @@ export const webhookDeliveries = pgTable(
     /** Kept for the retention period (WEBHOOK_PAYLOAD_RETENTION_DAYS); the row itself stays. */
     payload: jsonb("payload"),
   },
-  (t) => [index("webhook_deliveries_received_idx").on(t.receivedAt)],
+  (t) => [
+    index("webhook_deliveries_received_idx").on(t.receivedAt),
+    // The webhook health page reads one installation's recent deliveries.
+    index("webhook_deliveries_installation_received_idx").on(t.installationId, t.receivedAt),
+    // Deliveries whose processing failed are retried from here (src/webhooks/recovery.ts).
+    index("webhook_deliveries_failed_idx")
+      .on(t.receivedAt)
+      .where(sql`${t.status} = 'failed'`),
+  ],
 );
 
 /**

@@ -1,6 +1,5 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import { z } from "zod";
-import { findInstallation } from "../../db/queries/installations.js";
 import { findInstallationRepositories } from "../../db/queries/repositories.js";
 import type { Installation, Repository } from "../../db/schema/index.js";
 import { AppError } from "../../errors.js";
@@ -8,8 +7,8 @@ import { parseInstallationSettings, syncDepths, type SyncDepth } from "../../set
 import { estimateBackfills, type BackfillEstimate } from "../../sync/estimate.js";
 import { requestSyncNow, SyncNowTooSoonError } from "../../sync/sync-now.js";
 import { depthDays, setSyncDepth, trackRepositories, untrackRepositories } from "../../sync/tracking.js";
-import { authorizeInstallation } from "../access.js";
-import { fragment, message, page, setFlash, viewerOf } from "../render.js";
+import { openInstallation } from "../access.js";
+import { fragment, page, setFlash, viewerOf } from "../render.js";
 import type { UiContext } from "../ui.js";
 import { formatCount, formatDuration, timeView } from "../view-models/format.js";
 import {
@@ -71,22 +70,6 @@ function parseQuery(raw: unknown): RepositoriesQuery {
 export async function repositoryRoutes(app: FastifyInstance, context: UiContext) {
   const base = "/installations/:installationId/repositories";
 
-  /** The installation of an authorized request, or undefined once the request was answered. */
-  async function open(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) {
-    const access = await authorizeInstallation(context.access, request, reply, request.params.installationId);
-    if (!access) return undefined;
-    const installation = await findInstallation(context.database.db, access.installationId);
-    if (!installation) {
-      await message(request, reply, 404, {
-        title: "Not found",
-        heading: "Not found",
-        message: "No such installation.",
-      });
-      return undefined;
-    }
-    return installation;
-  }
-
   /** Back to the list the form was posted from (same page, search and filter), else its first page. */
   function back(installation: Installation, returnPath: string): string {
     const prefix = installationPath(installation.id, "repositories");
@@ -94,7 +77,7 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
   }
 
   app.get<{ Params: Params }>(base, async (request, reply) => {
-    const installation = await open(request, reply);
+    const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
     const model = await buildRepositoriesViewModel(
       context.database.db,
@@ -107,7 +90,7 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
   });
 
   app.get<{ Params: Params }>(`${base}/rows`, async (request, reply) => {
-    const installation = await open(request, reply);
+    const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
     const table = await buildRepositoryRows(
       context.database.db,
@@ -124,7 +107,7 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
   });
 
   app.post<{ Params: Params }>(`${base}/track`, async (request, reply) => {
-    const installation = await open(request, reply);
+    const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
     const form = trackForm.safeParse(request.body);
     if (!form.success || form.data.repoIds.length === 0) {
@@ -162,7 +145,7 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
   });
 
   app.post<{ Params: Params }>(`${base}/untrack`, async (request, reply) => {
-    const installation = await open(request, reply);
+    const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
     const form = untrackForm.safeParse(request.body);
     if (!form.success || form.data.repoIds.length === 0) {
@@ -205,7 +188,7 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
   });
 
   app.post<{ Params: RepoParams }>(`${base}/:repoId/depth`, async (request, reply) => {
-    const installation = await open(request, reply);
+    const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
     const repo = await repository(installation, request.params.repoId);
     const form = depthForm.safeParse(request.body);
@@ -250,7 +233,7 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
   });
 
   app.post<{ Params: RepoParams }>(`${base}/:repoId/sync`, async (request, reply) => {
-    const installation = await open(request, reply);
+    const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
     const repo = await repository(installation, request.params.repoId);
     const returnPath = back(installation, returnTo.parse((request.body as { returnTo?: string })?.returnTo));

@@ -1,12 +1,11 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { findInstallation } from "../../db/queries/installations.js";
 import type { Installation } from "../../db/schema/index.js";
 import { patternError } from "../../metrics/patterns.js";
 import { isTimeZone } from "../../metrics/weeks.js";
 import { installationSettingsSchema, syncDepths, type InstallationSettings } from "../../settings.js";
 import { saveSettings } from "../../sync/settings.js";
-import { authorizeInstallation } from "../access.js";
-import { message, page, setFlash } from "../render.js";
+import { openInstallation } from "../access.js";
+import { page, setFlash } from "../render.js";
 import type { UiContext } from "../ui.js";
 import { installationPath } from "../view-models/installation.js";
 import { buildSettingsViewModel, type SettingsErrors, type SettingsForm } from "../view-models/settings.js";
@@ -52,20 +51,6 @@ function validate(form: SettingsForm): { settings: InstallationSettings } | { er
 export async function settingsRoutes(app: FastifyInstance, context: UiContext) {
   const base = "/installations/:installationId/settings";
 
-  async function open(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) {
-    const access = await authorizeInstallation(context.access, request, reply, request.params.installationId);
-    if (!access) return undefined;
-    const installation = await findInstallation(context.database.db, access.installationId);
-    if (!installation) {
-      await message(request, reply, 404, {
-        title: "Not found",
-        heading: "Not found",
-        message: "No such installation.",
-      });
-    }
-    return installation;
-  }
-
   async function render(
     request: FastifyRequest,
     reply: FastifyReply,
@@ -81,13 +66,13 @@ export async function settingsRoutes(app: FastifyInstance, context: UiContext) {
   }
 
   app.get<{ Params: Params }>(base, async (request, reply) => {
-    const installation = await open(request, reply);
+    const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
     return render(request, reply, installation, {});
   });
 
   app.post<{ Params: Params }>(`${base}/preview`, async (request, reply) => {
-    const installation = await open(request, reply);
+    const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
     const form = readForm(request.body);
     const result = validate(form);
@@ -97,7 +82,7 @@ export async function settingsRoutes(app: FastifyInstance, context: UiContext) {
   });
 
   app.post<{ Params: Params }>(base, async (request, reply) => {
-    const installation = await open(request, reply);
+    const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
     const form = readForm(request.body);
     const result = validate(form);

@@ -1,0 +1,3 @@
+ALTER TABLE "installations" ALTER COLUMN "settings" SET DEFAULT '{"timezone":"UTC","defaultSyncDepth":"30d","autoTrackNewRepos":true,"hotfixBranchPattern":"^(hotfix|hot-fix)[/-]","hotfixTitlePattern":"\\bhotfix\\b","revertTitlePattern":""}'::jsonb;--> statement-breakpoint
+CREATE INDEX "webhook_deliveries_installation_received_idx" ON "webhook_deliveries" USING btree ("installation_id","received_at");--> statement-breakpoint
+CREATE INDEX "webhook_deliveries_failed_idx" ON "webhook_deliveries" USING btree ("received_at") WHERE "webhook_deliveries"."status" = 'failed';
