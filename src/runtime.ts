@@ -8,12 +8,14 @@ import type { Config } from "./config.js";
 import { createDatabase, type Database } from "./db/client.js";
 import { startEmbeddedPostgres, type RunningPostgres } from "./db/embedded.js";
 import { migrateDatabase } from "./db/migrate.js";
+import { createGitHubAppClientFactory } from "./github/app-client.js";
 import { createGitHubClientFactory } from "./github/installation-client.js";
 import { createProbot } from "./github/probot.js";
 import { startWorkers } from "./jobs/worker.js";
 import { createLogger } from "./logger.js";
 import { startBoss } from "./queue/boss.js";
 import type { QueueKey } from "./queue/catalog.js";
+import { scheduleMaintenance } from "./queue/schedule.js";
 import { buildServer, WEBHOOK_PATH } from "./server.js";
 import { createWebhookApp } from "./webhooks/app.js";
 
@@ -147,7 +149,9 @@ async function startServices(
   const probot = createProbot(config, credentials, log);
   const github = createGitHubClientFactory(probot, now);
   await probot.load(createWebhookApp({ database, boss, log }));
-  await startWorkers(boss, { config, database, boss, probot, github, log, now }, deps.queues);
+  const app = createGitHubAppClientFactory(probot);
+  await startWorkers(boss, { config, database, boss, probot, github, app, log, now }, deps.queues);
+  await scheduleMaintenance(boss, config.operations);
   const server = await buildServer({ config, database, log, probot, boss });
   return { config, server, boss, probot };
 }

@@ -2,16 +2,19 @@ import type { PgBoss } from "pg-boss";
 import { RateLimitedError } from "../errors.js";
 import { enqueue } from "../queue/boss.js";
 import { catalog, type JobData, type QueueKey } from "../queue/catalog.js";
-import type { JobContext, JobDeps } from "./handlers/deps.js";
+import type { JobContext, JobDeps, JobOutput } from "./handlers/deps.js";
 import { backfillRepo } from "./handlers/backfill-repo.js";
 import { deltaSync } from "./handlers/delta-sync.js";
 import { membersSync } from "./handlers/members-sync.js";
 import { processWebhook } from "./handlers/process-webhook.js";
+import { purgeInstallation } from "./handlers/purge-installation.js";
+import { redeliverWebhooks } from "./handlers/redeliver-webhooks.js";
 import { refreshPullRequest } from "./handlers/refresh-pull-request.js";
 import { refreshWeeklyMetricsJob } from "./handlers/refresh-weekly-metrics.js";
+import { retention } from "./handlers/retention.js";
 import { syncRepositoriesJob } from "./handlers/sync-repositories.js";
 
-type JobHandler<K extends QueueKey> = (data: JobData<K>, context: JobContext) => Promise<void>;
+type JobHandler<K extends QueueKey> = (data: JobData<K>, context: JobContext) => Promise<JobOutput>;
 type HandlerFactories = { [K in QueueKey]: (deps: JobDeps) => JobHandler<K> };
 
 /** Every queue of the catalog has its handler here; a queue without one does not compile. */
@@ -23,6 +26,9 @@ const jobHandlers: HandlerFactories = {
   deltaSync,
   membersSync,
   refreshWeeklyMetrics: refreshWeeklyMetricsJob,
+  redeliverWebhooks,
+  retention,
+  purgeInstallation,
 };
 
 /**
@@ -61,7 +67,8 @@ export async function startWorkers(
           ...("installationId" in data ? { installationId: data.installationId } : {}),
         });
         try {
-          await handler(data, { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit });
+          // What the handler returns (why it skipped, say) is kept as the job's output.
+          return await handler(data, { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit });
         } catch (error) {
           if (error instanceof RateLimitedError) {
             log.warn({ resetAt: error.resetAt, kind: error.kind }, "rate limited; job rescheduled");

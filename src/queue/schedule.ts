@@ -29,3 +29,31 @@ export async function scheduleNightlySync(
 export async function unscheduleNightlySync(boss: PgBoss, installationId: number): Promise<void> {
   await boss.unschedule(catalog.deltaSync.name, String(installationId));
 }
+
+/** Daily retention run, 03:30 UTC: after the nightly syncs of most time zones. */
+export const RETENTION_CRON = "30 3 * * *";
+
+/**
+ * The deployment-wide schedules: the webhook redelivery scan every few minutes and the daily
+ * retention run. Idempotent, so every replica calls it at start; pg-boss sends each occurrence
+ * once across replicas, and once for occurrences missed while every replica was down (a scan
+ * right after downtime is the one that matters most).
+ */
+export async function scheduleMaintenance(
+  boss: PgBoss,
+  options: { redeliveryIntervalMinutes: number },
+): Promise<void> {
+  const minutes = options.redeliveryIntervalMinutes;
+  if (minutes > 0) {
+    const cron = minutes === 60 ? "0 * * * *" : `*/${minutes} * * * *`;
+    await boss.schedule(catalog.redeliverWebhooks.name, cron, {}, { singletonKey: "all", missed: "once" });
+  } else {
+    await boss.unschedule(catalog.redeliverWebhooks.name);
+  }
+  await boss.schedule(
+    catalog.retention.name,
+    RETENTION_CRON,
+    {},
+    { tz: "UTC", singletonKey: "all", missed: "once" },
+  );
+}

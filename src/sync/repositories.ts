@@ -1,7 +1,7 @@
 import { withTransaction } from "../db/client.js";
 import { listRepositories, markRepositoriesRemoved, upsertRepositories } from "../db/queries/repositories.js";
 import { cleanOptionalText, cleanText } from "../text.js";
-import { enqueueBackfills } from "./backfill.js";
+import { enqueueBackfills, resumeUnfinishedBackfills } from "./backfill.js";
 import type { SyncContext } from "./sync-context.js";
 
 /**
@@ -11,7 +11,7 @@ import type { SyncContext } from "./sync-context.js";
  */
 export async function syncRepositories(
   ctx: SyncContext,
-): Promise<{ visible: number; queued: number; removed: number }> {
+): Promise<{ visible: number; queued: number; resumed: number; removed: number }> {
   const visible = await ctx.client.paginate("GET /installation/repositories");
   return withTransaction(ctx.database, async (db) => {
     const queued = await upsertRepositories(
@@ -27,12 +27,14 @@ export async function syncRepositories(
       })),
       { track: ctx.settings.autoTrackNewRepos },
     );
+    // After an unsuspend (which queues this sync), backfills cut short by the suspension go on.
+    const resumed = await resumeUnfinishedBackfills(ctx.boss, db, ctx.installationId);
     await enqueueBackfills(ctx.boss, db, ctx.installationId, queued);
     const visibleIds = new Set(visible.map((repo) => repo.id));
     const removed = (await listRepositories(db, ctx.installationId))
       .filter((repo) => !repo.removedAt && !visibleIds.has(repo.id))
       .map((repo) => repo.id);
     await markRepositoriesRemoved(db, ctx.installationId, removed);
-    return { visible: visible.length, queued: queued.length, removed: removed.length };
+    return { visible: visible.length, queued: queued.length, resumed, removed: removed.length };
   });
 }

@@ -185,3 +185,38 @@ export async function claimRepositorySyncNow(
     .returning({ id: repositories.id, watermark: repositories.watermark });
   return row;
 }
+
+/**
+ * GitHub no longer shows the repository to the installation (deleted, or access removed): it is
+ * marked removed and untracked with the reason, and a sync it was in the middle of is no longer
+ * waited for. Its history stays; it comes back if the installation sees it again.
+ */
+export async function markRepositoryGone(db: Db, id: number, reason: { message: string }): Promise<void> {
+  await db
+    .update(repositories)
+    .set({
+      removedAt: sql`coalesce(${repositories.removedAt}, now())`,
+      tracked: false,
+      syncStatus: sql`case when ${repositories.syncStatus} in ('queued', 'syncing', 'paused_rate_limited') then 'pending' else ${repositories.syncStatus} end`,
+      pausedUntil: null,
+      lastError: reason.message.slice(0, 1000),
+      lastErrorCode: "not_found",
+      updatedAt: sql`now()`,
+    })
+    .where(eq(repositories.id, id));
+}
+
+/** Tracked repositories whose backfill started (or was queued) and has not finished. */
+export async function listUnfinishedBackfills(db: Db, installationId: number): Promise<number[]> {
+  const rows = await db
+    .select({ id: repositories.id })
+    .from(repositories)
+    .where(
+      and(
+        trackedOf(installationId),
+        inArray(repositories.syncStatus, ["queued", "syncing", "paused_rate_limited"]),
+      ),
+    )
+    .orderBy(repositories.id);
+  return rows.map((row) => row.id);
+}

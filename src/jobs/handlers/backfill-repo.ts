@@ -1,11 +1,12 @@
 import { findRepository, updateRepository } from "../../db/queries/repositories.js";
 import { CursorError } from "../../errors.js";
 import { notifyIfFirstBackfillComplete } from "../../notify/first-backfill.js";
+import { explainRepositoryAccessError } from "../../sync/access.js";
 import { backfillPage, type BackfillStep } from "../../sync/backfill.js";
 import { recordSyncFailure } from "../../sync/failures.js";
 import { enqueue } from "../../queue/boss.js";
 import type { JobData } from "../../queue/catalog.js";
-import type { JobContext, JobDeps } from "./deps.js";
+import type { JobContext, JobDeps, JobOutput } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
 
 /**
@@ -15,7 +16,7 @@ import { openSyncContext } from "./open-sync-context.js";
 const SLICE_MS = 20_000;
 
 export function backfillRepo(deps: JobDeps) {
-  return async (data: JobData<"backfillRepo">, { log, finalAttempt }: JobContext) => {
+  return async (data: JobData<"backfillRepo">, { log, finalAttempt }: JobContext): Promise<JobOutput> => {
     const opened = await openSyncContext(deps, data.installationId, log);
     if (!opened) return;
     const { ctx } = opened;
@@ -44,6 +45,9 @@ export function backfillRepo(deps: JobDeps) {
           await updateRepository(db, repo.id, { backfillCursor: null });
           continue;
         }
+        // Uninstalled, suspended (resumed on unsuspend) or repository gone: recorded, not a failure.
+        const lost = await explainRepositoryAccessError({ ...deps, log }, ctx, repo, error, "repository");
+        if (lost) return { skipped: lost };
         const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log, now: deps.now() });
         if (outcome === "failed") return;
         throw error;

@@ -1,13 +1,16 @@
 import { findDelivery, markDelivery } from "../../db/queries/webhook-deliveries.js";
+import { InvalidInputError } from "../../errors.js";
 import type { JobData } from "../../queue/catalog.js";
 import type { JobContext, JobDeps } from "./deps.js";
 
 /**
  * Runs a stored delivery through Probot's handlers (src/github/app.ts). A delivery already
- * processed is skipped, so a job retried after a crash does no work twice.
+ * processed is skipped, so a job retried after a crash does no work twice. A delivery is `failed`
+ * only once its last retry failed (src/webhooks/recovery.ts picks those up again); a payload the
+ * handlers refuse is `ignored` with the reason, since no retry can change it.
  */
 export function processWebhook(deps: JobDeps) {
-  return async ({ deliveryId }: JobData<"processWebhook">, { log }: JobContext) => {
+  return async ({ deliveryId }: JobData<"processWebhook">, { log, finalAttempt }: JobContext) => {
     const db = deps.database.db;
     const delivery = await findDelivery(db, deliveryId);
     if (!delivery) {
@@ -30,7 +33,12 @@ export function processWebhook(deps: JobDeps) {
     } catch (error) {
       const cause = error instanceof AggregateError && error.errors.length > 0 ? error.errors[0] : error;
       const message = cause instanceof Error ? cause.message : String(cause);
-      await markDelivery(db, deliveryId, { status: "failed", error: message });
+      if (cause instanceof InvalidInputError) {
+        log.warn({ deliveryId, event: delivery.event, reason: message }, "webhook delivery refused");
+        await markDelivery(db, deliveryId, { status: "ignored", error: message });
+        return;
+      }
+      await markDelivery(db, deliveryId, { status: finalAttempt ? "failed" : "queued", error: message });
       throw cause;
     }
   };
