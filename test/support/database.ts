@@ -26,7 +26,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     url: url.toString(),
     async truncate() {
       await database.sql.unsafe(
-        "truncate installations, repositories, members, pull_requests, reviews, commits, webhook_deliveries, weekly_metrics, weekly_metrics_pending cascade",
+        "truncate installations, repositories, members, pull_requests, reviews, commits, webhook_deliveries, webhook_redeliveries, app_state, weekly_metrics, weekly_metrics_pending cascade",
       );
     },
     async drop() {
