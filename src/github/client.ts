@@ -44,11 +44,32 @@ export class GitHubClient {
     private readonly octokit: ProbotOctokit,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
+    /** Mints a new installation token in place of the cached one (see installation-client.ts). */
+    refreshToken?: () => Promise<void>,
   ) {
     octokit.hook.after("request", (response, options) => {
       if (!String(options.url).endsWith("/graphql")) this.spent.restCalls += 1;
       this.observeHeaders(response.headers);
     });
+    if (refreshToken) {
+      // A token GitHub revoked (a suspension, say) stays in Probot's cache for the rest of its hour:
+      // on a 401, mint a new one and try once more. If GitHub refuses a new token too, the 401
+      // stands, and the job asks GitHub why (src/sync/access.ts).
+      octokit.hook.error("request", async (error, options) => {
+        const request = (options.request ?? {}) as { tokenRefreshed?: boolean };
+        if ((error as { status?: number }).status !== 401 || request.tokenRefreshed) throw error;
+        try {
+          await refreshToken();
+        } catch {
+          throw error;
+        }
+        this.log.info("installation token refused; retried with a new one");
+        return octokit.request({
+          ...options,
+          request: { ...options.request, tokenRefreshed: true },
+        } as never);
+      });
+    }
   }
 
   /** Runs one of the queries in ./queries with its generated types. */

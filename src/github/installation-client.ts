@@ -9,5 +9,12 @@ export type GitHubClientFactory = (installationId: number, log: Logger) => Promi
  * cache, within the token's hour) an installation token, so no job holds an expired one.
  */
 export function createGitHubClientFactory(probot: Probot, now: () => Date): GitHubClientFactory {
-  return async (installationId, log) => new GitHubClient(await probot.auth(installationId), log, now);
+  return async (installationId, log) => {
+    const refreshToken = async () => {
+      // The App's own Octokit shares Probot's token cache: a refreshed token replaces the cached one.
+      const app = await probot.auth();
+      await app.auth({ type: "installation", installationId, refresh: true });
+    };
+    return new GitHubClient(await probot.auth(installationId), log, now, refreshToken);
+  };
 }
