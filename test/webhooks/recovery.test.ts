@@ -34,6 +34,7 @@ const silent = pino({ level: "silent" });
 
 beforeAll(async () => {
   github = await startFakeGitHub({ seed: 21 });
+  github.world.addApp({ id: appId });
   deadUrl = `http://127.0.0.1:${await closedPort()}${WEBHOOK_PATH}`;
 });
 const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" } }));
