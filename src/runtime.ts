@@ -13,6 +13,7 @@ import { createGitHubClientFactory } from "./github/installation-client.js";
 import { createProbot } from "./github/probot.js";
 import { startWorkers } from "./jobs/worker.js";
 import { createLogger } from "./logger.js";
+import { AppMetrics } from "./observability/metrics.js";
 import { startBoss } from "./queue/boss.js";
 import type { QueueKey } from "./queue/catalog.js";
 import { scheduleMaintenance } from "./queue/schedule.js";
@@ -72,6 +73,8 @@ interface Services {
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const log = options.log ?? createLogger(options.config);
   const now = options.now ?? (() => new Date());
+  // One registry for the life of the process, across the switch from setup mode to the App.
+  const metrics = new AppMetrics();
 
   // 1. Database: the configured one, or an embedded Postgres; migrations under an advisory lock.
   const { url, embedded } = await resolveDatabase(options.config, log);
@@ -83,10 +86,14 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let services: Services;
   let restarting: Promise<void> | undefined;
   const start = async (config: Config): Promise<Services> => {
-    const started = await startServices(config, { ...options, log, now, database, databaseUrl: url }, () => {
-      // The manifest flow stored credentials: switch to them once, whatever the number of callbacks.
-      restarting ??= restart().finally(() => (restarting = undefined));
-    });
+    const started = await startServices(
+      config,
+      { ...options, log, now, database, databaseUrl: url, metrics },
+      () => {
+        // The manifest flow stored credentials: switch to them once, whatever the number of callbacks.
+        restarting ??= restart().finally(() => (restarting = undefined));
+      },
+    );
     await started.server.listen({ port, host: config.host });
     port = (started.server.server.address() as AddressInfo).port;
     if (config.webhookProxyUrl) started.smee = await startSmee(config, port, log);
@@ -136,23 +143,33 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
 async function startServices(
   config: Config,
-  deps: RuntimeOptions & { log: Logger; now: () => Date; database: Database; databaseUrl: string },
+  deps: RuntimeOptions & {
+    log: Logger;
+    now: () => Date;
+    database: Database;
+    databaseUrl: string;
+    metrics: AppMetrics;
+  },
   onRegistered: () => void,
 ): Promise<Services> {
-  const { log, now, database } = deps;
+  const { log, now, database, metrics } = deps;
   const credentials = config.app;
   if (!credentials) {
     log.warn("no GitHub App credentials: running in setup mode; open the home page to register the App");
-    return { config, server: await buildServer({ config, database, log, onRegistered }) };
+    metrics.watch({ database });
+    return { config, server: await buildServer({ config, database, log, onRegistered, metrics }) };
   }
   const boss = await startBoss(deps.databaseUrl, log, deps.boss);
   const probot = createProbot(config, credentials, log);
-  const github = createGitHubClientFactory(probot, now);
+  const github = createGitHubClientFactory(probot, now, (installationId) =>
+    metrics.githubUsage(installationId),
+  );
   await probot.load(createWebhookApp({ database, boss, log }));
   const app = createGitHubAppClientFactory(probot);
-  await startWorkers(boss, { config, database, boss, probot, github, app, log, now }, deps.queues);
+  await startWorkers(boss, { config, database, boss, probot, github, app, log, now, metrics }, deps.queues);
   await scheduleMaintenance(boss, config.operations);
-  const server = await buildServer({ config, database, log, probot, boss });
+  metrics.watch({ boss, database });
+  const server = await buildServer({ config, database, log, probot, boss, metrics });
   return { config, server, boss, probot };
 }
 

@@ -14,9 +14,13 @@ import type { Config } from "./config.js";
 import type { Database } from "./db/client.js";
 import { AppError } from "./errors.js";
 import type { RegisteredApp } from "./github/manifest.js";
+import type { AppMetrics } from "./observability/metrics.js";
+import { installRateLimits } from "./web/plugins/rate-limits.js";
+import { observeWebhookIntake } from "./web/plugins/webhook-metrics.js";
 import { authRoutes } from "./web/routes/auth.js";
 import { healthRoutes } from "./web/routes/health.js";
 import { homeRoutes } from "./web/routes/home.js";
+import { metricsRoutes } from "./web/routes/metrics.js";
 import { setupRoutes } from "./web/routes/setup.js";
 import { webhookRoutes } from "./web/routes/webhooks.js";
 import { csrfOptions, readSession } from "./web/session.js";
@@ -29,6 +33,8 @@ export interface ServerDeps {
   probot?: Probot | undefined;
   boss?: PgBoss | undefined;
   onRegistered?: (app: RegisteredApp) => void;
+  /** Prometheus metrics: GET /metrics and the webhook intake counters. */
+  metrics?: AppMetrics | undefined;
 }
 
 export const WEBHOOK_PATH = "/api/github/webhooks";
@@ -61,6 +67,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return reply.code(500).send({ error: "Internal server error" });
   });
 
+  // Before any route: rate limits and intake metrics are attached to routes as they are added.
+  await installRateLimits(app, { webhookPath: WEBHOOK_PATH, ...config.operations });
+  if (deps.metrics) observeWebhookIntake(app, WEBHOOK_PATH, deps.metrics);
+
   await app.register(fastifyCookie, { secret: config.sessionSecret });
   await app.register(fastifyView, {
     engine: { eta: new Eta() },
@@ -75,6 +85,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   );
 
   await app.register(healthRoutes, { database: deps.database, boss: deps.boss });
+  if (deps.metrics) {
+    await app.register(metricsRoutes, { metrics: deps.metrics, token: config.operations.metricsToken });
+  }
   await app.register(webhookRoutes, {
     path: WEBHOOK_PATH,
     bodyLimit: config.webhookBodyLimit,

@@ -66,10 +66,18 @@ export async function startWorkers(
           queue: definition.name,
           ...("installationId" in data ? { installationId: data.installationId } : {}),
         });
+        const timed = deps.metrics?.startJob(definition.name);
         try {
           // What the handler returns (why it skipped, say) is kept as the job's output.
-          return await handler(data, { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit });
+          const output = await handler(data, {
+            jobId: job.id,
+            log,
+            finalAttempt: job.retryCount >= job.retryLimit,
+          });
+          timed?.("completed");
+          return output;
         } catch (error) {
+          timed?.(error instanceof RateLimitedError ? "rate_limited" : "failed");
           if (error instanceof RateLimitedError) {
             log.warn({ resetAt: error.resetAt, kind: error.kind }, "rate limited; job rescheduled");
             await enqueue(boss, key, data, { startAfter: error.resetAt });

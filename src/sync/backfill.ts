@@ -94,6 +94,9 @@ export async function backfillPage(ctx: SyncContext, repo: Repository): Promise<
     { repo: repo.fullName, fetched: page.nodes.length, stored: inWindow.length, finished },
     "backfill page",
   );
+  if (finished && repo.syncStartedAt) {
+    ctx.metrics?.syncFinished("backfill", (now.getTime() - repo.syncStartedAt.getTime()) / 1000);
+  }
   return finished ? "done" : "more";
 }
 

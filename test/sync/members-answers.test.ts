@@ -13,7 +13,12 @@ import { useTestApp } from "../support/harness.js";
 const t = useTestApp({ queues: ["membersSync"] });
 const installationId = 3100;
 
-const rateLimit = { cost: 1, remaining: 4999, resetAt: new Date(Date.now() + 3600_000).toISOString(), limit: 5000 };
+const rateLimit = {
+  cost: 1,
+  remaining: 4999,
+  resetAt: new Date(Date.now() + 3600_000).toISOString(),
+  limit: 5000,
+};
 const member = (databaseId: number, login: string) => ({ databaseId, login, name: null, email: "" });
 const listing = (nodes: unknown[], pageInfo = { hasNextPage: false, endCursor: null as string | null }) => ({
   rateLimit,

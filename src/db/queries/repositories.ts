@@ -1,6 +1,6 @@
 import { and, count, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
-import { pullRequests, repositories, type Repository } from "../schema/index.js";
+import { installations, pullRequests, repositories, type Repository } from "../schema/index.js";
 
 export interface RepositoryFacts {
   id: number;
@@ -219,4 +219,23 @@ export async function listUnfinishedBackfills(db: Db, installationId: number): P
     )
     .orderBy(repositories.id);
   return rows.map((row) => row.id);
+}
+
+/** Tracked repositories of installed installations, counted by sync status (for the metrics). */
+export async function countRepositoriesBySyncStatus(db: Db): Promise<{ status: string; count: number }[]> {
+  const installed = db
+    .select({ id: installations.id })
+    .from(installations)
+    .where(isNull(installations.deletedAt));
+  return db
+    .select({ status: repositories.syncStatus, count: sql<number>`count(*)::int` })
+    .from(repositories)
+    .where(
+      and(
+        eq(repositories.tracked, true),
+        isNull(repositories.removedAt),
+        inArray(repositories.installationId, installed),
+      ),
+    )
+    .groupBy(repositories.syncStatus);
 }

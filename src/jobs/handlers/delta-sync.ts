@@ -43,7 +43,10 @@ export function deltaSync(deps: JobDeps) {
     for (const [index, repo] of repos.entries()) {
       if (!repo.watermark) continue;
       try {
+        const started = performance.now();
         const result = await deltaSyncRepository(ctx, repo);
+        deps.metrics?.syncFinished("delta", (performance.now() - started) / 1000);
+        deps.metrics?.driftFound(data.installationId, result.drift);
         drift += result.drift;
         queries += result.queries;
         if (result.drift > 0)

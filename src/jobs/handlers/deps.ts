@@ -5,6 +5,7 @@ import type { Config } from "../../config.js";
 import type { Database } from "../../db/client.js";
 import type { GitHubAppClientFactory } from "../../github/app-client.js";
 import type { GitHubClientFactory } from "../../github/installation-client.js";
+import type { AppMetrics } from "../../observability/metrics.js";
 
 /** What job handlers get from the composition root (src/runtime.ts). */
 export interface JobDeps {
@@ -19,6 +20,8 @@ export interface JobDeps {
   log: Logger;
   /** The clock: sync windows, progress and pauses are computed from it, never from Date.now(). */
   now: () => Date;
+  /** Prometheus metrics (src/observability); absent in tests that build deps by hand. */
+  metrics?: AppMetrics;
 }
 
 export interface JobContext {

@@ -30,15 +30,18 @@ export function processWebhook(deps: JobDeps) {
         payload: delivery.payload,
       } as Parameters<typeof deps.probot.receive>[0]);
       await markDelivery(db, deliveryId, { status: "processed" });
+      deps.metrics?.webhookProcessed(delivery.event, "processed", delivery.receivedAt);
     } catch (error) {
       const cause = error instanceof AggregateError && error.errors.length > 0 ? error.errors[0] : error;
       const message = cause instanceof Error ? cause.message : String(cause);
       if (cause instanceof InvalidInputError) {
         log.warn({ deliveryId, event: delivery.event, reason: message }, "webhook delivery refused");
         await markDelivery(db, deliveryId, { status: "ignored", error: message });
+        deps.metrics?.webhookProcessed(delivery.event, "ignored", delivery.receivedAt);
         return;
       }
       await markDelivery(db, deliveryId, { status: finalAttempt ? "failed" : "queued", error: message });
+      deps.metrics?.webhookProcessed(delivery.event, finalAttempt ? "failed" : "retry");
       throw cause;
     }
   };
