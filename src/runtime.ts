@@ -59,11 +59,18 @@ export interface Runtime {
 
 /** The database every process of this deployment shares on the embedded Postgres. */
 const EMBEDDED_DATABASE = "pr_pulse";
-/** Workers get this long to finish their jobs on stop; what is left is retried elsewhere. */
-const STOP_GRACE_MS = 10_000;
+/**
+ * Stop budget, inside the 25 s main.ts allows after SIGTERM (Kubernetes' default grace is 30 s):
+ * in-flight requests get 5 s, then workers get 12 s to finish their jobs (what is left is failed
+ * back to pg-boss and retried elsewhere), then the pools close.
+ */
+const SERVER_CLOSE_MS = 5_000;
+const STOP_GRACE_MS = 12_000;
 
 interface Services {
   config: Config;
+  /** Aborted when stop begins: long jobs end their slice early and queue their continuation. */
+  stopping?: AbortController;
   server: FastifyInstance;
   boss?: PgBoss;
   probot?: Probot;
@@ -166,16 +173,29 @@ async function startServices(
   );
   await probot.load(createWebhookApp({ database, boss, log }));
   const app = createGitHubAppClientFactory(probot);
-  await startWorkers(boss, { config, database, boss, probot, github, app, log, now, metrics }, deps.queues);
+  const stopping = new AbortController();
+  await startWorkers(
+    boss,
+    { config, database, boss, probot, github, app, log, now, metrics, stopping: stopping.signal },
+    deps.queues,
+  );
   await scheduleMaintenance(boss, config.operations);
   metrics.watch({ boss, database });
   const server = await buildServer({ config, database, log, probot, boss, metrics });
-  return { config, server, boss, probot };
+  return { config, server, boss, probot, stopping };
 }
 
+/**
+ * Stops accepting (the listener closes; requests in flight finish, new ones on kept-alive
+ * connections get 503), then stops the workers gracefully: jobs finish or are handed back to
+ * pg-boss, never lost.
+ */
 async function stopServices(services: Services): Promise<void> {
+  services.stopping?.abort();
   await services.smee?.stop();
-  await services.server.close();
+  const closed = services.server.close();
+  const timer = setTimeout(() => services.server.server.closeAllConnections(), SERVER_CLOSE_MS);
+  await closed.finally(() => clearTimeout(timer));
   await services.boss?.stop({ graceful: true, timeout: STOP_GRACE_MS });
 }
 

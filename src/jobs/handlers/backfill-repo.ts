@@ -23,7 +23,8 @@ export function backfillRepo(deps: JobDeps) {
     const db = deps.database.db;
     const sliceEnd = Date.now() + SLICE_MS;
     let step: BackfillStep = "more";
-    while (step === "more" && Date.now() < sliceEnd) {
+    // A stopping process ends the slice at the next page: the continuation runs on another worker.
+    while (step === "more" && Date.now() < sliceEnd && !deps.stopping?.aborted) {
       const repo = await findRepository(db, data.repoId);
       if (!repo || !repo.tracked || repo.removedAt || repo.installationId !== data.installationId) return;
       if (repo.syncStatus !== "syncing") {

@@ -22,6 +22,8 @@ export interface JobDeps {
   now: () => Date;
   /** Prometheus metrics (src/observability); absent in tests that build deps by hand. */
   metrics?: AppMetrics;
+  /** Aborted when the process stops: long jobs end early and queue their continuation. */
+  stopping?: AbortSignal;
 }
 
 export interface JobContext {
