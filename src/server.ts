@@ -13,9 +13,11 @@ import type { Probot } from "probot";
 import type { Config } from "./config.js";
 import type { Database } from "./db/client.js";
 import { AppError } from "./errors.js";
+import { resolveLogFormat } from "./logger.js";
 import type { RegisteredApp } from "./github/manifest.js";
 import type { AppMetrics } from "./observability/metrics.js";
 import { installRateLimits } from "./web/plugins/rate-limits.js";
+import { logRequestsQuietly } from "./web/plugins/request-log.js";
 import { observeWebhookIntake } from "./web/plugins/webhook-metrics.js";
 import { authRoutes } from "./web/routes/auth.js";
 import { healthRoutes } from "./web/routes/health.js";
@@ -48,7 +50,9 @@ export const viewsDir = path.resolve(
 /** Builds the HTTP server without listening, so tests drive it with app.inject. */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config } = deps;
+  const quietRequests = resolveLogFormat(config) === "pretty";
   const app = Fastify({
+    disableRequestLogging: quietRequests,
     loggerInstance: deps.log as FastifyBaseLogger,
     // Probot webhooks carry their own GUID; everything else gets a request id for the logs.
     requestIdHeader: "x-github-delivery",
@@ -67,6 +71,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return reply.code(500).send({ error: "Internal server error" });
   });
 
+  if (quietRequests) logRequestsQuietly(app);
   // Before any route: rate limits and intake metrics are attached to routes as they are added.
   await installRateLimits(app, { webhookPath: WEBHOOK_PATH, ...config.operations });
   if (deps.metrics) observeWebhookIntake(app, WEBHOOK_PATH, deps.metrics);
