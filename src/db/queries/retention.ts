@@ -44,7 +44,8 @@ export async function purgeInstallationBatch(
   cutoff: Date,
   limit: number,
 ): Promise<number> {
-  const stillGone = sql`exists (select 1 from ${installations} where ${installations.id} = ${installationId} and ${installations.deletedAt} < ${cutoff})`;
+  // A Date is not a parameter raw SQL takes through postgres.js: pass the instant as text.
+  const stillGone = sql`exists (select 1 from ${installations} where ${installations.id} = ${installationId} and ${installations.deletedAt} < ${cutoff.toISOString()}::timestamptz)`;
   for (const table of PURGE_ORDER) {
     const result = await db.execute(sql`
       delete from ${table}
