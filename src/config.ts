@@ -76,7 +76,7 @@ const envSchema = z.object({
   /** Bearer token for /metrics; without it /metrics answers only local, unproxied requests. */
   METRICS_TOKEN: optional.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   /** Webhook requests per client IP and minute; 0 turns the limit off. */
-  WEBHOOK_RATE_LIMIT_PER_MINUTE: integer(10_000),
+  WEBHOOK_RATE_LIMIT_PER_MINUTE: integer(20_000),
   /** Unsigned or wrongly signed webhook requests per client IP and minute before it is refused. */
   WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE: integer(30),
   /** Settings UI requests (pages, sign-in, setup) per client IP and minute; 0 turns it off. */

@@ -16,7 +16,7 @@ describe("operations settings", () => {
       payloadRetentionDays: 14,
       uninstalledRetentionDays: 30,
       metricsToken: undefined,
-      webhookRateLimitPerMinute: 10_000,
+      webhookRateLimitPerMinute: 20_000,
       invalidWebhookRateLimitPerMinute: 30,
       uiRateLimitPerMinute: 300,
     });

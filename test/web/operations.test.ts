@@ -74,6 +74,7 @@ function signedDelivery(event = "pull_request", action = "opened"): Request {
       "x-github-event": event,
       "x-github-delivery": randomUUID(),
       "x-hub-signature-256": sign(body),
+      "user-agent": "GitHub-Hookshot/0b1d2a3",
     },
   };
 }
@@ -82,7 +83,12 @@ function badlySigned(event = "pull_request"): Request {
   const delivery = signedDelivery();
   return {
     ...delivery,
-    headers: { ...delivery.headers, "x-github-event": event, "x-hub-signature-256": sign("another body") },
+    headers: {
+      ...delivery.headers,
+      "x-github-event": event,
+      "x-hub-signature-256": sign("another body"),
+      "user-agent": "curl/8.5.0",
+    },
   };
 }
 
@@ -207,6 +213,8 @@ describe("rate limits", () => {
       // A flood of wrong signatures: three answered, then refused before the body is read.
       const flood = [1, 2, 3, 4, 5].map(() => badlySigned());
       expect(await statuses(app, flood, "127.0.0.2")).toEqual([401, 401, 401, 429, 429]);
+      // GitHub's own deliveries from that address (one proxy for everyone, say) still get in.
+      expect(await statuses(app, [signedDelivery(), badlySigned()], "127.0.0.2")).toEqual([202, 429]);
       // Valid deliveries from another address go on, and do not use up the invalid allowance.
       const valid = Array.from({ length: 12 }, () => signedDelivery());
       expect(await statuses(app, valid, "127.0.0.3")).toEqual(valid.map(() => 202));

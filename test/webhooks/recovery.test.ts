@@ -12,7 +12,7 @@ import {
   REDELIVERY_STATE_KEY,
   retryFailedDeliveries,
 } from "../../src/webhooks/recovery.js";
-import { APP_ID, WEBHOOK_SECRET } from "../support/app.js";
+import { APP_ID, startTestApp, WEBHOOK_SECRET } from "../support/app.js";
 import {
   buildWebhook,
   deliverWebhook,
@@ -245,6 +245,26 @@ describe("redelivery from GitHub", () => {
       now: () => new Date(),
     };
   }
+});
+
+describe("the schedule", () => {
+  it("scans every WEBHOOK_REDELIVERY_INTERVAL_MINUTES, once at start, and runs retention daily", async () => {
+    const app = await startTestApp(t.database, {
+      queues: [],
+      env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", WEBHOOK_REDELIVERY_INTERVAL_MINUTES: "5" },
+    });
+    try {
+      const schedules = await t.database.sql<{ name: string; cron: string }[]>`
+        select name, cron from pgboss.schedule order by name`;
+      expect(schedules).toEqual([
+        { name: "redeliver-webhooks", cron: "*/5 * * * *" },
+        { name: "retention", cron: "30 3 * * *" },
+      ]);
+      expect(await app.jobs("redeliver-webhooks")).toEqual([{ data: {}, state: "created" }]);
+    } finally {
+      await app.stop();
+    }
+  });
 });
 
 describe("retries from our own table", () => {

@@ -10,6 +10,8 @@ export interface RateLimitSettings {
 }
 
 const MINUTE_MS = 60_000;
+/** What GitHub's webhook deliveries send as User-Agent. */
+const GITHUB_USER_AGENT = "GitHub-Hookshot/";
 /** Probes, scrapes and the stylesheet: cheap, and load balancers must never be throttled. */
 const UNLIMITED = [/^\/healthz$/, /^\/readyz$/, /^\/metrics$/, /^\/assets\//];
 
@@ -22,7 +24,10 @@ type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
  * - the webhook endpoint takes a generous number of requests a minute: GitHub's own bursts (a
  *   bulk change, a redelivery) reach thousands, and refusing them loses events;
  * - requests that fail the signature check count against a much smaller allowance, and an IP that
- *   used it up is refused before its body is even read, until the minute is over;
+ *   used it up is refused before its body is even read, until the minute is over. Requests that
+ *   say they come from GitHub (User-Agent GitHub-Hookshot/…) are exempt from the refusal: behind a
+ *   proxy every client may share one IP, and a flood must not lock GitHub out with it (a sender
+ *   that fakes the header is still held by the per-IP cap and cannot pass the signature check);
  * - the settings UI (pages, sign-in, setup) has its own allowance; health checks and /metrics
  *   have none.
  *
@@ -50,6 +55,7 @@ export async function installRateLimits(app: FastifyInstance, settings: RateLimi
         })
       : undefined;
   const refuseInvalidSenders: Hook = async (request, reply) => {
+    if (request.headers["user-agent"]?.startsWith(GITHUB_USER_AGENT)) return;
     const state = await invalid!(request, { increment: false });
     if (state.isAllowed || state.remaining > 0) return;
     request.log.warn({ ip: request.ip }, "webhook sender refused after too many invalid signatures");
