@@ -12,7 +12,7 @@ import {
   recordRedeliveryOutcome,
   releaseRedelivery,
 } from "../db/queries/webhook-redeliveries.js";
-import { RateLimitedError } from "../errors.js";
+import { NotFoundError, RateLimitedError } from "../errors.js";
 import type { GitHubAppClient, GitHubAppClientFactory, HookDelivery } from "../github/app-client.js";
 import type { Db } from "../db/client.js";
 import { enqueue } from "../queue/boss.js";
@@ -128,7 +128,8 @@ export async function redeliverMissedDeliveries(
   const result: RedeliveryResult = { pages: 0, requested: 0, finished: false };
 
   while (result.pages < MAX_PAGES_PER_RUN) {
-    const page = await client.listHookDeliveries(scan.cursor);
+    const page = await listOrSkip(client, scan.cursor, deps.log);
+    if (!page) return { ...result, finished: true };
     result.pages += 1;
     scan.scanTopId ??= page.deliveries[0]?.id ?? scan.examinedThroughId;
     const fresh = page.deliveries.filter(
@@ -173,6 +174,20 @@ export async function redeliverMissedDeliveries(
   }
   if (result.requested > 0 || !result.finished) deps.log.info(result, "webhook redelivery scan");
   return result;
+}
+
+/**
+ * A GitHub Enterprise Server older than the deliveries API answers 404: nothing to scan there,
+ * and no reason for the job to fail every few minutes.
+ */
+async function listOrSkip(client: GitHubAppClient, cursor: string | null, log: Logger) {
+  try {
+    return await client.listHookDeliveries(cursor);
+  } catch (error) {
+    if (!(error instanceof NotFoundError)) throw error;
+    log.warn("github has no webhook deliveries api here; redelivery scan skipped");
+    return undefined;
+  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { createServer } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
 import { eq } from "drizzle-orm";
+import nock from "nock";
 import pino from "pino";
 import * as schema from "../../src/db/schema/index.js";
 import { createGitHubAppClientFactory } from "../../src/github/app-client.js";
@@ -12,7 +13,9 @@ import {
   REDELIVERY_STATE_KEY,
   retryFailedDeliveries,
 } from "../../src/webhooks/recovery.js";
-import { APP_ID, startTestApp, WEBHOOK_SECRET } from "../support/app.js";
+import { createProbot } from "../../src/github/probot.js";
+import { APP_ID, startTestApp, testConfig, WEBHOOK_SECRET } from "../support/app.js";
+import { GITHUB_API } from "../support/github-nock.js";
 import {
   buildWebhook,
   deliverWebhook,
@@ -235,6 +238,20 @@ describe("redelivery from GitHub", () => {
     await waitFor(() => guids.every((guid) => redeliveryRequests(guid) === 1), {
       what: "one redelivery per GUID",
     });
+  });
+
+  it("a GitHub without the deliveries API (an older GHES) is skipped, not failed", async () => {
+    const config = testConfig();
+    const probot = createProbot(config, config.app!, silent);
+    nock(GITHUB_API)
+      .get("/app/hook/deliveries")
+      .query({ per_page: 100 })
+      .reply(404, { message: "Not Found" });
+    const result = await redeliverMissedDeliveries(
+      { ...recoveryDeps(), app: createGitHubAppClientFactory(probot) },
+      10,
+    );
+    expect(result).toEqual({ pages: 0, requested: 0, finished: true });
   });
 
   function recoveryDeps() {
