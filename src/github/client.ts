@@ -8,6 +8,7 @@ import {
   AuthError,
   CursorError,
   NotFoundError,
+  ObjectNotFoundError,
   PermissionError,
   RateLimitedError,
   ServerError,
@@ -184,7 +185,7 @@ export function toAppError(error: unknown): AppError {
     if (errors.some((e) => e.type === "RATE_LIMITED")) {
       return new RateLimitedError(resetFromHeaders(headers), "primary", { cause: error });
     }
-    if (errors.some((e) => e.type === "NOT_FOUND")) return new NotFoundError(message, { cause: error });
+    if (errors.some((e) => e.type === "NOT_FOUND")) return new ObjectNotFoundError(message, { cause: error });
     if (errors.some((e) => e.type === "FORBIDDEN")) return new PermissionError(message, { cause: error });
     if (/cursor/i.test(message)) return new CursorError(message, { cause: error });
     return new ServerError(`GraphQL error: ${message}`, undefined, { cause: error });

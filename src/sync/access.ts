@@ -4,7 +4,7 @@ import type { Database } from "../db/client.js";
 import { findInstallation, updateInstallation } from "../db/queries/installations.js";
 import { markRepositoryGone } from "../db/queries/repositories.js";
 import type { Repository } from "../db/schema/index.js";
-import { AuthError, NotFoundError, PermissionError } from "../errors.js";
+import { AuthError, NotFoundError, ObjectNotFoundError, PermissionError } from "../errors.js";
 import type { GitHubAppClientFactory } from "../github/app-client.js";
 import { unscheduleNightlySync } from "../queue/schedule.js";
 import type { SyncContext } from "./sync-context.js";
@@ -87,8 +87,11 @@ export async function explainRepositoryAccessError(
   scope: "repository" | "pull_request",
 ): Promise<AccessLoss | undefined> {
   if (!isAccessError(error)) return undefined;
-  const lost = await confirmInstallationAccess(deps, ctx.installationId);
-  if (lost) return lost;
+  // A GraphQL NOT_FOUND came with an accepted token: only the object is in question.
+  if (!(error instanceof ObjectNotFoundError)) {
+    const lost = await confirmInstallationAccess(deps, ctx.installationId);
+    if (lost) return lost;
+  }
   if (!(error instanceof NotFoundError)) return undefined;
   if (!(await isRepositoryVisible(ctx, repo))) {
     await markRepositoryGone(deps.database.db, repo.id, {

@@ -138,6 +138,35 @@ describe("repositories deleted or taken out of the installation", () => {
   }, 90_000);
 });
 
+describe("a pull request gone from a repository that is still there", () => {
+  it("is skipped with the reason, without asking GitHub about the installation", async () => {
+    const { installation, repos } = await install({ repos: 1, prsPerRepo: 3 });
+    await t.app.drain(undefined, 60_000);
+    const pr = github.world.listPullRequests(repos[0]!.id)[0]!;
+    // GitHub answers NOT_FOUND for its node id (taken down, say); the repository is untouched.
+    github.world.pullRequests.delete(pr.id);
+    github.stats.reset();
+
+    await enqueue(t.app.boss, "refreshPullRequest", {
+      installationId: installation.id,
+      repoId: repos[0]!.id,
+      pullRequestId: pr.id,
+      nodeId: pr.nodeId,
+    });
+    await t.app.drain(["refresh-pull-request"], 60_000);
+
+    await expectNoFailedJobs();
+    expect((await jobs()).at(-1)).toMatchObject({
+      state: "completed",
+      output: { skipped: "pull_request_gone" },
+    });
+    const [repo] = await repositories([repos[0]!.id]);
+    expect(repo).toMatchObject({ removedAt: null, tracked: true, syncStatus: "complete" });
+    // A GraphQL NOT_FOUND comes with an accepted token: the installation is not in question.
+    expect(github.stats.snapshot().byRoute["GET /app/installations/:installation_id"]).toBeUndefined();
+  }, 90_000);
+});
+
 describe("a suspension in the middle of a backfill", () => {
   it("leaves nothing failed, and after unsuspend every repository completes on its own", async () => {
     const { installation, repos } = await install({ repos: 3, prsPerRepo: 500 });
