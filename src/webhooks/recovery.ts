@@ -111,7 +111,14 @@ const isSuccess = (delivery: HookDelivery) => delivery.statusCode >= 200 && deli
  * later run ever asks twice. The bookmark is saved after every page.
  */
 export async function redeliverMissedDeliveries(
-  deps: { database: Database; app: GitHubAppClientFactory; log: Logger; now: () => Date },
+  deps: {
+    database: Database;
+    app: GitHubAppClientFactory;
+    log: Logger;
+    now: () => Date;
+    /** A stopping process ends the run early; the bookmark says where the next one goes on. */
+    stopping?: AbortSignal | undefined;
+  },
   maxRequests: number,
 ): Promise<RedeliveryResult> {
   const db = deps.database.db;
@@ -145,8 +152,9 @@ export async function redeliverMissedDeliveries(
     const stored = await findStoredDeliveryIds(db, [...missed.keys()]);
     for (const delivery of missed.values()) {
       if (stored.has(delivery.guid)) continue;
-      if (result.requested >= maxRequests) {
-        // Out of budget inside this page: the next run reads it again (claimed GUIDs are skipped).
+      if (result.requested >= maxRequests || deps.stopping?.aborted) {
+        // Out of budget (or stopping) inside this page: the next run reads it again, skipping the
+        // GUIDs already claimed.
         await writeAppState(db, REDELIVERY_STATE_KEY, scan);
         deps.log.info({ ...result, cursor: scan.cursor }, "redelivery budget spent; scan continues next run");
         return result;
@@ -171,6 +179,7 @@ export async function redeliverMissedDeliveries(
     }
     scan.cursor = page.nextCursor;
     await writeAppState(db, REDELIVERY_STATE_KEY, scan);
+    if (deps.stopping?.aborted) break;
   }
   if (result.requested > 0 || !result.finished) deps.log.info(result, "webhook redelivery scan");
   return result;

@@ -25,7 +25,7 @@ export function purgeInstallation(deps: JobDeps) {
       const batch = await purgeInstallationBatch(deps.database.db, data.installationId, cutoff, PURGE_BATCH);
       deleted += batch;
       if (batch === 0) break;
-      if (Date.now() >= sliceEnd) {
+      if (Date.now() >= sliceEnd || deps.stopping?.aborted) {
         await enqueue(deps.boss, "purgeInstallation", data);
         log.info({ deleted }, "installation purge continues");
         return { deleted, finished: false };

@@ -29,7 +29,7 @@ export function retention(deps: JobDeps) {
         const purged = await purgeDeliveryPayloads(db, cutoff, RETENTION_BATCH);
         payloadsPurged += purged;
         if (purged < RETENTION_BATCH) break;
-        if (Date.now() >= sliceEnd) {
+        if (Date.now() >= sliceEnd || deps.stopping?.aborted) {
           await enqueue(deps.boss, "retention", {});
           break;
         }
