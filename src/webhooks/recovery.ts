@@ -80,6 +80,12 @@ export const REDELIVERY_STATE_KEY = "webhook-redelivery-scan";
 const GITHUB_KEEPS_DELIVERIES_MS = 3 * 86_400_000;
 /** Pages (of 100 attempts) read per run, so one run stays a few seconds and a few API calls. */
 const MAX_PAGES_PER_RUN = 20;
+/**
+ * A new scan reads this far back past where the last one finished: an attempt listed a little
+ * after a scan passed its place in the list (one still in flight then) is not skipped. Claimed and
+ * stored GUIDs make reading twice free of consequence.
+ */
+const OVERLAP_MS = 5 * 60_000;
 
 /**
  * Where the scan of GitHub's delivery list (newest first) stands. A scan runs from the newest
@@ -93,6 +99,10 @@ export interface RedeliveryScan {
   scanTopId: number | null;
   /** Every attempt with an id up to this one was examined by an earlier, finished scan. */
   examinedThroughId: number;
+  /** When that attempt was delivered (ISO); the overlap is counted back from it. */
+  examinedThroughAt?: string | null;
+  /** The newest attempt's delivery time in the scan in progress (ISO). */
+  scanTopAt?: string | null;
 }
 
 export interface RedeliveryResult {
@@ -138,9 +148,15 @@ export async function redeliverMissedDeliveries(
     const page = await listOrSkip(client, scan.cursor, deps.log);
     if (!page) return { ...result, finished: true };
     result.pages += 1;
-    scan.scanTopId ??= page.deliveries[0]?.id ?? scan.examinedThroughId;
+    if (scan.scanTopId === null) {
+      scan.scanTopId = page.deliveries[0]?.id ?? scan.examinedThroughId;
+      scan.scanTopAt = page.deliveries[0]?.deliveredAt.toISOString() ?? scan.examinedThroughAt ?? null;
+    }
+    const overlapFrom = scan.examinedThroughAt ? Date.parse(scan.examinedThroughAt) - OVERLAP_MS : 0;
     const fresh = page.deliveries.filter(
-      (delivery) => delivery.id > scan.examinedThroughId && delivery.deliveredAt.getTime() >= oldest,
+      (delivery) =>
+        (delivery.id > scan.examinedThroughId || delivery.deliveredAt.getTime() >= overlapFrom) &&
+        delivery.deliveredAt.getTime() >= oldest,
     );
     for (const delivery of page.deliveries) if (isSuccess(delivery)) succeeded.add(delivery.guid);
     const missed = new Map<string, HookDelivery>();
@@ -170,10 +186,13 @@ export async function redeliverMissedDeliveries(
     const reachedEnd = fresh.length < page.deliveries.length || !page.nextCursor;
     if (reachedEnd) {
       result.finished = true;
+      const advanced = scan.scanTopId > scan.examinedThroughId;
       await writeAppState(db, REDELIVERY_STATE_KEY, {
         cursor: null,
         scanTopId: null,
-        examinedThroughId: Math.max(scan.examinedThroughId, scan.scanTopId),
+        scanTopAt: null,
+        examinedThroughId: advanced ? scan.scanTopId : scan.examinedThroughId,
+        examinedThroughAt: advanced ? (scan.scanTopAt ?? null) : (scan.examinedThroughAt ?? null),
       } satisfies RedeliveryScan);
       break;
     }

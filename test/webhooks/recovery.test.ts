@@ -195,11 +195,14 @@ describe("redelivery from GitHub", () => {
     // 250 attempts (three pages of 100), every 25th failed; redeliveries fail too (app "down").
     // Octokit spaces redelivery requests (POSTs) a second apart, as GitHub asks: a few suffice.
     const failedGuids: string[] = [];
+    const hourAgo = Date.now() - 3_600_000;
     for (let i = 0; i < 250; i += 1) {
       const failed = i % 25 === 0;
       const guid = `bulk-${i}`;
       if (failed) failedGuids.push(guid);
-      github.world.recordHookDelivery(attempt(guid, failed ? 502 : 202));
+      // Ten seconds apart, an hour ago: a later scan looks back only five minutes past them.
+      const deliveredAt = new Date(hourAgo - (250 - i) * 10_000).toISOString();
+      github.world.recordHookDelivery({ ...attempt(guid, failed ? 502 : 202), deliveredAt });
     }
     const deps = recoveryDeps();
 
@@ -216,9 +219,16 @@ describe("redelivery from GitHub", () => {
     expect(github.world.hookDeliveries.filter((a) => a.redelivery)).toHaveLength(failedGuids.length);
 
     // Newer failures: the next scan reads from the top and stops where the last one finished.
+    // (An id is set aside for an attempt GitHub lists only later, below them.)
+    const inFlight = github.world.recordHookDelivery(attempt("in-flight", 502));
+    github.world.hookDeliveries.splice(github.world.hookDeliveries.indexOf(inFlight), 1);
     for (const guid of ["late-1", "late-2"]) github.world.recordHookDelivery(attempt(guid, 500));
     const next = await redeliverMissedDeliveries(deps, 10);
     expect(next).toEqual({ pages: 1, requested: 2, finished: true });
+
+    // The attempt that was in flight appears below where that scan finished: still found.
+    github.world.hookDeliveries.push(inFlight);
+    expect(await redeliverMissedDeliveries(deps, 10)).toEqual({ pages: 1, requested: 1, finished: true });
     const [bookmark] = await t.database.db
       .select()
       .from(schema.appState)
