@@ -3,7 +3,7 @@ import tseslint from "typescript-eslint";
 
 /**
  * Rooms only look down. From the top: web → jobs → webhooks → sync → notify | queue | github |
- * metrics → db, with runtime.ts and main.ts above them all wiring them together, and the leaf
+ * metrics | observability → db, with runtime.ts and main.ts above them all wiring them together, and the leaf
  * modules (config, errors, settings, text, logger) below them all. SQL is written in src/db only.
  */
 const rooms = [
@@ -18,17 +18,19 @@ const rooms = [
   "queue",
   "github",
   "metrics",
+  "observability",
   "db",
 ];
 const below = {
-  web: ["sync", "notify", "queue", "github", "metrics", "db", "webhooks"],
-  jobs: ["webhooks", "sync", "notify", "queue", "github", "metrics", "db"],
-  webhooks: ["sync", "queue", "github", "metrics", "db"],
-  sync: ["queue", "github", "metrics", "db"],
+  web: ["sync", "notify", "queue", "github", "metrics", "observability", "db", "webhooks"],
+  jobs: ["webhooks", "sync", "notify", "queue", "github", "metrics", "observability", "db"],
+  webhooks: ["sync", "queue", "github", "metrics", "observability", "db"],
+  sync: ["queue", "github", "metrics", "observability", "db"],
   notify: ["db"],
   queue: ["db"],
   github: [],
   metrics: ["db"],
+  observability: ["db"],
   db: [],
 };
 const leaves = ["config", "errors", "settings", "text", "logger"];

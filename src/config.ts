@@ -78,6 +78,24 @@ const envSchema = z.object({
     });
     return z.NEVER;
   }),
+
+  // Operations: redelivery, retention, metrics, rate limits (README "Operations").
+  /** Minutes between scans for failed webhook deliveries; 0 turns the scan off. */
+  WEBHOOK_REDELIVERY_INTERVAL_MINUTES: integer(10).pipe(z.number().max(60, "must be at most 60 minutes")),
+  /** Redelivery requests sent to GitHub per scan; 0 only retries deliveries stored here. */
+  WEBHOOK_REDELIVERY_MAX_PER_RUN: integer(100),
+  /** Days a delivery's payload is kept (the row stays); 0 keeps payloads forever. */
+  WEBHOOK_PAYLOAD_RETENTION_DAYS: integer(14),
+  /** Days an uninstalled installation's data is kept in case of reinstall; 0 keeps it forever. */
+  UNINSTALLED_RETENTION_DAYS: integer(30),
+  /** Bearer token for /metrics; without it /metrics answers only local, unproxied requests. */
+  METRICS_TOKEN: optional.pipe(z.string().min(16, "must be at least 16 characters").optional()),
+  /** Webhook requests per client IP and minute; 0 turns the limit off. */
+  WEBHOOK_RATE_LIMIT_PER_MINUTE: integer(20_000),
+  /** Unsigned or wrongly signed webhook requests per client IP and minute before it is refused. */
+  WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE: integer(30),
+  /** Settings UI requests (pages, sign-in, setup) per client IP and minute; 0 turns it off. */
+  UI_RATE_LIMIT_PER_MINUTE: integer(300),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -122,6 +140,17 @@ export interface Config {
   envFile: string;
   /** Fastify's trustProxy: false, true, or the trusted proxies' addresses and CIDR ranges. */
   trustProxy: TrustProxy;
+  /** Redelivery, retention, metrics access and rate limits; 0 turns a limit or job off. */
+  operations: {
+    redeliveryIntervalMinutes: number;
+    redeliveryMaxPerRun: number;
+    payloadRetentionDays: number;
+    uninstalledRetentionDays: number;
+    metricsToken: string | undefined;
+    webhookRateLimitPerMinute: number;
+    invalidWebhookRateLimitPerMinute: number;
+    uiRateLimitPerMinute: number;
+  };
 }
 
 export type TrustProxy = boolean | string;
@@ -211,6 +240,16 @@ export function loadConfig(
       .filter(Boolean),
     envFile: e.ENV_FILE,
     trustProxy: e.TRUST_PROXY,
+    operations: {
+      redeliveryIntervalMinutes: e.WEBHOOK_REDELIVERY_INTERVAL_MINUTES,
+      redeliveryMaxPerRun: e.WEBHOOK_REDELIVERY_MAX_PER_RUN,
+      payloadRetentionDays: e.WEBHOOK_PAYLOAD_RETENTION_DAYS,
+      uninstalledRetentionDays: e.UNINSTALLED_RETENTION_DAYS,
+      metricsToken: e.METRICS_TOKEN,
+      webhookRateLimitPerMinute: e.WEBHOOK_RATE_LIMIT_PER_MINUTE,
+      invalidWebhookRateLimitPerMinute: e.WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE,
+      uiRateLimitPerMinute: e.UI_RATE_LIMIT_PER_MINUTE,
+    },
   };
 }
 

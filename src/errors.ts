@@ -32,6 +32,12 @@ export class NotFoundError extends AppError {
   override readonly code = "not_found";
 }
 
+/**
+ * GitHub accepted the installation token and answered that an object (repository, pull request)
+ * does not exist or is not visible: the installation itself is fine.
+ */
+export class ObjectNotFoundError extends NotFoundError {}
+
 /** 401: the installation token or App JWT was refused (installation deleted, key rotated). */
 export class AuthError extends AppError {
   override readonly code = "auth";

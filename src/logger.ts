@@ -1,43 +1,69 @@
 import pino, { type DestinationStream, type Logger } from "pino";
+import pinoPretty from "pino-pretty";
 import type { Config } from "./config.js";
 import { safeErrorMessage } from "./errors.js";
 import { cleanText } from "./text.js";
 
-/** One JSON logger for the whole process; children add installationId, deliveryId, jobId, repo. */
-export function createLogger(config: Pick<Config, "logLevel">, destination?: DestinationStream): Logger {
-  return pino(
-    {
-      level: config.logLevel,
-      // Secrets never reach the logs, whatever object a caller passes in.
-      redact: {
-        paths: [
-          "privateKey",
-          "*.privateKey",
-          "webhookSecret",
-          "*.webhookSecret",
-          "clientSecret",
-          "*.clientSecret",
-          "token",
-          "*.token",
-          "req.headers.authorization",
-          "req.headers.cookie",
-          "req.headers['x-hub-signature-256']",
-        ],
-        censor: "[redacted]",
-      },
-      serializers: logSerializers,
-      hooks: {
-        // log.error(error) makes the error's message the line's msg, unserialized: scrub it too.
-        logMethod(args, method) {
-          const [first, second] = args as unknown[];
-          if (first instanceof Error && typeof second !== "string") {
-            return method.apply(this, [first, safeErrorMessage(first)] as Parameters<typeof method>);
-          }
-          return method.apply(this, args);
-        },
+export type LogFormat = "json" | "pretty";
+
+/**
+ * LOG_FORMAT when set; otherwise pretty for a person at a terminal and JSON for everything else
+ * (containers, log collectors, files), which is what `npm start` piped anywhere gets.
+ */
+export function resolveLogFormat(
+  config: Pick<Config, "env">,
+  isTerminal: boolean = Boolean(process.stdout.isTTY),
+): LogFormat {
+  return config.env.LOG_FORMAT ?? (isTerminal ? "pretty" : "json");
+}
+
+/**
+ * One logger for the whole process; children add installationId, deliveryId, jobId, repo.
+ * `destination` (tests) overrides the format's own output.
+ */
+export function createLogger(config: Pick<Config, "logLevel" | "env">): Logger;
+export function createLogger(config: Pick<Config, "logLevel">, destination: DestinationStream): Logger;
+export function createLogger(
+  config: Pick<Config, "logLevel"> & Partial<Pick<Config, "env">>,
+  destination?: DestinationStream,
+): Logger {
+  const options = {
+    level: config.logLevel,
+    // Secrets never reach the logs, whatever object a caller passes in.
+    redact: {
+      paths: [
+        "privateKey",
+        "*.privateKey",
+        "webhookSecret",
+        "*.webhookSecret",
+        "clientSecret",
+        "*.clientSecret",
+        "token",
+        "*.token",
+        "req.headers.authorization",
+        "req.headers.cookie",
+        "req.headers['x-hub-signature-256']",
+      ],
+      censor: "[redacted]",
+    },
+    serializers: logSerializers,
+    hooks: {
+      // log.error(error) makes the error's message the line's msg, unserialized: scrub it too.
+      logMethod(this: Logger, args: unknown[], method: (...a: unknown[]) => void) {
+        const [first, second] = args;
+        if (first instanceof Error && typeof second !== "string") {
+          return method.apply(this, [first, safeErrorMessage(first)]);
+        }
+        return method.apply(this, args);
       },
     },
-    destination,
+  };
+  if (destination) return pino(options, destination);
+  if (!config.env || resolveLogFormat({ env: config.env }) === "json") return pino(options);
+  // In the main thread and synchronous: lines stay in order with the rest and survive an exit.
+  return pino(
+    options,
+    pinoPretty({ sync: true, colorize: true, translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" }),
   );
 }
 

@@ -9,12 +9,15 @@ import { createDatabase, type Database } from "./db/client.js";
 import { startEmbeddedPostgres, type RunningPostgres } from "./db/embedded.js";
 import { migrateDatabase } from "./db/migrate.js";
 import { describeError } from "./errors.js";
+import { createGitHubAppClientFactory } from "./github/app-client.js";
 import { createGitHubClientFactory } from "./github/installation-client.js";
 import { createProbot } from "./github/probot.js";
 import { startWorkers } from "./jobs/worker.js";
 import { createLogger } from "./logger.js";
+import { AppMetrics } from "./observability/metrics.js";
 import { retireQueues, startBoss } from "./queue/boss.js";
 import type { QueueKey } from "./queue/catalog.js";
+import { scheduleMaintenance } from "./queue/schedule.js";
 import { buildServer, WEBHOOK_PATH } from "./server.js";
 import { setupLink } from "./web/setup-token.js";
 import { createWebhookApp } from "./webhooks/app.js";
@@ -59,11 +62,18 @@ export interface Runtime {
 
 /** The database every process of this deployment shares on the embedded Postgres. */
 const EMBEDDED_DATABASE = "pr_pulse";
-/** Workers get this long to finish their jobs on stop; what is left is retried elsewhere. */
-const STOP_GRACE_MS = 10_000;
+/**
+ * Stop budget, inside the 25 s main.ts allows after SIGTERM (Kubernetes' default grace is 30 s):
+ * in-flight requests get 5 s, then workers get 12 s to finish their jobs (what is left is failed
+ * back to pg-boss and retried elsewhere), then the pools close.
+ */
+const SERVER_CLOSE_MS = 5_000;
+const STOP_GRACE_MS = 12_000;
 
 interface Services {
   config: Config;
+  /** Aborted when stop begins: long jobs end their slice early and queue their continuation. */
+  stopping?: AbortController;
   server: FastifyInstance;
   boss?: PgBoss;
   probot?: Probot;
@@ -73,6 +83,8 @@ interface Services {
 export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   const log = options.log ?? createLogger(options.config);
   const now = options.now ?? (() => new Date());
+  // One registry for the life of the process, across the switch from setup mode to the App.
+  const metrics = new AppMetrics();
 
   // 1. Database: the configured one, or an embedded Postgres; migrations under an advisory lock.
   const { url, embedded } = await resolveDatabase(options.config, log);
@@ -87,7 +99,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   let problem: string | undefined;
   const deps = { ...options, log, now, database, databaseUrl: url, setupProblem: () => problem };
   const start = async (config: Config): Promise<Services> => {
-    const started = await startServices(config, deps, () => {
+    const started = await startServices(config, { ...deps, metrics }, () => {
       // The manifest flow stored credentials: switch to them once, whatever the number of callbacks.
       restarting ??= switchToRegisteredApp()
         .catch((error: unknown) => log.fatal({ err: error }, "setup mode could not be restarted"))
@@ -179,20 +191,23 @@ async function startServices(
     database: Database;
     databaseUrl: string;
     setupProblem: () => string | undefined;
+    metrics: AppMetrics;
   },
   onRegistered: () => void,
 ): Promise<Services> {
-  const { log, now, database } = deps;
+  const { log, now, database, metrics } = deps;
   const credentials = config.app;
   if (!credentials) {
     // The link holds the setup token: whoever reads this log started the server, and may finish setup.
     log.warn({ setupUrl: setupLink(config) }, "setup mode: open the setup link to register the GitHub App");
+    metrics.watch({ database });
     const server = await buildServer({
       config,
       database,
       log,
       onRegistered,
       setupProblem: deps.setupProblem,
+      metrics,
     });
     return { config, server };
   }
@@ -200,20 +215,38 @@ async function startServices(
   try {
     await retireQueues(boss, database, log);
     const probot = createProbot(config, credentials, log);
-    const github = createGitHubClientFactory(probot, now);
+    const github = createGitHubClientFactory(probot, now, (installationId) =>
+      metrics.githubUsage(installationId),
+    );
     await probot.load(createWebhookApp({ database, boss, log }));
-    await startWorkers(boss, { config, database, boss, probot, github, log, now }, deps.queues);
-    const server = await buildServer({ config, database, log, probot, boss, github, now });
-    return { config, server, boss, probot };
+    const app = createGitHubAppClientFactory(probot);
+    const stopping = new AbortController();
+    await startWorkers(
+      boss,
+      { config, database, boss, probot, github, app, log, now, metrics, stopping: stopping.signal },
+      deps.queues,
+    );
+    await scheduleMaintenance(boss, config.operations);
+    metrics.watch({ boss, database });
+    const server = await buildServer({ config, database, log, probot, boss, github, now, metrics });
+    return { config, server, boss, probot, stopping };
   } catch (error) {
     await boss.stop({ graceful: false });
     throw error;
   }
 }
 
+/**
+ * Stops accepting (the listener closes; requests in flight finish, new ones on kept-alive
+ * connections get 503), then stops the workers gracefully: jobs finish or are handed back to
+ * pg-boss, never lost.
+ */
 async function stopServices(services: Services): Promise<void> {
+  services.stopping?.abort();
   await services.smee?.stop();
-  await services.server.close();
+  const closed = services.server.close();
+  const timer = setTimeout(() => services.server.server.closeAllConnections(), SERVER_CLOSE_MS);
+  await closed.finally(() => clearTimeout(timer));
   await services.boss?.stop({ graceful: true, timeout: STOP_GRACE_MS });
 }
 

@@ -13,10 +13,15 @@ import type { Database } from "./db/client.js";
 import { AppError } from "./errors.js";
 import type { GitHubClientFactory } from "./github/installation-client.js";
 import type { RegisteredApp } from "./github/manifest.js";
-import { logSerializers } from "./logger.js";
+import { logSerializers, resolveLogFormat } from "./logger.js";
+import type { AppMetrics } from "./observability/metrics.js";
 import { createIntake } from "./web/intake.js";
+import { installRateLimits } from "./web/plugins/rate-limits.js";
+import { logRequestsQuietly } from "./web/plugins/request-log.js";
+import { observeWebhookIntake } from "./web/plugins/webhook-metrics.js";
 import { assetRoutes } from "./web/routes/assets.js";
 import { healthRoutes } from "./web/routes/health.js";
+import { metricsRoutes } from "./web/routes/metrics.js";
 import { setupRoutes } from "./web/routes/setup.js";
 import { webhookRoutes } from "./web/routes/webhooks.js";
 import { securityHeaders } from "./web/security-headers.js";
@@ -34,6 +39,8 @@ export interface ServerDeps {
   onRegistered?: (app: RegisteredApp) => void;
   /** Setup mode: why switching to the registered App failed, shown on the setup page. */
   setupProblem?: () => string | undefined;
+  /** Prometheus metrics: GET /metrics and the webhook intake counters. */
+  metrics?: AppMetrics | undefined;
 }
 
 export const WEBHOOK_PATH = "/api/github/webhooks";
@@ -47,7 +54,9 @@ export const viewsDir = path.resolve(
 /** Builds the HTTP server without listening, so tests drive it with app.inject. */
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config } = deps;
+  const quietRequests = resolveLogFormat(config) === "pretty";
   const app = Fastify({
+    disableRequestLogging: quietRequests,
     // Request URLs are logged with their codes, states and tokens redacted, errors without query parameters.
     loggerInstance: deps.log.child({}, { serializers: logSerializers }) as FastifyBaseLogger,
     // Request ids are the server's own: no client chooses what the logs call its request. The
@@ -79,6 +88,11 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return reply.code(500).send({ error: "Internal server error" });
   });
 
+  if (quietRequests) logRequestsQuietly(app);
+  // Before any route: rate limits and intake metrics are attached to routes as they are added.
+  await installRateLimits(app, { webhookPath: WEBHOOK_PATH, ...config.operations });
+  if (deps.metrics) observeWebhookIntake(app, WEBHOOK_PATH, deps.metrics);
+
   await app.register(fastifyCookie, { secret: config.sessionSecret });
   await app.register(fastifyView, {
     engine: { eta: new Eta() },
@@ -91,6 +105,9 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   await app.register(assetRoutes, { viewsDir });
 
   await app.register(healthRoutes, { database: deps.database, boss: deps.boss });
+  if (deps.metrics) {
+    await app.register(metricsRoutes, { metrics: deps.metrics, token: config.operations.metricsToken });
+  }
   await app.register(webhookRoutes, {
     path: WEBHOOK_PATH,
     bodyLimit: config.webhookBodyLimit,

@@ -8,6 +8,7 @@ import {
   AuthError,
   CursorError,
   NotFoundError,
+  ObjectNotFoundError,
   PermissionError,
   RateLimitedError,
   ServerError,
@@ -19,6 +20,19 @@ import {
   type QueryResult,
   type QueryVariables,
 } from "./queries.js";
+
+/** Who hears about every call (the Prometheus metrics); shaped like src/observability's. */
+export interface GitHubUsage {
+  request(api: "rest" | "graphql"): void;
+  points(cost: number): void;
+  rateLimit(state: RateLimitState): void;
+}
+
+export interface GitHubClientOptions {
+  /** Mints a new installation token in place of the cached one (see installation-client.ts). */
+  refreshToken?: () => Promise<void>;
+  usage?: GitHubUsage | undefined;
+}
 
 export interface RateLimitState {
   limit: number;
@@ -40,14 +54,41 @@ export class GitHubClient {
   /** GraphQL points and REST calls this client spent: what the benchmarks count. */
   readonly spent = { graphqlPoints: 0, graphqlCalls: 0, restCalls: 0 };
 
+  private readonly usage: GitHubUsage | undefined;
+
   constructor(
     private readonly octokit: ProbotOctokit,
     private readonly log: Logger,
     private readonly now: () => Date = () => new Date(),
+    options: GitHubClientOptions = {},
   ) {
-    octokit.hook.after("request", (response, options) => {
-      if (!String(options.url).endsWith("/graphql")) this.spent.restCalls += 1;
+    const { refreshToken, usage } = options;
+    this.usage = usage;
+    const apiOf = (url: unknown) => (String(url).endsWith("/graphql") ? "graphql" : "rest");
+    octokit.hook.after("request", (response, requestOptions) => {
+      const api = apiOf(requestOptions.url);
+      if (api === "rest") this.spent.restCalls += 1;
+      usage?.request(api);
       this.observeHeaders(response.headers);
+    });
+    octokit.hook.error("request", async (error, requestOptions) => {
+      usage?.request(apiOf(requestOptions.url));
+      const request = (requestOptions.request ?? {}) as { tokenRefreshed?: boolean };
+      // A token GitHub revoked (a suspension, say) stays in Probot's cache for the rest of its hour:
+      // on a 401, mint a new one and try once more. If GitHub refuses a new token too, the 401
+      // stands, and the job asks GitHub why (src/sync/access.ts).
+      if (!refreshToken || (error as { status?: number }).status !== 401 || request.tokenRefreshed)
+        throw error;
+      try {
+        await refreshToken();
+      } catch {
+        throw error;
+      }
+      this.log.info("installation token refused; retried with a new one");
+      return octokit.request({
+        ...requestOptions,
+        request: { ...requestOptions.request, tokenRefreshed: true },
+      } as never);
     });
   }
 
@@ -120,11 +161,13 @@ export class GitHubClient {
   private observeGraphqlRateLimit(rateLimit: GqlRateLimit | null | undefined): void {
     if (!rateLimit) return;
     this.spent.graphqlPoints += rateLimit.cost;
+    this.usage?.points(rateLimit.cost);
     this.rateLimit = {
       limit: rateLimit.limit,
       remaining: rateLimit.remaining,
       resetAt: new Date(rateLimit.resetAt),
     };
+    this.usage?.rateLimit(this.rateLimit);
   }
 
   private observeHeaders(headers: Record<string, unknown>): void {
@@ -135,6 +178,7 @@ export class GitHubClient {
     // REST ("core") and GraphQL have separate budgets; only GraphQL's matters for sync.
     if (headers["x-ratelimit-resource"] && headers["x-ratelimit-resource"] !== "graphql") return;
     this.rateLimit = { limit, remaining, resetAt: new Date(reset * 1000) };
+    this.usage?.rateLimit(this.rateLimit);
   }
 }
 
@@ -159,7 +203,7 @@ export function toAppError(error: unknown): AppError {
     if (errors.some((e) => e.type === "RATE_LIMITED")) {
       return new RateLimitedError(resetFromHeaders(headers), "primary", { cause: error });
     }
-    if (errors.some((e) => e.type === "NOT_FOUND")) return new NotFoundError(message, { cause: error });
+    if (errors.some((e) => e.type === "NOT_FOUND")) return new ObjectNotFoundError(message, { cause: error });
     if (errors.some((e) => e.type === "FORBIDDEN")) return new PermissionError(message, { cause: error });
     if (/cursor/i.test(message)) return new CursorError(message, { cause: error });
     return new ServerError(`GraphQL error: ${message}`, undefined, { cause: error });

@@ -1,3 +1,4 @@
+import type { request as octokitRequest } from "@octokit/request";
 import type { Logger } from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import type { Config, GitHubAppCredentials } from "../config.js";
@@ -13,6 +14,7 @@ const SECONDARY_LIMIT_RETRIES = 1;
  */
 export const PulseOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
   ...options,
+  ...withEnterpriseTokenRequests(options),
   throttle: {
     ...(options.throttle as object | undefined),
     onRateLimit: (retryAfter: number, request: { method: string; url: string }, octokit: ProbotOctokit) => {
@@ -33,6 +35,17 @@ export const PulseOctokit = ProbotOctokit.defaults((options: Record<string, unkn
     },
   },
 })) as typeof ProbotOctokit;
+
+/**
+ * Probot hands the App's auth strategy a request function without GHES's base URL. Tokens minted
+ * inside a request get the right one, but a token minted directly (the refresh after a 401, see
+ * installation-client.ts) would be asked of api.github.com.
+ */
+function withEnterpriseTokenRequests(options: Record<string, unknown>): Record<string, unknown> {
+  const auth = options.auth as { request?: typeof octokitRequest } | undefined;
+  if (typeof options.baseUrl !== "string" || !auth?.request) return {};
+  return { auth: { ...auth, request: auth.request.defaults({ baseUrl: options.baseUrl }) } };
+}
 
 export function createProbot(config: Config, credentials: GitHubAppCredentials, log: Logger): Probot {
   return new Probot({

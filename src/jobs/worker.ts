@@ -2,17 +2,20 @@ import type { JobResult, JobWithMetadata, PgBoss } from "pg-boss";
 import { describeError, RateLimitedError } from "../errors.js";
 import { enqueue } from "../queue/boss.js";
 import { catalog, type JobData, type QueueKey } from "../queue/catalog.js";
-import type { JobContext, JobDeps } from "./handlers/deps.js";
+import type { JobContext, JobDeps, JobOutput } from "./handlers/deps.js";
 import { backfillRepo } from "./handlers/backfill-repo.js";
 import { deltaSync } from "./handlers/delta-sync.js";
 import { membersSync } from "./handlers/members-sync.js";
 import { processWebhook } from "./handlers/process-webhook.js";
 import { recomputePullRequestsJob } from "./handlers/recompute-pull-requests.js";
+import { purgeInstallation } from "./handlers/purge-installation.js";
+import { redeliverWebhooks } from "./handlers/redeliver-webhooks.js";
 import { refreshPullRequest } from "./handlers/refresh-pull-request.js";
 import { refreshWeeklyMetricsJob } from "./handlers/refresh-weekly-metrics.js";
+import { retention } from "./handlers/retention.js";
 import { syncRepositoriesJob } from "./handlers/sync-repositories.js";
 
-type JobHandler<K extends QueueKey> = (data: JobData<K>, context: JobContext) => Promise<void>;
+type JobHandler<K extends QueueKey> = (data: JobData<K>, context: JobContext) => Promise<JobOutput>;
 type HandlerFactories = { [K in QueueKey]: (deps: JobDeps) => JobHandler<K> };
 
 /** Every queue of the catalog has its handler here; a queue without one does not compile. */
@@ -25,6 +28,9 @@ const jobHandlers: HandlerFactories = {
   membersSync,
   refreshWeeklyMetrics: refreshWeeklyMetricsJob,
   recomputePullRequests: recomputePullRequestsJob,
+  redeliverWebhooks,
+  retention,
+  purgeInstallation,
 };
 
 /**
@@ -57,16 +63,25 @@ export async function startWorkers(
         queue: definition.name,
         ...("installationId" in data ? { installationId: data.installationId } : {}),
       });
+      const timed = deps.metrics?.startJob(definition.name);
       try {
-        await handler(data, { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit });
-        return { id: job.id, status: "completed" };
+        // What the handler returns (why it skipped, say) is kept as the job's output.
+        const output = await handler(data, {
+          jobId: job.id,
+          log,
+          finalAttempt: job.retryCount >= job.retryLimit,
+        });
+        timed?.("completed");
+        return { id: job.id, status: "completed", ...(output ? { output } : {}) };
       } catch (error) {
+        timed?.(error instanceof RateLimitedError ? "rate_limited" : "failed");
         if (error instanceof RateLimitedError) {
           log.warn({ resetAt: error.resetAt, kind: error.kind }, "rate limited; job rescheduled");
           await enqueue(boss, key, data, { startAfter: error.resetAt });
           return { id: job.id, status: "completed" };
         }
         log.error({ err: error, code: (error as { code?: string }).code }, "job failed");
+        // pg-boss keeps the output (jsonb): the text carries no query parameters and no U+0000.
         return { id: job.id, status: "failed", output: { message: describeError(error) } };
       }
     };

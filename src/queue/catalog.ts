@@ -125,6 +125,36 @@ export const catalog = {
     options: { ...retrying, expireInSeconds: 1800 },
     installationGroup: false,
   }),
+  redeliverWebhooks: define({
+    // Retries failed deliveries from our table, then asks GitHub for the ones it failed to deliver.
+    name: "redeliver-webhooks",
+    label: "Redelivery of failed webhooks",
+    schema: z.object({}),
+    policy: "stately",
+    // Scheduled every few minutes: a run that fails twice waits for the next one.
+    options: { retryLimit: 2, retryDelay: 30, retryBackoff: true, expireInSeconds: 300 },
+    singletonKey: () => "all",
+    installationGroup: false,
+  }),
+  retention: define({
+    // Daily: drops old webhook payloads and queues the purge of long-uninstalled installations.
+    name: "retention",
+    label: "Retention",
+    schema: z.object({}),
+    policy: "stately",
+    options: { ...retrying, expireInSeconds: 600 },
+    singletonKey: () => "all",
+    installationGroup: false,
+  }),
+  purgeInstallation: define({
+    name: "purge-installation",
+    label: "Purge of an uninstalled installation",
+    schema: z.object({ installationId }),
+    policy: "stately",
+    options: { ...retrying, expireInSeconds: 600 },
+    singletonKey: (data) => String(data.installationId),
+    installationGroup: false,
+  }),
 } as const;
 
 export type Catalog = typeof catalog;

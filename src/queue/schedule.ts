@@ -1,4 +1,5 @@
 import type { PgBoss } from "pg-boss";
+import { enqueue } from "./boss.js";
 import { catalog } from "./catalog.js";
 
 /** 02:00 every night, in the installation's own timezone. */
@@ -28,4 +29,34 @@ export async function scheduleNightlySync(
 
 export async function unscheduleNightlySync(boss: PgBoss, installationId: number): Promise<void> {
   await boss.unschedule(catalog.deltaSync.name, String(installationId));
+}
+
+/** Daily retention run, 03:30 UTC: after the nightly syncs of most time zones. */
+export const RETENTION_CRON = "30 3 * * *";
+
+/**
+ * The deployment-wide schedules: the webhook redelivery scan every few minutes and the daily
+ * retention run. Idempotent, so every replica calls it at start; pg-boss sends each occurrence
+ * once across replicas. A scan is also queued at once: deliveries that failed while the app was
+ * down (the commonest reason they fail) come back now, not at the next tick; replicas starting
+ * together share that one scan (singleton).
+ */
+export async function scheduleMaintenance(
+  boss: PgBoss,
+  options: { redeliveryIntervalMinutes: number },
+): Promise<void> {
+  const minutes = options.redeliveryIntervalMinutes;
+  if (minutes > 0) {
+    const cron = minutes === 60 ? "0 * * * *" : `*/${minutes} * * * *`;
+    await boss.schedule(catalog.redeliverWebhooks.name, cron, {}, { singletonKey: "all", missed: "once" });
+    await enqueue(boss, "redeliverWebhooks", {});
+  } else {
+    await boss.unschedule(catalog.redeliverWebhooks.name);
+  }
+  await boss.schedule(
+    catalog.retention.name,
+    RETENTION_CRON,
+    {},
+    { tz: "UTC", singletonKey: "all", missed: "once" },
+  );
 }

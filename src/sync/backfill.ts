@@ -1,6 +1,6 @@
 import type { PgBoss } from "pg-boss";
 import { withTransaction, type Db } from "../db/client.js";
-import { updateRepository } from "../db/queries/repositories.js";
+import { listUnfinishedBackfills, updateRepository } from "../db/queries/repositories.js";
 import type { Repository } from "../db/schema/index.js";
 import type { GqlPullRequest } from "../github/queries.js";
 import { enqueue } from "../queue/boss.js";
@@ -95,6 +95,9 @@ export async function backfillPage(ctx: SyncContext, repo: Repository): Promise<
     { repo: repo.fullName, fetched: page.nodes.length, stored: inWindow.length, finished },
     "backfill page",
   );
+  if (finished && repo.syncStartedAt) {
+    ctx.metrics?.syncFinished("backfill", (now.getTime() - repo.syncStartedAt.getTime()) / 1000);
+  }
   return finished ? "done" : "more";
 }
 
@@ -109,6 +112,24 @@ export async function enqueueBackfills(
     await updateRepository(db, repoId, { syncStatus: "queued" });
     await enqueue(boss, "backfillRepo", { installationId, repoId }, { tx: db });
   }
+}
+
+/**
+ * Queues again every backfill that was queued or running and has not finished: a job skipped while
+ * its installation was suspended leaves its repository `queued` (or `syncing`), and nothing else
+ * would ever pick it up. The queue's singleton key folds this into a backfill that is still
+ * waiting, so nothing runs twice; the status is left as it is.
+ */
+export async function resumeUnfinishedBackfills(
+  boss: PgBoss,
+  db: Db,
+  installationId: number,
+): Promise<number> {
+  const repoIds = await listUnfinishedBackfills(db, installationId);
+  for (const repoId of repoIds) {
+    await enqueue(boss, "backfillRepo", { installationId, repoId }, { tx: db });
+  }
+  return repoIds.length;
 }
 
 /**

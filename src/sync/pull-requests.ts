@@ -8,7 +8,7 @@ import {
   upsertReviews,
 } from "../db/queries/pull-requests.js";
 import type { NewCommitRow, NewPullRequestRow, NewReviewRow, Repository } from "../db/schema/index.js";
-import { NotFoundError } from "../errors.js";
+import { NotFoundError, ObjectNotFoundError } from "../errors.js";
 import type { GitHubClient } from "../github/client.js";
 import type { GqlCommit, GqlPullRequest, GqlReview } from "../github/queries.js";
 import { computePullRequestMetrics, type HotfixPatterns } from "../metrics/pull-request.js";
@@ -71,7 +71,9 @@ export async function fetchPullRequestPage(
     ),
   );
   const connection = result.node && "pullRequests" in result.node ? result.node.pullRequests : undefined;
-  if (!connection) throw new NotFoundError(`repository ${repo.fullName} is not visible to the installation`);
+  if (!connection) {
+    throw new ObjectNotFoundError(`repository ${repo.fullName} is not visible to the installation`);
+  }
   return {
     nodes: (connection.nodes ?? []).filter(present),
     totalCount: connection.totalCount,

@@ -2,6 +2,7 @@ import type { PgBoss } from "pg-boss";
 import type { Logger } from "pino";
 import type { Database } from "../db/client.js";
 import type { GitHubClient } from "../github/client.js";
+import type { AppMetrics } from "../observability/metrics.js";
 import type { InstallationSettings } from "../settings.js";
 
 /** What a sync step needs; built per job so the GitHub client carries a fresh installation token. */
@@ -15,4 +16,5 @@ export interface SyncContext {
   now: () => Date;
   /** Share of the hourly budget left to webhook-driven work, in percent. */
   reservePercent: number;
+  metrics?: AppMetrics | undefined;
 }

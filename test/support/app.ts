@@ -29,6 +29,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
     LOG_LEVEL: "silent",
     PORT: "0",
     HOST: "127.0.0.1",
+    // No redelivery scans against GitHub unless a test asks for them (test/webhooks/recovery.test.ts).
+    WEBHOOK_REDELIVERY_INTERVAL_MINUTES: "0",
     ...env,
   });
 }

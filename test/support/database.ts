@@ -28,7 +28,17 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       // Every table of the app (pg-boss's and drizzle's live in schemas of their own).
       const tables = await database.sql<{ name: string }[]>`
         select quote_ident(tablename) as name from pg_tables where schemaname = 'public'`;
-      await database.sql.unsafe(`truncate ${tables.map((table) => table.name).join(", ")} cascade`);
+      const statement = `truncate ${tables.map((table) => table.name).join(", ")} cascade`;
+      // A worker still finishing the previous test's job can hold one table while wanting another:
+      // Postgres then picks one side of the deadlock to fail, sometimes this one. Try again.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          await database.sql.unsafe(statement);
+          return;
+        } catch (error) {
+          if ((error as { code?: string }).code !== "40P01" || attempt === 5) throw error;
+        }
+      }
     },
     async drop() {
       await database.close();

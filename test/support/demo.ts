@@ -185,14 +185,17 @@ function createActivity(github: FakeGitHub, repos: Repo[], members: User[]) {
 }
 
 async function deliver(github: FakeGitHub, webhook: Webhook): Promise<number> {
-  const { status } = await deliverWebhook({
-    url: `${APP_URL}/api/github/webhooks`,
-    secret: WEBHOOK_SECRET,
-    name: webhook.name,
-    id: webhook.id,
-    payload: webhook.payload,
-    appId: APP_ID,
-  });
+  const { status } = await deliverWebhook(
+    {
+      url: `${APP_URL}/api/github/webhooks`,
+      secret: WEBHOOK_SECRET,
+      name: webhook.name,
+      id: webhook.id,
+      payload: webhook.payload,
+      appId: APP_ID,
+    },
+    { world: github.world },
+  );
   return status;
 }
 

@@ -1,6 +1,12 @@
 import { and, count, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
-import { pullRequests, repositories, type Repository, type SyncStatus } from "../schema/index.js";
+import {
+  installations,
+  pullRequests,
+  repositories,
+  type Repository,
+  type SyncStatus,
+} from "../schema/index.js";
 
 export interface RepositoryFacts {
   id: number;
@@ -341,4 +347,59 @@ export async function resetRepositorySync(db: Db, installationId: number, ids: n
       updatedAt: sql`now()`,
     })
     .where(and(eq(repositories.installationId, installationId), inArray(repositories.id, ids)));
+}
+
+/**
+ * GitHub no longer shows the repository to the installation (deleted, or access removed): it is
+ * marked removed and untracked with the reason, and a sync it was in the middle of is no longer
+ * waited for. Its history stays; it comes back if the installation sees it again.
+ */
+export async function markRepositoryGone(db: Db, id: number, reason: { message: string }): Promise<void> {
+  await db
+    .update(repositories)
+    .set({
+      removedAt: sql`coalesce(${repositories.removedAt}, now())`,
+      tracked: false,
+      syncStatus: sql`case when ${repositories.syncStatus} in ('queued', 'syncing', 'paused_rate_limited') then 'pending' else ${repositories.syncStatus} end`,
+      pausedUntil: null,
+      pausedAt: null,
+      lastError: reason.message.slice(0, 1000),
+      lastErrorCode: "not_found",
+      updatedAt: sql`now()`,
+    })
+    .where(eq(repositories.id, id));
+}
+
+/** Tracked repositories whose backfill started (or was queued) and has not finished. */
+export async function listUnfinishedBackfills(db: Db, installationId: number): Promise<number[]> {
+  const rows = await db
+    .select({ id: repositories.id })
+    .from(repositories)
+    .where(
+      and(
+        trackedOf(installationId),
+        inArray(repositories.syncStatus, ["queued", "syncing", "paused_rate_limited"]),
+      ),
+    )
+    .orderBy(repositories.id);
+  return rows.map((row) => row.id);
+}
+
+/** Tracked repositories of installed installations, counted by sync status (for the metrics). */
+export async function countRepositoriesBySyncStatus(db: Db): Promise<{ status: string; count: number }[]> {
+  const installed = db
+    .select({ id: installations.id })
+    .from(installations)
+    .where(isNull(installations.deletedAt));
+  return db
+    .select({ status: repositories.syncStatus, count: sql<number>`count(*)::int` })
+    .from(repositories)
+    .where(
+      and(
+        eq(repositories.tracked, true),
+        isNull(repositories.removedAt),
+        inArray(repositories.installationId, installed),
+      ),
+    )
+    .groupBy(repositories.syncStatus);
 }

@@ -4,10 +4,11 @@ import { CursorError } from "../../errors.js";
 import { notifyIfFirstBackfillComplete } from "../../notify/first-backfill.js";
 import { enqueue } from "../../queue/boss.js";
 import type { JobData } from "../../queue/catalog.js";
+import { explainRepositoryAccessError } from "../../sync/access.js";
 import { backfillPage, type BackfillStep } from "../../sync/backfill.js";
 import { recordSyncFailure } from "../../sync/failures.js";
 import type { SyncContext } from "../../sync/sync-context.js";
-import type { JobContext, JobDeps } from "./deps.js";
+import type { JobContext, JobDeps, JobOutput } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
 
 /**
@@ -24,7 +25,7 @@ const BUSY_RETRY_SECONDS = 15;
  * taken comes back shortly, so a request made meanwhile (say, a deeper sync depth) is not lost.
  */
 export function backfillRepo(deps: JobDeps) {
-  return async (data: JobData<"backfillRepo">, context: JobContext) => {
+  return async (data: JobData<"backfillRepo">, context: JobContext): Promise<JobOutput> => {
     const opened = await openSyncContext(deps, data.installationId, context.log);
     if (!opened) return;
     const slice = await withAdvisoryLock(deps.database, LOCK_NAMESPACE.backfill, String(data.repoId), () =>
@@ -34,6 +35,7 @@ export function backfillRepo(deps: JobDeps) {
       await enqueue(deps.boss, "backfillRepo", data, { startAfter: BUSY_RETRY_SECONDS });
       return;
     }
+    if (typeof slice.value === "object") return slice.value;
     // Queued after the lock is released, so the next slice can start the moment a worker takes it.
     if (slice.value === "more") await enqueue(deps.boss, "backfillRepo", data);
     if (slice.value === "done") {
@@ -47,11 +49,12 @@ async function workSlice(
   ctx: SyncContext,
   data: JobData<"backfillRepo">,
   { log, finalAttempt }: JobContext,
-): Promise<BackfillStep | "stopped"> {
+): Promise<BackfillStep | "stopped" | { skipped: string }> {
   const db = deps.database.db;
   const sliceEnd = Date.now() + SLICE_MS;
   let step: BackfillStep = "more";
-  while (step === "more" && Date.now() < sliceEnd) {
+  // A stopping process ends the slice at the next page: the continuation runs on another worker.
+  while (step === "more" && Date.now() < sliceEnd && !deps.stopping?.aborted) {
     const repo = await findRepository(db, data.repoId);
     if (!repo || !repo.tracked || repo.removedAt || repo.installationId !== data.installationId) {
       return "stopped";
@@ -82,6 +85,9 @@ async function workSlice(
         await updateRepository(db, repo.id, { backfillCursor: null });
         continue;
       }
+      // Uninstalled, suspended (resumed on unsuspend) or repository gone: recorded, not a failure.
+      const lost = await explainRepositoryAccessError({ ...deps, log }, ctx, repo, error, "repository");
+      if (lost) return { skipped: lost };
       const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log, now: deps.now() });
       if (outcome === "failed") return "stopped";
       throw error;

@@ -1,11 +1,12 @@
 import { listTrackedRepositories } from "../../db/queries/repositories.js";
 import { RateLimitedError } from "../../errors.js";
+import { explainRepositoryAccessError } from "../../sync/access.js";
 import { enqueueBackfills } from "../../sync/backfill.js";
 import { deltaSyncRepository } from "../../sync/delta.js";
 import { recordSyncFailure } from "../../sync/failures.js";
 import { enqueue } from "../../queue/boss.js";
 import type { JobData } from "../../queue/catalog.js";
-import type { JobContext, JobDeps } from "./deps.js";
+import type { JobContext, JobDeps, JobOutput } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
 
 /**
@@ -13,7 +14,7 @@ import { openSyncContext } from "./open-sync-context.js";
  * refreshes the repository list and the members, and requeues backfills that never finished.
  */
 export function deltaSync(deps: JobDeps) {
-  return async (data: JobData<"deltaSync">, { log, finalAttempt }: JobContext) => {
+  return async (data: JobData<"deltaSync">, { log, finalAttempt }: JobContext): Promise<JobOutput> => {
     const opened = await openSyncContext(deps, data.installationId, log);
     if (!opened) return;
     const { ctx, installation } = opened;
@@ -42,12 +43,18 @@ export function deltaSync(deps: JobDeps) {
     for (const [index, repo] of repos.entries()) {
       if (!repo.watermark) continue;
       try {
+        const started = performance.now();
         const result = await deltaSyncRepository(ctx, repo);
+        deps.metrics?.syncFinished("delta", (performance.now() - started) / 1000);
+        deps.metrics?.driftFound(data.installationId, result.drift);
         drift += result.drift;
         queries += result.queries;
         if (result.drift > 0)
           log.warn({ repo: repo.fullName, drift: result.drift }, "delta sync repaired missed webhooks");
       } catch (error) {
+        const lost = await explainRepositoryAccessError({ ...deps, log }, ctx, repo, error, "repository");
+        if (lost === "repository_removed") continue;
+        if (lost) return { skipped: lost };
         const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log, now: deps.now() });
         if (outcome === "paused" && error instanceof RateLimitedError) {
           // Resume with the repositories not done yet, when the budget is back.

@@ -3,7 +3,9 @@ import type { Logger } from "pino";
 import type { Probot } from "probot";
 import type { Config } from "../../config.js";
 import type { Database } from "../../db/client.js";
+import type { GitHubAppClientFactory } from "../../github/app-client.js";
 import type { GitHubClientFactory } from "../../github/installation-client.js";
+import type { AppMetrics } from "../../observability/metrics.js";
 
 /** What job handlers get from the composition root (src/runtime.ts). */
 export interface JobDeps {
@@ -13,9 +15,15 @@ export interface JobDeps {
   /** Replays stored webhook deliveries through the handlers in src/webhooks. */
   probot: Probot;
   github: GitHubClientFactory;
+  /** GitHub as the App (JWT): webhook deliveries, and whether an installation still exists. */
+  app: GitHubAppClientFactory;
   log: Logger;
   /** The clock: sync windows, progress and pauses are computed from it, never from Date.now(). */
   now: () => Date;
+  /** Prometheus metrics (src/observability); absent in tests that build deps by hand. */
+  metrics?: AppMetrics;
+  /** Aborted when the process stops: long jobs end early and queue their continuation. */
+  stopping?: AbortSignal;
 }
 
 export interface JobContext {
@@ -24,3 +32,9 @@ export interface JobContext {
   /** No retry follows if this attempt fails: the place to record a terminal error. */
   finalAttempt: boolean;
 }
+
+/**
+ * What a handler may return: stored by pg-boss as the job's output, so a job that ended without
+ * doing its work says why (an uninstalled installation, a deleted repository...).
+ */
+export type JobOutput = Record<string, unknown> | void;

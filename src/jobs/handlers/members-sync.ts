@@ -1,13 +1,23 @@
+import { explainInstallationAccessError } from "../../sync/access.js";
 import { syncMembers } from "../../sync/members.js";
 import type { JobData } from "../../queue/catalog.js";
-import type { JobContext, JobDeps } from "./deps.js";
+import type { JobContext, JobDeps, JobOutput } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
 
 export function membersSync(deps: JobDeps) {
-  return async (data: JobData<"membersSync">, { log }: JobContext) => {
+  return async (data: JobData<"membersSync">, { log }: JobContext): Promise<JobOutput> => {
     const opened = await openSyncContext(deps, data.installationId, log);
     if (!opened || opened.installation.accountType !== "Organization") return;
-    const result = await syncMembers(opened.ctx, opened.installation.accountLogin);
+    let result;
+    try {
+      result = await syncMembers(opened.ctx, opened.installation.accountLogin);
+    } catch (error) {
+      // A renamed organization is recorded here too; the retry then asks under its new login.
+      const lost = await explainInstallationAccessError({ ...deps, log }, data.installationId, error);
+      if (!lost) throw error;
+      return { skipped: lost };
+    }
     log.info(result, "members synced");
+    if (!result.trusted) return { skipped: "members_answer_untrusted" };
   };
 }

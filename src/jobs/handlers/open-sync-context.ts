@@ -31,6 +31,7 @@ export async function openSyncContext(
       log,
       now: deps.now,
       reservePercent: deps.config.rateLimitReservePercent,
+      metrics: deps.metrics,
     },
   };
 }

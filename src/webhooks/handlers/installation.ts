@@ -7,7 +7,7 @@ import {
 import { upsertRepositories } from "../../db/queries/repositories.js";
 import { enqueue } from "../../queue/boss.js";
 import { unscheduleNightlySync } from "../../queue/schedule.js";
-import { enqueueBackfills } from "../../sync/backfill.js";
+import { enqueueBackfills, resumeUnfinishedBackfills } from "../../sync/backfill.js";
 import type { InstallationEvent } from "../payloads.js";
 import type { HandlerDeps } from "./deps.js";
 import { installationAccount, repositoryFacts } from "./known-repository.js";
@@ -15,8 +15,8 @@ import { installationAccount, repositoryFacts } from "./known-repository.js";
 /**
  * installation.*: created, new_permissions_accepted and unsuspend store the installation and the
  * repositories the payload lists, track them by the auto-track rule, queue their backfills, and
- * queue a full repository listing and member sync (payloads may not list every repository).
- * deleted keeps the history and stops syncing; suspend pauses every job of the installation.
+ * queue a full repository listing and member sync (payloads may not list every repository);
+ * unsuspend also resumes the backfills the suspension cut short. deleted keeps the history and stops syncing; suspend pauses every job of the installation.
  */
 export async function handleInstallation(deps: HandlerDeps, payload: InstallationEvent): Promise<void> {
   const { installation, action } = payload;
@@ -53,6 +53,9 @@ export async function handleInstallation(deps: HandlerDeps, payload: Installatio
       { track: settings.autoTrackNewRepos },
     );
     await enqueueBackfills(deps.boss, db, installation.id, tracked);
+    // Backfills cut short by the suspension (their jobs ended quietly) go on. Only here: queued
+    // beside a backfill still running, a job would find its repository locked and wait its turn.
+    if (action === "unsuspend") await resumeUnfinishedBackfills(deps.boss, db, installation.id);
     await enqueue(deps.boss, "syncRepositories", { installationId: installation.id }, { tx: db });
     if (account.accountType === "Organization") {
       await enqueue(deps.boss, "membersSync", { installationId: installation.id }, { tx: db });

@@ -9,6 +9,7 @@ export type {
   Account,
   App,
   Commit,
+  HookDeliveryRecord,
   Installation,
   PullRequestData,
   PullRequestFields,
@@ -29,6 +30,6 @@ export { RateLimiter } from "./rate-limit.js";
 export { analyzeQuery, MAX_NODES, MAX_PAGE_SIZE } from "./cost.js";
 export { loadGitHubSchema, MAX_PULL_REQUEST_COMMITS } from "./graphql.js";
 export { fakeAppJwt, decodeJwtPayload } from "./rest.js";
-export { buildWebhook, deliverWebhook } from "./webhooks.js";
+export { buildWebhook, deliverWebhook, redeliverWebhook } from "./webhooks.js";
 export type { Delivery, Webhook, WebhookActions, WebhookEvent, WebhookRefs } from "./webhooks.js";
 export type { Urls } from "./shapes.js";

@@ -17,7 +17,14 @@ import {
   userJson,
 } from "./shapes.js";
 import type { Json, Urls } from "./shapes.js";
-import type { Installation, PullRequest, PullRequestState, Repo, World } from "./world.js";
+import type {
+  HookDeliveryRecord,
+  Installation,
+  PullRequest,
+  PullRequestState,
+  Repo,
+  World,
+} from "./world.js";
 
 /** GitHub's list defaults and caps. */
 const DEFAULT_PER_PAGE = 30;
@@ -35,6 +42,8 @@ export interface RestContext {
   limiter: RateLimiter | null;
   /** The URL as requested (with any /api/v3 prefix), for Link headers. */
   requestUrl: URL;
+  /** Sends a recorded delivery attempt again, after the 202 (POST …/attempts). */
+  redeliver?: (attempt: HookDeliveryRecord) => void;
 }
 
 export interface RestResponse {
@@ -121,6 +130,42 @@ const routes: Route[] = [
         repository_selection: installation.repositorySelection,
       },
     };
+  }),
+  route("GET", "/app/hook/deliveries", "jwt", (req) => {
+    // Newest first, paged by an opaque cursor (the Link header's rel="next"), like GitHub.
+    const appId = appIdOf(req.auth);
+    const perPage = clampInt(req.query.get("per_page"), DEFAULT_PER_PAGE, 1, MAX_PER_PAGE);
+    const cursor = req.query.get("cursor");
+    const before = cursor === null ? Number.POSITIVE_INFINITY : decodeHookCursor(cursor);
+    const older = req.ctx.world.hookDeliveries
+      .filter((attempt) => attempt.appId === appId && attempt.id < before)
+      .sort((a, b) => b.id - a.id);
+    const page = older.slice(0, perPage);
+    const last = page[page.length - 1];
+    const headers: Record<string, string> = {};
+    if (older.length > perPage && last !== undefined) {
+      const url = new URL(req.ctx.requestUrl);
+      url.searchParams.set("per_page", String(perPage));
+      url.searchParams.set("cursor", encodeHookCursor(last.id));
+      headers["link"] = `<${url.toString()}>; rel="next"`;
+    }
+    return { body: page.map(hookDeliveryJson), headers };
+  }),
+  route("GET", "/app/hook/deliveries/:delivery_id", "jwt", ({ ctx, params, auth }) => {
+    const attempt = appHookDelivery(ctx, auth, params["delivery_id"]);
+    return {
+      body: {
+        ...(hookDeliveryJson(attempt) as Record<string, Json>),
+        url: attempt.sent.url,
+        request: { headers: { "X-GitHub-Event": attempt.event }, payload: attempt.sent.payload as Json },
+        response: { headers: {}, payload: null },
+      },
+    };
+  }),
+  route("POST", "/app/hook/deliveries/:delivery_id/attempts", "jwt", ({ ctx, params, auth }) => {
+    const attempt = appHookDelivery(ctx, auth, params["delivery_id"]);
+    ctx.redeliver?.(attempt);
+    return { status: 202, body: {} };
   }),
   route("GET", "/repos/:owner/:repo/installation", "jwt", ({ ctx, params, auth }) => {
     const repo = ctx.world.findRepo(params["owner"] ?? "", params["repo"] ?? "");
@@ -390,6 +435,40 @@ function appInstallation(ctx: RestContext, auth: Auth, rawId: string | undefined
   const installation = ctx.world.getInstallation(Number(rawId));
   if (installation === undefined || installation.appId !== appIdOf(auth)) throw notFound();
   return installation;
+}
+
+function appHookDelivery(ctx: RestContext, auth: Auth, rawId: string | undefined): HookDeliveryRecord {
+  const attempt = ctx.world.getHookDelivery(Number(rawId));
+  if (attempt === undefined || attempt.appId !== appIdOf(auth)) throw notFound();
+  return attempt;
+}
+
+/** GitHub's delivery cursors are opaque strings like "v1_12077215967". */
+function encodeHookCursor(id: number): string {
+  return `v1_${id}`;
+}
+
+function decodeHookCursor(cursor: string): number {
+  const match = /^v1_(\d+)$/.exec(cursor);
+  if (match === null) throw new HttpError(400, "Invalid cursor");
+  return Number(match[1]);
+}
+
+function hookDeliveryJson(attempt: HookDeliveryRecord): Json {
+  return {
+    id: attempt.id,
+    guid: attempt.guid,
+    delivered_at: attempt.deliveredAt,
+    redelivery: attempt.redelivery,
+    duration: attempt.duration,
+    status: attempt.status,
+    status_code: attempt.statusCode,
+    event: attempt.event,
+    action: attempt.action,
+    installation_id: attempt.installationId,
+    repository_id: attempt.repositoryId,
+    throttled_at: null,
+  };
 }
 
 function visibleRepo(req: RouteRequest): Repo {

@@ -17,7 +17,9 @@ import { DEFAULT_RATE_LIMIT, RateLimiter, rateLimitHeaders } from "./rate-limit.
 import type { RateLimitOptions } from "./rate-limit.js";
 import { handleRest } from "./rest.js";
 import type { Urls } from "./shapes.js";
+import { redeliverWebhook } from "./webhooks.js";
 import { World } from "./world.js";
+import type { HookDeliveryRecord } from "./world.js";
 
 export interface FakeGitHubOptions {
   /** Default 0 (ephemeral); the host is always 127.0.0.1. */
@@ -87,6 +89,15 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     if (ms > 0) await sleep(ms);
   };
 
+  // GitHub answers 202 at once and redelivers afterwards.
+  const redeliver = (attempt: HookDeliveryRecord): void => {
+    setImmediate(() => {
+      redeliverWebhook(world, attempt).catch((error: unknown) => {
+        console.error("fake-github: redelivery failed", error);
+      });
+    });
+  };
+
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const raw = await readBody(req);
     const requestUrl = new URL(req.url ?? "/", urls.web);
@@ -151,7 +162,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       count(`${method} (fault)`);
       return sendFault(res, fault, delay);
     }
-    const response = handleRest({ world, urls, limiter, requestUrl }, method, path, req.headers);
+    const response = handleRest({ world, urls, limiter, requestUrl, redeliver }, method, path, req.headers);
     count(response.route);
     await delay(response.nodes);
     return send(res, response.status, response.headers, response.body);

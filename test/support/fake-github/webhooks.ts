@@ -14,7 +14,7 @@ import {
   userJson,
 } from "./shapes.js";
 import type { Json, JsonObject, Urls } from "./shapes.js";
-import type { Installation, Repo, User, World } from "./world.js";
+import type { HookDeliveryRecord, Installation, Repo, User, World } from "./world.js";
 
 export interface WebhookActions {
   installation: "created" | "deleted" | "suspend" | "unsuspend" | "new_permissions_accepted";
@@ -257,8 +257,65 @@ export interface Delivery {
   appId?: number;
 }
 
-/** POSTs a delivery the way GitHub's Hookshot does; returns the receiver's status and body. */
-export async function deliverWebhook(delivery: Delivery): Promise<{ status: number; body: string }> {
+/**
+ * POSTs a delivery the way GitHub's Hookshot does; returns the receiver's status and body. With
+ * `record`, the attempt is recorded in that world (GET /app/hook/deliveries lists it, and it can be
+ * redelivered), and a receiver that cannot be reached is an attempt with status 0, as on GitHub.
+ */
+export async function deliverWebhook(
+  delivery: Delivery,
+  record?: { world: World; redelivery?: boolean },
+): Promise<{ status: number; body: string }> {
+  if (record === undefined) return post(delivery);
+  const started = Date.now();
+  let result: { status: number; body: string };
+  let status: string;
+  try {
+    result = await post(delivery);
+    status = result.status >= 200 && result.status < 300 ? "OK" : `Invalid HTTP Response: ${result.status}`;
+  } catch {
+    result = { status: 0, body: "" };
+    status = "failed to connect to host";
+  }
+  const payload = (delivery.payload ?? {}) as {
+    action?: unknown;
+    installation?: { id?: unknown };
+    repository?: { id?: unknown };
+  };
+  record.world.recordHookDelivery({
+    guid: delivery.id,
+    deliveredAt: new Date(started).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    redelivery: record.redelivery ?? false,
+    duration: (Date.now() - started) / 1000,
+    status,
+    statusCode: result.status,
+    event: delivery.name,
+    action: typeof payload.action === "string" ? payload.action : null,
+    installationId: typeof payload.installation?.id === "number" ? payload.installation.id : null,
+    repositoryId: typeof payload.repository?.id === "number" ? payload.repository.id : null,
+    appId: delivery.appId ?? null,
+    sent: { url: delivery.url, secret: delivery.secret, payload: delivery.payload },
+  });
+  return result;
+}
+
+/** Sends an attempt again, as GitHub does on POST /app/hook/deliveries/:id/attempts. */
+export async function redeliverWebhook(world: World, attempt: HookDeliveryRecord): Promise<void> {
+  const url = (attempt.appId === null ? undefined : world.hookUrls.get(attempt.appId)) ?? attempt.sent.url;
+  await deliverWebhook(
+    {
+      url,
+      secret: attempt.sent.secret,
+      name: attempt.event,
+      id: attempt.guid,
+      payload: attempt.sent.payload,
+      ...(attempt.appId === null ? {} : { appId: attempt.appId }),
+    },
+    { world, redelivery: true },
+  );
+}
+
+async function post(delivery: Delivery): Promise<{ status: number; body: string }> {
   const body = JSON.stringify(delivery.payload);
   const sign = (algorithm: "sha1" | "sha256"): string =>
     `${algorithm}=${createHmac(algorithm, delivery.secret).update(body, "utf8").digest("hex")}`;

@@ -228,6 +228,29 @@ export function decodeNodeId(nodeId: string): { prefix: string; id: number } | n
 /** Installation tokens live an hour on GitHub. */
 export const TOKEN_LIFETIME_MS = 3_600_000;
 
+/**
+ * One attempt to deliver a webhook to an App, as GET /app/hook/deliveries lists it, with what was
+ * sent so that the attempt can be redelivered.
+ */
+export interface HookDeliveryRecord {
+  id: number;
+  guid: string;
+  deliveredAt: string;
+  redelivery: boolean;
+  /** Seconds the receiver took. */
+  duration: number;
+  /** "OK", "Invalid HTTP Response: 503", "failed to connect to host". */
+  status: string;
+  /** 0 when the receiver could not be reached. */
+  statusCode: number;
+  event: string;
+  action: string | null;
+  installationId: number | null;
+  repositoryId: number | null;
+  appId: number | null;
+  sent: { url: string; secret: string; payload: unknown };
+}
+
 export interface IssuedToken {
   token: string;
   installationId: number;
@@ -274,6 +297,13 @@ export class World {
   /** Kept so webhooks about deletions can still describe what was deleted. */
   readonly deletedRepos = new Map<number, Repo>();
   readonly deletedInstallations = new Map<number, Installation>();
+  /** Every webhook delivery attempt recorded by deliverWebhook, oldest first. */
+  readonly hookDeliveries: HookDeliveryRecord[] = [];
+  /**
+   * Where an App's webhook points now (GitHub redelivers there, not to the original URL); unset:
+   * the URL of the attempt being redelivered.
+   */
+  readonly hookUrls = new Map<number, string>();
   /** Bumped on every mutation, so readers can cache derived views (sorted lists). */
   version = 0;
 
@@ -295,6 +325,7 @@ export class World {
   #nextPullId = 1_000_001;
   #nextReviewId = 50_000_001;
   #nextEventId = 90_000_001;
+  #nextHookDeliveryId = 70_000_001;
 
   constructor(options: WorldOptions = {}) {
     this.seed = options.seed ?? 1;
@@ -497,6 +528,18 @@ export class World {
     this.revokeTokens(id);
     this.version++;
     return installation;
+  }
+
+  // ---- webhook deliveries --------------------------------------------------------------------
+
+  recordHookDelivery(attempt: Omit<HookDeliveryRecord, "id">): HookDeliveryRecord {
+    const record = { ...attempt, id: this.#nextHookDeliveryId++ };
+    this.hookDeliveries.push(record);
+    return record;
+  }
+
+  getHookDelivery(id: number): HookDeliveryRecord | undefined {
+    return this.hookDeliveries.find((record) => record.id === id);
   }
 
   // ---- tokens --------------------------------------------------------------------------------

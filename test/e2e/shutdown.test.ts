@@ -1,0 +1,159 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { createServer } from "node:net";
+import { afterAll, beforeAll, expect, it } from "@jest/globals";
+import { eq } from "drizzle-orm";
+import * as schema from "../../src/db/schema/index.js";
+import { WEBHOOK_PATH } from "../../src/server.js";
+import { APP_ID, sign, startTestApp, testPrivateKey, WEBHOOK_SECRET } from "../support/app.js";
+import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
+import { useTestApp } from "../support/harness.js";
+import { waitFor } from "../support/wait.js";
+
+// SIGTERM, the way an orchestrator stops a replica: the app's own entry point runs as a child
+// process, busy with a backfill and a stream of webhook deliveries. It must stop accepting, let
+// what is in flight finish or hand it back, and exit 0 within 25 s; afterwards every delivery it
+// acknowledged is stored and processed, and the backfill completes elsewhere.
+
+let github: FakeGitHub;
+let child: ChildProcess | undefined;
+
+beforeAll(async () => {
+  // Latency so that the backfill is mid-page when the signal arrives.
+  github = await startFakeGitHub({ seed: 5, latency: { baseMs: 150, perNodeMs: 0.5 } });
+});
+const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" }, queues: [] }));
+afterAll(async () => {
+  child?.kill("SIGKILL");
+  await github.close();
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+it("exits 0 within 25 s of SIGTERM, and nothing it accepted is lost", async () => {
+  const installationId = 9200;
+  const { repos } = github.world.seedOrg({
+    login: "sigterm",
+    repos: 1,
+    prsPerRepo: 400,
+    members: 3,
+    spanDays: 25,
+    installationId,
+    appId: Number(APP_ID),
+  });
+  const repoId = repos[0]!.id;
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
+    env: {
+      ...process.env,
+      DATABASE_URL: t.database.url,
+      GHE_HOST: github.host,
+      GHE_PROTOCOL: "http",
+      APP_ID,
+      PRIVATE_KEY: testPrivateKey(),
+      WEBHOOK_SECRET,
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+      ENV_FILE: "/nonexistent/.env",
+    },
+    stdio: "ignore",
+  });
+  const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));
+  await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok, {
+    timeoutMs: 60_000,
+    what: "the child process to listen",
+  });
+
+  const post = async (name: string, payload: unknown, id: string = randomUUID()) => {
+    const body = JSON.stringify(payload);
+    const response = await fetch(`${url}${WEBHOOK_PATH}`, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-github-event": name,
+        "x-github-delivery": id,
+        "x-hub-signature-256": sign(body),
+      },
+      body,
+    }).catch(() => undefined);
+    return { id, status: response?.status ?? 0 };
+  };
+  const created = buildWebhook(github.world, "installation", "created", { installationId }, github.urls);
+  expect((await post(created.name, created.payload, created.id)).status).toBe(202);
+  await waitFor(
+    async () => {
+      const [repo] = await t.database.db
+        .select()
+        .from(schema.repositories)
+        .where(eq(schema.repositories.id, repoId));
+      return repo && repo.prsDone > 0 && repo.syncStatus === "syncing";
+    },
+    { timeoutMs: 60_000, what: "the backfill to run in the child process" },
+  );
+
+  // Deliveries keep coming while the signal arrives; some are answered, later ones are refused
+  // (GitHub records those as failed, and they are redelivered).
+  const prs = github.world.listPullRequests(repoId).slice(0, 40);
+  const deliveries = prs.map(async (pr, index) => {
+    await new Promise((resolve) => setTimeout(resolve, index * 10));
+    const hook = buildWebhook(github.world, "pull_request", "edited", { prId: pr.id }, github.urls);
+    return post(hook.name, hook.payload, hook.id);
+  });
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const signalled = Date.now();
+  child.kill("SIGTERM");
+  const results = await Promise.all(deliveries);
+  const code = await exited;
+  const stoppedInMs = Date.now() - signalled;
+
+  expect(code).toBe(0);
+  expect(stoppedInMs).toBeLessThan(25_000);
+  const accepted = results.filter((result) => result.status === 202).map((result) => result.id);
+  expect(accepted.length).toBeGreaterThan(0);
+  const stored = await t.database.db
+    .select({ id: schema.webhookDeliveries.id })
+    .from(schema.webhookDeliveries);
+  expect(stored.map((row) => row.id)).toEqual(expect.arrayContaining(accepted));
+
+  // Another process takes over: everything acknowledged gets processed and the backfill completes.
+  const worker = await startTestApp(t.database, {
+    env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
+    boss: { superviseIntervalSeconds: 1, monitorIntervalSeconds: 1 },
+  });
+  try {
+    await waitFor(
+      async () => {
+        const [repo] = await t.database.db
+          .select()
+          .from(schema.repositories)
+          .where(eq(schema.repositories.id, repoId));
+        return repo?.syncStatus === "complete";
+      },
+      { timeoutMs: 120_000, what: "the backfill to complete on another worker" },
+    );
+    await worker.drain(["process-webhook"], 60_000);
+  } finally {
+    await worker.stop();
+  }
+  const processed = await t.database.db
+    .select({ id: schema.webhookDeliveries.id, status: schema.webhookDeliveries.status })
+    .from(schema.webhookDeliveries);
+  expect(
+    processed.filter((row) => accepted.includes(row.id)).every((row) => row.status === "processed"),
+  ).toBe(true);
+  const prsStored = await t.database.db
+    .select({ id: schema.pullRequests.id })
+    .from(schema.pullRequests)
+    .where(eq(schema.pullRequests.repoId, repoId));
+  expect(prsStored.length).toBe(github.world.listPullRequests(repoId).length);
+  const failed = await t.database.sql`select name from pgboss.job where state = 'failed'`;
+  expect(failed).toEqual([]);
+}, 240_000);
