@@ -4,7 +4,7 @@ import fastifyCookie from "@fastify/cookie";
 import fastifyFormbody from "@fastify/formbody";
 import fastifyView from "@fastify/view";
 import { Eta } from "eta";
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
 import type { PgBoss } from "pg-boss";
 import type { Logger } from "pino";
 import type { Probot } from "probot";
@@ -56,7 +56,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const quietRequests = resolveLogFormat(config) === "pretty";
   const app = Fastify({
-    disableRequestLogging: quietRequests,
+    logController: new LogController({ disableRequestLogging: quietRequests }),
     // Request URLs are logged with their codes, states and tokens redacted, errors without query parameters.
     loggerInstance: deps.log.child({}, { serializers: logSerializers }) as FastifyBaseLogger,
     // Request ids are the server's own: no client chooses what the logs call its request. The
