@@ -1,4 +1,5 @@
 import type { PgBoss } from "pg-boss";
+import { waitForDatabase } from "../db/client.js";
 import { RateLimitedError } from "../errors.js";
 import { enqueue } from "../queue/boss.js";
 import { catalog, type JobData, type QueueKey } from "../queue/catalog.js";
@@ -24,6 +25,9 @@ const jobHandlers: HandlerFactories = {
   membersSync,
   refreshWeeklyMetrics: refreshWeeklyMetricsJob,
 };
+
+/** A managed Postgres restarts or fails over within a minute; longer, the job's heartbeat decides. */
+const DATABASE_OUTAGE_WAIT_MS = 60_000;
 
 /**
  * Subscribes workers to the given queues (all by default). A rate limit never fails a job: the same
@@ -51,6 +55,12 @@ export async function startWorkers(
         ...(definition.installationGroup
           ? { groupConcurrency: deps.config.syncConcurrencyPerInstallation }
           : {}),
+        // NOTIFY wakes workers when a job is sent, and pg-boss would then poll only every 30 s: a
+        // backlog (left by a burst of deliveries, or by a Postgres outage) drained one job per
+        // worker per 30 s. NOTIFY stays a latency hint on top of the usual 1 s polling.
+        ...("notify" in definition.options && definition.options.notify
+          ? { notifyPollingIntervalSeconds: 1 }
+          : {}),
       },
       async ([job]) => {
         if (!job) return;
@@ -63,6 +73,9 @@ export async function startWorkers(
         try {
           await handler(data, { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit });
         } catch (error) {
+          // pg-boss records the outcome in Postgres: if Postgres is what failed the job, that record
+          // would fail too and leave the job claimed until it expires. Wait for Postgres first.
+          await waitForDatabase(deps.database, { timeoutMs: DATABASE_OUTAGE_WAIT_MS });
           if (error instanceof RateLimitedError) {
             log.warn({ resetAt: error.resetAt, kind: error.kind }, "rate limited; job rescheduled");
             await enqueue(boss, key, data, { startAfter: error.resetAt });

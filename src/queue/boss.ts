@@ -26,8 +26,8 @@ export async function startBoss(
     if (!existing) {
       await boss.createQueue(definition.name, { policy: definition.policy, ...definition.options });
     } else {
-      // These are fixed when a queue is created; the rest follows the catalog on every start.
-      const { retryDelayMax: _delayMax, heartbeatSeconds: _heartbeat, ...updatable } = definition.options;
+      // retryDelayMax is fixed when a queue is created; the rest follows the catalog on every start.
+      const { retryDelayMax: _delayMax, ...updatable } = definition.options;
       await boss.updateQueue(definition.name, updatable);
     }
   }

@@ -41,8 +41,9 @@ export const catalog = {
     name: "process-webhook",
     schema: z.object({ deliveryId: z.string().min(1) }),
     policy: "standard",
-    // Webhooks are processed as soon as they are committed, not at the next poll.
-    options: { ...retrying, expireInSeconds: 300, notify: true },
+    // Webhooks are processed as soon as they are committed, not at the next poll. The heartbeat
+    // hands a job whose process died (or lost Postgres) to another worker within a minute or so.
+    options: { ...watched, expireInSeconds: 300, notify: true },
     installationGroup: false,
   }),
   refreshPullRequest: define({
