@@ -85,7 +85,9 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
         return await fetch(`${url}${path}`);
       } catch (error) {
         if (!exit) throw error;
-        throw new Error(`app process exited (${JSON.stringify(exit)}); its stderr:\n${errors.slice(-3000)}`);
+        throw new Error(`app process exited (${JSON.stringify(exit)}); its stderr:\n${errors.slice(-3000)}`, {
+          cause: error,
+        });
       }
     },
     async deliver(hook) {

@@ -83,7 +83,9 @@ export async function drainJobs(
       what: `jobs of ${queues?.join(", ") ?? "every queue"} to drain`,
     });
   } catch (error) {
-    throw new Error(`${(error as Error).message}; still pending: ${JSON.stringify(await pending())}`);
+    throw new Error(`${(error as Error).message}; still pending: ${JSON.stringify(await pending())}`, {
+      cause: error,
+    });
   }
 }
 
