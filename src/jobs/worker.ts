@@ -11,6 +11,7 @@ import { processWebhook } from "./handlers/process-webhook.js";
 import { refreshPullRequest } from "./handlers/refresh-pull-request.js";
 import { refreshWeeklyMetricsJob } from "./handlers/refresh-weekly-metrics.js";
 import { syncRepositoriesJob } from "./handlers/sync-repositories.js";
+import { withInstallationSlot } from "./installation-slot.js";
 
 type JobHandler<K extends QueueKey> = (data: JobData<K>, context: JobContext) => Promise<void>;
 type HandlerFactories = { [K in QueueKey]: (deps: JobDeps) => JobHandler<K> };
@@ -30,8 +31,9 @@ const jobHandlers: HandlerFactories = {
 const DATABASE_OUTAGE_WAIT_MS = 60_000;
 
 /**
- * Subscribes workers to the given queues (all by default). A rate limit never fails a job: the same
- * job is queued again for the moment GitHub's budget resets.
+ * Subscribes workers to the given queues (all by default). Jobs that call GitHub hold one of their
+ * installation's slots while they run. A rate limit never fails a job: the same job is queued again
+ * for the moment GitHub's budget resets.
  */
 export async function startWorkers(
   boss: PgBoss,
@@ -70,8 +72,15 @@ export async function startWorkers(
           queue: definition.name,
           ...("installationId" in data ? { installationId: data.installationId } : {}),
         });
+        const run = () =>
+          handler(data, { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit });
         try {
-          await handler(data, { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit });
+          if (definition.installationGroup && "installationId" in data) {
+            const holder = { job: job.id, attempt: job.retryCount };
+            await withInstallationSlot(deps, data.installationId, holder, log, run);
+          } else {
+            await run();
+          }
         } catch (error) {
           // pg-boss records the outcome in Postgres: if Postgres is what failed the job, that record
           // would fail too and leave the job claimed until it expires. Wait for Postgres first.

@@ -17,6 +17,10 @@ export async function startBoss(
     application_name: "pr-pulse-jobs",
     // LISTEN/NOTIFY wakes a worker the moment a webhook job is committed; polling stays as the floor.
     useListenNotify: true,
+    // Workers skip the keys of stately jobs that were running at the last look at the queues, so a
+    // job queued behind one (a backfill's next slice, a debounced refresh, one a dead replica held)
+    // waits for the next look: every 10 s rather than every minute.
+    queueCacheIntervalSeconds: 10,
     ...overrides,
   });
   boss.on("error", (error) => log.error({ err: error }, "pg-boss error"));

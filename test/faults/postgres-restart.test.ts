@@ -3,12 +3,12 @@ import os from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { inArray } from "drizzle-orm";
-import { PgBoss } from "pg-boss";
+import type { PgBoss } from "pg-boss";
 import { createDatabase, type Database } from "../../src/db/client.js";
 import { startEmbeddedPostgres, type RunningPostgres } from "../../src/db/embedded.js";
 import * as schema from "../../src/db/schema/index.js";
 import { APP_ID, drainJobs } from "../support/app.js";
-import { freePort, startAppProcess, type AppProcess } from "../support/app-process.js";
+import { freePort, startAppProcess, startSupervisor, type AppProcess } from "../support/app-process.js";
 import {
   buildActivity,
   DeliveryLog,
@@ -77,19 +77,15 @@ it("acknowledges no delivery it could not store while Postgres restarts, then re
     appId: Number(APP_ID),
   });
   const repoIds = repos.map((repo) => repo.id);
-  const hooks = buildActivity(github.world, installationId, repoIds);
+  const hooks = buildActivity(
+    github.world,
+    installationId,
+    repoIds.flatMap((id) => github.world.listPullRequests(id)),
+  );
   app = await startAppProcess({ databaseUrl: postgres!.url, githubHost: github.host });
-  // A second replica without workers that supervises every second (production: every minute), so
-  // a job whose completion Postgres refused mid-restart is handed back after its heartbeat, not
+  // A job whose completion Postgres refused mid-restart is handed back after its heartbeat, not
   // minutes later. Recovery itself is the app's: its pools, its workers, its LISTEN connection.
-  supervisor = new PgBoss({
-    connectionString: postgres!.url,
-    schedule: false,
-    superviseIntervalSeconds: 1,
-    monitorIntervalSeconds: 1,
-  });
-  supervisor.on("error", () => {});
-  await supervisor.start();
+  supervisor = await startSupervisor(postgres!.url);
 
   // 1. Deliveries stream in; with a third acknowledged, Postgres stops. While it is down, the
   // stream goes on and eight more deliveries arrive; then Postgres starts again.

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
+import { PgBoss } from "pg-boss";
 import { APP_ID, testPrivateKey, WEBHOOK_SECRET } from "./app.js";
 import { deliverWebhook, type Webhook } from "./fake-github/index.js";
 import { waitFor } from "./wait.js";
@@ -140,4 +141,22 @@ export async function freePort(): Promise<number> {
       server.close(() => resolve(port));
     });
   });
+}
+
+/**
+ * A replica without workers whose pg-boss supervises every second (production: every minute): a
+ * job whose process died is handed back as soon as its heartbeat lapses, so a test waits seconds,
+ * not minutes. Everything else (claiming, running, retrying the job) is left to the app processes.
+ */
+export async function startSupervisor(databaseUrl: string): Promise<PgBoss> {
+  const boss = new PgBoss({
+    connectionString: databaseUrl,
+    schedule: false,
+    superviseIntervalSeconds: 1,
+    monitorIntervalSeconds: 1,
+  });
+  // Outages are what these tests cause; the app processes report them.
+  boss.on("error", () => {});
+  await boss.start();
+  return boss;
 }

@@ -2,24 +2,24 @@ import { expect } from "@jest/globals";
 import { asc, inArray } from "drizzle-orm";
 import type { Database } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema/index.js";
-import { buildWebhook, type Webhook, type World } from "./fake-github/index.js";
+import { buildWebhook, type PullRequest, type Webhook, type World } from "./fake-github/index.js";
 
 /**
- * What GitHub sends while an organization works: the installation first, then every pull request
- * opened (and closed or merged) and every submitted review, built from the fake GitHub's world.
- * The order after the installation is shuffled with a fixed seed, so a failure reproduces.
+ * What GitHub sends while an organization works: the installation first, then each of these pull
+ * requests opened (and closed or merged) and its submitted reviews, built from the fake GitHub's
+ * world. The order after the installation is shuffled with a fixed seed, so a failure reproduces.
  */
-export function buildActivity(world: World, installationId: number, repoIds: readonly number[]): Webhook[] {
+export function buildActivity(
+  world: World,
+  installationId: number,
+  pullRequests: readonly PullRequest[],
+): Webhook[] {
   const hooks: Webhook[] = [];
-  for (const repoId of repoIds) {
-    for (const pr of world.listPullRequests(repoId)) {
-      hooks.push(buildWebhook(world, "pull_request", "opened", { prId: pr.id }));
-      if (pr.state !== "OPEN") hooks.push(buildWebhook(world, "pull_request", "closed", { prId: pr.id }));
-      for (const review of pr.reviews.filter((r) => r.state !== "PENDING")) {
-        hooks.push(
-          buildWebhook(world, "pull_request_review", "submitted", { prId: pr.id, reviewId: review.id }),
-        );
-      }
+  for (const pr of pullRequests) {
+    hooks.push(buildWebhook(world, "pull_request", "opened", { prId: pr.id }));
+    if (pr.state !== "OPEN") hooks.push(buildWebhook(world, "pull_request", "closed", { prId: pr.id }));
+    for (const review of pr.reviews.filter((r) => r.state !== "PENDING")) {
+      hooks.push(buildWebhook(world, "pull_request_review", "submitted", { prId: pr.id, reviewId: review.id }));
     }
   }
   return [buildWebhook(world, "installation", "created", { installationId }), ...shuffle(hooks, 42)];
