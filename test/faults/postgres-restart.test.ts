@@ -7,7 +7,7 @@ import type { PgBoss } from "pg-boss";
 import { createDatabase, type Database } from "../../src/db/client.js";
 import { startEmbeddedPostgres, type RunningPostgres } from "../../src/db/embedded.js";
 import * as schema from "../../src/db/schema/index.js";
-import { APP_ID, drainJobs } from "../support/app.js";
+import { APP_ID, drainJobs, RETRIES_INCLUDED } from "../support/app.js";
 import { freePort, startAppProcess, startSupervisor, type AppProcess } from "../support/app-process.js";
 import {
   buildActivity,
@@ -129,7 +129,8 @@ it("acknowledges no delivery it could not store while Postgres restarts, then re
 
   // 5. ...and runs every job: each delivery processed once, the backfill complete, GitHub's data in
   // the database, no job failed.
-  await drainJobs(database, undefined, 60_000);
+  // Retries included: a job the fault interrupted is retried after a backoff.
+  await drainJobs(database, undefined, 60_000, RETRIES_INCLUDED);
   const repositories = await database.db.select().from(schema.repositories);
   expect(repositories.map((row) => [row.id, row.syncStatus]).sort()).toEqual(
     repoIds.map((id) => [id, "complete"]).sort(),

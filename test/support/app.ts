@@ -63,18 +63,23 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
+/** For drainJobs: wait for retries too, whatever their backoff (pg-boss's is minutes at most). */
+export const RETRIES_INCLUDED = 3600;
+
 /**
  * Resolves once no job of these queues (all by default) is queued or running. Jobs deferred by more
- * than a few seconds (rate-limit pauses, retries with backoff) do not count; debounced ones do.
+ * than `deferredSeconds` (rate-limit pauses, retries with backoff) do not count; debounced ones do.
  */
 export async function drainJobs(
   database: Pick<Database, "sql">,
   queues?: string[],
   timeoutMs = 20_000,
+  deferredSeconds = 5,
 ): Promise<void> {
   const pending = () => database.sql<{ name: string; state: string; jobs: number }[]>`
     select name, state, count(*)::int as jobs from pgboss.job
-    where state in ('created', 'retry', 'active') and start_after <= now() + interval '5 seconds'
+    where state in ('created', 'retry', 'active')
+      and start_after <= now() + make_interval(secs => ${deferredSeconds})
       and (${queues ?? null}::text[] is null or name = any(${queues ?? null}::text[]))
     group by name, state`;
   try {

@@ -19,7 +19,9 @@ export function buildActivity(
     hooks.push(buildWebhook(world, "pull_request", "opened", { prId: pr.id }));
     if (pr.state !== "OPEN") hooks.push(buildWebhook(world, "pull_request", "closed", { prId: pr.id }));
     for (const review of pr.reviews.filter((r) => r.state !== "PENDING")) {
-      hooks.push(buildWebhook(world, "pull_request_review", "submitted", { prId: pr.id, reviewId: review.id }));
+      hooks.push(
+        buildWebhook(world, "pull_request_review", "submitted", { prId: pr.id, reviewId: review.id }),
+      );
     }
   }
   return [buildWebhook(world, "installation", "created", { installationId }), ...shuffle(hooks, 42)];
@@ -43,6 +45,10 @@ export class DeliveryLog {
 
   record(hook: Webhook, status: number): void {
     this.#statuses.set(hook.id, [...(this.#statuses.get(hook.id) ?? []), status]);
+  }
+
+  statusesOf(id: string): number[] {
+    return this.#statuses.get(id) ?? [];
   }
 
   acknowledgedCount(): number {
@@ -166,4 +172,47 @@ export async function expectDatabaseToMatchGitHub(
   expect(storedCommits.map((c) => `${c.pullRequestId}:${c.sha}`).sort()).toEqual(
     prs.flatMap((pr) => pr.commits.map((commit) => `${pr.id}:${commit.sha}`)).sort(),
   );
+}
+
+/**
+ * Each delivery stored once and processed once by one job: `attempts` counts the times processing
+ * finished, so a delivery two processes handled would show 2.
+ */
+export async function expectEachDeliveryProcessedOnce(
+  database: Pick<Database, "db" | "sql">,
+  hooks: readonly Webhook[],
+): Promise<void> {
+  const deliveries = await database.db
+    .select()
+    .from(schema.webhookDeliveries)
+    .where(
+      inArray(
+        schema.webhookDeliveries.id,
+        hooks.map((hook) => hook.id),
+      ),
+    );
+  expect(deliveries).toHaveLength(hooks.length);
+  expect(deliveries.filter((row) => row.status !== "processed" || row.attempts !== 1)).toEqual([]);
+  expect(
+    await database.sql`
+      select data->>'deliveryId' as delivery, count(*)::int as jobs from pgboss.job
+      where name = 'process-webhook' group by 1 having count(*) > 1`,
+  ).toEqual([]);
+}
+
+/** The ids of the jobs claimed right now: what a process killed now leaves behind. */
+export async function listClaimedJobs(database: Pick<Database, "sql">): Promise<string[]> {
+  const rows = await database.sql<{ id: string }[]>`select id from pgboss.job where state = 'active'`;
+  return rows.map((row) => row.id);
+}
+
+/** Every job completed, at its first attempt but those a fault interrupted; none failed. */
+export async function expectEachJobRanOnce(
+  database: Pick<Database, "sql">,
+  interrupted: readonly string[],
+): Promise<void> {
+  const rerun = await database.sql<{ id: string; name: string; state: string }[]>`
+    select id, name, state from pgboss.job
+    where (retry_count > 0 and not id = any(${interrupted}::uuid[])) or state <> 'completed'`;
+  expect(rerun).toEqual([]);
 }
