@@ -141,7 +141,20 @@ it("acknowledges no delivery it could not store while Postgres restarts, then re
   await expectDatabaseToMatchGitHub(database, github.world, repoIds);
   expect(await database.sql`select name, data, output from pgboss.job where state = 'failed'`).toEqual([]);
 
-  // 6. Still the same process, still serving.
+  // 6. pg-boss's LISTEN connection (the wake-up for webhook jobs) is back too: a session of the job
+  // pool listening, or checking it still is (its heartbeat), on the restarted Postgres.
+  await waitFor(
+    async () => {
+      const [row] = await database.sql<{ sessions: number }[]>`
+        select count(*)::int as sessions from pg_stat_activity
+        where application_name = 'pr-pulse-jobs'
+          and (query ilike 'LISTEN %' or query like '%pg_listening_channels()%')`;
+      return row!.sessions > 0;
+    },
+    { timeoutMs: 30_000, what: "the LISTEN connection to be back" },
+  );
+
+  // 7. Still the same process, still serving.
   expect(app.exit).toBeUndefined();
   expect(app.output()).not.toMatch(/Cannot read properties of null/);
   expect((await app.get("/healthz")).status).toBe(200);
