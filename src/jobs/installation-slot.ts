@@ -19,7 +19,7 @@ const WAIT_MS = 500;
  * Runs `work` holding one of the installation's SYNC_CONCURRENCY_PER_INSTALLATION GitHub slots,
  * whatever the queue and the replica: pg-boss's group concurrency caps each queue on its own, so a
  * backfill, a refresh and a members sync of one installation could otherwise call GitHub at once.
- * While every slot is taken the job waits, claimed.
+ * While every slot is taken the job waits, claimed, until `signal` says pg-boss gave up on it.
  */
 export async function withInstallationSlot<T>(
   deps: Pick<JobDeps, "database" | "config">,
@@ -27,6 +27,7 @@ export async function withInstallationSlot<T>(
   holder: SlotHolder,
   log: Logger,
   work: () => Promise<T>,
+  signal?: AbortSignal,
 ): Promise<T> {
   const db = deps.database.db;
   const slots = deps.config.syncConcurrencyPerInstallation;
@@ -34,6 +35,8 @@ export async function withInstallationSlot<T>(
   if (!lease) log.debug({ installationId, slots }, "every github slot of the installation is taken; waiting");
   while (!lease) {
     await sleep(WAIT_MS);
+    // The attempt is over (expired, or its claim lost): it must not start late.
+    signal?.throwIfAborted();
     lease = await claimInstallationSlot(db, { installationId, slots, holder, leaseSeconds: LEASE_SECONDS });
   }
   const held = lease;

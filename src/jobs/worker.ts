@@ -77,7 +77,7 @@ export async function startWorkers(
         try {
           if (definition.installationGroup && "installationId" in data) {
             const holder = { job: job.id, attempt: job.retryCount };
-            await withInstallationSlot(deps, data.installationId, holder, log, run);
+            await withInstallationSlot(deps, data.installationId, holder, log, run, job.signal);
           } else {
             await run();
           }

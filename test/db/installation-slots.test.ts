@@ -140,4 +140,24 @@ describe("withInstallationSlot", () => {
     await Promise.all(jobs);
     expect(most).toBe(2);
   });
+
+  it("stops waiting, without running, once pg-boss gives the attempt up", async () => {
+    await storeLease(0, "job-b", 1);
+    await storeLease(1, "job-c", 1);
+    const attempt = new AbortController();
+    let ran = false;
+    const waiting = withInstallationSlot(
+      { database, config: testConfig({ SYNC_CONCURRENCY_PER_INSTALLATION: "2" }) },
+      INSTALLATION,
+      { job: "job-a", attempt: 0 },
+      pino({ level: "silent" }),
+      async () => {
+        ran = true;
+      },
+      attempt.signal,
+    );
+    attempt.abort(new Error("handler execution exceeded 300s"));
+    await expect(waiting).rejects.toThrow("handler execution exceeded 300s");
+    expect(ran).toBe(false);
+  });
 });
