@@ -21,6 +21,9 @@ export function createDatabase(url: string, options: { max?: number } = {}): Dat
     max: options.max ?? 10,
     onnotice: () => {},
     connection: { application_name: "pr-pulse" },
+    // After a Postgres restart or failover the pool is back within seconds: postgres.js waits up to
+    // 20 s between reconnection attempts by default, 2 s at most here.
+    backoff: (retries) => Math.min(0.05 * 2 ** retries, 2),
   });
   return { sql, db: wrap(sql), close: () => sql.end({ timeout: 5 }) };
 }
@@ -66,6 +69,22 @@ export async function pingDatabase(database: Pick<Database, "sql">): Promise<boo
     return true;
   } catch {
     return false;
+  }
+}
+
+/**
+ * Resolves once Postgres answers again, or after `timeoutMs` (false then). A job that failed because
+ * Postgres went away waits here before pg-boss records the failure, which needs Postgres too.
+ */
+export async function waitForDatabase(
+  database: Pick<Database, "sql">,
+  { timeoutMs = 60_000, intervalMs = 500 }: { timeoutMs?: number; intervalMs?: number } = {},
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await pingDatabase(database)) return true;
+    if (Date.now() >= deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
 }
 

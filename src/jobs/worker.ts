@@ -1,4 +1,5 @@
 import type { JobResult, JobWithMetadata, PgBoss } from "pg-boss";
+import { waitForDatabase } from "../db/client.js";
 import { describeError, RateLimitedError } from "../errors.js";
 import { enqueue } from "../queue/boss.js";
 import { catalog, type JobData, type QueueKey } from "../queue/catalog.js";
@@ -14,6 +15,7 @@ import { refreshPullRequest } from "./handlers/refresh-pull-request.js";
 import { refreshWeeklyMetricsJob } from "./handlers/refresh-weekly-metrics.js";
 import { retention } from "./handlers/retention.js";
 import { syncRepositoriesJob } from "./handlers/sync-repositories.js";
+import { withInstallationSlot } from "./installation-slot.js";
 
 type JobHandler<K extends QueueKey> = (data: JobData<K>, context: JobContext) => Promise<JobOutput>;
 type HandlerFactories = { [K in QueueKey]: (deps: JobDeps) => JobHandler<K> };
@@ -33,13 +35,17 @@ const jobHandlers: HandlerFactories = {
   purgeInstallation,
 };
 
+/** A managed Postgres restarts or fails over within a minute; longer, the job's heartbeat decides. */
+const DATABASE_OUTAGE_WAIT_MS = 60_000;
+
 /**
- * Subscribes workers to the given queues (all by default). A rate limit never fails a job: the same
- * job is queued again for the moment GitHub's budget resets.
+ * Subscribes workers to the given queues (all by default). Jobs that call GitHub hold one of their
+ * installation's slots while they run. A rate limit never fails a job: the same job is queued again
+ * for the moment GitHub's budget resets.
  *
  * Webhook workers fetch WEBHOOK_BATCH_SIZE jobs at a time and keep fetching while batches come back
- * full: with one job per fetch a worker waits its polling interval between jobs (30 s for a queue
- * NOTIFY wakes), which after a burst of deliveries drained a few jobs a second.
+ * full: with one job per fetch a worker waits its polling interval between jobs, which after a
+ * burst of deliveries drained a few jobs a second.
  */
 export async function startWorkers(
   boss: PgBoss,
@@ -65,16 +71,27 @@ export async function startWorkers(
       });
       const timed = deps.metrics?.startJob(definition.name);
       try {
+        const work = () =>
+          handler(data, { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit });
         // What the handler returns (why it skipped, say) is kept as the job's output.
-        const output = await handler(data, {
-          jobId: job.id,
-          log,
-          finalAttempt: job.retryCount >= job.retryLimit,
-        });
+        const output =
+          definition.installationGroup && "installationId" in data
+            ? await withInstallationSlot(
+                deps,
+                data.installationId,
+                { job: job.id, attempt: job.retryCount },
+                log,
+                work,
+                job.signal,
+              )
+            : await work();
         timed?.("completed");
         return { id: job.id, status: "completed", ...(output ? { output } : {}) };
       } catch (error) {
         timed?.(error instanceof RateLimitedError ? "rate_limited" : "failed");
+        // pg-boss records the outcome in Postgres: if Postgres is what failed the job, that record
+        // would fail too and leave the job claimed until it expires. Wait for Postgres first.
+        await waitForDatabase(deps.database, { timeoutMs: DATABASE_OUTAGE_WAIT_MS });
         if (error instanceof RateLimitedError) {
           log.warn({ resetAt: error.resetAt, kind: error.kind }, "rate limited; job rescheduled");
           await enqueue(boss, key, data, { startAfter: error.resetAt });
@@ -95,10 +112,14 @@ export async function startWorkers(
         includeMetadata: true,
         localConcurrency: concurrency,
         pollingIntervalSeconds: 1,
-        // NOTIFY wakes workers of notify-enabled queues; polling is only the floor then.
-        notifyPollingIntervalSeconds: 5,
         ...(definition.installationGroup
           ? { groupConcurrency: deps.config.syncConcurrencyPerInstallation }
+          : {}),
+        // NOTIFY wakes workers when a job is sent, and pg-boss would then poll only every 30 s: a
+        // backlog (left by a burst of deliveries, or by a Postgres outage) drained one job per
+        // worker per 30 s. NOTIFY stays a latency hint on top of the usual 1 s polling.
+        ...("notify" in definition.options && definition.options.notify
+          ? { notifyPollingIntervalSeconds: 1 }
           : {}),
       },
       async (jobs) => {

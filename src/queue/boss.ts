@@ -22,6 +22,9 @@ export async function startBoss(
     // stats "stately" fetches consult; every 10 s instead of every minute bounds both delays.
     superviseIntervalSeconds: 10,
     monitorIntervalSeconds: 10,
+    // Workers skip the keys of stately jobs that were running at the last look at the queues, so a
+    // job queued behind one (a backfill's next slice, a debounced refresh, one a dead replica held)
+    // waits for the next look: every 10 s rather than every minute.
     queueCacheIntervalSeconds: 10,
     ...overrides,
   });
@@ -32,8 +35,8 @@ export async function startBoss(
     if (!existing) {
       await boss.createQueue(definition.name, { policy: definition.policy, ...definition.options });
     } else {
-      // These are fixed when a queue is created; the rest follows the catalog on every start.
-      const { retryDelayMax: _delayMax, heartbeatSeconds: _heartbeat, ...updatable } = definition.options;
+      // retryDelayMax is fixed when a queue is created; the rest follows the catalog on every start.
+      const { retryDelayMax: _delayMax, ...updatable } = definition.options;
       await boss.updateQueue(definition.name, updatable);
     }
   }

@@ -44,9 +44,10 @@ export const catalog = {
     label: "Webhook processing",
     schema: z.object({ deliveryId: z.string().min(1) }),
     policy: "standard",
-    // Webhooks are processed as soon as they are committed, not at the next poll. The delivery row
-    // keeps the outcome, so finished jobs need not stay for a week (a busy org sends many).
-    options: { ...retrying, expireInSeconds: 300, notify: true, deleteAfterSeconds: 3600 },
+    // Webhooks are processed as soon as they are committed, not at the next poll. The heartbeat
+    // hands a job whose process died (or lost Postgres) to another worker within a minute or so.
+    // The delivery row keeps the outcome, so finished jobs need not stay for a week.
+    options: { ...watched, expireInSeconds: 300, notify: true, deleteAfterSeconds: 3600 },
     installationGroup: false,
   }),
   refreshPullRequest: define({

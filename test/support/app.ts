@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { PgBoss } from "pg-boss";
 import pino, { type Logger } from "pino";
 import { loadConfig, type Config } from "../../src/config.js";
+import type { Database } from "../../src/db/client.js";
 import { startRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime.js";
 import { WEBHOOK_PATH } from "../../src/server.js";
 import type { TestDatabase } from "./database.js";
@@ -64,6 +65,37 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
+/** For drainJobs: wait for retries too, whatever their backoff (pg-boss's is minutes at most). */
+export const RETRIES_INCLUDED = 3600;
+
+/**
+ * Resolves once no job of these queues (all by default) is queued or running. Jobs deferred by more
+ * than `deferredSeconds` (rate-limit pauses, retries with backoff) do not count; debounced ones do.
+ */
+export async function drainJobs(
+  database: Pick<Database, "sql">,
+  queues?: string[],
+  timeoutMs = 20_000,
+  deferredSeconds = 5,
+): Promise<void> {
+  const pending = () => database.sql<{ name: string; state: string; jobs: number }[]>`
+    select name, state, count(*)::int as jobs from pgboss.job
+    where state in ('created', 'retry', 'active')
+      and start_after <= now() + make_interval(secs => ${deferredSeconds})
+      and (${queues ?? null}::text[] is null or name = any(${queues ?? null}::text[]))
+    group by name, state`;
+  try {
+    await waitFor(async () => (await pending()).length === 0, {
+      timeoutMs,
+      what: `jobs of ${queues?.join(", ") ?? "every queue"} to drain`,
+    });
+  } catch (error) {
+    throw new Error(`${(error as Error).message}; still pending: ${JSON.stringify(await pending())}`, {
+      cause: error,
+    });
+  }
+}
+
 export function sign(body: string | Buffer, secret = WEBHOOK_SECRET): string {
   return `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 }
@@ -112,18 +144,7 @@ export async function startTestApp(database: TestDatabase, options: TestAppOptio
       }
       return { status: response.status, body: parsed, id };
     },
-    async drain(queues, timeoutMs = 20_000) {
-      await waitFor(
-        async () => {
-          const [row] = await database.sql<{ pending: number }[]>`
-            select count(*)::int as pending from pgboss.job
-            where state in ('created', 'retry', 'active') and start_after <= now() + interval '5 seconds'
-              and (${queues ?? null}::text[] is null or name = any(${queues ?? null}::text[]))`;
-          return row!.pending === 0;
-        },
-        { timeoutMs, what: `jobs of ${queues?.join(", ") ?? "every queue"} to drain` },
-      );
-    },
+    drain: (queues, timeoutMs) => drainJobs(database, queues, timeoutMs),
     async jobs(queue) {
       return database.sql<{ data: Record<string, unknown>; state: string }[]>`
         select data, state from pgboss.job where name = ${queue} order by created_on`;

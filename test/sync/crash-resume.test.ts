@@ -1,8 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { desc, eq, inArray } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
-import { APP_ID, startTestApp, testPrivateKey, WEBHOOK_SECRET } from "../support/app.js";
+import { APP_ID, startTestApp } from "../support/app.js";
+import { startAppProcess, type AppProcess } from "../support/app-process.js";
 import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
@@ -12,7 +12,7 @@ import { waitFor } from "../support/wait.js";
 // exactly GitHub's data.
 
 let github: FakeGitHub;
-let child: ChildProcess | undefined;
+let child: AppProcess | undefined;
 
 beforeAll(async () => {
   // Some latency so the backfill is still running when the process is killed.
@@ -21,29 +21,9 @@ beforeAll(async () => {
 // No in-process workers: the child process does the first part of the work.
 const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" }, queues: [] }));
 afterAll(async () => {
-  child?.kill("SIGKILL");
+  await child?.kill();
   await github.close();
 });
-
-/** One process (tsx as a loader, not its CLI, which would run the app in a grandchild SIGKILL misses). */
-function startAppProcess(): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    env: {
-      ...process.env,
-      DATABASE_URL: t.database.url,
-      GHE_HOST: github.host,
-      GHE_PROTOCOL: "http",
-      APP_ID,
-      PRIVATE_KEY: testPrivateKey(),
-      WEBHOOK_SECRET,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "warn",
-      ENV_FILE: "/nonexistent/.env",
-    },
-    stdio: "ignore",
-  });
-}
 
 it("resumes a backfill from its cursor after the process is killed", async () => {
   const installationId = 9100;
@@ -59,7 +39,7 @@ it("resumes a backfill from its cursor after the process is killed", async () =>
   const repoId = repos[0]!.id;
   const truth = github.world.listPullRequests(repoId);
 
-  child = startAppProcess();
+  child = await startAppProcess({ databaseUrl: t.database.url, githubHost: github.host });
   const hook = buildWebhook(github.world, "installation", "created", { installationId });
   // The in-process server only takes the delivery; the child's workers process it.
   expect((await t.app.deliver(hook.name, hook.payload, { id: hook.id })).status).toBe(202);
@@ -74,8 +54,7 @@ it("resumes a backfill from its cursor after the process is killed", async () =>
     },
     { timeoutMs: 60_000, what: "the backfill to start in the child process" },
   );
-  child.kill("SIGKILL");
-  await new Promise((resolve) => child!.once("exit", resolve));
+  await child.kill();
   const doneAtCrash = repoRow!.prsDone;
   expect(doneAtCrash).toBeLessThan(truth.length);
 

@@ -44,6 +44,11 @@ export interface FakeGitHubStats {
   graphql: number;
   graphqlPoints: number;
   byRoute: Record<string, number>;
+  /**
+   * The most requests made with one installation's tokens that were in flight at once, by
+   * installation id: what GitHub sees of a client's per-installation concurrency.
+   */
+  maxInFlightByInstallation: Record<string, number>;
 }
 
 export interface FakeGitHub {
@@ -75,7 +80,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   const latency = options.latency ?? { baseMs: 0, perNodeMs: 0 };
   const rateLimits = new RateLimiter(options.rateLimit ?? DEFAULT_RATE_LIMIT);
   const limiter = options.sendRateLimitHeaders === false ? null : rateLimits;
-  const stats: FakeGitHubStats = { rest: 0, graphql: 0, graphqlPoints: 0, byRoute: {} };
+  const stats: FakeGitHubStats = {
+    rest: 0,
+    graphql: 0,
+    graphqlPoints: 0,
+    byRoute: {},
+    maxInFlightByInstallation: {},
+  };
+  const inFlight = new Map<number, number>();
   const oauth = new FakeOAuth(world);
   // Build the schema now so the first GraphQL request is not 0.3 s slower than the rest.
   loadGitHubSchema();
@@ -169,6 +181,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
   };
 
   const server = createServer((req, res) => {
+    const installation = authenticateToken(world, req.headers.authorization);
+    if (installation !== undefined) {
+      const now = (inFlight.get(installation) ?? 0) + 1;
+      inFlight.set(installation, now);
+      const max = stats.maxInFlightByInstallation;
+      max[installation] = Math.max(max[installation] ?? 0, now);
+      res.once("close", () => inFlight.set(installation, (inFlight.get(installation) ?? 1) - 1));
+    }
     handle(req, res).catch((error: unknown) => {
       // A bug in the fake must be loud in test output, and still answer like GitHub's 500.
       console.error("fake-github: unhandled error", error);
@@ -198,9 +218,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         stats.graphql = 0;
         stats.graphqlPoints = 0;
         stats.byRoute = {};
+        stats.maxInFlightByInstallation = {};
       },
       snapshot() {
-        return { ...stats, byRoute: { ...stats.byRoute } };
+        return {
+          ...stats,
+          byRoute: { ...stats.byRoute },
+          maxInFlightByInstallation: { ...stats.maxInFlightByInstallation },
+        };
       },
     },
     close: () =>

@@ -1,0 +1,59 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Logger } from "pino";
+import {
+  claimInstallationSlot,
+  releaseInstallationSlot,
+  renewInstallationSlot,
+  type SlotHolder,
+} from "../db/queries/installation-slots.js";
+import type { JobDeps } from "./handlers/deps.js";
+
+/** A dead process's slot is free again after this long without renewal. */
+const LEASE_SECONDS = 30;
+/** Three renewals per lease, so one slow round trip never loses it. */
+const RENEW_MS = 10_000;
+/** A slot frees when a job or a backfill slice ends; a waiting job asks again this often. */
+const WAIT_MS = 500;
+
+/**
+ * Runs `work` holding one of the installation's SYNC_CONCURRENCY_PER_INSTALLATION GitHub slots,
+ * whatever the queue and the replica: pg-boss's group concurrency caps each queue on its own, so a
+ * backfill, a refresh and a members sync of one installation could otherwise call GitHub at once.
+ * While every slot is taken the job waits, claimed, until `signal` says pg-boss gave up on it.
+ */
+export async function withInstallationSlot<T>(
+  deps: Pick<JobDeps, "database" | "config">,
+  installationId: number,
+  holder: SlotHolder,
+  log: Logger,
+  work: () => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  const db = deps.database.db;
+  const slots = deps.config.syncConcurrencyPerInstallation;
+  let lease = await claimInstallationSlot(db, { installationId, slots, holder, leaseSeconds: LEASE_SECONDS });
+  if (!lease) log.debug({ installationId, slots }, "every github slot of the installation is taken; waiting");
+  while (!lease) {
+    await sleep(WAIT_MS);
+    // The attempt is over (expired, or its claim lost): it must not start late.
+    signal?.throwIfAborted();
+    lease = await claimInstallationSlot(db, { installationId, slots, holder, leaseSeconds: LEASE_SECONDS });
+  }
+  const held = lease;
+  const renewal = setInterval(() => {
+    renewInstallationSlot(db, held).then(
+      (renewed) => {
+        if (!renewed) log.warn({ installationId, slot: held.key }, "github slot lease lost");
+      },
+      (error: unknown) => log.warn({ err: error, installationId }, "github slot lease not renewed"),
+    );
+  }, RENEW_MS);
+  try {
+    return await work();
+  } finally {
+    clearInterval(renewal);
+    await releaseInstallationSlot(db, held).catch((error: unknown) =>
+      log.warn({ err: error, installationId }, "github slot not released; its lease expires"),
+    );
+  }
+}

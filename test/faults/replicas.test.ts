@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, expect, it } from "@jest/globals";
+import type { PgBoss } from "pg-boss";
+import * as schema from "../../src/db/schema/index.js";
+import { APP_ID, drainJobs, RETRIES_INCLUDED } from "../support/app.js";
+import { startAppProcess, startSupervisor, type AppProcess } from "../support/app-process.js";
+import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import {
+  buildActivity,
+  DeliveryLog,
+  expectDatabaseToMatchGitHub,
+  expectEachDeliveryProcessedOnce,
+  expectEachJobRanOnce,
+  listClaimedJobs,
+  redeliverFailed,
+  sendDeliveries,
+} from "../support/delivery-stream.js";
+import { startFakeGitHub, type FakeGitHub, type Webhook } from "../support/fake-github/index.js";
+import { waitFor } from "../support/wait.js";
+
+// Two processes of the app on one Postgres, behind a load balancer that alternates between them,
+// against the fake GitHub. One is killed (SIGKILL) in the middle of the backfill and of a stream of
+// deliveries; GitHub redelivers what failed to the other. Each delivery must be processed once,
+// each job run once (but those the dead process held), the backfill finish with GitHub's data, and
+// GitHub never see more requests at once for the installation than SYNC_CONCURRENCY_PER_INSTALLATION.
+
+const SYNC_CONCURRENCY = 2;
+
+let database: TestDatabase;
+let github: FakeGitHub;
+let replicas: AppProcess[] = [];
+let supervisor: PgBoss | undefined;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  // Latency keeps the backfill running long enough to be interrupted.
+  github = await startFakeGitHub({ seed: 31, latency: { baseMs: 60, perNodeMs: 0.5 } });
+});
+
+afterAll(async () => {
+  await Promise.all(replicas.map((replica) => replica.kill()));
+  await supervisor?.stop({ graceful: false });
+  await github.close();
+  await database.drop();
+});
+
+it("processes each delivery and job once across two processes, one killed mid-backfill", async () => {
+  const installationId = 9400;
+  const { repos } = github.world.seedOrg({
+    login: "twins",
+    repos: 3,
+    prsPerRepo: 150,
+    members: 5,
+    reviewsPerPr: [0, 3],
+    commitsPerPr: [1, 3],
+    spanDays: 20,
+    installationId,
+    appId: Number(APP_ID),
+  });
+  const repoIds = repos.map((repo) => repo.id);
+  const pullRequests = repoIds.flatMap((id) => github.world.listPullRequests(id));
+  // Webhooks for some of the pull requests the backfill also fetches: both paths write the same rows.
+  const hooks = buildActivity(
+    github.world,
+    installationId,
+    pullRequests.filter((_, i) => i % 25 === 0),
+  );
+  const env = { SYNC_CONCURRENCY_PER_INSTALLATION: String(SYNC_CONCURRENCY) };
+  replicas = await Promise.all(
+    [0, 1].map(() => startAppProcess({ databaseUrl: database.url, githubHost: github.host, env })),
+  );
+  const [doomed, survivor] = replicas as [AppProcess, AppProcess];
+  supervisor = await startSupervisor(database.url);
+  const log = new DeliveryLog();
+  // The load balancer alternates; GitHub's redeliveries after the kill go to the survivor.
+  const viaBalancer = (hook: Webhook, index: number) => replicas[index % 2]!.deliver(hook);
+
+  // 1. The installation and half the stream, split between both processes.
+  const half = Math.ceil(hooks.length / 2);
+  await sendDeliveries(hooks.slice(0, half), viaBalancer, log, { concurrency: 2 });
+
+  // 2. Once the backfill has stored pages, the rest of the stream starts, and a few deliveries
+  // into it one process is killed.
+  await waitFor(
+    async () => {
+      const rows = await database.db.select().from(schema.repositories);
+      return rows.some((row) => row.prsDone > 0 && row.syncStatus === "syncing");
+    },
+    { timeoutMs: 30_000, what: "the backfill to be under way" },
+  );
+  const streaming = sendDeliveries(hooks.slice(half), (hook, i) => viaBalancer(hook, half + i), log, {
+    concurrency: 2,
+  });
+  await waitFor(() => log.acknowledgedCount() >= half + 4, {
+    what: "the second half of the stream to start",
+  });
+  await doomed.kill();
+  const [{ done } = { done: 0 }] = await database.sql<{ done: number }[]>`
+    select sum(prs_done)::int as done from repositories`;
+  const heldByTheDead = await listClaimedJobs(database);
+  await streaming;
+  expect(done).toBeLessThan(pullRequests.length);
+
+  // 3. GitHub redelivers what failed; the survivor finishes everything, the dead process's
+  // claimed jobs included once their heartbeat lapses.
+  await redeliverFailed(hooks, (hook) => survivor.deliver(hook), log);
+  await waitFor(
+    async () => {
+      const rows = await database.db.select().from(schema.repositories);
+      return rows.length === repoIds.length && rows.every((row) => row.syncStatus === "complete");
+    },
+    { timeoutMs: 90_000, what: "the backfill to complete on the surviving process" },
+  );
+  // Retries included: a job the fault interrupted is retried after a backoff.
+  await drainJobs(database, undefined, 60_000, RETRIES_INCLUDED);
+
+  // 4. GitHub's data, each pull request counted once by the backfill.
+  await expectDatabaseToMatchGitHub(database, github.world, repoIds);
+  const repositories = await database.db.select().from(schema.repositories);
+  expect(repositories.map((row) => [row.id, row.prsDone]).sort()).toEqual(
+    repos.map((repo) => [repo.id, github.world.listPullRequests(repo.id).length]).sort(),
+  );
+
+  // 5. Each delivery stored once and processed once; each job ran once, but those the dead
+  // process had claimed; none failed.
+  await expectEachDeliveryProcessedOnce(database, hooks);
+  await expectEachJobRanOnce(database, heldByTheDead);
+
+  // 6. GitHub never saw more concurrent requests for the installation than the limit allows.
+  const maxInFlight = github.stats.snapshot().maxInFlightByInstallation[String(installationId)];
+  expect(maxInFlight).toBeGreaterThanOrEqual(1);
+  expect(maxInFlight).toBeLessThanOrEqual(SYNC_CONCURRENCY);
+
+  expect(survivor.exit).toBeUndefined();
+  expect((await survivor.get("/readyz")).status).toBe(200);
+}, 180_000);

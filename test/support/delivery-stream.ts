@@ -1,0 +1,218 @@
+import { expect } from "@jest/globals";
+import { asc, inArray } from "drizzle-orm";
+import type { Database } from "../../src/db/client.js";
+import * as schema from "../../src/db/schema/index.js";
+import { buildWebhook, type PullRequest, type Webhook, type World } from "./fake-github/index.js";
+
+/**
+ * What GitHub sends while an organization works: the installation first, then each of these pull
+ * requests opened (and closed or merged) and its submitted reviews, built from the fake GitHub's
+ * world. The order after the installation is shuffled with a fixed seed, so a failure reproduces.
+ */
+export function buildActivity(
+  world: World,
+  installationId: number,
+  pullRequests: readonly PullRequest[],
+): Webhook[] {
+  const hooks: Webhook[] = [];
+  for (const pr of pullRequests) {
+    hooks.push(buildWebhook(world, "pull_request", "opened", { prId: pr.id }));
+    if (pr.state !== "OPEN") hooks.push(buildWebhook(world, "pull_request", "closed", { prId: pr.id }));
+    for (const review of pr.reviews.filter((r) => r.state !== "PENDING")) {
+      hooks.push(
+        buildWebhook(world, "pull_request_review", "submitted", { prId: pr.id, reviewId: review.id }),
+      );
+    }
+  }
+  return [buildWebhook(world, "installation", "created", { installationId }), ...shuffle(hooks, 42)];
+}
+
+/** Deterministic shuffle (seeded). */
+export function shuffle<T>(items: readonly T[], seed: number): T[] {
+  const result = [...items];
+  let state = seed;
+  for (let i = result.length - 1; i > 0; i--) {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    const j = state % (i + 1);
+    [result[i], result[j]] = [result[j]!, result[i]!];
+  }
+  return result;
+}
+
+/** Every answer intake gave, per delivery: the GitHub side of "was it acknowledged?". */
+export class DeliveryLog {
+  readonly #statuses = new Map<string, number[]>();
+
+  record(hook: Webhook, status: number): void {
+    this.#statuses.set(hook.id, [...(this.#statuses.get(hook.id) ?? []), status]);
+  }
+
+  statusesOf(id: string): number[] {
+    return this.#statuses.get(id) ?? [];
+  }
+
+  acknowledgedCount(): number {
+    return [...this.#statuses.values()].filter((statuses) => statuses.some(isAcknowledged)).length;
+  }
+
+  acknowledged(id: string): boolean {
+    return (this.#statuses.get(id) ?? []).some(isAcknowledged);
+  }
+
+  /** Deliveries sent at least once that never got a 2xx: what GitHub would list as failed. */
+  failed(hooks: readonly Webhook[]): Webhook[] {
+    return hooks.filter((hook) => this.#statuses.has(hook.id) && !this.acknowledged(hook.id));
+  }
+
+  statuses(): number[] {
+    return [...this.#statuses.values()].flat();
+  }
+}
+
+export const isAcknowledged = (status: number): boolean => status >= 200 && status < 300;
+
+/**
+ * Sends `hooks` in order with `concurrency` requests in flight, each through `send` (which picks
+ * the receiving process), and records the answers.
+ */
+export async function sendDeliveries(
+  hooks: readonly Webhook[],
+  send: (hook: Webhook, index: number) => Promise<number>,
+  log: DeliveryLog,
+  options: { concurrency: number },
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < hooks.length) {
+      const index = next++;
+      const hook = hooks[index]!;
+      log.record(hook, await send(hook, index));
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, worker));
+}
+
+/**
+ * Plays GitHub's part after a failure: sends again every delivery that never got a 2xx (GitHub
+ * redelivers failed deliveries when asked to), until each is acknowledged.
+ */
+export async function redeliverFailed(
+  hooks: readonly Webhook[],
+  send: (hook: Webhook) => Promise<number>,
+  log: DeliveryLog,
+  rounds = 5,
+): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    const failed = log.failed(hooks);
+    if (failed.length === 0) return;
+    for (const hook of failed) log.record(hook, await send(hook));
+  }
+  expect(log.failed(hooks).map((hook) => hook.id)).toEqual([]);
+}
+
+/**
+ * The database holds exactly GitHub's pull requests, reviews and commits for these repositories:
+ * every one, with GitHub's values, and nothing else (so nothing twice).
+ */
+export async function expectDatabaseToMatchGitHub(
+  database: Pick<Database, "db">,
+  world: World,
+  repoIds: readonly number[],
+): Promise<void> {
+  const prs = repoIds.flatMap((repoId) => world.listPullRequests(repoId));
+  const storedPrs = await database.db
+    .select()
+    .from(schema.pullRequests)
+    .where(inArray(schema.pullRequests.repoId, [...repoIds]))
+    .orderBy(asc(schema.pullRequests.id));
+  expect(
+    storedPrs.map((row) => ({
+      id: row.id,
+      number: row.number,
+      repoId: row.repoId,
+      state: row.state,
+      title: row.title,
+      updatedAt: row.updatedAt,
+      mergedAt: row.mergedAt,
+      additions: row.additions,
+      deletions: row.deletions,
+    })),
+  ).toEqual(
+    [...prs]
+      .sort((a, b) => a.id - b.id)
+      .map((pr) => ({
+        id: pr.id,
+        number: pr.number,
+        repoId: pr.repoId,
+        state: pr.state === "MERGED" ? "merged" : pr.state === "OPEN" ? "open" : "closed",
+        title: pr.title,
+        updatedAt: new Date(pr.updatedAt),
+        mergedAt: pr.mergedAt ? new Date(pr.mergedAt) : null,
+        additions: pr.additions,
+        deletions: pr.deletions,
+      })),
+  );
+
+  const storedReviews = await database.db
+    .select({ id: schema.reviews.id, state: schema.reviews.state })
+    .from(schema.reviews)
+    .where(inArray(schema.reviews.repoId, [...repoIds]));
+  expect(storedReviews.map((r) => `${r.id}:${r.state}`).sort()).toEqual(
+    prs
+      .flatMap((pr) => pr.reviews)
+      .filter((review) => review.state !== "PENDING")
+      .map((review) => `${review.id}:${review.state.toLowerCase()}`)
+      .sort(),
+  );
+
+  const storedCommits = await database.db
+    .select({ pullRequestId: schema.commits.pullRequestId, sha: schema.commits.sha })
+    .from(schema.commits)
+    .where(inArray(schema.commits.repoId, [...repoIds]));
+  expect(storedCommits.map((c) => `${c.pullRequestId}:${c.sha}`).sort()).toEqual(
+    prs.flatMap((pr) => pr.commits.map((commit) => `${pr.id}:${commit.sha}`)).sort(),
+  );
+}
+
+/**
+ * Each delivery stored once and processed once by one job: `attempts` counts the times processing
+ * finished, so a delivery two processes handled would show 2.
+ */
+export async function expectEachDeliveryProcessedOnce(
+  database: Pick<Database, "db" | "sql">,
+  hooks: readonly Webhook[],
+): Promise<void> {
+  const deliveries = await database.db
+    .select()
+    .from(schema.webhookDeliveries)
+    .where(
+      inArray(
+        schema.webhookDeliveries.id,
+        hooks.map((hook) => hook.id),
+      ),
+    );
+  expect(deliveries).toHaveLength(hooks.length);
+  expect(deliveries.filter((row) => row.status !== "processed" || row.attempts !== 1)).toEqual([]);
+  expect(
+    await database.sql`
+      select data->>'deliveryId' as delivery, count(*)::int as jobs from pgboss.job
+      where name = 'process-webhook' group by 1 having count(*) > 1`,
+  ).toEqual([]);
+}
+
+/** The ids of the jobs claimed right now: what a process killed now leaves behind. */
+export async function listClaimedJobs(database: Pick<Database, "sql">): Promise<string[]> {
+  const rows = await database.sql<{ id: string }[]>`select id from pgboss.job where state = 'active'`;
+  return rows.map((row) => row.id);
+}
+
+/** Every job completed, at its first attempt but those a fault interrupted; none failed. */
+export async function expectEachJobRanOnce(
+  database: Pick<Database, "sql">,
+  interrupted: readonly string[],
+): Promise<void> {
+  const rerun = await database.sql<{ id: string; name: string; state: string }[]>`
+    select id, name, state from pgboss.job
+    where (retry_count > 0 and not id = any(${interrupted}::uuid[])) or state <> 'completed'`;
+  expect(rerun).toEqual([]);
+}
