@@ -10,6 +10,7 @@ import type { GitHubClientFactory } from "../github/installation-client.js";
 import type { AccessDeps } from "./access.js";
 import { authRoutes } from "./routes/auth.js";
 import { homeRoutes } from "./routes/home.js";
+import { metricsRoutes } from "./routes/metrics.js";
 import { repositoryRoutes } from "./routes/repositories.js";
 import { loadSession } from "./session.js";
 
@@ -60,4 +61,5 @@ export async function settingsUi(app: FastifyInstance, deps: UiDeps) {
   await app.register(authRoutes, { config: deps.config, database: deps.database, now: deps.now });
   await app.register(homeRoutes, context);
   await app.register(repositoryRoutes, context);
+  await app.register(metricsRoutes, context);
 }

@@ -1,0 +1,110 @@
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { stringify } from "csv-stringify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { findInstallation } from "../../db/queries/installations.js";
+import { streamPullRequestExport, type PullRequestExportRow } from "../../db/queries/metrics.js";
+import { parseInstallationSettings } from "../../settings.js";
+import { authorizeInstallation } from "../access.js";
+import { message, page } from "../render.js";
+import type { UiContext } from "../ui.js";
+import {
+  buildInvalidMetricsViewModel,
+  buildMetricsViewModel,
+  resolveMetricsQuery,
+  type MetricsQuery,
+} from "../view-models/metrics.js";
+import { CSV_OPTIONS, csvFilename, toCsvRecord } from "../view-models/metrics-csv.js";
+
+/**
+ * Delivery metrics of an installation, or of one of its repositories, week by week: a page read
+ * from the weekly rows, and a CSV of the pull requests behind them, streamed. Both take the same
+ * GET query (range, repo, bots), so the page's form works without JavaScript and its export link
+ * is the page's own query.
+ */
+
+type Params = { installationId: string };
+
+/**
+ * Rows per round trip of the export's cursor: large enough that the round trips cost little, small
+ * enough that a batch (a few hundred kB) never shows in the process's memory.
+ */
+const CSV_BATCH_ROWS = 500;
+
+export async function metricsRoutes(app: FastifyInstance, context: UiContext) {
+  const base = "/installations/:installationId/metrics";
+
+  async function open(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) {
+    const access = await authorizeInstallation(context.access, request, reply, request.params.installationId);
+    if (!access) return undefined;
+    const installation = await findInstallation(context.database.db, access.installationId);
+    if (!installation) {
+      await message(request, reply, 404, {
+        title: "Not found",
+        heading: "Not found",
+        message: "No such installation.",
+      });
+      return undefined;
+    }
+    return installation;
+  }
+
+  app.get<{ Params: Params }>(base, async (request, reply) => {
+    const installation = await open(request, reply);
+    if (!installation) return;
+    const now = context.now();
+    const resolved = await resolveMetricsQuery(context.database.db, installation, request.query, now);
+    if (!resolved.query) {
+      return page(request, reply.code(400), "metrics", buildInvalidMetricsViewModel(installation, resolved));
+    }
+    const query: MetricsQuery = resolved.query;
+    const model = await buildMetricsViewModel(context.database.db, installation, { ...resolved, query }, now);
+    return page(request, reply, "metrics", model);
+  });
+
+  app.get<{ Params: Params }>(`${base}.csv`, async (request, reply) => {
+    const installation = await open(request, reply);
+    if (!installation) return;
+    const resolved = await resolveMetricsQuery(
+      context.database.db,
+      installation,
+      request.query,
+      context.now(),
+    );
+    if (!resolved.query) {
+      return page(request, reply.code(400), "metrics", buildInvalidMetricsViewModel(installation, resolved));
+    }
+    const query = resolved.query;
+    const repository = resolved.repositories.find((repo) => repo.id === query.repoId);
+    const batches = streamPullRequestExport(
+      context.database.sql,
+      installation.id,
+      {
+        from: query.from,
+        to: query.to,
+        timeZone: parseInstallationSettings(installation.settings).timezone,
+        repoId: query.repoId,
+        humansOnly: !query.includeBots,
+      },
+      CSV_BATCH_ROWS,
+    );
+    const csv = stringify(CSV_OPTIONS);
+    // pipeline ends the cursor (and frees its connection) when the download stops half-way.
+    pipeline(Readable.from(records(batches)), csv).catch((error: unknown) => {
+      request.log.warn({ err: error, installationId: installation.id }, "metrics export ended early");
+    });
+    return reply
+      .header("content-type", "text/csv; charset=utf-8")
+      .header(
+        "content-disposition",
+        `attachment; filename="${csvFilename(installation.accountLogin, query, repository?.fullName)}"`,
+      )
+      .send(csv);
+  });
+}
+
+async function* records(batches: AsyncIterable<PullRequestExportRow[]>) {
+  for await (const batch of batches) {
+    for (const row of batch) yield toCsvRecord(row);
+  }
+}
