@@ -52,3 +52,10 @@ export function countWeeks(from: string, to: string): number {
 export function listWeeks(from: string, to: string): string[] {
   return Array.from({ length: countWeeks(from, to) }, (_, index) => addWeeks(from, index));
 }
+
+/** The Sunday that ends the week starting on `weekStart`. */
+export function lastDayOfWeek(weekStart: string): string {
+  const time = parseCalendarDate(weekStart);
+  if (time === null) throw new TypeError(`Not a date (YYYY-MM-DD): "${weekStart}"`);
+  return format(time + 6 * MS_PER_DAY);
+}

@@ -120,7 +120,7 @@ function rangeScope(installationId: number, filter: RangeFilter): SQL {
  */
 const byBot = sql`coalesce(pr.author_type = 'Bot' or pr.author_login like '%[bot]', false)`;
 
-/** One pull request of a CSV export: numbers as Postgres prints them, times as instants. */
+/** One pull request of a CSV export: numbers and times as Postgres prints them. */
 export interface PullRequestExportRow {
   repository: string;
   number: number;
@@ -129,12 +129,13 @@ export interface PullRequestExportRow {
   byBot: boolean;
   state: string;
   draft: boolean;
-  createdAt: Date;
-  readyForReviewAt: Date | null;
-  firstCommitAt: Date | null;
-  firstReviewAt: Date | null;
-  mergedAt: Date | null;
-  closedAt: Date | null;
+  /** Instants as ISO 8601 in UTC (2024-01-08T09:30:00Z), as GitHub writes them. */
+  createdAt: string;
+  readyForReviewAt: string | null;
+  firstCommitAt: string | null;
+  firstReviewAt: string | null;
+  mergedAt: string | null;
+  closedAt: string | null;
   /** numeric(12,2) columns, as exact text. */
   cycleTimeHours: string | null;
   reviewTimeHours: string | null;
@@ -164,12 +165,15 @@ export function selectPullRequestExport(
   const high = client`((${filter.to}::date + 7)::timestamp at time zone ${filter.timeZone}::text)`;
   const inRange = (column: string) => client`(pr.${client(column)} >= ${low} and pr.${client(column)} < ${high})`;
   const bot = client`coalesce(pr.author_type = 'Bot' or pr.author_login like '%[bot]', false)`;
+  // Formatted here: the drizzle driver that shares this client leaves timestamps as Postgres's text.
+  const iso = (column: string) =>
+    client`to_char(pr.${client(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
   return client<PullRequestExportRow[]>`
     select r.full_name as repository, pr.number, pr.title, pr.author_login as author,
            ${bot} as "byBot", pr.state, pr.draft,
-           pr.created_at as "createdAt", pr.ready_for_review_at as "readyForReviewAt",
-           pr.first_commit_at as "firstCommitAt", pr.first_review_at as "firstReviewAt",
-           pr.merged_at as "mergedAt", pr.closed_at as "closedAt",
+           ${iso("created_at")} as "createdAt", ${iso("ready_for_review_at")} as "readyForReviewAt",
+           ${iso("first_commit_at")} as "firstCommitAt", ${iso("first_review_at")} as "firstReviewAt",
+           ${iso("merged_at")} as "mergedAt", ${iso("closed_at")} as "closedAt",
            pr.cycle_time_hours::text as "cycleTimeHours", pr.review_time_hours::text as "reviewTimeHours",
            pr.coding_phase_hours::text as "codingPhaseHours", pr.pickup_phase_hours::text as "pickupPhaseHours",
            pr.review_phase_hours::text as "reviewPhaseHours",

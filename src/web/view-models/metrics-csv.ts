@@ -1,5 +1,6 @@
 import type { Options } from "csv-stringify";
 import type { PullRequestExportRow } from "../../db/queries/metrics.js";
+import { lastDayOfWeek } from "../../metrics/range.js";
 import type { MetricsQuery } from "./metrics.js";
 
 /**
@@ -17,12 +18,12 @@ const COLUMNS: [string, (row: PullRequestExportRow) => CsvValue][] = [
   ["author_is_bot", (row) => flag(row.byBot)],
   ["state", (row) => row.state],
   ["draft", (row) => flag(row.draft)],
-  ["created_at", (row) => instant(row.createdAt)],
-  ["first_commit_at", (row) => instant(row.firstCommitAt)],
-  ["ready_for_review_at", (row) => instant(row.readyForReviewAt)],
-  ["first_review_at", (row) => instant(row.firstReviewAt)],
-  ["merged_at", (row) => instant(row.mergedAt)],
-  ["closed_at", (row) => instant(row.closedAt)],
+  ["created_at", (row) => row.createdAt],
+  ["first_commit_at", (row) => row.firstCommitAt],
+  ["ready_for_review_at", (row) => row.readyForReviewAt],
+  ["first_review_at", (row) => row.firstReviewAt],
+  ["merged_at", (row) => row.mergedAt],
+  ["closed_at", (row) => row.closedAt],
   ["cycle_time_hours", (row) => hours(row.cycleTimeHours)],
   ["review_time_hours", (row) => hours(row.reviewTimeHours)],
   ["coding_phase_hours", (row) => hours(row.codingPhaseHours)],
@@ -40,9 +41,6 @@ function flag(value: boolean): string {
   return value ? "true" : "false";
 }
 
-function instant(value: Date | null): string | null {
-  return value ? value.toISOString() : null;
-}
 
 /** A number, so that escape_formulas never takes a (never expected) negative duration for a formula. */
 function hours(value: string | null): number | null {
@@ -67,9 +65,9 @@ export const CSV_OPTIONS: Options = {
   escape_formulas: true,
 };
 
-/** pr-pulse-acme-2024-01-08-to-2024-03-25.csv: an ASCII name every browser and shell takes as is. */
+/** pr-pulse-acme-2024-01-08-to-2024-03-31.csv (first and last day): an ASCII name any browser and shell take as is. */
 export function csvFilename(accountLogin: string, query: MetricsQuery, repository?: string): string {
   const safe = (text: string) => text.replace(/[^A-Za-z0-9._-]+/g, "_");
   const scope = repository ? safe(repository.replace("/", "-")) : safe(accountLogin);
-  return `pr-pulse-${scope}-${query.from}-to-${query.to}.csv`;
+  return `pr-pulse-${scope}-${query.from}-to-${lastDayOfWeek(query.to)}.csv`;
 }

@@ -4,7 +4,7 @@ import { listTrackedRepositoryNames, summarizeRange, type RangeSummary } from ".
 import { findInstallationRepositories } from "../../db/queries/repositories.js";
 import { ALL_REPOSITORIES, listPendingWeeks, listWeeklyMetrics } from "../../db/queries/weekly-metrics.js";
 import type { Installation, WeeklyMetricsRow } from "../../db/schema/index.js";
-import { addWeeks, countWeeks, listWeeks, mondayOf } from "../../metrics/range.js";
+import { addWeeks, countWeeks, lastDayOfWeek, listWeeks, mondayOf } from "../../metrics/range.js";
 import { weekStartOf } from "../../metrics/weeks.js";
 import { parseInstallationSettings } from "../../settings.js";
 import { formatCount, timeView } from "./format.js";
@@ -151,7 +151,7 @@ export function metricsHref(installationId: number, query: MetricsQuery, suffix 
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
-/** "Jan 8" and "Jan 8, 2024" for a week start (YYYY-MM-DD), the same on every server. */
+/** "Jan 8" and "Jan 8, 2024" for a day (YYYY-MM-DD), the same on every server. */
 export function formatWeek(weekStart: string): ChartWeek {
   const [year, month, day] = weekStart.split("-").map(Number) as [number, number, number];
   const short = `${MONTHS[month - 1]} ${day}`;
@@ -373,7 +373,7 @@ export async function buildMetricsViewModel(
   const repository = resolved.repositories.find((repo) => repo.id === query.repoId);
   const scope = repository ? repository.fullName : "all tracked repositories";
   const who = query.includeBots ? "every pull request" : "pull requests opened by people (bots left out)";
-  const rangeText = `${labels[0]!.long} to the week of ${labels.at(-1)!.long}`;
+  const rangeText = `${labels[0]!.long} – ${formatWeek(lastDayOfWeek(query.to)).long}`;
   const showPatternReverts = settings.revertTitlePattern !== "";
 
   return {
@@ -412,7 +412,7 @@ export async function buildMetricsViewModel(
         buildGroupedBarChart({
           id: "chart-throughput",
           title: "Pull requests opened and merged per week",
-          description: `Bars per week from ${rangeText}; the table below has the same numbers.`,
+          description: `Bars per week, ${rangeText}; the table below has the same numbers.`,
           weeks: labels,
           series: [
             { label: "Opened", className: "series-opened", values: figures.map((f) => f.prsOpened) },
@@ -424,7 +424,7 @@ export async function buildMetricsViewModel(
         buildStackedHoursChart({
           id: "chart-cycle-time",
           title: "Median cycle time per week, by phase",
-          description: `Median coding, pickup and review time of the pull requests merged each week from ${rangeText}, stacked, with a mark at the median cycle time; the table below has the same numbers.`,
+          description: `Median coding, pickup and review time of the pull requests merged each week, ${rangeText}, stacked, with a mark at the median cycle time; the table below has the same numbers.`,
           weeks: labels,
           stack: [
             { label: "Coding", className: "series-coding", values: figures.map((f) => f.medianCodingPhaseHours) },
