@@ -97,7 +97,7 @@ export async function summarizeRange(db: Db, installationId: number, filter: Ran
     from ${pullRequests} pr
     join ${repositories} r on r.id = pr.repo_id and r.installation_id = pr.installation_id and r.tracked
     where ${rangeScope(installationId, filter)} and ((${merged}) or (${reviewed}))`);
-  const hours = (value: string | null | undefined) =>
+  const numberOf = (value: string | null | undefined) =>
     value === null || value === undefined ? null : Number(value);
   return {
     medianCycleTimeHours: numberOf(row?.cycle),
