@@ -28,7 +28,9 @@ describe("formatHours", () => {
 });
 
 describe("parseMetricsQuery", () => {
-  it.each<[string, Record<string, unknown>, { from: string; to: string; repoId?: number; includeBots?: boolean }]>([
+  it.each<
+    [string, Record<string, unknown>, { from: string; to: string; repoId?: number; includeBots?: boolean }]
+  >([
     ["the default: the last 12 weeks", {}, { from: "2023-12-18", to: THIS_WEEK }],
     ["a preset", { range: "4" }, { from: "2024-02-12", to: THIS_WEEK }],
     ["a year", { range: "52" }, { from: "2023-03-13", to: THIS_WEEK }],
@@ -37,10 +39,26 @@ describe("parseMetricsQuery", () => {
       { range: "custom", from: "2024-01-10", to: "2024-01-21" },
       { from: "2024-01-08", to: "2024-01-15" },
     ],
-    ["dates alone make a custom range", { from: "2024-01-08", to: "2024-01-08" }, { from: "2024-01-08", to: "2024-01-08" }],
-    ["dates beside a preset are not used", { range: "4", from: "2020-01-01", to: "x" }, { from: "2024-02-12", to: THIS_WEEK }],
-    ["a repository and bots", { repo: "42", bots: "include" }, { from: "2023-12-18", to: THIS_WEEK, repoId: 42, includeBots: true }],
-    ["empty values, as a form sends them", { range: "", repo: "", bots: "" }, { from: "2023-12-18", to: THIS_WEEK }],
+    [
+      "dates alone make a custom range",
+      { from: "2024-01-08", to: "2024-01-08" },
+      { from: "2024-01-08", to: "2024-01-08" },
+    ],
+    [
+      "dates beside a preset are not used",
+      { range: "4", from: "2020-01-01", to: "x" },
+      { from: "2024-02-12", to: THIS_WEEK },
+    ],
+    [
+      "a repository and bots",
+      { repo: "42", bots: "include" },
+      { from: "2023-12-18", to: THIS_WEEK, repoId: 42, includeBots: true },
+    ],
+    [
+      "empty values, as a form sends them",
+      { range: "", repo: "", bots: "" },
+      { from: "2023-12-18", to: THIS_WEEK },
+    ],
   ])("reads %s", (_name, raw, expected) => {
     const { query, errors } = parseMetricsQuery(raw, THIS_WEEK);
     expect(errors).toEqual({});

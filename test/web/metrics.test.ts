@@ -4,6 +4,7 @@ import * as schema from "../../src/db/schema/index.js";
 import { affectedWeeks } from "../../src/metrics/weeks.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
 import { Browser, type Page } from "../support/browser.js";
+import { waitFor } from "../support/wait.js";
 import { useTestApp } from "../support/harness.js";
 import { signedIn } from "../support/session.js";
 
@@ -37,7 +38,14 @@ let nextId = 1;
  */
 function pullRequest(
   repoId: number,
-  dates: { created: string; commit?: string; ready?: string; review?: string; merged?: string; closed?: string },
+  dates: {
+    created: string;
+    commit?: string;
+    ready?: string;
+    review?: string;
+    merged?: string;
+    closed?: string;
+  },
   patch: Partial<NewPullRequest> = {},
 ): NewPullRequest {
   const id = nextId++;
@@ -154,7 +162,11 @@ async function seed(options: { revertPattern?: string } = {}) {
       },
       { title: FORMULA_TITLE, isHotfix: true, additions: 8, deletions: 2 },
     ),
-    pullRequest(WEB, { created: "2024-02-26T08:00:00Z", closed: "2024-02-27T08:00:00Z" }, { title: RAGGED_TITLE }),
+    pullRequest(
+      WEB,
+      { created: "2024-02-26T08:00:00Z", closed: "2024-02-27T08:00:00Z" },
+      { title: RAGGED_TITLE },
+    ),
     // A deleted account ("ghost"): no login, no type; a person, not a bot.
     pullRequest(
       WEB,
@@ -258,7 +270,13 @@ describe("metrics page", () => {
     expect(page.status).toBe(200);
     const { rows, exact } = table(page);
     expect(Object.keys(rows)).toEqual(["2024-02-12", "2024-02-19", "2024-02-26", "total"]);
-    expect(rows["2024-02-12"]).toMatchObject({ opened: "0", merged: "0", cycle: "–", reverts: "0", size: "–" });
+    expect(rows["2024-02-12"]).toMatchObject({
+      opened: "0",
+      merged: "0",
+      cycle: "–",
+      reverts: "0",
+      size: "–",
+    });
     expect(rows["2024-02-19"]).toEqual({
       opened: "4",
       merged: "3",
@@ -277,7 +295,13 @@ describe("metrics page", () => {
       "cycle-p75": "54.00 hours",
       review: "34.00 hours",
     });
-    expect(rows["2024-02-26"]).toMatchObject({ opened: "4", merged: "3", cycle: "2 d", hotfixes: "1", reverts: "0" });
+    expect(rows["2024-02-26"]).toMatchObject({
+      opened: "4",
+      merged: "3",
+      cycle: "2 d",
+      hotfixes: "1",
+      reverts: "0",
+    });
     expect(rows.total).toMatchObject({
       opened: "8",
       merged: "6",
@@ -302,8 +326,18 @@ describe("metrics page", () => {
     const browser = await admin();
     const without = table(await browser.get(`/installations/${ACME}/metrics?${CUSTOM}`)).rows;
     const withBots = table(await browser.get(`/installations/${ACME}/metrics?${CUSTOM}&bots=include`)).rows;
-    expect(without["2024-02-19"]).toMatchObject({ opened: "4", merged: "3", cycle: "2 d", size: "120 lines" });
-    expect(withBots["2024-02-19"]).toMatchObject({ opened: "5", merged: "4", cycle: "1.5 d", size: "80 lines" });
+    expect(without["2024-02-19"]).toMatchObject({
+      opened: "4",
+      merged: "3",
+      cycle: "2 d",
+      size: "120 lines",
+    });
+    expect(withBots["2024-02-19"]).toMatchObject({
+      opened: "5",
+      merged: "4",
+      cycle: "1.5 d",
+      size: "80 lines",
+    });
     expect(withBots.total).toMatchObject({ opened: "9", merged: "7" });
   });
 
@@ -349,10 +383,14 @@ describe("metrics page", () => {
 
   it("says when weeks of the range are waiting for their refresh", async () => {
     await seed();
-    await t.database.db.insert(schema.weeklyMetricsPending).values({ installationId: ACME, weekStart: "2024-02-26" });
+    await t.database.db
+      .insert(schema.weeklyMetricsPending)
+      .values({ installationId: ACME, weekStart: "2024-02-26" });
     const page = await (await admin()).get(`/installations/${ACME}/metrics?${CUSTOM}`);
     expect(page.body).toContain("One week of this range is being recomputed");
-    const later = await (await admin()).get(`/installations/${ACME}/metrics?range=custom&from=2024-02-12&to=2024-02-18`);
+    const later = await (
+      await admin()
+    ).get(`/installations/${ACME}/metrics?range=custom&from=2024-02-12&to=2024-02-18`);
     expect(later.body).not.toContain("being recomputed");
   });
 
@@ -370,14 +408,30 @@ describe("metrics page", () => {
   it.each<[string, string, string]>([
     ["an unknown preset", "range=7", "Choose one of the offered ranges."],
     ["a repeated parameter", "range=4&range=12", "Choose one of the offered ranges."],
-    ["a start after the end", "range=custom&from=2024-03-01&to=2024-02-01", "The range must end on or after the day it starts."],
+    [
+      "a start after the end",
+      "range=custom&from=2024-03-01&to=2024-02-01",
+      "The range must end on or after the day it starts.",
+    ],
     ["a date that is not one", "range=custom&from=2024-02-30&to=2024-03-01", "Enter a date as YYYY-MM-DD."],
-    ["garbage for a date", "range=custom&from=%3Cb%3Eyesterday%3C%2Fb%3E&to=2024-03-01", "Enter a date as YYYY-MM-DD."],
+    [
+      "garbage for a date",
+      "range=custom&from=%3Cb%3Eyesterday%3C%2Fb%3E&to=2024-03-01",
+      "Enter a date as YYYY-MM-DD.",
+    ],
     ["a custom range without dates", "range=custom", "Enter the first day of the range."],
-    ["an end in the future", "range=custom&from=2024-03-01&to=2024-04-01", "The range cannot end after this week."],
+    [
+      "an end in the future",
+      "range=custom&from=2024-03-01&to=2024-04-01",
+      "The range cannot end after this week.",
+    ],
     ["too many weeks", "range=custom&from=2008-01-01&to=2024-03-01", "Choose at most 260 weeks"],
     ["a year before GitHub", "range=custom&from=1999-01-01&to=2000-03-01", "Choose a date from 2008 on."],
-    ["a repository of another installation", `repo=${SECRET}`, "acme has no tracked repository with the id 2001."],
+    [
+      "a repository of another installation",
+      `repo=${SECRET}`,
+      "acme has no tracked repository with the id 2001.",
+    ],
     ["a repository that does not exist", "repo=999999", "acme has no tracked repository with the id 999999."],
     ["an untracked repository", `repo=${OLD}`, "acme/old is not tracked"],
     ["the roll-up's id", "repo=0", "acme has no tracked repository with the id 0."],
@@ -386,7 +440,10 @@ describe("metrics page", () => {
   ])("refuses %s with a message beside the field, never a 500", async (_name, query, text) => {
     await seed();
     const browser = await admin();
-    for (const path of [`/installations/${ACME}/metrics?${query}`, `/installations/${ACME}/metrics.csv?${query}`]) {
+    for (const path of [
+      `/installations/${ACME}/metrics?${query}`,
+      `/installations/${ACME}/metrics.csv?${query}`,
+    ]) {
       const page = await browser.get(path);
       expect(page.status).toBe(400);
       expect(page.headers.get("content-type")).toContain("text/html");
@@ -401,7 +458,9 @@ describe("metrics page", () => {
 
   it("keeps what was typed in a refused form", async () => {
     await seed();
-    const page = await (await admin()).get(
+    const page = await (
+      await admin()
+    ).get(
       `/installations/${ACME}/metrics?range=custom&from=not-a-date&to=2024-02-01&repo=${API}&bots=include`,
     );
     expect(page.status).toBe(400);
@@ -456,7 +515,9 @@ describe("metrics CSV", () => {
     const ghost = rows.find((row) => row.author === "" && row.state === "merged")!;
     expect(ghost).toMatchObject({ author_is_bot: "false", cycle_time_hours: "60", review_time_hours: "" });
 
-    const withBots = csvObjects((await (await admin()).get(`/installations/${ACME}/metrics.csv?${CUSTOM}&bots=include`)).body);
+    const withBots = csvObjects(
+      (await (await admin()).get(`/installations/${ACME}/metrics.csv?${CUSTOM}&bots=include`)).body,
+    );
     expect(withBots).toHaveLength(9);
     expect(withBots.find((row) => row.author === "dependabot[bot]")).toMatchObject({ author_is_bot: "true" });
   });
@@ -486,6 +547,53 @@ describe("metrics CSV", () => {
     const rows = csvObjects(response.body);
     expect(rows).toHaveLength(4);
     expect(new Set(rows.map((row) => row.repository))).toEqual(new Set(["acme/api"]));
+  });
+});
+
+describe("metrics CSV, a download stopped half-way", () => {
+  it("closes the export's cursor and frees its connection", async () => {
+    await seed();
+    // Enough rows (20 MB of CSV, more than the sockets' buffers on both sides hold) that the export
+    // is still reading when the first chunk arrives.
+    const start = Date.parse("2024-02-13T00:00:00Z");
+    const many = Array.from({ length: 20_000 }, (_, index) =>
+      pullRequest(
+        API,
+        { created: new Date(start + index * 1000).toISOString() },
+        { title: "x".repeat(1000) },
+      ),
+    );
+    for (let at = 0; at < many.length; at += 1000) {
+      await t.database.db.insert(schema.pullRequests).values(many.slice(at, at + 1000));
+    }
+    const session = await signedIn(t.database, t.app.server, { installationIds: [ACME], authorizedAt: NOW });
+    const exports = async () => {
+      const [row] = await t.database.sql<{ running: number }[]>`
+        select count(*)::int as running from pg_stat_activity
+        where datname = current_database() and pid <> pg_backend_pid()
+          -- Postgres keeps the first 1,024 bytes of a query's text: its start identifies it.
+          and state <> 'idle' and query like '%select r.full_name as repository, pr.number, pr.title%'`;
+      return row!.running;
+    };
+
+    const download = new AbortController();
+    const response = await fetch(`${t.app.url}/installations/${ACME}/metrics.csv?${CUSTOM}`, {
+      headers: { cookie: session.cookie },
+      signal: download.signal,
+    });
+    const reader = response.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    expect(await exports()).toBe(1);
+
+    download.abort();
+    await waitFor(async () => (await exports()) === 0, {
+      timeoutMs: 10_000,
+      what: "the export's cursor to close",
+    });
+    // The pool still answers: the connection went back to it.
+    expect(
+      (await (await admin()).get(`/installations/${ACME}/metrics.csv?${CUSTOM}&repo=${WEB}`)).status,
+    ).toBe(200);
   });
 });
 

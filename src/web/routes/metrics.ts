@@ -1,9 +1,7 @@
 import { Readable } from "node:stream";
-import { pipeline } from "node:stream/promises";
-import { stringify } from "csv-stringify";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { findInstallation } from "../../db/queries/installations.js";
-import { streamPullRequestExport, type PullRequestExportRow } from "../../db/queries/metrics.js";
+import { streamPullRequestExport } from "../../db/queries/metrics.js";
 import { parseInstallationSettings } from "../../settings.js";
 import { authorizeInstallation } from "../access.js";
 import { message, page } from "../render.js";
@@ -14,7 +12,7 @@ import {
   resolveMetricsQuery,
   type MetricsQuery,
 } from "../view-models/metrics.js";
-import { CSV_OPTIONS, csvFilename, toCsvRecord } from "../view-models/metrics-csv.js";
+import { csvFilename, stringifyCsvBatches } from "../view-models/metrics-csv.js";
 
 /**
  * Delivery metrics of an installation, or of one of its repositories, week by week: a page read
@@ -88,9 +86,11 @@ export async function metricsRoutes(app: FastifyInstance, context: UiContext) {
       },
       CSV_BATCH_ROWS,
     );
-    const csv = stringify(CSV_OPTIONS);
-    // pipeline ends the cursor (and frees its connection) when the download stops half-way.
-    pipeline(Readable.from(records(batches)), csv).catch((error: unknown) => {
+    // Two batches in flight at most: the cursor reads on only as fast as the browser downloads.
+    // When the download stops half-way, the stream is destroyed and the cursor (and its
+    // connection) closed with it.
+    const csv = Readable.from(stringifyCsvBatches(batches), { highWaterMark: 2 });
+    csv.on("error", (error) => {
       request.log.warn({ err: error, installationId: installation.id }, "metrics export ended early");
     });
     return reply
@@ -101,10 +101,4 @@ export async function metricsRoutes(app: FastifyInstance, context: UiContext) {
       )
       .send(csv);
   });
-}
-
-async function* records(batches: AsyncIterable<PullRequestExportRow[]>) {
-  for await (const batch of batches) {
-    for (const row of batch) yield toCsvRecord(row);
-  }
 }

@@ -57,7 +57,8 @@ const MESSAGES: Record<MetricsField, string> = {
 };
 
 /** Each parameter once, as text (a repeated one arrives as an array and is refused). */
-const text = (field: MetricsField) => z.string({ error: MESSAGES[field] }).max(100, MESSAGES[field]).optional();
+const text = (field: MetricsField) =>
+  z.string({ error: MESSAGES[field] }).max(100, MESSAGES[field]).optional();
 const rawQuerySchema = z.object({
   range: text("range").pipe(z.enum(["", ...RANGE_PRESETS, "custom"], MESSAGES.range).optional()),
   from: text("from"),
@@ -427,9 +428,21 @@ export async function buildMetricsViewModel(
           description: `Median coding, pickup and review time of the pull requests merged each week, ${rangeText}, stacked, with a mark at the median cycle time; the table below has the same numbers.`,
           weeks: labels,
           stack: [
-            { label: "Coding", className: "series-coding", values: figures.map((f) => f.medianCodingPhaseHours) },
-            { label: "Pickup", className: "series-pickup", values: figures.map((f) => f.medianPickupPhaseHours) },
-            { label: "Review", className: "series-review", values: figures.map((f) => f.medianReviewPhaseHours) },
+            {
+              label: "Coding",
+              className: "series-coding",
+              values: figures.map((f) => f.medianCodingPhaseHours),
+            },
+            {
+              label: "Pickup",
+              className: "series-pickup",
+              values: figures.map((f) => f.medianPickupPhaseHours),
+            },
+            {
+              label: "Review",
+              className: "series-review",
+              values: figures.map((f) => f.medianReviewPhaseHours),
+            },
           ],
           marker: {
             label: "Median cycle time",
