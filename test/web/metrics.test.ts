@@ -1,5 +1,11 @@
 import { describe, expect, it } from "@jest/globals";
-import { refreshWeeklyMetrics } from "../../src/db/queries/weekly-metrics.js";
+import { inArray } from "drizzle-orm";
+import {
+  clearPendingWeeks,
+  listPendingWeeks,
+  markWeeksPending,
+  refreshWeeklyMetrics,
+} from "../../src/db/queries/weekly-metrics.js";
 import * as schema from "../../src/db/schema/index.js";
 import { affectedWeeks } from "../../src/metrics/weeks.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
@@ -191,6 +197,7 @@ async function seed(options: { revertPattern?: string } = {}) {
     );
     await refreshWeeklyMetrics(db, installationId, weeks, "UTC");
   }
+  return prs;
 }
 
 async function admin(installationIds = [ACME]) {
@@ -392,6 +399,35 @@ describe("metrics page", () => {
       await admin()
     ).get(`/installations/${ACME}/metrics?range=custom&from=2024-02-12&to=2024-02-18`);
     expect(later.body).not.toContain("being recomputed");
+  });
+
+  it("computes the range's medians again once a change marked its weeks, and after their refresh", async () => {
+    const prs = await seed();
+    const browser = await admin();
+    const path = `/installations/${ACME}/metrics?${CUSTOM}`;
+    expect(table(await browser.get(path)).exact.total).toMatchObject({ cycle: "48.00 hours" });
+
+    // A change as the webhooks make one: pull requests, and their weeks marked, in one transaction.
+    // Cycle times of the range were 5, 24, 48, 48, 60, 60 h; now 1, 1, 5, 24, 48, 48 → 14.5 h.
+    const slow = prs
+      .filter((pr) => pr.installationId === ACME && pr.cycleTimeHours === 60)
+      .map((pr) => pr.id);
+    expect(slow).toHaveLength(2);
+    await t.database.db.transaction(async (tx) => {
+      await tx
+        .update(schema.pullRequests)
+        .set({ cycleTimeHours: 1 })
+        .where(inArray(schema.pullRequests.id, slow));
+      await markWeeksPending(tx, ACME, ["2024-02-19", "2024-02-26"]);
+    });
+    expect(table(await browser.get(path)).exact.total).toMatchObject({ cycle: "14.50 hours" });
+
+    // The refresh rewrites the weeks and clears the marks: the figures stay the new ones.
+    await refreshWeeklyMetrics(t.database.db, ACME, ["2024-02-19", "2024-02-26"], "UTC");
+    await clearPendingWeeks(t.database.db, ACME, await listPendingWeeks(t.database.db, ACME));
+    const after = await browser.get(path);
+    expect(table(after).exact.total).toMatchObject({ cycle: "14.50 hours" });
+    expect(after.body).not.toContain("being recomputed");
   });
 
   it("escapes markup in a repository name", async () => {

@@ -9,6 +9,7 @@ import type { UiContext } from "../ui.js";
 import {
   buildInvalidMetricsViewModel,
   buildMetricsViewModel,
+  createSummaryCache,
   resolveMetricsQuery,
   type MetricsQuery,
 } from "../view-models/metrics.js";
@@ -31,6 +32,7 @@ const CSV_BATCH_ROWS = 500;
 
 export async function metricsRoutes(app: FastifyInstance, context: UiContext) {
   const base = "/installations/:installationId/metrics";
+  const summaries = createSummaryCache();
 
   async function open(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) {
     const access = await authorizeInstallation(context.access, request, reply, request.params.installationId);
@@ -56,7 +58,13 @@ export async function metricsRoutes(app: FastifyInstance, context: UiContext) {
       return page(request, reply.code(400), "metrics", buildInvalidMetricsViewModel(installation, resolved));
     }
     const query: MetricsQuery = resolved.query;
-    const model = await buildMetricsViewModel(context.database.db, installation, { ...resolved, query }, now);
+    const model = await buildMetricsViewModel(
+      context.database.db,
+      installation,
+      { ...resolved, query },
+      now,
+      summaries,
+    );
     return page(request, reply, "metrics", model);
   });
 

@@ -273,6 +273,39 @@ function totalsOf(weeks: readonly WeekFigures[], summary: RangeSummary): WeekFig
 
 export type RepositoryChoice = { id: number; fullName: string };
 
+/**
+ * Range medians already computed, by what they were computed from. A range's pull requests change
+ * only with a change that marks their weeks pending, in the same transaction, until the refresh
+ * rewrites the weeks' rows (a newer refreshed_at, or fewer rows): so medians computed while none of
+ * the range's weeks was pending hold for as long as its rows' count and latest refresh stay the
+ * same. With a week pending, nothing is kept. A dashboard reloaded all day then scans its range's
+ * pull requests once per refresh instead of once per view.
+ */
+export interface SummaryCache {
+  get(key: string): RangeSummary | undefined;
+  set(key: string, summary: RangeSummary): void;
+}
+
+/** The most recently used `limit` summaries of this process (each a few hundred bytes). */
+export function createSummaryCache(limit = 1000): SummaryCache {
+  const entries = new Map<string, RangeSummary>();
+  return {
+    get(key) {
+      const summary = entries.get(key);
+      if (summary) {
+        entries.delete(key);
+        entries.set(key, summary);
+      }
+      return summary;
+    },
+    set(key, summary) {
+      entries.delete(key);
+      entries.set(key, summary);
+      if (entries.size > limit) entries.delete(entries.keys().next().value!);
+    },
+  };
+}
+
 /** The current week on the installation's calendar. */
 export function currentWeek(installation: Installation, now: Date): string {
   return weekStartOf(now, parseInstallationSettings(installation.settings).timezone);
@@ -284,10 +317,8 @@ export function currentWeek(installation: Installation, now: Date): string {
  * about whose it is.
  */
 export async function resolveMetricsQuery(db: Db, installation: Installation, raw: unknown, now: Date) {
-  const [parsed, repositories] = await Promise.all([
-    Promise.resolve(parseMetricsQuery(raw, currentWeek(installation, now))),
-    listTrackedRepositoryNames(db, installation.id),
-  ]);
+  const parsed = parseMetricsQuery(raw, currentWeek(installation, now));
+  const repositories = await listTrackedRepositoryNames(db, installation.id);
   const repoId = parsed.query?.repoId;
   if (parsed.query && repoId !== undefined && !repositories.some((repo) => repo.id === repoId)) {
     const [own] = await findInstallationRepositories(db, installation.id, [repoId]);
@@ -339,38 +370,48 @@ export async function buildMetricsViewModel(
   installation: Installation,
   resolved: ResolvedMetricsQuery & { query: MetricsQuery },
   now: Date,
+  cache: SummaryCache,
 ) {
   const { query } = resolved;
   const settings = parseInstallationSettings(installation.settings);
   const thisWeek = weekStartOf(now, settings.timezone);
   const weeks = listWeeks(query.from, query.to);
   const humansOnly = !query.includeBots;
-  const [rows, summary, pending] = await Promise.all([
+  const [rows, pending] = await Promise.all([
     listWeeklyMetrics(db, installation.id, {
       repoId: query.repoId ?? ALL_REPOSITORIES,
       weeks: weeks.length,
       until: query.to,
       humansOnly,
     }),
-    summarizeRange(db, installation.id, {
-      from: query.from,
-      to: query.to,
-      timeZone: settings.timezone,
-      repoId: query.repoId,
-      humansOnly,
-    }),
     listPendingWeeks(db, installation.id),
   ]);
-
-  const byWeek = new Map(rows.map((row) => [row.weekStart, row]));
-  const figures = weeks.map((week) => byWeek.get(week) ?? IDLE_WEEK);
-  const labels = weeks.map(formatWeek);
-  const totals = totalsOf(figures, summary);
   const refreshedAt = rows.reduce<Date | null>(
     (latest, row) => (!latest || row.refreshedAt > latest ? row.refreshedAt : latest),
     null,
   );
   const pendingWeeks = pending.filter((week) => week.weekStart >= query.from && week.weekStart <= query.to);
+  const filter = {
+    from: query.from,
+    to: query.to,
+    timeZone: settings.timezone,
+    repoId: query.repoId,
+    humansOnly,
+  };
+  const key =
+    pendingWeeks.length === 0
+      ? [installation.id, JSON.stringify(filter), rows.length, refreshedAt?.getTime() ?? 0].join("|")
+      : null;
+  let summary = key ? cache.get(key) : undefined;
+  if (!summary) {
+    summary = await summarizeRange(db, installation.id, filter);
+    if (key) cache.set(key, summary);
+  }
+
+  const byWeek = new Map(rows.map((row) => [row.weekStart, row]));
+  const figures = weeks.map((week) => byWeek.get(week) ?? IDLE_WEEK);
+  const labels = weeks.map(formatWeek);
+  const totals = totalsOf(figures, summary);
   const repository = resolved.repositories.find((repo) => repo.id === query.repoId);
   const scope = repository ? repository.fullName : "all tracked repositories";
   const who = query.includeBots ? "every pull request" : "pull requests opened by people (bots left out)";
