@@ -542,9 +542,19 @@ async function main(): Promise<void> {
       worst("repositories page") < TARGETS.repositoriesP95Ms,
       `repositories page p95 < ${TARGETS.repositoriesP95Ms} ms (${worst("repositories page")} ms)`,
     );
+    const cold = timings.find((timing) => timing.name.includes("new range"))!;
+    const warm = Math.max(
+      ...byName("metrics page")
+        .filter((timing) => timing !== cold)
+        .map((t) => t.p95),
+    );
     check(
-      worst("metrics page") < TARGETS.metricsP95Ms,
-      `metrics page, 52 weeks, p95 < ${TARGETS.metricsP95Ms} ms (${worst("metrics page")} ms)`,
+      warm < TARGETS.metricsP95Ms,
+      `metrics page, 52 weeks, p95 < ${TARGETS.metricsP95Ms} ms (${warm} ms; a range viewed again, as a dashboard is)`,
+    );
+    check(
+      cold.p95 < TARGETS.metricsP95Ms,
+      `metrics page, 52 weeks, a range never viewed, p95 < ${TARGETS.metricsP95Ms} ms (${cold.p95} ms)`,
     );
     check(
       worst("progress poll") < TARGETS.pollP95Ms,
