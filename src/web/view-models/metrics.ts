@@ -21,7 +21,7 @@ export const RANGE_PRESETS = ["4", "12", "26", "52"] as const;
 type RangePreset = (typeof RANGE_PRESETS)[number];
 /** A quarter: long enough for a trend, short enough to read week by week. */
 const DEFAULT_PRESET: RangePreset = "12";
-/** Five years of weeks: the longest sync depth most installations keep, and still a readable table. */
+/** Five years of weeks: still a readable table, and a bounded scan for the range medians and the CSV. */
 export const MAX_WEEKS = 260;
 /** GitHub opened in 2008: nothing to show before. */
 const EARLIEST_DATE = "2008-01-01";
