@@ -68,7 +68,7 @@ function frame(weeks: readonly ChartWeek[], max: number, formatTick: (value: num
     plot,
     slot,
     y,
-    yTicks: [0, max / 2, max].map((value) => ({ y: y(value), label: formatTick(value) })),
+    yTicks: [0, max / 2, max].map((value) => ({ y: y(value), label: value === 0 ? "0" : formatTick(value) })),
     // Labelled from the newest week back, so the current week always has its label.
     xLabels: weeks
       .map((week, index) => ({ x: round(plot.left + slot * (index + 0.5)), label: week.short, index }))
