@@ -458,9 +458,15 @@ async function main(): Promise<void> {
     const yearFrom = addWeeks(thisWeek, -51);
     const allFrom = addWeeks(thisWeek, -Math.ceil(HISTORY_DAYS / 7) - 1);
     const base = `/installations/${INSTALLATION}`;
-    // A year ending one week earlier on each request: every view a range never seen before.
-    const coldYear = (index: number) =>
-      `${base}/metrics?range=custom&from=${addWeeks(yearFrom, -index)}&to=${addWeeks(thisWeek, -index)}`;
+    // A year never viewed before on each request, all within the seeded history: 52, 51 or 50
+    // weeks ending up to 52 weeks back, with and without bots (318 different ranges).
+    const coldYear = (index: number) => {
+      const back = index % 53;
+      const weeks = 52 - (Math.floor(index / 106) % 3);
+      const to = addWeeks(thisWeek, -back);
+      const bots = Math.floor(index / 53) % 2 === 1 ? "&bots=include" : "";
+      return `${base}/metrics?range=custom&from=${addWeeks(to, -(weeks - 1))}&to=${to}${bots}`;
+    };
     const pages: [string, string | ((index: number) => string)][] = [
       ["repositories page, first page", `${base}/repositories`],
       ["repositories page, search", `${base}/repositories?q=service-12`],
