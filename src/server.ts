@@ -21,7 +21,7 @@ import { logRequestsQuietly } from "./web/plugins/request-log.js";
 import { observeWebhookIntake } from "./web/plugins/webhook-metrics.js";
 import { assetRoutes } from "./web/routes/assets.js";
 import { healthRoutes } from "./web/routes/health.js";
-import { metricsRoutes } from "./web/routes/metrics.js";
+import { prometheusRoutes } from "./web/routes/prometheus.js";
 import { setupRoutes } from "./web/routes/setup.js";
 import { webhookRoutes } from "./web/routes/webhooks.js";
 import { securityHeaders } from "./web/security-headers.js";
@@ -106,7 +106,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { database: deps.database, boss: deps.boss });
   if (deps.metrics) {
-    await app.register(metricsRoutes, { metrics: deps.metrics, token: config.operations.metricsToken });
+    await app.register(prometheusRoutes, { metrics: deps.metrics, token: config.operations.metricsToken });
   }
   await app.register(webhookRoutes, {
     path: WEBHOOK_PATH,

@@ -142,11 +142,17 @@ async function seed(): Promise<void> {
   ]);
 }
 
+/** The rows over every pull request (humans_only false); the fixtures' authors are people. */
 async function rows(installationId = 1) {
   return database.db
     .select()
     .from(schema.weeklyMetrics)
-    .where(eq(schema.weeklyMetrics.installationId, installationId))
+    .where(
+      and(
+        eq(schema.weeklyMetrics.installationId, installationId),
+        eq(schema.weeklyMetrics.humansOnly, false),
+      ),
+    )
     .orderBy(asc(schema.weeklyMetrics.weekStart), asc(schema.weeklyMetrics.repoId));
 }
 
@@ -159,6 +165,7 @@ async function row(repoId: number, weekStart: string) {
         eq(schema.weeklyMetrics.installationId, 1),
         eq(schema.weeklyMetrics.repoId, repoId),
         eq(schema.weeklyMetrics.weekStart, weekStart),
+        eq(schema.weeklyMetrics.humansOnly, false),
       ),
     );
   return found;
@@ -322,7 +329,8 @@ describe("refreshWeeklyMetrics", () => {
     await expect(
       database.db.transaction(async (tx) => {
         await refreshWeeklyMetrics(tx, 1, ALL_WEEKS, "UTC");
-        expect(await tx.select().from(schema.weeklyMetrics)).toHaveLength(8);
+        // 8 rows over every pull request, and as many without bots' (the fixtures' authors are people).
+        expect(await tx.select().from(schema.weeklyMetrics)).toHaveLength(16);
         throw new Error("roll back");
       }),
     ).rejects.toThrow("roll back");

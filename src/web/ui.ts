@@ -11,6 +11,7 @@ import type { AccessDeps } from "./access.js";
 import { authRoutes } from "./routes/auth.js";
 import { homeRoutes } from "./routes/home.js";
 import { memberRoutes } from "./routes/members.js";
+import { metricsRoutes } from "./routes/metrics.js";
 import { repositoryRoutes } from "./routes/repositories.js";
 import { settingsRoutes } from "./routes/settings.js";
 import { webhookHealthRoutes } from "./routes/webhook-health.js";
@@ -66,4 +67,5 @@ export async function settingsUi(app: FastifyInstance, deps: UiDeps) {
   await app.register(settingsRoutes, context);
   await app.register(memberRoutes, context);
   await app.register(webhookHealthRoutes, context);
+  await app.register(metricsRoutes, context);
 }

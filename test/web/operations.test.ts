@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { request as httpRequest } from "node:http";
 import { describe, expect, it } from "@jest/globals";
 import { WEBHOOK_PATH } from "../../src/server.js";
-import { metricsAccess } from "../../src/web/routes/metrics.js";
+import { metricsAccess } from "../../src/web/routes/prometheus.js";
 import { sign, startTestApp, type TestApp } from "../support/app.js";
 import { useTestApp } from "../support/harness.js";
 import { webhookExample } from "../support/webhook-examples.js";

@@ -1,48 +1,112 @@
-import { timingSafeEqual } from "node:crypto";
-import type { FastifyInstance, FastifyRequest } from "fastify";
-import type { AppMetrics } from "../../observability/metrics.js";
-
-export interface MetricsRouteOptions {
-  metrics: AppMetrics;
-  /** METRICS_TOKEN: when set, a scrape must carry it as a bearer token. */
-  token: string | undefined;
-}
-
-const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip"] as const;
+import { Readable } from "node:stream";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import { findInstallation } from "../../db/queries/installations.js";
+import { streamPullRequestExport } from "../../db/queries/metrics.js";
+import { parseInstallationSettings } from "../../settings.js";
+import { authorizeInstallation } from "../access.js";
+import { message, page } from "../render.js";
+import type { UiContext } from "../ui.js";
+import {
+  buildInvalidMetricsViewModel,
+  buildMetricsViewModel,
+  createSummaryCache,
+  resolveMetricsQuery,
+  type MetricsQuery,
+} from "../view-models/metrics.js";
+import { csvFilename, stringifyCsvBatches } from "../view-models/metrics-csv.js";
 
 /**
- * Who may read /metrics. With METRICS_TOKEN, whoever sends `Authorization: Bearer <token>`.
- * Without it, only a request made on this machine: the socket's own peer address (never a header a
- * client can write) is loopback, and no proxy forwarded it, since a reverse proxy on the same host
- * connects from loopback on behalf of the whole internet.
+ * Delivery metrics of an installation, or of one of its repositories, week by week: a page read
+ * from the weekly rows, and a CSV of the pull requests behind them, streamed. Both take the same
+ * GET query (range, repo, bots), so the page's form works without JavaScript and its export link
+ * is the page's own query.
  */
-export function metricsAccess(
-  request: Pick<FastifyRequest, "headers" | "socket">,
-  token: string | undefined,
-): "allowed" | "unauthorized" | "forbidden" {
-  if (token) {
-    const sent = Buffer.from(request.headers.authorization ?? "");
-    const expected = Buffer.from(`Bearer ${token}`);
-    return sent.length === expected.length && timingSafeEqual(sent, expected) ? "allowed" : "unauthorized";
-  }
-  const peer = request.socket.remoteAddress ?? "";
-  const loopback = peer === "::1" || /^(::ffff:)?127\./.test(peer);
-  const forwarded = FORWARDING_HEADERS.some((name) => request.headers[name] !== undefined);
-  return loopback && !forwarded ? "allowed" : "forbidden";
-}
 
-/** GET /metrics: Prometheus exposition of this process (src/observability/metrics.ts). */
-export async function metricsRoutes(app: FastifyInstance, options: MetricsRouteOptions) {
-  app.get("/metrics", async (request, reply) => {
-    const access = metricsAccess(request, options.token);
-    if (access === "unauthorized") {
-      return reply.code(401).header("www-authenticate", "Bearer").send({ error: "Bearer token required" });
+type Params = { installationId: string };
+
+/**
+ * Rows per round trip of the export's cursor: large enough that the round trips cost little, small
+ * enough that a batch (a few hundred kB) never shows in the process's memory.
+ */
+const CSV_BATCH_ROWS = 500;
+
+export async function metricsRoutes(app: FastifyInstance, context: UiContext) {
+  const base = "/installations/:installationId/metrics";
+  const summaries = createSummaryCache();
+
+  async function open(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) {
+    const access = await authorizeInstallation(context.access, request, reply, request.params.installationId);
+    if (!access) return undefined;
+    const installation = await findInstallation(context.database.db, access.installationId);
+    if (!installation) {
+      await message(request, reply, 404, {
+        title: "Not found",
+        heading: "Not found",
+        message: "No such installation.",
+      });
+      return undefined;
     }
-    if (access === "forbidden") {
-      return reply
-        .code(403)
-        .send({ error: "Metrics are served to this machine only; set METRICS_TOKEN to scrape remotely" });
+    return installation;
+  }
+
+  app.get<{ Params: Params }>(base, async (request, reply) => {
+    const installation = await open(request, reply);
+    if (!installation) return;
+    const now = context.now();
+    const resolved = await resolveMetricsQuery(context.database.db, installation, request.query, now);
+    if (!resolved.query) {
+      return page(request, reply.code(400), "metrics", buildInvalidMetricsViewModel(installation, resolved));
     }
-    return reply.type(options.metrics.contentType).send(await options.metrics.render());
+    const query: MetricsQuery = resolved.query;
+    const model = await buildMetricsViewModel(
+      context.database.db,
+      installation,
+      { ...resolved, query },
+      now,
+      summaries,
+    );
+    return page(request, reply, "metrics", model);
+  });
+
+  app.get<{ Params: Params }>(`${base}.csv`, async (request, reply) => {
+    const installation = await open(request, reply);
+    if (!installation) return;
+    const resolved = await resolveMetricsQuery(
+      context.database.db,
+      installation,
+      request.query,
+      context.now(),
+    );
+    if (!resolved.query) {
+      return page(request, reply.code(400), "metrics", buildInvalidMetricsViewModel(installation, resolved));
+    }
+    const query = resolved.query;
+    const repository = resolved.repositories.find((repo) => repo.id === query.repoId);
+    const batches = streamPullRequestExport(
+      context.database.sql,
+      installation.id,
+      {
+        from: query.from,
+        to: query.to,
+        timeZone: parseInstallationSettings(installation.settings).timezone,
+        repoId: query.repoId,
+        humansOnly: !query.includeBots,
+      },
+      CSV_BATCH_ROWS,
+    );
+    // Two batches in flight at most: the cursor reads on only as fast as the browser downloads.
+    // When the download stops half-way, the stream is destroyed and the cursor (and its
+    // connection) closed with it.
+    const csv = Readable.from(stringifyCsvBatches(batches), { highWaterMark: 2 });
+    csv.on("error", (error) => {
+      request.log.warn({ err: error, installationId: installation.id }, "metrics export ended early");
+    });
+    return reply
+      .header("content-type", "text/csv; charset=utf-8")
+      .header(
+        "content-disposition",
+        `attachment; filename="${csvFilename(installation.accountLogin, query, repository?.fullName)}"`,
+      )
+      .send(csv);
   });
 }
