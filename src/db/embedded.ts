@@ -11,6 +11,8 @@ export interface EmbeddedPostgresOptions {
   /** A database to create on first start; the returned url points at it (default: postgres). */
   database?: string;
   log?: Pick<Logger, "info" | "debug" | "error">;
+  /** More server settings (`-c name=value` pairs), after the defaults below. */
+  postgresFlags?: string[];
 }
 
 export interface RunningPostgres {
@@ -41,7 +43,13 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     // as a dedicated `postgres` system user.
     createPostgresUser: process.getuid?.() === 0,
     // TCP on loopback only; no unix socket, so no dependency on /var/run/postgresql existing.
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories="],
+    postgresFlags: [
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "unix_socket_directories=",
+      ...(options.postgresFlags ?? []),
+    ],
     onLog: (message: unknown) => log?.debug({ postgres: String(message).trim() }, "embedded postgres"),
     onError: (error: unknown) => log?.error({ err: error }, "embedded postgres error"),
   });

@@ -3,11 +3,11 @@ import { waitForDatabase } from "../db/client.js";
 import { describeError, RateLimitedError } from "../errors.js";
 import { enqueue } from "../queue/boss.js";
 import { catalog, type JobData, type QueueKey } from "../queue/catalog.js";
-import type { JobContext, JobDeps, JobOutput } from "./handlers/deps.js";
+import type { BatchHandler, JobContext, JobDeps, JobOutput } from "./handlers/deps.js";
 import { backfillRepo } from "./handlers/backfill-repo.js";
 import { deltaSync } from "./handlers/delta-sync.js";
 import { membersSync } from "./handlers/members-sync.js";
-import { processWebhook } from "./handlers/process-webhook.js";
+import { processWebhooks } from "./handlers/process-webhook.js";
 import { recomputePullRequestsJob } from "./handlers/recompute-pull-requests.js";
 import { purgeInstallation } from "./handlers/purge-installation.js";
 import { redeliverWebhooks } from "./handlers/redeliver-webhooks.js";
@@ -18,11 +18,13 @@ import { syncRepositoriesJob } from "./handlers/sync-repositories.js";
 import { withInstallationSlot } from "./installation-slot.js";
 
 type JobHandler<K extends QueueKey> = (data: JobData<K>, context: JobContext) => Promise<JobOutput>;
-type HandlerFactories = { [K in QueueKey]: (deps: JobDeps) => JobHandler<K> };
+type HandlerFactories = {
+  [K in QueueKey]: (deps: JobDeps) => JobHandler<K> | { batch: BatchHandler<K> };
+};
 
 /** Every queue of the catalog has its handler here; a queue without one does not compile. */
 const jobHandlers: HandlerFactories = {
-  processWebhook,
+  processWebhook: processWebhooks,
   refreshPullRequest,
   syncRepositories: syncRepositoriesJob,
   backfillRepo,
@@ -54,7 +56,9 @@ export async function startWorkers(
 ) {
   for (const key of queues) {
     const definition = catalog[key];
-    const handler = (jobHandlers[key] as (deps: JobDeps) => JobHandler<typeof key>)(deps);
+    const handler = (
+      jobHandlers[key] as (deps: JobDeps) => JobHandler<typeof key> | { batch: BatchHandler<typeof key> }
+    )(deps);
     const webhooks = key === "processWebhook";
     // Sync jobs run for seconds and hold GitHub's budget: one per fetch, few at a time.
     const batchSize = webhooks ? deps.config.webhookBatchSize : 1;
@@ -62,17 +66,43 @@ export async function startWorkers(
       ? deps.config.webhookWorkerConcurrency
       : deps.config.syncConcurrencyPerInstallation;
 
-    const run = async (job: JobWithMetadata<unknown>): Promise<JobResult> => {
+    const contextOf = (job: JobWithMetadata<unknown>) => {
       const data = definition.schema.parse(job.data) as JobData<typeof key>;
       const log = deps.log.child({
         jobId: job.id,
         queue: definition.name,
         ...("installationId" in data ? { installationId: data.installationId } : {}),
       });
+      return { data, context: { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit } };
+    };
+
+    /** A job that threw: rescheduled when GitHub's budget ran out, else failed with a clean message. */
+    const settleFailure = async (
+      job: JobWithMetadata<unknown>,
+      data: JobData<typeof key>,
+      { log }: JobContext,
+      error: unknown,
+      timed: ((outcome: "failed" | "rate_limited") => void) | undefined,
+    ): Promise<JobResult> => {
+      timed?.(error instanceof RateLimitedError ? "rate_limited" : "failed");
+      // pg-boss records the outcome in Postgres: if Postgres is what failed the job, that record
+      // would fail too and leave the job claimed until it expires. Wait for Postgres first.
+      await waitForDatabase(deps.database, { timeoutMs: DATABASE_OUTAGE_WAIT_MS });
+      if (error instanceof RateLimitedError) {
+        log.warn({ resetAt: error.resetAt, kind: error.kind }, "rate limited; job rescheduled");
+        await enqueue(boss, key, data, { startAfter: error.resetAt });
+        return { id: job.id, status: "completed" };
+      }
+      log.error({ err: error, code: (error as { code?: string }).code }, "job failed");
+      // pg-boss keeps the output (jsonb): the text carries no query parameters and no U+0000.
+      return { id: job.id, status: "failed", output: { message: describeError(error) } };
+    };
+
+    const run = async (job: JobWithMetadata<unknown>, perJob: JobHandler<typeof key>): Promise<JobResult> => {
+      const { data, context } = contextOf(job);
       const timed = deps.metrics?.startJob(definition.name);
       try {
-        const work = () =>
-          handler(data, { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit });
+        const work = () => perJob(data, context);
         // What the handler returns (why it skipped, say) is kept as the job's output.
         const output =
           definition.installationGroup && "installationId" in data
@@ -80,7 +110,7 @@ export async function startWorkers(
                 deps,
                 data.installationId,
                 { job: job.id, attempt: job.retryCount },
-                log,
+                context.log,
                 work,
                 job.signal,
               )
@@ -88,19 +118,41 @@ export async function startWorkers(
         timed?.("completed");
         return { id: job.id, status: "completed", ...(output ? { output } : {}) };
       } catch (error) {
-        timed?.(error instanceof RateLimitedError ? "rate_limited" : "failed");
-        // pg-boss records the outcome in Postgres: if Postgres is what failed the job, that record
-        // would fail too and leave the job claimed until it expires. Wait for Postgres first.
-        await waitForDatabase(deps.database, { timeoutMs: DATABASE_OUTAGE_WAIT_MS });
-        if (error instanceof RateLimitedError) {
-          log.warn({ resetAt: error.resetAt, kind: error.kind }, "rate limited; job rescheduled");
-          await enqueue(boss, key, data, { startAfter: error.resetAt });
-          return { id: job.id, status: "completed" };
-        }
-        log.error({ err: error, code: (error as { code?: string }).code }, "job failed");
-        // pg-boss keeps the output (jsonb): the text carries no query parameters and no U+0000.
-        return { id: job.id, status: "failed", output: { message: describeError(error) } };
+        return settleFailure(job, data, context, error, timed);
       }
+    };
+
+    /** The whole fetch to a batch handler: an outcome per job, or the batch's error for every job. */
+    const runBatch = async (
+      jobs: JobWithMetadata<unknown>[],
+      batch: BatchHandler<typeof key>,
+    ): Promise<JobResult[]> => {
+      const prepared = jobs.map((job) => ({
+        job,
+        ...contextOf(job),
+        timed: deps.metrics?.startJob(definition.name),
+      }));
+      let outcomes: Awaited<ReturnType<BatchHandler<typeof key>>>;
+      try {
+        outcomes = await batch(prepared.map(({ data, context }) => ({ data, context })));
+      } catch (error) {
+        outcomes = prepared.map(() => ({ ok: false as const, error }));
+      }
+      const results: JobResult[] = [];
+      for (const [index, { job, data, context, timed }] of prepared.entries()) {
+        const outcome = outcomes[index]!;
+        if (outcome.ok) {
+          timed?.("completed");
+          results.push({
+            id: job.id,
+            status: "completed",
+            ...(outcome.output ? { output: outcome.output } : {}),
+          });
+        } else {
+          results.push(await settleFailure(job, data, context, outcome.error, timed));
+        }
+      }
+      return results;
     };
 
     await boss.work(
@@ -123,9 +175,10 @@ export async function startWorkers(
           : {}),
       },
       async (jobs) => {
+        if ("batch" in handler) return runBatch(jobs, handler.batch);
         const results: JobResult[] = [];
         // One after another: concurrency comes from the workers, each holding one database transaction.
-        for (const job of jobs) results.push(await run(job));
+        for (const job of jobs) results.push(await run(job, handler));
         return results;
       },
     );

@@ -23,9 +23,16 @@ export async function recomputePullRequests(
   patterns: HotfixPatterns,
 ) {
   const prs = await loadPullRequestsWithDetails(db, installationId, ids);
-  const updates = prs.map((pr) => ({ id: pr.id, metrics: computePullRequestMetrics(pr, patterns) }));
-  await updatePullRequestMetrics(db, installationId, updates);
-  return prs.map((pr, index) => ({ ...pr, ...updates[index]!.metrics }));
+  const computed = prs.map((pr) => ({ pr, metrics: computePullRequestMetrics(pr, patterns) }));
+  // Most events (a push, a label) change none of them: no write, no row version.
+  await updatePullRequestMetrics(
+    db,
+    installationId,
+    computed
+      .filter(({ pr, metrics }) => !unchanged(pr, metrics))
+      .map(({ pr, metrics }) => ({ id: pr.id, metrics })),
+  );
+  return computed.map(({ pr, metrics }) => ({ ...pr, ...metrics }));
 }
 
 /** Pull requests recomputed per transaction: bounded statements, and progress a crash keeps. */
@@ -46,6 +53,11 @@ const DERIVED: (keyof DerivedPullRequestColumns)[] = [
 
 function same(a: unknown, b: unknown): boolean {
   return a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
+}
+
+/** Whether the stored derived columns already are these. */
+function unchanged(stored: DerivedPullRequestColumns, metrics: DerivedPullRequestColumns): boolean {
+  return DERIVED.every((key) => same(stored[key], metrics[key]));
 }
 
 /**
@@ -82,7 +94,7 @@ export async function recomputeInstallation(
       const prs = await loadPullRequestsWithDetails(db, installationId, ids);
       const updates = prs.flatMap((pr) => {
         const metrics = computePullRequestMetrics(pr, settings);
-        return DERIVED.every((key) => same(pr[key], metrics[key])) ? [] : [{ pr, metrics }];
+        return unchanged(pr, metrics) ? [] : [{ pr, metrics }];
       });
       await updatePullRequestMetrics(
         db,

@@ -161,23 +161,26 @@ export async function findStoredDetails(db: Db, installationId: number, ids: num
 /** Pull requests with their stored reviews and commits: the inputs of their derived columns. */
 export async function loadPullRequestsWithDetails(db: Db, installationId: number, ids: number[]) {
   if (ids.length === 0) return [];
-  const prs = await db
-    .select()
-    .from(pullRequests)
-    .where(and(eq(pullRequests.installationId, installationId), inArray(pullRequests.id, ids)));
-  const reviewRows = await db
-    .select()
-    .from(reviews)
-    .where(and(eq(reviews.installationId, installationId), inArray(reviews.pullRequestId, ids)));
-  const commitRows = await db
-    .select({
-      pullRequestId: commits.pullRequestId,
-      message: commits.message,
-      authoredAt: commits.authoredAt,
-      committedAt: commits.committedAt,
-    })
-    .from(commits)
-    .where(and(eq(commits.installationId, installationId), inArray(commits.pullRequestId, ids)));
+  // Sent together: in a transaction, postgres.js pipelines them into one round trip.
+  const [prs, reviewRows, commitRows] = await Promise.all([
+    db
+      .select()
+      .from(pullRequests)
+      .where(and(eq(pullRequests.installationId, installationId), inArray(pullRequests.id, ids))),
+    db
+      .select()
+      .from(reviews)
+      .where(and(eq(reviews.installationId, installationId), inArray(reviews.pullRequestId, ids))),
+    db
+      .select({
+        pullRequestId: commits.pullRequestId,
+        message: commits.message,
+        authoredAt: commits.authoredAt,
+        committedAt: commits.committedAt,
+      })
+      .from(commits)
+      .where(and(eq(commits.installationId, installationId), inArray(commits.pullRequestId, ids))),
+  ]);
   return prs.map((pr) => ({
     ...pr,
     reviews: reviewRows.filter((review) => review.pullRequestId === pr.id),

@@ -43,6 +43,27 @@ export async function findDelivery(db: Db, id: string): Promise<WebhookDelivery 
   return row;
 }
 
+/** The stored deliveries among these GUIDs, by GUID. */
+export async function findDeliveries(db: Db, ids: string[]): Promise<Map<string, WebhookDelivery>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.select().from(webhookDeliveries).where(inArray(webhookDeliveries.id, ids));
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+/** Records one processing attempt of each of these deliveries, all with the same final outcome. */
+export async function markDeliveriesProcessed(db: Db, ids: string[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(webhookDeliveries)
+    .set({
+      status: "processed",
+      lastError: null,
+      attempts: sql`${webhookDeliveries.attempts} + 1`,
+      processedAt: sql`now()`,
+    })
+    .where(inArray(webhookDeliveries.id, ids));
+}
+
 export async function markDelivery(
   db: Db,
   id: string,

@@ -5,6 +5,7 @@ import type { Config } from "../../config.js";
 import type { Database } from "../../db/client.js";
 import type { GitHubAppClientFactory } from "../../github/app-client.js";
 import type { GitHubClientFactory } from "../../github/installation-client.js";
+import type { JobData, QueueKey } from "../../queue/catalog.js";
 import type { AppMetrics } from "../../observability/metrics.js";
 
 /** What job handlers get from the composition root (src/runtime.ts). */
@@ -38,3 +39,15 @@ export interface JobContext {
  * doing its work says why (an uninstalled installation, a deleted repository...).
  */
 export type JobOutput = Record<string, unknown> | void;
+
+/** One job of a batch handler's fetch. */
+export interface BatchJob<K extends QueueKey> {
+  data: JobData<K>;
+  context: JobContext;
+}
+
+/** How one job of a batch ended: its output, or the error that fails (or reschedules) it. */
+export type BatchOutcome = { ok: true; output?: JobOutput } | { ok: false; error: unknown };
+
+/** A handler that takes a whole fetch of jobs: one outcome per job, in their order. */
+export type BatchHandler<K extends QueueKey> = (jobs: BatchJob<K>[]) => Promise<BatchOutcome[]>;

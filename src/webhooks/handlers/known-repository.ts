@@ -1,5 +1,4 @@
-import type { PgBoss } from "pg-boss";
-import { withTransaction, type Db } from "../../db/client.js";
+import type { Db } from "../../db/client.js";
 import {
   findInstallation,
   upsertInstallation,
@@ -7,10 +6,7 @@ import {
 } from "../../db/queries/installations.js";
 import { findRepository, upsertRepositories, type RepositoryFacts } from "../../db/queries/repositories.js";
 import type { Repository } from "../../db/schema/index.js";
-import { enqueue } from "../../queue/boss.js";
-import { queueWeeklyRefresh } from "../../sync/weekly.js";
-import type { DatedPullRequest } from "../../metrics/weeks.js";
-import type { HandlerDeps } from "./deps.js";
+import type { JobData } from "../../queue/catalog.js";
 import { parseInstallationSettings, type InstallationSettings } from "../../settings.js";
 import { cleanText } from "../../text.js";
 import type { PayloadAccount, PayloadRepositoryFacts, RepositoryEventBase } from "../payloads.js";
@@ -57,7 +53,11 @@ export async function resolveKnownRepository(
   payload: RepositoryEventBase,
 ): Promise<KnownRepository | undefined> {
   const installationId = payload.installation.id;
-  let installation = await findInstallation(db, installationId);
+  // Both at once: one round trip in the handler's transaction.
+  let [installation, repository] = await Promise.all([
+    findInstallation(db, installationId),
+    findRepository(db, payload.repository.id),
+  ]);
   if (!installation) {
     const owner = payload.repository.owner;
     const account: PayloadAccount | undefined = payload.organization
@@ -70,7 +70,6 @@ export async function resolveKnownRepository(
   }
   if (installation.deletedAt) return undefined;
   const settings = parseInstallationSettings(installation.settings);
-  let repository = await findRepository(db, payload.repository.id);
   if (!repository || repository.installationId !== installationId || repository.removedAt) {
     await upsertRepositories(db, installationId, [repositoryFacts(payload.repository)], {
       track: settings.autoTrackNewRepos,
@@ -80,38 +79,15 @@ export async function resolveKnownRepository(
   return { installationId, settings, repository };
 }
 
-/** Queues the fetch of what a payload lacks (all reviews and commits), in the handler's transaction. */
-export async function enqueueRefresh(
-  boss: PgBoss,
-  db: Db,
+/** The refresh that fetches what a payload lacks (all reviews and commits). */
+export function refreshJob(
   known: KnownRepository,
   pr: { id: number; node_id: string },
-): Promise<void> {
-  await enqueue(
-    boss,
-    "refreshPullRequest",
-    {
-      installationId: known.installationId,
-      repoId: known.repository.id,
-      pullRequestId: pr.id,
-      nodeId: pr.node_id,
-    },
-    { tx: db },
-  );
-}
-
-/**
- * Marks the weeks a webhook's change touched and queues their refresh, after the handler's
- * transaction committed. Inside it, every delivery of a burst would wait for the others on the same
- * few pending-week rows (this week's, last week's). A crash between the commit and this leaves the
- * delivery's job unfinished, so it runs again and marks them then.
- */
-export async function queueWeeksAfterCommit(
-  deps: HandlerDeps,
-  known: KnownRepository,
-  prs: DatedPullRequest[],
-): Promise<void> {
-  await withTransaction(deps.database, (db) =>
-    queueWeeklyRefresh(deps.boss, db, known.installationId, known.settings.timezone, prs),
-  );
+): JobData<"refreshPullRequest"> {
+  return {
+    installationId: known.installationId,
+    repoId: known.repository.id,
+    pullRequestId: pr.id,
+    nodeId: pr.node_id,
+  };
 }
