@@ -235,6 +235,9 @@ it("takes a new admin from sign-in to synced repositories, new patterns, matched
   await page.getByRole("link", { name: "Webhook health" }).click();
   await page.getByRole("heading", { name: "Webhook health", level: 1 }).waitFor();
   await shot("12-webhook-health");
+  await expect(page.locator("dl.live-facts").textContent()).resolves.toMatch(
+    /pull_request\.opened[\s\S]*refused/,
+  );
   const deliveries = page.locator("table.deliveries tbody tr");
   await expect(deliveries.allTextContents()).resolves.toEqual([
     expect.stringContaining("installation"),
@@ -292,4 +295,28 @@ it("takes a new admin from sign-in to synced repositories, new patterns, matched
       .map((line) => line.split(",").slice(0, 2).join(","))
       .sort(),
   ).toEqual(exported.map((pr) => `northwind/${first!.name},${pr.number}`).sort());
+
+  // 10. Every page on a phone's width: the page itself never scrolls sideways (wide tables scroll
+  //     inside their cards).
+  await page.setViewportSize({ width: 390, height: 844 });
+  const installation = `/installations/${seeded.installation.id}`;
+  const narrow: [string, string][] = [
+    ["installations", "/"],
+    ["repositories", `${installation}/repositories`],
+    ["settings", `${installation}/settings`],
+    ["members", `${installation}/members`],
+    [
+      "match-identity",
+      `${installation}/members/match?identity=${encodeURIComponent(`email:${PERSONAL_EMAIL}`)}`,
+    ],
+    ["webhook-health", `${installation}/webhooks`],
+    ["metrics", `${installation}/metrics?range=26&repo=${first!.id}`],
+  ];
+  const overflow: Record<string, number> = {};
+  for (const [name, path] of narrow) {
+    await page.goto(`${app.url}${path}`);
+    await shot(`narrow-${name}`);
+    overflow[name] = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
+  }
+  expect(overflow).toEqual(Object.fromEntries(narrow.map(([name]) => [name, 0])));
 }, 180_000);
