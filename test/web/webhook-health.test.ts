@@ -210,12 +210,12 @@ describe("webhook health", () => {
   });
 
   // The deliveries table's words, not the stored status: a refusal is stored as "ignored".
-  it.each([
+  it.each<[string, Partial<Delivery>]>([
     ["refused", { status: "ignored", lastError: "pull_request: Invalid input" }],
     ["ignored", { status: "ignored", lastError: null }],
     ["failed", { status: "failed", lastError: "boom" }],
     ["processed", { status: "processed", lastError: null }],
-  ] as const)("names a last delivery %s as the deliveries table does", async (word, patch) => {
+  ])("names a last delivery %s as the deliveries table does", async (word, patch) => {
     await t.database.db
       .insert(schema.webhookDeliveries)
       .values([
