@@ -16,8 +16,10 @@ import {
 
 // A new admin in a real browser (Debian's chromium, driven by playwright-core) against the app
 // wired to the fake GitHub as a GHES: sign in through the OAuth flow, track repositories, watch the
-// backfill, go further back with an estimate first, change a pattern. A screenshot of every page
-// goes to test/screenshots/ (not committed) to be looked at.
+// backfill, go further back with an estimate first, change a pattern, repair a missed webhook with
+// Sync now, match a commit identity to a member, read the webhook health, narrow the metrics and
+// download their CSV, then every page again at a phone's width. A screenshot of every page goes to
+// test/screenshots/ (not committed) to be looked at.
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = "test/screenshots";
