@@ -1,6 +1,7 @@
-import { mkdir } from "node:fs/promises";
+import { mkdir, readFile } from "node:fs/promises";
 import { createServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
+import { eq } from "drizzle-orm";
 import { chromium, type Browser, type Page } from "playwright-core";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
@@ -15,11 +16,16 @@ import {
 
 // A new admin in a real browser (Debian's chromium, driven by playwright-core) against the app
 // wired to the fake GitHub as a GHES: sign in through the OAuth flow, track repositories, watch the
-// backfill, go further back with an estimate first, change a pattern. A screenshot of every page
-// goes to test/screenshots/ (not committed) to be looked at.
+// backfill, go further back with an estimate first, change a pattern, repair a missed webhook with
+// Sync now, match a commit identity to a member, read the webhook health, narrow the metrics and
+// download their CSV, then every page again at a phone's width. A screenshot of every page goes to
+// test/screenshots/ (not committed) to be looked at.
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = "test/screenshots";
+const DAY_MS = 86_400_000;
+/** A member's own address, which the organization's member list does not know. */
+const PERSONAL_EMAIL = "grace.at.home@example.net";
 
 let database: TestDatabase;
 let github: FakeGitHub;
@@ -37,6 +43,18 @@ async function freePort(): Promise<number> {
 
 async function shot(name: string) {
   await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+}
+
+/** A webhook from the fake GitHub, signed and posted the way GitHub posts it. */
+async function deliver(hook: { name: string; id: string; payload: unknown }) {
+  return deliverWebhook({
+    url: `${app.url}/api/github/webhooks`,
+    secret: WEBHOOK_SECRET,
+    name: hook.name,
+    id: hook.id,
+    payload: hook.payload,
+    appId: Number(APP_ID),
+  });
 }
 
 beforeAll(async () => {
@@ -69,7 +87,7 @@ afterAll(async () => {
   await database?.drop();
 });
 
-it("takes a new admin from sign-in to synced repositories and new patterns", async () => {
+it("takes a new admin from sign-in to synced repositories, new patterns, matched members, webhook health and metrics", async () => {
   // An organization on GitHub with the App installed; its admin is the browser's user.
   const seeded = github.world.seedOrg({
     login: "northwind",
@@ -97,15 +115,7 @@ it("takes a new admin from sign-in to synced repositories and new patterns", asy
     { installationId: seeded.installation.id },
     github.urls,
   );
-  const delivered = await deliverWebhook({
-    url: `${app.url}/api/github/webhooks`,
-    secret: WEBHOOK_SECRET,
-    name: hook.name,
-    id: hook.id,
-    payload: hook.payload,
-    appId: Number(APP_ID),
-  });
-  expect(delivered.status).toBe(202);
+  expect((await deliver(hook)).status).toBe(202);
   await app.drain();
 
   // 1. Sign in with GitHub.
@@ -173,4 +183,142 @@ it("takes a new admin from sign-in to synced repositories and new patterns", asy
       (pr) => pr.hotfix && !/\bhotfix\b/i.test(pr.title) && !/^(hotfix|hot-fix)[/-]/i.test(pr.headRef),
     ).length,
   ).toBeGreaterThan(0);
+
+  // 6. GitHub moves on: a member pushes two commits from a personal address and that webhook never
+  //    arrives; a new pull request's does; a forged delivery is refused. Sync now repairs the miss.
+  const grace = seeded.members[1]!;
+  const latest = [...github.world.listPullRequests(first!.id)]
+    .sort((a, b) => a.createdAt.localeCompare(b.createdAt))
+    .at(-1)!;
+  for (const message of ["Fix the flaky login test", "Tidy the fixtures"]) {
+    github.world.addCommit(latest.id, {
+      authorUserId: null,
+      authorEmail: PERSONAL_EMAIL,
+      authorName: grace.name!,
+      message,
+    });
+  }
+  const opened = github.world.createPullRequest(second!.id, {
+    authorId: grace.id,
+    title: "Show webhook health",
+  });
+  const openedHook = buildWebhook(github.world, "pull_request", "opened", { prId: opened.id }, github.urls);
+  expect((await deliver(openedHook)).status).toBe(202);
+  const forged = buildWebhook(github.world, "pull_request", "opened", { prId: opened.id }, github.urls);
+  delete (forged.payload as { pull_request?: unknown }).pull_request;
+  expect((await deliver(forged)).status).toBe(400);
+  await page.getByRole("link", { name: "Repositories" }).click();
+  await firstRow.getByRole("button", { name: "Sync now" }).click();
+  await page.getByText(`northwind/${first!.name}: syncing what changed since the last sync.`).waitFor();
+  await app.drain();
+
+  // 7. Members: the personal address counts for nobody until the admin matches it to its member.
+  await page.getByRole("link", { name: "Members" }).click();
+  await page.waitForURL(/\/members$/);
+  const identityRow = page.locator("table.identities tbody tr", { hasText: PERSONAL_EMAIL });
+  await expect(identityRow.locator("td.num").textContent()).resolves.toBe("2");
+  await shot("09-members");
+  await identityRow.getByRole("link", { name: "Match…" }).click();
+  await page.getByRole("heading", { name: "Match a commit identity" }).waitFor();
+  await page.getByLabel("Member").selectOption({ label: `${grace.login} (${grace.name})` });
+  await shot("10-match-identity");
+  await page.getByRole("button", { name: "Match", exact: true }).click();
+  await page.getByText(`is now matched to @${grace.login}`).waitFor();
+  await shot("11-members-matched");
+  expect(await page.locator("table.identities tbody tr", { hasText: PERSONAL_EMAIL }).count()).toBe(0);
+  const graceRow = page.locator("table.members tbody tr", { hasText: `@${grace.login}` });
+  await expect(graceRow.locator(".identity-list").textContent()).resolves.toContain(PERSONAL_EMAIL);
+  await expect(
+    page.locator("table.manual-matches tbody tr", { hasText: PERSONAL_EMAIL }).textContent(),
+  ).resolves.toContain(`@${grace.login}`);
+
+  // 8. Webhook health: the deliveries by event, the refusal, and the drift Sync now repaired (one
+  //    pull request changed, two commits unknown).
+  await page.getByRole("link", { name: "Webhook health" }).click();
+  await page.getByRole("heading", { name: "Webhook health", level: 1 }).waitFor();
+  await shot("12-webhook-health");
+  await expect(page.locator("dl.live-facts").textContent()).resolves.toMatch(
+    /pull_request\.opened[\s\S]*refused/,
+  );
+  const deliveries = page.locator("table.deliveries tbody tr");
+  await expect(deliveries.allTextContents()).resolves.toEqual([
+    expect.stringContaining("installation"),
+    expect.stringContaining("pull_request"),
+  ]);
+  await expect(page.locator("table.failures tbody").textContent()).resolves.toContain("pull_request");
+  const driftRow = page.locator("table.drift tbody tr", { hasText: `northwind/${first!.name}` });
+  await expect(driftRow.locator("td").last().textContent()).resolves.toBe("3");
+
+  // 9. Metrics: twelve weeks of every tracked repository, then 26 weeks of one; its totals and its
+  //    CSV hold what the database holds.
+  await page.getByRole("link", { name: "Metrics" }).click();
+  await page.getByRole("heading", { name: "Metrics", level: 1 }).waitFor();
+  const weeks = page.locator("table.metrics-table tbody tr");
+  expect(await weeks.count()).toBe(12);
+  await shot("13-metrics");
+  await page.getByLabel("Weeks").selectOption({ label: "Last 26 weeks" });
+  await page.getByLabel("Repository").selectOption({ label: `northwind/${first!.name}` });
+  await page.getByRole("button", { name: "Show" }).click();
+  await page.waitForURL(/range=26/);
+  expect(await weeks.count()).toBe(26);
+  await expect(page.locator("table.metrics-table caption").textContent()).resolves.toContain(
+    `northwind/${first!.name}`,
+  );
+  await shot("14-metrics-filtered");
+  const weekStarts = await weeks.evaluateAll((rows) => rows.map((row) => row.getAttribute("data-week")!));
+  const from = new Date(`${weekStarts[0]}T00:00:00Z`);
+  const to = new Date(new Date(`${weekStarts.at(-1)}T00:00:00Z`).getTime() + 7 * DAY_MS);
+  const inRange = (date: Date | null) => date !== null && date >= from && date < to;
+  const humans = (
+    await database.db.select().from(schema.pullRequests).where(eq(schema.pullRequests.repoId, first!.id))
+  ).filter((pr) => pr.authorType !== "Bot" && !pr.authorLogin?.endsWith("[bot]"));
+  await expect(
+    page.locator('table.metrics-table tfoot td[data-metric="merged"]').textContent(),
+  ).resolves.toBe(String(humans.filter((pr) => inRange(pr.mergedAt)).length));
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.getByRole("link", { name: "Download CSV" }).click(),
+  ]);
+  const csv = (await readFile(await download.path(), "utf8")).trimEnd().split("\r\n");
+  expect(csv[0]).toBe(
+    "repository,number,title,author,author_is_bot,state,draft,created_at,first_commit_at," +
+      "ready_for_review_at,first_review_at,merged_at,closed_at,cycle_time_hours,review_time_hours," +
+      "coding_phase_hours,pickup_phase_hours,review_phase_hours,additions,deletions,size_lines," +
+      "is_revert,revert_pattern_match,is_hotfix",
+  );
+  const exported = humans.filter(
+    (pr) =>
+      inRange(pr.createdAt) || inRange(pr.mergedAt) || inRange(pr.closedAt) || inRange(pr.firstReviewAt),
+  );
+  expect(exported.length).toBeGreaterThan(0);
+  expect(
+    csv
+      .slice(1)
+      .map((line) => line.split(",").slice(0, 2).join(","))
+      .sort(),
+  ).toEqual(exported.map((pr) => `northwind/${first!.name},${pr.number}`).sort());
+
+  // 10. Every page on a phone's width: the page itself never scrolls sideways (wide tables scroll
+  //     inside their cards).
+  await page.setViewportSize({ width: 390, height: 844 });
+  const installation = `/installations/${seeded.installation.id}`;
+  const narrow: [string, string][] = [
+    ["installations", "/"],
+    ["repositories", `${installation}/repositories`],
+    ["settings", `${installation}/settings`],
+    ["members", `${installation}/members`],
+    [
+      "match-identity",
+      `${installation}/members/match?identity=${encodeURIComponent(`email:${PERSONAL_EMAIL}`)}`,
+    ],
+    ["webhook-health", `${installation}/webhooks`],
+    ["metrics", `${installation}/metrics?range=26&repo=${first!.id}`],
+  ];
+  const overflow: Record<string, number> = {};
+  for (const [name, path] of narrow) {
+    await page.goto(`${app.url}${path}`);
+    await shot(`narrow-${name}`);
+    overflow[name] = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
+  }
+  expect(overflow).toEqual(Object.fromEntries(narrow.map(([name]) => [name, 0])));
 }, 180_000);

@@ -1,14 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { eq } from "drizzle-orm";
+import type { FastifyInstance } from "fastify";
 import * as schema from "../../src/db/schema/index.js";
+import { upsertMembers } from "../../src/db/queries/members.js";
 import { APP_ID } from "../support/app.js";
 import { Browser } from "../support/browser.js";
 import { startFakeGitHub, type FakeGitHub, type User } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
 import { signedIn } from "../support/session.js";
 
-// Who may open which page: every installation page and form, for an anonymous visitor, a member
-// who is not an admin, the admin of another organization, and the admin. GitHub (the fake) is the
+// Who may open which page: every page, fragment, download and form of an installation (the last
+// test holds the table to the routes the app registers), for an anonymous visitor, a member who
+// is not an admin, the admin of another organization, and the admin. GitHub (the fake) is the
 // judge of who administers what; the session's cached answer lasts five minutes, and never
 // covers a change.
 
@@ -23,6 +26,9 @@ afterAll(async () => {
 
 const STALE = new Date(Date.now() - 10 * 60_000);
 let orgs = 0;
+
+/** The email of the one commit identity each organization has: the member routes need one. */
+const IDENTITY = "email:contractor@agency.example";
 
 interface Org {
   installationId: number;
@@ -51,46 +57,79 @@ async function org(): Promise<Org> {
     tracked: true,
     syncStatus: "complete",
   });
+  await upsertMembers(t.database.db, seeded.installation.id, [
+    { userId: admin.id, login: admin.login },
+    { userId: member.id, login: member.login },
+  ]);
+  await t.database.db.insert(schema.commits).values({
+    installationId: seeded.installation.id,
+    pullRequestId: 1,
+    repoId: seeded.repos[0]!.id,
+    sha: `access-${orgs}`,
+    message: "change",
+    authorEmail: IDENTITY.slice("email:".length),
+  });
   return { installationId: seeded.installation.id, repoId: seeded.repos[0]!.id, admin, member };
 }
 
-type Route = { method: "GET" | "POST"; path: (o: Org) => string; form?: Record<string, string> };
+/**
+ * A route as Fastify registers it (`:installationId`, `:repoId` and `:memberUserId` in the path,
+ * query and form stand for the organization's), and what the admin gets from it: the page, the
+ * redirect after a change, or the form again with what was refused.
+ */
+type Route = {
+  method: "GET" | "POST";
+  path: string;
+  query?: string;
+  form?: Record<string, string>;
+  served: 200 | 303 | 400;
+};
 
-/** Every page and form of an installation. */
+const base = "/installations/:installationId";
+/** Every page, fragment, download and form of an installation (the last test checks "every"). */
 const routes: Route[] = [
-  { method: "GET", path: (o) => `/installations/${o.installationId}/repositories` },
-  { method: "GET", path: (o) => `/installations/${o.installationId}/repositories/rows` },
-  { method: "GET", path: (o) => `/installations/${o.installationId}/settings` },
+  { method: "GET", path: `${base}/repositories`, served: 200 },
+  { method: "GET", path: `${base}/repositories/rows`, served: 200 },
+  { method: "POST", path: `${base}/repositories/track`, form: { repoIds: "1" }, served: 303 },
+  { method: "POST", path: `${base}/repositories/untrack`, form: { repoIds: "1" }, served: 303 },
+  { method: "POST", path: `${base}/repositories/:repoId/depth`, form: { depth: "60d" }, served: 200 },
+  { method: "POST", path: `${base}/repositories/:repoId/sync`, served: 303 },
+  { method: "GET", path: `${base}/settings`, served: 200 },
+  { method: "POST", path: `${base}/settings`, form: { timezone: "UTC" }, served: 400 },
+  { method: "POST", path: `${base}/settings/preview`, form: { timezone: "UTC" }, served: 400 },
+  { method: "GET", path: `${base}/members`, served: 200 },
+  { method: "GET", path: `${base}/members/match`, query: `identity=${IDENTITY}`, served: 200 },
   {
     method: "POST",
-    path: (o) => `/installations/${o.installationId}/repositories/track`,
-    form: { repoIds: "1" },
+    path: `${base}/members/matches`,
+    form: { identity: IDENTITY, memberUserId: ":memberUserId" },
+    served: 303,
   },
-  {
-    method: "POST",
-    path: (o) => `/installations/${o.installationId}/repositories/untrack`,
-    form: { repoIds: "1" },
-  },
-  {
-    method: "POST",
-    path: (o) => `/installations/${o.installationId}/repositories/${o.repoId}/depth`,
-    form: { depth: "60d" },
-  },
-  { method: "POST", path: (o) => `/installations/${o.installationId}/repositories/${o.repoId}/sync` },
-  { method: "POST", path: (o) => `/installations/${o.installationId}/settings`, form: { timezone: "UTC" } },
-  {
-    method: "POST",
-    path: (o) => `/installations/${o.installationId}/settings/preview`,
-    form: { timezone: "UTC" },
-  },
+  { method: "POST", path: `${base}/members/matches/delete`, form: { identity: IDENTITY }, served: 303 },
+  { method: "GET", path: `${base}/webhooks`, served: 200 },
+  { method: "GET", path: `${base}/webhooks/live`, served: 200 },
+  { method: "GET", path: `${base}/metrics`, served: 200 },
+  { method: "GET", path: `${base}/metrics.csv`, served: 200 },
 ];
-const label = (route: Route) => `${route.method} ${route.path({ installationId: 1, repoId: 2 } as Org)}`;
+const label = (route: Route) => `${route.method} ${route.path}${route.query ? `?${route.query}` : ""}`;
+
+/** A route's placeholders filled in with an organization's ids. */
+function fill(text: string, o: Org): string {
+  return text
+    .replaceAll(":installationId", String(o.installationId))
+    .replaceAll(":repoId", String(o.repoId))
+    .replaceAll(":memberUserId", String(o.member.id));
+}
 
 async function visit(browser: Browser, route: Route, o: Org, csrf?: string) {
-  const path = route.path(o);
-  return route.method === "GET"
-    ? browser.get(path)
-    : browser.post(path, { ...route.form, ...(csrf ? { _csrf: csrf } : {}) });
+  const path = fill(route.path, o);
+  if (route.method === "GET") {
+    return browser.get(route.query ? `${path}?${new URLSearchParams(fill(route.query, o))}` : path);
+  }
+  const form = Object.fromEntries(
+    Object.entries(route.form ?? {}).map(([key, value]) => [key, fill(value, o)]),
+  );
+  return browser.post(path, { ...form, ...(csrf ? { _csrf: csrf } : {}) });
 }
 
 describe.each(routes.map((route) => [label(route), route] as const))("%s", (_label, route) => {
@@ -133,7 +172,7 @@ describe.each(routes.map((route) => [label(route), route] as const))("%s", (_lab
       installationIds: [o.installationId],
     });
     const page = await visit(new Browser(t.app.url, session.cookie), route, o, session.csrfToken);
-    expect([200, 303, 400]).toContain(page.status);
+    expect(page.status).toBe(route.served);
     if (page.status === 303) expect(page.location).not.toMatch(/^\/login/);
   });
 
@@ -204,5 +243,36 @@ describe("access stays true", () => {
     });
     const home = await new Browser(t.app.url, session.cookie).get("/");
     expect(home.body).toContain(`href="/installations/${o.installationId}/repositories"`);
+  });
+});
+
+/**
+ * The routes the app registered, as "METHOD /path". Fastify lists them only as printRoutes' tree,
+ * in which a line's text continues its parent's: "/match (GET)" above "es (POST)" is /matches.
+ */
+function registeredRoutes(server: FastifyInstance): string[] {
+  const found: string[] = [];
+  const paths: string[] = [];
+  for (const line of server.printRoutes({ commonPrefix: false }).split("\n")) {
+    const node = /^([\s│├└─]*)(\S+)(?: \(([A-Z, ]+)\))?$/.exec(line);
+    if (!node) continue;
+    // Four characters of tree drawing per level.
+    const depth = node[1]!.length / 4;
+    paths.length = depth;
+    paths[depth] = (paths[depth - 1] ?? "") + node[2]!;
+    for (const method of node[3]?.split(", ") ?? []) {
+      // Fastify answers HEAD for every GET by itself.
+      if (method !== "HEAD") found.push(`${method} ${paths[depth]}`);
+    }
+  }
+  return found;
+}
+
+describe("the table above", () => {
+  it("holds every route of an installation the app registered, and no other", () => {
+    const registered = registeredRoutes(t.app.server);
+    expect(registered).toContain("GET /login/callback");
+    const installationRoutes = registered.filter((route) => route.split(" ")[1]!.startsWith(`${base}/`));
+    expect(installationRoutes.sort()).toEqual(routes.map((route) => `${route.method} ${route.path}`).sort());
   });
 });

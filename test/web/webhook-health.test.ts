@@ -204,8 +204,27 @@ describe("webhook health", () => {
     const now = section(page.body, "now-heading");
     expect(now).toContain("<strong>pull_request.synchronize</strong>");
     expect(now).toContain(`datetime="${before(MIN).toISOString()}"`);
+    expect(now).toContain("(1 min ago, waiting)");
     expect(now).toContain("median <strong>3.0 s</strong> · 95th percentile <strong>81 s</strong>");
     expect(now).toContain("5 deliveries processed in the last hour");
+  });
+
+  // The deliveries table's words, not the stored status: a refusal is stored as "ignored".
+  it.each<[string, Partial<Delivery>]>([
+    ["refused", { status: "ignored", lastError: "pull_request: Invalid input" }],
+    ["ignored", { status: "ignored", lastError: null }],
+    ["failed", { status: "failed", lastError: "boom" }],
+    ["processed", { status: "processed", lastError: null }],
+  ])("names a last delivery %s as the deliveries table does", async (word, patch) => {
+    await t.database.db
+      .insert(schema.webhookDeliveries)
+      .values([
+        delivery(acme, { receivedAt: before(HOUR) }),
+        delivery(acme, { ...patch, receivedAt: before(5 * MIN) }),
+      ]);
+    const browser = await browserFor(acme, acme.admin);
+    const now = section((await browser.get(healthPath(acme))).body, "now-heading");
+    expect(now).toContain(`(5 min ago, ${word})`);
   });
 
   it("says so when nothing was received", async () => {

@@ -12,6 +12,9 @@ import { repositories, webhookDeliveries, type DeliveryStatus } from "../schema/
 /** A delivery's outcome: its status, with "ignored with a reason" told apart as a refusal. */
 export type DeliveryOutcome = "processed" | "queued" | "ignored" | "refused" | "failed";
 
+/** The outcome of a webhook_deliveries row, in SQL. */
+const outcome = sql`case when status = 'ignored' and last_error is not null then 'refused' else status end`;
+
 export interface DeliveryCount {
   event: string;
   outcome: DeliveryOutcome;
@@ -25,9 +28,7 @@ export async function countDeliveriesByEvent(
   since: Date,
 ): Promise<DeliveryCount[]> {
   const rows = await db.execute<{ event: string; outcome: DeliveryOutcome; count: number }>(sql`
-    select event,
-           case when status = 'ignored' and last_error is not null then 'refused' else status end as outcome,
-           count(*)::int as count
+    select event, ${outcome} as outcome, count(*)::int as count
     from ${webhookDeliveries}
     where installation_id = ${installationId} and received_at >= ${since.toISOString()}::timestamptz
     group by 1, 2
@@ -91,7 +92,7 @@ export interface LastDelivery {
   id: string;
   event: string;
   action: string | null;
-  status: DeliveryStatus;
+  outcome: DeliveryOutcome;
   receivedAt: Date;
 }
 
@@ -101,10 +102,10 @@ export async function findLastDelivery(db: Db, installationId: number): Promise<
     id: string;
     event: string;
     action: string | null;
-    status: DeliveryStatus;
+    outcome: DeliveryOutcome;
     received_at: Date | string;
   }>(sql`
-    select id, event, action, status, received_at
+    select id, event, action, ${outcome} as outcome, received_at
     from ${webhookDeliveries}
     where installation_id = ${installationId}
     order by received_at desc, id desc
@@ -115,7 +116,7 @@ export async function findLastDelivery(db: Db, installationId: number): Promise<
         id: row.id,
         event: row.event,
         action: row.action,
-        status: row.status,
+        outcome: row.outcome,
         receivedAt: new Date(row.received_at),
       }
     : undefined;

@@ -162,7 +162,8 @@ export async function buildWebhookHealthLive(db: Db, installation: Installation,
           at: timeView(last.receivedAt),
           ago: ago(last.receivedAt, now),
           event: eventName(last.event, last.action),
-          status: last.status,
+          // In the words of the deliveries table: "waiting", "refused".
+          outcome: OUTCOMES.find(({ outcome }) => outcome === last.outcome)!.label.toLowerCase(),
         }
       : null,
     lag: {
