@@ -1,11 +1,8 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { randomUUID } from "node:crypto";
-import { createServer } from "node:net";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { eq } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
-import { WEBHOOK_PATH } from "../../src/server.js";
-import { APP_ID, sign, startTestApp, testPrivateKey, WEBHOOK_SECRET } from "../support/app.js";
+import { APP_ID, startTestApp } from "../support/app.js";
+import { startAppProcess, type AppProcess } from "../support/app-process.js";
 import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
@@ -16,7 +13,7 @@ import { waitFor } from "../support/wait.js";
 // acknowledged is stored and processed, and the backfill completes elsewhere.
 
 let github: FakeGitHub;
-let child: ChildProcess | undefined;
+let child: AppProcess | undefined;
 
 beforeAll(async () => {
   // Latency so that the backfill is mid-page when the signal arrives.
@@ -24,17 +21,9 @@ beforeAll(async () => {
 });
 const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" }, queues: [] }));
 afterAll(async () => {
-  child?.kill("SIGKILL");
+  await child?.kill();
   await github.close();
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 it("exits 0 within 25 s of SIGTERM, and nothing it accepted is lost", async () => {
   const installationId = 9200;
@@ -48,46 +37,10 @@ it("exits 0 within 25 s of SIGTERM, and nothing it accepted is lost", async () =
     appId: Number(APP_ID),
   });
   const repoId = repos[0]!.id;
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
-  child = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
-    env: {
-      ...process.env,
-      DATABASE_URL: t.database.url,
-      GHE_HOST: github.host,
-      GHE_PROTOCOL: "http",
-      APP_ID,
-      PRIVATE_KEY: testPrivateKey(),
-      WEBHOOK_SECRET,
-      PORT: String(port),
-      HOST: "127.0.0.1",
-      LOG_LEVEL: "warn",
-      ENV_FILE: "/nonexistent/.env",
-    },
-    stdio: "ignore",
-  });
-  const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));
-  await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => undefined))?.ok, {
-    timeoutMs: 60_000,
-    what: "the child process to listen",
-  });
-
-  const post = async (name: string, payload: unknown, id: string = randomUUID()) => {
-    const body = JSON.stringify(payload);
-    const response = await fetch(`${url}${WEBHOOK_PATH}`, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-github-event": name,
-        "x-github-delivery": id,
-        "x-hub-signature-256": sign(body),
-      },
-      body,
-    }).catch(() => undefined);
-    return { id, status: response?.status ?? 0 };
-  };
+  child = await startAppProcess({ databaseUrl: t.database.url, githubHost: github.host });
+  const app = child;
   const created = buildWebhook(github.world, "installation", "created", { installationId }, github.urls);
-  expect((await post(created.name, created.payload, created.id)).status).toBe(202);
+  expect(await app.deliver(created)).toBe(202);
   await waitFor(
     async () => {
       const [repo] = await t.database.db
@@ -105,16 +58,16 @@ it("exits 0 within 25 s of SIGTERM, and nothing it accepted is lost", async () =
   const deliveries = prs.map(async (pr, index) => {
     await new Promise((resolve) => setTimeout(resolve, index * 10));
     const hook = buildWebhook(github.world, "pull_request", "edited", { prId: pr.id }, github.urls);
-    return post(hook.name, hook.payload, hook.id);
+    return { id: hook.id, status: await app.deliver(hook) };
   });
   await new Promise((resolve) => setTimeout(resolve, 100));
   const signalled = Date.now();
-  child.kill("SIGTERM");
+  const stopped = app.kill("SIGTERM");
   const results = await Promise.all(deliveries);
-  const code = await exited;
+  await stopped;
   const stoppedInMs = Date.now() - signalled;
 
-  expect(code).toBe(0);
+  expect(app.exit).toEqual({ code: 0, signal: null });
   expect(stoppedInMs).toBeLessThan(25_000);
   const accepted = results.filter((result) => result.status === 202).map((result) => result.id);
   expect(accepted.length).toBeGreaterThan(0);

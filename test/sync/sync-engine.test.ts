@@ -195,8 +195,15 @@ describe("backfill", () => {
 
 describe("faults", () => {
   it("completes a backfill through injected 502s, 504s and secondary rate limits", async () => {
-    // About a third of all requests fail (the fault stream is seeded, so the run is repeatable).
-    github.faults.set({ serverErrorRate: 0.2, gatewayTimeoutRate: 0.1, secondaryLimitRate: 0.1 });
+    // About a third of all requests fail, and the first two GraphQL queries certainly do. The fault
+    // stream is seeded, but how many requests the run makes depends on timing, so only the two
+    // certain failures are counted on.
+    github.faults.set({
+      serverErrorRate: 0.2,
+      gatewayTimeoutRate: 0.1,
+      secondaryLimitRate: 0.1,
+      failNext: { count: 2, status: 502, match: "graphql" },
+    });
     const injectedBefore = github.faults.injected;
     try {
       const { installation, repos } = await install({
@@ -213,7 +220,7 @@ describe("faults", () => {
         },
         { timeoutMs: 120_000, what: "every repository to complete" },
       );
-      expect(github.faults.injected - injectedBefore).toBeGreaterThanOrEqual(5);
+      expect(github.faults.injected - injectedBefore).toBeGreaterThanOrEqual(2);
       github.faults.clear();
       await t.app.drain(["process-webhook", "backfill", "sync-repositories"], 60_000);
       await expectMatchesTruth(installation.id, truthFor(repoIds, daysAgo(30)));
