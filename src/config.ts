@@ -90,9 +90,12 @@ const envSchema = z.object({
   UNINSTALLED_RETENTION_DAYS: integer(30),
   /** Bearer token for /metrics; without it /metrics answers only local, unproxied requests. */
   METRICS_TOKEN: optional.pipe(z.string().min(16, "must be at least 16 characters").optional()),
-  /** Webhook requests per client IP and minute; 0 turns the limit off. */
+  /**
+   * Refused webhook requests (wrong signature, refused body, repeated GUID) with GitHub's
+   * User-Agent per client IP and minute before that IP is refused; new deliveries never count. 0: no limit.
+   */
   WEBHOOK_RATE_LIMIT_PER_MINUTE: integer(20_000),
-  /** Unsigned or wrongly signed webhook requests per client IP and minute before it is refused. */
+  /** The same for senders without GitHub's User-Agent. */
   WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE: integer(30),
   /** Settings UI requests (pages, sign-in, setup) per client IP and minute; 0 turns it off. */
   UI_RATE_LIMIT_PER_MINUTE: integer(300),

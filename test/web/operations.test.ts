@@ -202,11 +202,11 @@ describe("/metrics", () => {
 });
 
 describe("rate limits", () => {
-  it("refuse an IP after a few invalid signatures, never count valid ones, and cap everything per IP", async () => {
+  it("refuse an IP after a few refused requests, never count new deliveries, and hold GitHub's user agent to a larger allowance", async () => {
     const app = await startTestApp(t.database, {
       queues: [],
       env: {
-        WEBHOOK_RATE_LIMIT_PER_MINUTE: "12",
+        WEBHOOK_RATE_LIMIT_PER_MINUTE: "6",
         WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE: "3",
         UI_RATE_LIMIT_PER_MINUTE: "4",
       },
@@ -217,11 +217,19 @@ describe("rate limits", () => {
       expect(await statuses(app, flood, "127.0.0.2")).toEqual([401, 401, 401, 429, 429]);
       // GitHub's own deliveries from that address (one proxy for everyone, say) still get in.
       expect(await statuses(app, [signedDelivery(), badlySigned()], "127.0.0.2")).toEqual([202, 429]);
-      // Valid deliveries from another address go on, and do not use up the invalid allowance.
-      const valid = Array.from({ length: 12 }, () => signedDelivery());
+      // New deliveries never count, however many: far more than either allowance.
+      const valid = Array.from({ length: 20 }, () => signedDelivery());
       expect(await statuses(app, valid, "127.0.0.3")).toEqual(valid.map(() => 202));
-      // Only the per-IP cap on every webhook request stops them.
-      expect(await statuses(app, [signedDelivery()], "127.0.0.3")).toEqual([429]);
+      // A replayed delivery is acknowledged, but counts: GitHub's user agent gets six.
+      const replays = Array.from({ length: 7 }, () => valid[0]!);
+      expect(await statuses(app, replays, "127.0.0.3")).toEqual([202, 202, 202, 202, 202, 202, 429]);
+      // So do wrong signatures that claim to be GitHub; the address is then refused for everything.
+      const posing = [1, 2, 3, 4, 5, 6, 7].map(() => ({
+        ...badlySigned(),
+        headers: { ...badlySigned().headers, "user-agent": "GitHub-Hookshot/0b1d2a3" },
+      }));
+      expect(await statuses(app, posing, "127.0.0.6")).toEqual([401, 401, 401, 401, 401, 401, 429]);
+      expect(await statuses(app, [signedDelivery()], "127.0.0.6")).toEqual([429]);
 
       // The settings UI has its own allowance; health checks have none.
       const pages = [1, 2, 3, 4, 5].map(() => get("/"));
@@ -233,7 +241,7 @@ describe("rate limits", () => {
     }
   });
 
-  it("at the defaults, a burst of a thousand valid deliveries from one address is never throttled", async () => {
+  it("at the defaults, a burst of a thousand new deliveries from one address is never throttled", async () => {
     const burst = Array.from({ length: 1000 }, () => signedDelivery("ping", "ping"));
     const codes = await statuses(t.app, burst, "127.0.0.5");
     expect(new Set(codes)).toEqual(new Set([202]));

@@ -3,8 +3,9 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from
 
 export interface RateLimitSettings {
   webhookPath: string;
-  /** Per client IP and minute; 0 turns a limit off. */
+  /** Per client IP and minute; 0 turns a limit off. Refused webhook requests with GitHub's User-Agent. */
   webhookRateLimitPerMinute: number;
+  /** Refused webhook requests from other senders. */
   invalidWebhookRateLimitPerMinute: number;
   uiRateLimitPerMinute: number;
 }
@@ -19,60 +20,70 @@ type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 /**
  * Rate limits against floods that are not GitHub, per client IP (`request.ip`, so behind a proxy
- * it depends on the trust-proxy setting) and per process:
+ * it depends on the trust-proxy setting) and per process.
  *
- * - the webhook endpoint takes a generous number of requests a minute: GitHub's own bursts (a
- *   bulk change, a redelivery) reach thousands, and refusing them loses events;
- * - requests that fail the signature check count against a much smaller allowance, and an IP that
- *   used it up is refused before its body is even read, until the minute is over. Requests that
- *   say they come from GitHub (User-Agent GitHub-Hookshot/…) are exempt from the refusal: behind a
- *   proxy every client may share one IP, and a flood must not lock GitHub out with it (a sender
- *   that fakes the header is still held by the per-IP cap and cannot pass the signature check);
- * - the settings UI (pages, sign-in, setup) has its own allowance; health checks and /metrics
- *   have none.
+ * On the webhook endpoint only requests that did not bring a new, correctly signed delivery count
+ * (a wrong signature, a refused body, a GUID already stored): GitHub does not retry a refused
+ * delivery, so a burst of its own (a mass rebase, a release day) must never be throttled, however
+ * fast, and a sender without the secret can only produce requests that count.
+ *
+ * - Senders that do not say they are GitHub (User-Agent GitHub-Hookshot/…) get a small allowance
+ *   of such requests; an IP that used it up is refused before its body is even read, until its
+ *   minute is over.
+ * - Requests that say they come from GitHub are held only by a generous allowance: behind a proxy
+ *   every client may share one IP, and a flood must not lock GitHub out with it, while a sender
+ *   that fakes the header still cannot pass the signature check and is stopped by that allowance.
+ * - The settings UI (pages, sign-in, setup) has its own allowance of every request; health checks,
+ *   /metrics and the stylesheet have none.
  *
  * Must be installed before the routes: the limits are attached to each route as it is added.
  */
 export async function installRateLimits(app: FastifyInstance, settings: RateLimitSettings): Promise<void> {
   await app.register(fastifyRateLimit, { global: false });
-  const perMinute = (max: number, scope: string): Hook | undefined =>
-    max > 0
+  const uiLimit =
+    settings.uiRateLimitPerMinute > 0
       ? (app.rateLimit({
+          max: settings.uiRateLimitPerMinute,
+          timeWindow: MINUTE_MS,
+          keyGenerator: (request) => `ui:${request.ip}`,
+        }) as Hook)
+      : undefined;
+
+  const allowance = (max: number, scope: string) =>
+    max > 0
+      ? app.createRateLimit({
           max,
           timeWindow: MINUTE_MS,
           keyGenerator: (request) => `${scope}:${request.ip}`,
-        }) as Hook)
-      : undefined;
-  const webhookLimit = perMinute(settings.webhookRateLimitPerMinute, "webhook");
-  const uiLimit = perMinute(settings.uiRateLimitPerMinute, "ui");
-
-  const invalid =
-    settings.invalidWebhookRateLimitPerMinute > 0
-      ? app.createRateLimit({
-          max: settings.invalidWebhookRateLimitPerMinute,
-          timeWindow: MINUTE_MS,
-          keyGenerator: (request) => `invalid-webhook:${request.ip}`,
         })
       : undefined;
-  const refuseInvalidSenders: Hook = async (request, reply) => {
-    if (request.headers["user-agent"]?.startsWith(GITHUB_USER_AGENT)) return;
-    const state = await invalid!(request, { increment: false });
+  const fromOthers = allowance(settings.invalidWebhookRateLimitPerMinute, "webhook-refused");
+  const fromGitHub = allowance(settings.webhookRateLimitPerMinute, "webhook-refused-hookshot");
+  const allowanceFor = (request: FastifyRequest) =>
+    request.headers["user-agent"]?.startsWith(GITHUB_USER_AGENT) ? fromGitHub : fromOthers;
+
+  const refuseSpentSenders: Hook = async (request, reply) => {
+    const limit = allowanceFor(request);
+    if (!limit) return;
+    const state = await limit(request, { increment: false });
     if (state.isAllowed || state.remaining > 0) return;
-    request.log.warn({ ip: request.ip }, "webhook sender refused after too many invalid signatures");
+    request.log.warn({ ip: request.ip }, "webhook sender refused after too many refused requests");
     return reply
       .code(429)
       .header("retry-after", state.ttlInSeconds)
-      .send({ error: "Too many unsigned or wrongly signed requests; try again later" });
+      .send({ error: "Too many refused webhook requests from this address; try again later" });
   };
-  const countInvalid: Hook = async (request, reply) => {
-    if (reply.statusCode === 401) await invalid!(request);
+  const countRefused: Hook = async (request, reply) => {
+    if (reply.statusCode === 429) return;
+    if (reply.statusCode === 202 && request.newDelivery) return;
+    await allowanceFor(request)?.(request);
   };
 
   app.addHook("onRoute", (route: RouteOptions) => {
     if (route.url === settings.webhookPath) {
-      const onRequest = [webhookLimit, invalid && refuseInvalidSenders].filter(Boolean) as Hook[];
-      route.onRequest = [...asArray(route.onRequest), ...(onRequest as never[])];
-      if (invalid) route.onResponse = [...asArray(route.onResponse), countInvalid as never];
+      if (!fromOthers && !fromGitHub) return;
+      route.onRequest = [...asArray(route.onRequest), refuseSpentSenders as never];
+      route.onResponse = [...asArray(route.onResponse), countRefused as never];
       return;
     }
     if (!uiLimit || UNLIMITED.some((pattern) => pattern.test(route.url))) return;

@@ -21,6 +21,8 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The delivery's validated headers, set before its body is read. */
     delivery: DeliveryHeaders | null;
+    /** Set once the request's delivery was stored as new (not a GUID seen before). */
+    newDelivery: boolean;
   }
 }
 
@@ -46,6 +48,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     done(null, body),
   );
   app.decorateRequest("delivery", null);
+  app.decorateRequest("newDelivery", false);
 
   const refuseEarly = (reply: FastifyReply, status: number, reason: string) =>
     // The body is not read: closing the connection stops the client from sending the rest of it.
@@ -105,6 +108,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
         request.log.warn({ action, reason: refused }, "webhook payload does not match its event");
         return reply.code(400).send({ error: `Payload does not match the ${event} event (${refused})` });
       }
+      request.newDelivery = accepted;
       request.log.info({ action, handled, duplicate: !accepted }, "webhook received");
       return reply.code(202).send({ ok: true, duplicate: !accepted, handled });
     },
