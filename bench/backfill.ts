@@ -52,6 +52,8 @@ const HOURLY_BUDGET = 5000;
 const TARGET_UNITS_PER_PR = 0.05;
 const TARGET_RATIO = 60;
 const TARGET_RSS_MB = 300;
+/** A chained slice starts within seconds of the last: the backfill never idles (issue 9 §7). */
+const TARGET_IDLE_SHARE = 0.05;
 const RSS_SAMPLE_MS = 200;
 const POLL_MS = 1000;
 const PROGRESS_MS = 30_000;
@@ -254,6 +256,9 @@ async function backfill(
  * Stretches of the run in which no backfill job was running although the backfill was not done:
  * time spent waiting for pg-boss to hand out the next slice.
  */
+/** The share of the wall time no backfill slice was running. */
+const idleShare = (r: ScenarioResult) => r.idle.totalS / (r.wallMs / 1000);
+
 async function backfillIdle(engine: Engine, from: Date, to: Date) {
   // Epoch milliseconds: drizzle's driver leaves timestamps as text on the shared postgres.js client.
   const jobs = await engine.database.sql<{ started: number; ended: number | null }[]>`
@@ -397,7 +402,7 @@ function report(results: ScenarioResult[]): string[] {
     line(`  peak RSS (app process)  ${Math.round(r.peakRssMb)} MB (at start ${Math.round(r.startRssMb)} MB)`);
     line(
       `  backfill jobs           ${r.idle.jobs} (20 s slices); none running for ${round(r.idle.totalS, 1)} s ` +
-        `of the wall time, longest gap ${round(r.idle.longestS, 1)} s`,
+        `of the wall time (${round(idleShare(r) * 100, 1)}%), longest gap ${round(r.idle.longestS, 1)} s`,
     );
     line(`  load average at the end ${r.loadAverage.join(" / ")} (1 / 5 / 15 min, ${cpus().length} cores)`);
     if (r.delta) {
@@ -440,6 +445,11 @@ function report(results: ScenarioResult[]): string[] {
     check(
       r.peakRssMb < TARGET_RSS_MB,
       `${r.name}: peak RSS < ${TARGET_RSS_MB} MB (${Math.round(r.peakRssMb)} MB)`,
+    );
+    check(
+      r.finished && idleShare(r) < TARGET_IDLE_SHARE,
+      `${r.name}: no backfill slice running < ${TARGET_IDLE_SHARE * 100}% of the wall time ` +
+        `(${round(idleShare(r) * 100, 1)}%, ${round(r.idle.totalS, 1)} s of ${round(r.wallMs / 1000, 1)} s)`,
     );
     check(
       r.delta ? r.delta.graphqlCalls === 1 : undefined,
