@@ -22,10 +22,10 @@ type Hook = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
  * Rate limits against floods that are not GitHub, per client IP (`request.ip`, so behind a proxy
  * it depends on the trust-proxy setting) and per process.
  *
- * On the webhook endpoint only requests that did not bring a new, correctly signed delivery count
- * (a wrong signature, a refused body, a GUID already stored): GitHub does not retry a refused
- * delivery, so a burst of its own (a mass rebase, a release day) must never be throttled, however
- * fast, and a sender without the secret can only produce requests that count.
+ * On the webhook endpoint only requests refused for what they carry count (a wrong signature, a
+ * refused body, a GUID already stored), never a new, correctly signed delivery: GitHub does not
+ * retry a refused delivery, so a burst of its own (a mass rebase, a release day) must never be
+ * throttled, however fast, and a sender without the secret can only produce requests that count.
  *
  * - Senders that do not say they are GitHub (User-Agent GitHub-Hookshot/…) get a small allowance
  *   of such requests; an IP that used it up is refused before its body is even read, until its
@@ -74,7 +74,8 @@ export async function installRateLimits(app: FastifyInstance, settings: RateLimi
       .send({ error: "Too many refused webhook requests from this address; try again later" });
   };
   const countRefused: Hook = async (request, reply) => {
-    if (reply.statusCode === 429) return;
+    // Our own failures (setup mode, a database down) are not the sender's.
+    if (reply.statusCode === 429 || reply.statusCode >= 500) return;
     if (reply.statusCode === 202 && request.newDelivery) return;
     await allowanceFor(request)?.(request);
   };
