@@ -241,6 +241,31 @@ describe("rate limits", () => {
     }
   });
 
+  it("do not hold our own failures against the sender", async () => {
+    const app = await startTestApp(t.database, {
+      queues: [],
+      env: { WEBHOOK_RATE_LIMIT_PER_MINUTE: "2", WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE: "2" },
+    });
+    try {
+      // The deliveries table out of reach: intake fails, which is the app's fault, not GitHub's.
+      await t.database.sql`alter table webhook_deliveries rename to webhook_deliveries_away`;
+      try {
+        const failing = await statuses(
+          app,
+          [1, 2, 3, 4].map(() => signedDelivery()),
+          "127.0.0.7",
+        );
+        expect(failing.every((status) => status >= 500)).toBe(true);
+      } finally {
+        await t.database.sql`alter table webhook_deliveries_away rename to webhook_deliveries`;
+      }
+      // Once it is back, deliveries go straight in: the failures used up no allowance.
+      expect(await statuses(app, [signedDelivery(), signedDelivery()], "127.0.0.7")).toEqual([202, 202]);
+    } finally {
+      await app.stop();
+    }
+  });
+
   it("at the defaults, a burst of a thousand new deliveries from one address is never throttled", async () => {
     const burst = Array.from({ length: 1000 }, () => signedDelivery("ping", "ping"));
     const codes = await statuses(t.app, burst, "127.0.0.5");
