@@ -58,10 +58,10 @@ export class GitHubAppClient {
   ) {}
 
   /** One page of the App's recent delivery attempts, newest first. */
-  async listHookDeliveries(cursor: string | null, perPage = MAX_PER_PAGE): Promise<HookDeliveryPage> {
+  async listHookDeliveries(cursor: string | null): Promise<HookDeliveryPage> {
     try {
       const response = await this.octokit.request("GET /app/hook/deliveries", {
-        per_page: Math.min(perPage, MAX_PER_PAGE),
+        per_page: MAX_PER_PAGE,
         ...(cursor ? { cursor } : {}),
       });
       const items = response.data as unknown as RawHookDelivery[];
@@ -130,7 +130,7 @@ function toHookDelivery(raw: RawHookDelivery): HookDelivery {
 }
 
 /** `<…?per_page=100&cursor=v1_123>; rel="next"` → `v1_123`. */
-export function nextCursorFrom(link: string | undefined): string | null {
+function nextCursorFrom(link: string | undefined): string | null {
   if (!link) return null;
   for (const part of link.split(",")) {
     const match = /<([^>]+)>\s*;\s*rel="next"/.exec(part);

@@ -8,7 +8,7 @@ import { RE2JS } from "re2js";
  */
 
 /** Long enough for any sensible alternation of branch prefixes or words. */
-export const MAX_PATTERN_LENGTH = 200;
+const MAX_PATTERN_LENGTH = 200;
 
 export interface Pattern {
   test(text: string): boolean;

@@ -58,24 +58,7 @@ const STATUS_ORDER: SyncStatus[] = [
   "complete",
 ];
 
-/** The installation's progress: its tracked repositories summed, worst status first, longest ETA. */
-export function rollUpProgress(repos: ProgressFacts[], now: Date): Progress | null {
-  const tracked = repos.filter((repo) => repo.tracked && !repo.removedAt);
-  if (tracked.length === 0) return null;
-  const parts = tracked.map((repo) => computeProgress(repo, now));
-  const status =
-    STATUS_ORDER.find((candidate) => parts.some((part) => part.status === candidate)) ?? "complete";
-  const done = parts.reduce((sum, part) => sum + part.done, 0);
-  const known = parts.every((part) => part.total !== null || part.status === "complete");
-  const total = known ? parts.reduce((sum, part) => sum + (part.total ?? part.done), 0) : null;
-  const etas = parts.map((part) => part.etaSeconds).filter((eta): eta is number => eta !== null);
-  const pauses = parts.map((part) => part.pausedUntil).filter((at): at is Date => at !== null);
-  return {
-    status,
-    done,
-    total,
-    percent: status === "complete" ? 100 : total ? Math.min(99, Math.floor((done / total) * 100)) : null,
-    etaSeconds: etas.length > 0 ? Math.max(...etas) : null,
-    pausedUntil: pauses.length > 0 ? new Date(Math.max(...pauses.map((at) => at.getTime()))) : null,
-  };
+/** The status an installation shows: the worst its tracked repositories have ("complete" if none). */
+export function worstSyncStatus(counts: Partial<Record<SyncStatus, number>>): SyncStatus {
+  return STATUS_ORDER.find((status) => (counts[status] ?? 0) > 0) ?? "complete";
 }

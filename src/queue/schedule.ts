@@ -32,7 +32,7 @@ export async function unscheduleNightlySync(boss: PgBoss, installationId: number
 }
 
 /** Daily retention run, 03:30 UTC: after the nightly syncs of most time zones. */
-export const RETENTION_CRON = "30 3 * * *";
+const RETENTION_CRON = "30 3 * * *";
 
 /**
  * The deployment-wide schedules: the webhook redelivery scan every few minutes and the daily

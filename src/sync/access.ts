@@ -28,7 +28,7 @@ export interface AccessDeps {
 }
 
 /** The refusals an installation or repository out of reach produces (a rate limit is not one). */
-export function isAccessError(error: unknown): boolean {
+function isAccessError(error: unknown): boolean {
   return error instanceof NotFoundError || error instanceof AuthError || error instanceof PermissionError;
 }
 
@@ -37,7 +37,7 @@ export function isAccessError(error: unknown): boolean {
  * says: an uninstall (deleted_at, nightly sync unscheduled), a suspension (suspended_at), or a
  * renamed account. Returns the loss, or undefined while the installation is fine.
  */
-export async function confirmInstallationAccess(
+async function confirmInstallationAccess(
   deps: AccessDeps,
   installationId: number,
 ): Promise<"installation_gone" | "installation_suspended" | undefined> {

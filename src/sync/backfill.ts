@@ -3,7 +3,7 @@ import { withTransaction, type Db } from "../db/client.js";
 import { listUnfinishedBackfills, updateRepository } from "../db/queries/repositories.js";
 import type { Repository } from "../db/schema/index.js";
 import type { GqlPullRequest } from "../github/queries.js";
-import { enqueue } from "../queue/boss.js";
+import { enqueue, enqueueMany } from "../queue/boss.js";
 import { syncDepthToDays } from "../settings.js";
 import { completePullRequests, fetchPullRequestPage, storePullRequests } from "./pull-requests.js";
 import type { SyncContext } from "./sync-context.js";
@@ -126,9 +126,12 @@ export async function resumeUnfinishedBackfills(
   installationId: number,
 ): Promise<number> {
   const repoIds = await listUnfinishedBackfills(db, installationId);
-  for (const repoId of repoIds) {
-    await enqueue(boss, "backfillRepo", { installationId, repoId }, { tx: db });
-  }
+  await enqueueMany(
+    boss,
+    "backfillRepo",
+    repoIds.map((repoId) => ({ installationId, repoId })),
+    { tx: db },
+  );
   return repoIds.length;
 }
 

@@ -22,17 +22,25 @@ export async function recomputePullRequests(
   ids: number[],
   patterns: HotfixPatterns,
 ) {
+  const { computed } = await recomputeAndStore(db, installationId, ids, patterns);
+  return computed.map(({ pr, metrics }) => ({ ...pr, ...metrics }));
+}
+
+/**
+ * Computes the pull requests' derived columns and writes those that differ from what is stored;
+ * returns every pull request as stored before, with its metrics, and the ones that changed.
+ */
+async function recomputeAndStore(db: Db, installationId: number, ids: number[], patterns: HotfixPatterns) {
   const prs = await loadPullRequestsWithDetails(db, installationId, ids);
   const computed = prs.map((pr) => ({ pr, metrics: computePullRequestMetrics(pr, patterns) }));
   // Most events (a push, a label) change none of them: no write, no row version.
+  const changed = computed.filter(({ pr, metrics }) => !unchanged(pr, metrics));
   await updatePullRequestMetrics(
     db,
     installationId,
-    computed
-      .filter(({ pr, metrics }) => !unchanged(pr, metrics))
-      .map(({ pr, metrics }) => ({ id: pr.id, metrics })),
+    changed.map(({ pr, metrics }) => ({ id: pr.id, metrics })),
   );
-  return computed.map(({ pr, metrics }) => ({ ...pr, ...metrics }));
+  return { computed, changed };
 }
 
 /** Pull requests recomputed per transaction: bounded statements, and progress a crash keeps. */
@@ -91,16 +99,7 @@ export async function recomputeInstallation(
     const ids = await pullRequestIdsAfter(database.db, installationId, after, BATCH);
     if (ids.length === 0) break;
     await withTransaction(database, async (db) => {
-      const prs = await loadPullRequestsWithDetails(db, installationId, ids);
-      const updates = prs.flatMap((pr) => {
-        const metrics = computePullRequestMetrics(pr, settings);
-        return unchanged(pr, metrics) ? [] : [{ pr, metrics }];
-      });
-      await updatePullRequestMetrics(
-        db,
-        installationId,
-        updates.map(({ pr, metrics }) => ({ id: pr.id, metrics })),
-      );
+      const { changed: updates } = await recomputeAndStore(db, installationId, ids, settings);
       await queueWeeklyRefresh(
         boss,
         db,

@@ -1,6 +1,6 @@
 import type { PgBoss } from "pg-boss";
 import type { Logger } from "pino";
-import { withTransaction, type Database } from "../db/client.js";
+import { withTransaction, type Database, type Db } from "../db/client.js";
 import { readAppState, writeAppState } from "../db/queries/app-state.js";
 import {
   claimFailedDeliveries,
@@ -12,9 +12,8 @@ import {
   recordRedeliveryOutcome,
   releaseRedelivery,
 } from "../db/queries/webhook-redeliveries.js";
-import { NotFoundError, RateLimitedError } from "../errors.js";
+import { describeError, NotFoundError, RateLimitedError } from "../errors.js";
 import type { GitHubAppClient, GitHubAppClientFactory, HookDelivery } from "../github/app-client.js";
-import type { Db } from "../db/client.js";
 import { enqueue } from "../queue/boss.js";
 import { catalog } from "../queue/catalog.js";
 
@@ -238,8 +237,7 @@ async function requestRedelivery(
       await releaseRedelivery(db, delivery.guid);
       throw error;
     }
-    const message = error instanceof Error ? error.message : String(error);
-    await recordRedeliveryOutcome(db, delivery.guid, `failed: ${message}`);
+    await recordRedeliveryOutcome(db, delivery.guid, `failed: ${describeError(error)}`);
     log.warn({ deliveryId: delivery.guid, err: error }, "webhook redelivery refused");
     return false;
   }

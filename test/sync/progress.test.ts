@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { computeProgress, rollUpProgress, type ProgressFacts } from "../../src/metrics/progress.js";
+import { computeProgress, worstSyncStatus, type ProgressFacts } from "../../src/metrics/progress.js";
 
 const now = new Date("2026-01-01T12:00:00Z");
 const repo = (patch: Partial<ProgressFacts>): ProgressFacts => ({
@@ -58,29 +58,14 @@ describe("computeProgress", () => {
   });
 });
 
-describe("rollUpProgress", () => {
-  it("sums tracked repositories, shows the worst status and the longest ETA", () => {
-    const pausedUntil = new Date("2026-01-01T13:00:00Z");
-    const rolled = rollUpProgress(
-      [
-        repo({ syncStatus: "complete", prsDone: 100, prsTotal: 100 }),
-        repo({ prsDone: 50, prsTotal: 200 }),
-        repo({ syncStatus: "paused_rate_limited", prsDone: 10, prsTotal: 100, pausedUntil }),
-        repo({ tracked: false, syncStatus: "error", prsDone: 5, prsTotal: 5 }),
-      ],
-      now,
-    );
-    expect(rolled).toEqual({
-      status: "paused_rate_limited",
-      done: 160,
-      total: 400,
-      percent: 40,
-      etaSeconds: 1800,
-      pausedUntil,
-    });
-  });
-
-  it("is null without tracked repositories", () => {
-    expect(rollUpProgress([repo({ tracked: false })], now)).toBeNull();
+describe("worstSyncStatus", () => {
+  it.each<[string, Parameters<typeof worstSyncStatus>[0], string]>([
+    ["an error beats everything", { complete: 3, syncing: 1, error: 1 }, "error"],
+    ["a pause beats syncing", { complete: 1, syncing: 2, paused_rate_limited: 1 }, "paused_rate_limited"],
+    ["syncing beats queued", { queued: 4, syncing: 1, pending: 2 }, "syncing"],
+    ["zero counts do not count", { error: 0, queued: 1 }, "queued"],
+    ["no repositories: complete", {}, "complete"],
+  ])("%s", (_name, counts, expected) => {
+    expect(worstSyncStatus(counts)).toBe(expected);
   });
 });

@@ -1,6 +1,6 @@
-import { eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Database, Db } from "../client.js";
-import { appState } from "../schema/index.js";
+import { readAppState, writeAppState } from "./app-state.js";
 
 /** The app_state key of the GitHub App this deployment registered in setup mode. */
 const REGISTRATION_KEY = "github_app_registration";
@@ -29,13 +29,9 @@ export async function withRegistrationLock<T>(
 }
 
 export async function findAppRegistration(db: Db): Promise<AppRegistration | undefined> {
-  const [row] = await db.select().from(appState).where(eq(appState.key, REGISTRATION_KEY));
-  return row?.value as AppRegistration | undefined;
+  return readAppState<AppRegistration>(db, REGISTRATION_KEY);
 }
 
 export async function recordAppRegistration(db: Db, registration: AppRegistration): Promise<void> {
-  await db
-    .insert(appState)
-    .values({ key: REGISTRATION_KEY, value: registration })
-    .onConflictDoUpdate({ target: appState.key, set: { value: registration, updatedAt: sql`now()` } });
+  await writeAppState(db, REGISTRATION_KEY, registration);
 }

@@ -224,14 +224,7 @@ export async function weeksOfRepositories(
   timeZone: string,
 ): Promise<string[]> {
   if (repoIds.length === 0) return [];
-  const rows = await db.execute<{ week: string }>(sql`
-    select distinct date_trunc('week', at at time zone ${timeZone}::text)::date::text as week
-    from ${pullRequests} pr
-    cross join lateral unnest(array[pr.created_at, pr.merged_at, pr.closed_at, pr.first_review_at]) as at
-    where pr.installation_id = ${installationId}
-      and pr.repo_id = any(${sql.param(repoIds.map(String))}::bigint[])
-      and at is not null`);
-  return [...rows].map((row) => row.week).sort();
+  return weeksCountedIn(db, installationId, timeZone, repoIds);
 }
 
 /** Deletes the repositories' pull requests with their reviews and commits. */
@@ -298,10 +291,23 @@ export async function weeksOfInstallation(
   installationId: number,
   timeZone: string,
 ): Promise<string[]> {
+  return weeksCountedIn(db, installationId, timeZone);
+}
+
+/** The weeks a pull request counts in: those it was opened, merged, closed or first reviewed in. */
+async function weeksCountedIn(
+  db: Db,
+  installationId: number,
+  timeZone: string,
+  repoIds?: number[],
+): Promise<string[]> {
+  const ofRepositories = repoIds
+    ? sql`and pr.repo_id = any(${sql.param(repoIds.map(String))}::bigint[])`
+    : sql``;
   const rows = await db.execute<{ week: string }>(sql`
     select distinct date_trunc('week', at at time zone ${timeZone}::text)::date::text as week
     from ${pullRequests} pr
     cross join lateral unnest(array[pr.created_at, pr.merged_at, pr.closed_at, pr.first_review_at]) as at
-    where pr.installation_id = ${installationId} and at is not null`);
+    where pr.installation_id = ${installationId} ${ofRepositories} and at is not null`);
   return [...rows].map((row) => row.week).sort();
 }

@@ -1,5 +1,6 @@
 import { and, count, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
+import { MAX_STORED_ERROR_LENGTH } from "../../errors.js";
 import {
   installations,
   pullRequests,
@@ -158,7 +159,7 @@ export async function recordRepositoryFailure(
   await db
     .update(repositories)
     .set({
-      lastError: failure.message.slice(0, 1000),
+      lastError: failure.message.slice(0, MAX_STORED_ERROR_LENGTH),
       lastErrorCode: failure.code,
       failureCount: sql`${repositories.failureCount} + 1`,
       ...(failure.failed ? { syncStatus: "error" as const, syncFinishedAt: failure.at } : {}),
@@ -363,7 +364,7 @@ export async function markRepositoryGone(db: Db, id: number, reason: { message: 
       syncStatus: sql`case when ${repositories.syncStatus} in ('queued', 'syncing', 'paused_rate_limited') then 'pending' else ${repositories.syncStatus} end`,
       pausedUntil: null,
       pausedAt: null,
-      lastError: reason.message.slice(0, 1000),
+      lastError: reason.message.slice(0, MAX_STORED_ERROR_LENGTH),
       lastErrorCode: "not_found",
       updatedAt: sql`now()`,
     })

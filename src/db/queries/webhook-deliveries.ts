@@ -2,7 +2,7 @@ import { and, eq, gt, inArray, isNotNull, lt, ne, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
 import { webhookDeliveries, type DeliveryStatus, type WebhookDelivery } from "../schema/index.js";
 
-export interface NewDelivery {
+export interface NewRawDelivery {
   id: string;
   event: string;
   action: string | null;
@@ -11,10 +11,6 @@ export interface NewDelivery {
   status: DeliveryStatus;
   /** Why a delivery was refused (ignored with a reason), if it was. */
   lastError?: string | null;
-  payload: unknown;
-}
-
-export interface NewRawDelivery extends Omit<NewDelivery, "payload"> {
   /** The payload as JSON text, stored as it is (no second serialisation of a large object). */
   payloadJson: string;
 }
@@ -36,11 +32,6 @@ export async function insertDeliveries(db: Db, deliveries: NewRawDelivery[]): Pr
     .onConflictDoNothing({ target: webhookDeliveries.id })
     .returning({ id: webhookDeliveries.id });
   return new Set(rows.map((row) => row.id));
-}
-
-export async function findDelivery(db: Db, id: string): Promise<WebhookDelivery | undefined> {
-  const [row] = await db.select().from(webhookDeliveries).where(eq(webhookDeliveries.id, id));
-  return row;
 }
 
 /** The stored deliveries among these GUIDs, by GUID. */

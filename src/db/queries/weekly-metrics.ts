@@ -180,7 +180,6 @@ export async function listPendingWeeks(db: Db, installationId: number): Promise<
     .orderBy(weeklyMetricsPending.weekStart);
 }
 
-/** Clears refreshed weeks, but not one a change marked again since it was listed. */
 /**
  * Clears refreshed weeks, but not one a change marked again since it was listed. Rows are locked in
  * week order first, the order markWeeksPending writes them in, so the two never deadlock.

@@ -6,7 +6,7 @@ import type { JobContext, JobDeps, JobOutput } from "./deps.js";
 
 const DAY_MS = 86_400_000;
 /** Rows per statement: each one is a short transaction that never holds many locks. */
-export const RETENTION_BATCH = 1000;
+const RETENTION_BATCH = 1000;
 /** A run works this long, then queues its continuation, well inside the queue's expiry. */
 const SLICE_MS = 60_000;
 

@@ -16,7 +16,8 @@ import { installationAccount, repositoryFacts } from "./known-repository.js";
  * installation.*: created, new_permissions_accepted and unsuspend store the installation and the
  * repositories the payload lists, track them by the auto-track rule, queue their backfills, and
  * queue a full repository listing and member sync (payloads may not list every repository);
- * unsuspend also resumes the backfills the suspension cut short. deleted keeps the history and stops syncing; suspend pauses every job of the installation.
+ * unsuspend also resumes the backfills the suspension cut short. deleted keeps the history and
+ * stops syncing; suspend pauses every job of the installation.
  */
 export async function handleInstallation(deps: HandlerDeps, payload: InstallationEvent): Promise<void> {
   const { installation, action } = payload;
