@@ -4,7 +4,7 @@ import { listUnfinishedBackfills, updateRepository } from "../db/queries/reposit
 import type { Repository } from "../db/schema/index.js";
 import type { GqlPullRequest } from "../github/queries.js";
 import { enqueue, enqueueMany } from "../queue/boss.js";
-import { syncDepthToDays } from "../settings.js";
+import { syncDepthToDays, type SyncDepth } from "../settings.js";
 import { completePullRequests, fetchPullRequestPage, storePullRequests } from "./pull-requests.js";
 import type { SyncContext } from "./sync-context.js";
 
@@ -17,7 +17,12 @@ export function backfillCutoff(
   defaultDepth: Repository["syncDepth"],
   now: Date,
 ): Date | null {
-  const days = syncDepthToDays(repo.syncDepth ?? defaultDepth ?? "30d");
+  return depthCutoff(repo.syncDepth ?? defaultDepth ?? "30d", now);
+}
+
+/** The oldest creation time a depth reaches back to from `now`; null for the full history. */
+export function depthCutoff(depth: SyncDepth, now: Date): Date | null {
+  const days = syncDepthToDays(depth);
   return days === null ? null : new Date(now.getTime() - days * DAY_MS);
 }
 

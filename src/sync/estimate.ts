@@ -1,7 +1,7 @@
 import type { Repository } from "../db/schema/index.js";
 import type { GitHubClient } from "../github/client.js";
 import type { InstallationSettings, SyncDepth } from "../settings.js";
-import { backfillCutoff, BEGINNING_OF_TIME, isBackfillCovered } from "./backfill.js";
+import { BEGINNING_OF_TIME, depthCutoff, isBackfillCovered } from "./backfill.js";
 
 /**
  * What a backfill will cost before it starts or deepens: the pull requests in the window (one cheap
@@ -51,7 +51,7 @@ export async function estimateBackfills(
   const estimates: RepositoryEstimate[] = [];
   for (const repo of repos) {
     const depth = options.depth ?? repo.syncDepth ?? options.settings.defaultSyncDepth;
-    const cutoff = backfillCutoff({ syncDepth: depth }, depth, options.now);
+    const cutoff = depthCutoff(depth, options.now);
     if (!repo.nodeId || isBackfillCovered(repo.backfilledSince, cutoff)) {
       estimates.push({ repoId: repo.id, fullName: repo.fullName, prs: 0 });
       continue;

@@ -11,7 +11,7 @@ import {
 import type { Repository } from "../db/schema/index.js";
 import { enqueue } from "../queue/boss.js";
 import { syncDepthToDays, type SyncDepth } from "../settings.js";
-import { backfillCutoff, enqueueBackfills, isBackfillCovered } from "./backfill.js";
+import { depthCutoff, enqueueBackfills, isBackfillCovered } from "./backfill.js";
 import { queueWeeks } from "./weekly.js";
 
 /**
@@ -91,7 +91,7 @@ export async function setSyncDepth(
     const [repo] = await findInstallationRepositories(db, installationId, [repoId]);
     if (!repo) return undefined;
     await updateRepository(db, repo.id, { syncDepth: depth });
-    const covered = isBackfillCovered(repo.backfilledSince, backfillCutoff({ syncDepth: depth }, depth, now));
+    const covered = isBackfillCovered(repo.backfilledSince, depthCutoff(depth, now));
     const running = repo.syncStatus === "queued" || repo.syncStatus === "syncing";
     const backfill = repo.tracked && !covered && !running;
     if (backfill) {
