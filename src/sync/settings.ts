@@ -1,6 +1,6 @@
 import type { PgBoss } from "pg-boss";
 import { withTransaction, type Database } from "../db/client.js";
-import { getInstallationSettings, saveInstallationSettings } from "../db/queries/installations.js";
+import { getInstallationSettings, updateInstallation } from "../db/queries/installations.js";
 import { enqueue } from "../queue/boss.js";
 import { scheduleNightlySync } from "../queue/schedule.js";
 import type { InstallationSettings } from "../settings.js";
@@ -23,7 +23,7 @@ export async function saveSettings(
 ): Promise<SettingsChange> {
   const change = await withTransaction(database, async (db) => {
     const before = await getInstallationSettings(db, installationId);
-    await saveInstallationSettings(db, installationId, settings);
+    await updateInstallation(db, installationId, { settings });
     const result: SettingsChange = {
       patternsChanged:
         before.hotfixBranchPattern !== settings.hotfixBranchPattern ||

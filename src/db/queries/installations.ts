@@ -47,7 +47,9 @@ export function isSyncable(installation: Installation | undefined): installation
 export async function updateInstallation(
   db: Db,
   id: number,
-  patch: Partial<Pick<Installation, "suspendedAt" | "deletedAt" | "repositorySelection" | "accountLogin">>,
+  patch: Partial<
+    Pick<Installation, "suspendedAt" | "deletedAt" | "repositorySelection" | "accountLogin" | "settings">
+  >,
 ): Promise<void> {
   await db
     .update(installations)
@@ -100,15 +102,4 @@ export async function claimFirstBackfillNotice(db: Db, id: number): Promise<{ ac
     .where(and(eq(installations.id, id), isNull(installations.firstBackfillNotifiedAt)))
     .returning({ account: installations.accountLogin });
   return row;
-}
-
-export async function saveInstallationSettings(
-  db: Db,
-  id: number,
-  settings: InstallationSettings,
-): Promise<void> {
-  await db
-    .update(installations)
-    .set({ settings, updatedAt: sql`now()` })
-    .where(eq(installations.id, id));
 }
