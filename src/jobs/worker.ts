@@ -76,6 +76,8 @@ export async function startWorkers(
       return { data, context: { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit } };
     };
 
+    const waitForPostgres = () => waitForDatabase(deps.database, { timeoutMs: DATABASE_OUTAGE_WAIT_MS });
+
     /** A job that threw: rescheduled when GitHub's budget ran out, else failed with a clean message. */
     const settleFailure = async (
       job: JobWithMetadata<unknown>,
@@ -83,11 +85,12 @@ export async function startWorkers(
       { log }: JobContext,
       error: unknown,
       timed: ((outcome: "failed" | "rate_limited") => void) | undefined,
+      databaseBack: () => Promise<boolean> = waitForPostgres,
     ): Promise<JobResult> => {
       timed?.(error instanceof RateLimitedError ? "rate_limited" : "failed");
       // pg-boss records the outcome in Postgres: if Postgres is what failed the job, that record
       // would fail too and leave the job claimed until it expires. Wait for Postgres first.
-      await waitForDatabase(deps.database, { timeoutMs: DATABASE_OUTAGE_WAIT_MS });
+      await databaseBack();
       if (error instanceof RateLimitedError) {
         log.warn({ resetAt: error.resetAt, kind: error.kind }, "rate limited; job rescheduled");
         await enqueue(boss, key, data, { startAfter: error.resetAt });
@@ -138,6 +141,9 @@ export async function startWorkers(
       } catch (error) {
         outcomes = prepared.map(() => ({ ok: false as const, error }));
       }
+      // A batch that failed together (Postgres gone, say) waits for Postgres once, not once per job.
+      let databaseChecked: Promise<boolean> | undefined;
+      const databaseBack = () => (databaseChecked ??= waitForPostgres());
       const results: JobResult[] = [];
       for (const [index, { job, data, context, timed }] of prepared.entries()) {
         const outcome = outcomes[index]!;
@@ -149,7 +155,7 @@ export async function startWorkers(
             ...(outcome.output ? { output: outcome.output } : {}),
           });
         } else {
-          results.push(await settleFailure(job, data, context, outcome.error, timed));
+          results.push(await settleFailure(job, data, context, outcome.error, timed, databaseBack));
         }
       }
       return results;
