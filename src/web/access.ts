@@ -31,7 +31,7 @@ const LOOKUP_CONCURRENCY = 4;
  * (organization memberships need the App's members permission, which it has). An installation
  * GitHub will not give a token for (suspended, being uninstalled) keeps the answer of the last check.
  */
-export async function administeredInstallations(
+async function administeredInstallations(
   deps: AccessDeps,
   user: { userId: number; login: string },
   previously: readonly number[],
@@ -84,28 +84,27 @@ export async function confirmedInstallations(
 }
 
 /** Where a signed-out visitor goes: sign-in, then back here (GET pages only). */
-export function redirectToSignIn(request: FastifyRequest, reply: FastifyReply) {
+function redirectToSignIn(request: FastifyRequest, reply: FastifyReply) {
   const next = request.method === "GET" ? `?next=${encodeURIComponent(request.url)}` : "";
   return reply.redirect(`/login${next}`, 303);
 }
 
 export interface InstallationAccess {
   session: Session;
-  installationId: number;
   installation: Installation;
 }
 
 /**
- * The gate of every installation page and form: a session (else sign-in), a valid CSRF token on
- * anything but GET, and the installation among those the user administers, confirmed with GitHub
- * before a change. Anything else is a 404, so another organization's ids reveal nothing.
+ * The gate of every installation page and form, whose path names the installation
+ * (`:installationId`): a session (else sign-in), a valid CSRF token on anything but GET, and the
+ * installation among those the user administers, confirmed with GitHub before a change. Anything
+ * else is a 404, so another organization's ids reveal nothing.
  * Returns undefined after answering the request itself.
  */
-export async function authorizeInstallation(
+export async function openInstallation(
   deps: AccessDeps,
-  request: FastifyRequest,
+  request: FastifyRequest<{ Params: { installationId: string } }>,
   reply: FastifyReply,
-  rawInstallationId: string,
 ): Promise<InstallationAccess | undefined> {
   reply.header("cache-control", "no-store");
   const session = request.session;
@@ -122,7 +121,8 @@ export async function authorizeInstallation(
     });
     return undefined;
   }
-  const installationId = /^\d{1,18}$/.test(rawInstallationId) ? Number(rawInstallationId) : NaN;
+  const raw = request.params.installationId;
+  const installationId = /^\d{1,18}$/.test(raw) ? Number(raw) : NaN;
   const allowed = await confirmedInstallations(deps, session, { fresh: changing });
   const installation =
     Number.isSafeInteger(installationId) && allowed.includes(installationId)
@@ -136,14 +136,5 @@ export async function authorizeInstallation(
     });
     return undefined;
   }
-  return { session, installationId, installation };
-}
-
-/** authorizeInstallation for a route whose path names the installation (`:installationId`). */
-export function openInstallation(
-  deps: AccessDeps,
-  request: FastifyRequest<{ Params: { installationId: string } }>,
-  reply: FastifyReply,
-): Promise<InstallationAccess | undefined> {
-  return authorizeInstallation(deps, request, reply, request.params.installationId);
+  return { session, installation };
 }
