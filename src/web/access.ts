@@ -6,7 +6,7 @@ import { updateSessionAuthorization } from "../db/queries/sessions.js";
 import type { Installation, Session } from "../db/schema/index.js";
 import { AuthError, NotFoundError, PermissionError } from "../errors.js";
 import type { GitHubClientFactory } from "../github/installation-client.js";
-import { message } from "./render.js";
+import { formExpired, message } from "./render.js";
 import { AUTHORIZATION_TTL_MS, hasValidCsrfToken } from "./session.js";
 
 /**
@@ -114,11 +114,7 @@ export async function openInstallation(
   }
   const changing = request.method !== "GET" && request.method !== "HEAD";
   if (changing && !hasValidCsrfToken(request, session)) {
-    await message(request, reply, 403, {
-      title: "Refused",
-      heading: "This form has expired",
-      message: "Go back, reload the page and try again.",
-    });
+    await formExpired(request, reply);
     return undefined;
   }
   const raw = request.params.installationId;
