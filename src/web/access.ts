@@ -6,7 +6,7 @@ import { updateSessionAuthorization } from "../db/queries/sessions.js";
 import type { Installation, Session } from "../db/schema/index.js";
 import { AuthError, NotFoundError, PermissionError } from "../errors.js";
 import type { GitHubClientFactory } from "../github/installation-client.js";
-import { message } from "./render.js";
+import { formExpired, message } from "./render.js";
 import { AUTHORIZATION_TTL_MS, hasValidCsrfToken } from "./session.js";
 
 /**
@@ -31,7 +31,7 @@ const LOOKUP_CONCURRENCY = 4;
  * (organization memberships need the App's members permission, which it has). An installation
  * GitHub will not give a token for (suspended, being uninstalled) keeps the answer of the last check.
  */
-export async function administeredInstallations(
+async function administeredInstallations(
   deps: AccessDeps,
   user: { userId: number; login: string },
   previously: readonly number[],
@@ -84,28 +84,27 @@ export async function confirmedInstallations(
 }
 
 /** Where a signed-out visitor goes: sign-in, then back here (GET pages only). */
-export function redirectToSignIn(request: FastifyRequest, reply: FastifyReply) {
+function redirectToSignIn(request: FastifyRequest, reply: FastifyReply) {
   const next = request.method === "GET" ? `?next=${encodeURIComponent(request.url)}` : "";
   return reply.redirect(`/login${next}`, 303);
 }
 
 export interface InstallationAccess {
   session: Session;
-  installationId: number;
   installation: Installation;
 }
 
 /**
- * The gate of every installation page and form: a session (else sign-in), a valid CSRF token on
- * anything but GET, and the installation among those the user administers, confirmed with GitHub
- * before a change. Anything else is a 404, so another organization's ids reveal nothing.
+ * The gate of every installation page and form, whose path names the installation
+ * (`:installationId`): a session (else sign-in), a valid CSRF token on anything but GET, and the
+ * installation among those the user administers, confirmed with GitHub before a change. Anything
+ * else is a 404, so another organization's ids reveal nothing.
  * Returns undefined after answering the request itself.
  */
-export async function authorizeInstallation(
+export async function openInstallation(
   deps: AccessDeps,
-  request: FastifyRequest,
+  request: FastifyRequest<{ Params: { installationId: string } }>,
   reply: FastifyReply,
-  rawInstallationId: string,
 ): Promise<InstallationAccess | undefined> {
   reply.header("cache-control", "no-store");
   const session = request.session;
@@ -115,14 +114,11 @@ export async function authorizeInstallation(
   }
   const changing = request.method !== "GET" && request.method !== "HEAD";
   if (changing && !hasValidCsrfToken(request, session)) {
-    await message(request, reply, 403, {
-      title: "Refused",
-      heading: "This form has expired",
-      message: "Go back, reload the page and try again.",
-    });
+    await formExpired(request, reply);
     return undefined;
   }
-  const installationId = /^\d{1,18}$/.test(rawInstallationId) ? Number(rawInstallationId) : NaN;
+  const raw = request.params.installationId;
+  const installationId = /^\d{1,18}$/.test(raw) ? Number(raw) : NaN;
   const allowed = await confirmedInstallations(deps, session, { fresh: changing });
   const installation =
     Number.isSafeInteger(installationId) && allowed.includes(installationId)
@@ -136,14 +132,5 @@ export async function authorizeInstallation(
     });
     return undefined;
   }
-  return { session, installationId, installation };
-}
-
-/** authorizeInstallation for a route whose path names the installation (`:installationId`). */
-export function openInstallation(
-  deps: AccessDeps,
-  request: FastifyRequest<{ Params: { installationId: string } }>,
-  reply: FastifyReply,
-): Promise<InstallationAccess | undefined> {
-  return authorizeInstallation(deps, request, reply, request.params.installationId);
+  return { session, installation };
 }

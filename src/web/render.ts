@@ -71,6 +71,15 @@ export function fragment(reply: FastifyReply, template: string, model: Record<st
   return reply.view(template, model);
 }
 
+/** The answer to a form posted without its session's CSRF token. */
+export function formExpired(request: FastifyRequest, reply: FastifyReply) {
+  return message(request, reply, 403, {
+    title: "Refused",
+    heading: "This form has expired",
+    message: "Go back, reload the page and try again.",
+  });
+}
+
 /** A short page with a heading and a sentence: refusals, expired links, not found. */
 export function message(
   request: FastifyRequest,

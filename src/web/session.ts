@@ -29,7 +29,8 @@ declare module "fastify" {
   }
 }
 
-export function cookieOptions(config: Config): CookieSerializeOptions {
+/** The attributes of every cookie the App sets: http-only, same-site lax, Secure over https. */
+export function cookieOptions(config: Pick<Config, "baseUrl">): CookieSerializeOptions {
   return { path: "/", httpOnly: true, sameSite: "lax", secure: config.baseUrl.startsWith("https:") };
 }
 

@@ -2,6 +2,7 @@ import { createHmac } from "node:crypto";
 import { isIP } from "node:net";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../config.js";
+import { cookieOptions } from "./session.js";
 import { sameSecret } from "./state-cookie.js";
 
 /**
@@ -76,10 +77,7 @@ export function writeSetupSession(
 ) {
   // base64url tokens and hex states hold no "."
   reply.setCookie(SETUP_COOKIE, `${session.token}.${session.state}`, {
-    path: "/",
-    httpOnly: true,
-    sameSite: "lax",
-    secure: config.baseUrl.startsWith("https:"),
+    ...cookieOptions(config),
     signed: true,
     maxAge: SETUP_COOKIE_MAX_AGE_SECONDS,
   });

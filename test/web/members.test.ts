@@ -133,6 +133,14 @@ async function follow(browser: Browser, answer: Page): Promise<Page> {
   return browser.get(answer.location!);
 }
 
+/** Posts acme's unmatch form for `identity` and returns the page it lands on. */
+async function unmatchOnAcme(browser: Browser, session: TestSession, identity: string): Promise<Page> {
+  return follow(
+    browser,
+    await browser.post(`${membersPath(world.acme)}/matches/delete`, { _csrf: session.csrfToken, identity }),
+  );
+}
+
 describe("members page", () => {
   it("shows members with their match status, unmatched identities with their commits, most first", async () => {
     const { browser } = await browserFor(world.acme, world.acme.admin);
@@ -269,13 +277,7 @@ describe("manual matches", () => {
       memberUserId: world.cyd,
       matchedByUserId: 1,
     });
-    const page = await follow(
-      browser,
-      await browser.post(`${membersPath(world.acme)}/matches/delete`, {
-        _csrf: session.csrfToken,
-        identity: "email:bob@acme.example",
-      }),
-    );
+    const page = await unmatchOnAcme(browser, session, "email:bob@acme.example");
     expect(page.body).toContain("The manual match of Bob is removed");
     expect(await storedMatches()).toEqual([]);
     expect(rowOf(section(page.body, "members-heading"), "@bob")).toContain("same email");
@@ -306,25 +308,13 @@ describe("manual matches", () => {
   it("refuses to unmatch what is not an identity of this organization, and saves nothing", async () => {
     const { browser, session } = await browserFor(world.acme, world.acme.admin);
     for (const identity of ["email:spy@globex.example", "email:nobody@acme.example", "garbage", ""]) {
-      const page = await follow(
-        browser,
-        await browser.post(`${membersPath(world.acme)}/matches/delete`, {
-          _csrf: session.csrfToken,
-          identity,
-        }),
-      );
+      const page = await unmatchOnAcme(browser, session, identity);
       expect(page.status).toBe(200);
       expect(page.body).toMatch(
         /PR Pulse has no commit by that identity|Choose a commit identity to unmatch/,
       );
     }
-    const unmatched = await follow(
-      browser,
-      await browser.post(`${membersPath(world.acme)}/matches/delete`, {
-        _csrf: session.csrfToken,
-        identity: "email:contractor@agency.example",
-      }),
-    );
+    const unmatched = await unmatchOnAcme(browser, session, "email:contractor@agency.example");
     expect(unmatched.body).toContain("Casey Contractor is not matched to any member");
     expect(await storedMatches()).toEqual([]);
   });

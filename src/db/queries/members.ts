@@ -92,10 +92,6 @@ export function parseIdentityKey(identity: string): IdentityKey | null {
   return null;
 }
 
-export function identityKeyOf(key: IdentityKey): string {
-  return key.kind === "id" ? `id:${key.authorId}` : `email:${key.email}`;
-}
-
 /**
  * The commit identities of an installation, resolved to members. A commit GitHub linked to an
  * account is that account's ("id:"); the others are their email's ("email:"). An identity belongs

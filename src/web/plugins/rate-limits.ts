@@ -1,5 +1,6 @@
 import fastifyRateLimit from "@fastify/rate-limit";
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
+import { asArray } from "./route-hooks.js";
 
 export interface RateLimitSettings {
   webhookPath: string;
@@ -90,9 +91,4 @@ export async function installRateLimits(app: FastifyInstance, settings: RateLimi
     if (!uiLimit || UNLIMITED.some((pattern) => pattern.test(route.url))) return;
     route.onRequest = [...asArray(route.onRequest), uiLimit as never];
   });
-}
-
-function asArray<T>(hooks: T | T[] | undefined): T[] {
-  if (hooks === undefined) return [];
-  return Array.isArray(hooks) ? hooks : [hooks];
 }

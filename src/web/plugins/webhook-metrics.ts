@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import type { AppMetrics, WebhookIntakeOutcome } from "../../observability/metrics.js";
 import { isHandledEventName } from "../../webhooks/payloads.js";
+import { asArray } from "./route-hooks.js";
 
 const outcomeKey = Symbol("webhookOutcome");
 type Observed = FastifyRequest & { [outcomeKey]?: WebhookIntakeOutcome };
@@ -49,9 +50,4 @@ export function observeWebhookIntake(app: FastifyInstance, path: string, metrics
     route.onSend = [...asArray(route.onSend), onSend as never];
     route.onResponse = [...asArray(route.onResponse), onResponse as never];
   });
-}
-
-function asArray<T>(hooks: T | T[] | undefined): T[] {
-  if (hooks === undefined) return [];
-  return Array.isArray(hooks) ? hooks : [hooks];
 }

@@ -3,8 +3,8 @@ import type { Config } from "../../config.js";
 import type { Database } from "../../db/client.js";
 import { AppError, InvalidInputError } from "../../errors.js";
 import { authorizeUrl, oauthClient, signInWithGitHub } from "../../github/oauth.js";
-import { message } from "../render.js";
-import { endSession, hasValidCsrfToken, safeReturnPath, startSession } from "../session.js";
+import { formExpired, message } from "../render.js";
+import { cookieOptions, endSession, hasValidCsrfToken, safeReturnPath, startSession } from "../session.js";
 import { issueState, takeState, type StateCookie } from "../state-cookie.js";
 
 export interface AuthRouteOptions {
@@ -37,10 +37,8 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
     if (!client) return reply.redirect("/");
     const state = issueState(reply, stateCookie);
     reply.setCookie(NEXT_COOKIE, safeReturnPath(request.query.next), {
+      ...cookieOptions(config),
       path: "/login",
-      httpOnly: true,
-      sameSite: "lax",
-      secure: stateCookie.secure,
       signed: true,
       maxAge: stateCookie.maxAgeSeconds,
     });
@@ -85,11 +83,7 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
 
   app.post("/logout", async (request, reply) => {
     if (request.session && !hasValidCsrfToken(request, request.session)) {
-      return message(request, reply, 403, {
-        title: "Refused",
-        heading: "This form has expired",
-        message: "Go back, reload the page and try again.",
-      });
+      return formExpired(request, reply);
     }
     await endSession(database.db, request, reply, config);
     return reply.redirect("/", 303);

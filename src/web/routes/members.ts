@@ -150,8 +150,7 @@ export async function memberRoutes(app: FastifyInstance, context: UiContext) {
   app.post<{ Params: Params }>(`${base}/matches`, async (request, reply) => {
     const opened = await openInstallation(context.access, request, reply);
     if (!opened) return;
-    const { installation } = opened;
-    const access = opened;
+    const { installation, session } = opened;
     if (installation.accountType !== "Organization") return refusePersonal(installation, reply);
     const { identity, member, rawIdentity, rawMember, errors } = await checkMatchForm(
       installation,
@@ -172,7 +171,7 @@ export async function memberRoutes(app: FastifyInstance, context: UiContext) {
       installationId: installation.id,
       identity: identity.identity,
       memberUserId: member.userId,
-      matchedByUserId: access.session.userId,
+      matchedByUserId: session.userId,
       now: context.now(),
     });
     request.log.info(
@@ -189,8 +188,7 @@ export async function memberRoutes(app: FastifyInstance, context: UiContext) {
   app.post<{ Params: Params }>(`${base}/matches/delete`, async (request, reply) => {
     const opened = await openInstallation(context.access, request, reply);
     if (!opened) return;
-    const { installation } = opened;
-    const access = opened;
+    const { installation, session } = opened;
     if (installation.accountType !== "Organization") return refusePersonal(installation, reply);
     const form = unmatchForm.safeParse(request.body);
     const returnTo = back(installation, typed(request.body, "returnTo"));
@@ -198,7 +196,7 @@ export async function memberRoutes(app: FastifyInstance, context: UiContext) {
       setFlash(reply, { kind: "error", text: "Choose a commit identity to unmatch." });
       return reply.redirect(returnTo, 303);
     }
-    const outcome = await unmatch(installation, form.data.identity, access.session.userId);
+    const outcome = await unmatch(installation, form.data.identity, session.userId);
     setFlash(reply, unmatchMessage(outcome, form.data.identity));
     request.log.info(
       { installationId: installation.id, outcome: outcome.kind },

@@ -1,10 +1,9 @@
 import { Readable } from "node:stream";
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { findInstallation } from "../../db/queries/installations.js";
+import type { FastifyInstance } from "fastify";
 import { streamPullRequestExport } from "../../db/queries/metrics.js";
 import { parseInstallationSettings } from "../../settings.js";
-import { authorizeInstallation } from "../access.js";
-import { message, page } from "../render.js";
+import { openInstallation } from "../access.js";
+import { page } from "../render.js";
 import type { UiContext } from "../ui.js";
 import {
   buildInvalidMetricsViewModel,
@@ -34,23 +33,8 @@ export async function metricsRoutes(app: FastifyInstance, context: UiContext) {
   const base = "/installations/:installationId/metrics";
   const summaries = createSummaryCache();
 
-  async function open(request: FastifyRequest<{ Params: Params }>, reply: FastifyReply) {
-    const access = await authorizeInstallation(context.access, request, reply, request.params.installationId);
-    if (!access) return undefined;
-    const installation = await findInstallation(context.database.db, access.installationId);
-    if (!installation) {
-      await message(request, reply, 404, {
-        title: "Not found",
-        heading: "Not found",
-        message: "No such installation.",
-      });
-      return undefined;
-    }
-    return installation;
-  }
-
   app.get<{ Params: Params }>(base, async (request, reply) => {
-    const installation = await open(request, reply);
+    const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
     const now = context.now();
     const resolved = await resolveMetricsQuery(context.database.db, installation, request.query, now);
@@ -69,7 +53,7 @@ export async function metricsRoutes(app: FastifyInstance, context: UiContext) {
   });
 
   app.get<{ Params: Params }>(`${base}.csv`, async (request, reply) => {
-    const installation = await open(request, reply);
+    const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
     const resolved = await resolveMetricsQuery(
       context.database.db,

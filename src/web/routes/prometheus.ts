@@ -1,6 +1,6 @@
-import { timingSafeEqual } from "node:crypto";
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { AppMetrics } from "../../observability/metrics.js";
+import { sameSecret } from "../state-cookie.js";
 
 export interface PrometheusRouteOptions {
   metrics: AppMetrics;
@@ -21,9 +21,7 @@ export function metricsAccess(
   token: string | undefined,
 ): "allowed" | "unauthorized" | "forbidden" {
   if (token) {
-    const sent = Buffer.from(request.headers.authorization ?? "");
-    const expected = Buffer.from(`Bearer ${token}`);
-    return sent.length === expected.length && timingSafeEqual(sent, expected) ? "allowed" : "unauthorized";
+    return sameSecret(request.headers.authorization ?? "", `Bearer ${token}`) ? "allowed" : "unauthorized";
   }
   const peer = request.socket.remoteAddress ?? "";
   const loopback = peer === "::1" || /^(::ffff:)?127\./.test(peer);

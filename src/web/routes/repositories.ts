@@ -4,13 +4,13 @@ import { findInstallationRepositories } from "../../db/queries/repositories.js";
 import type { Installation, Repository } from "../../db/schema/index.js";
 import { AppError } from "../../errors.js";
 import { parseInstallationSettings, syncDepths, type SyncDepth } from "../../settings.js";
-import { estimateBackfills, type BackfillEstimate } from "../../sync/estimate.js";
+import { estimateBackfills } from "../../sync/estimate.js";
 import { requestSyncNow, SyncNowTooSoonError } from "../../sync/sync-now.js";
 import { depthDays, setSyncDepth, trackRepositories, untrackRepositories } from "../../sync/tracking.js";
 import { openInstallation } from "../access.js";
 import { fragment, page, setFlash, viewerOf } from "../render.js";
 import type { UiContext } from "../ui.js";
-import { formatCount, formatDuration, timeView } from "../view-models/format.js";
+import { formatCount } from "../view-models/format.js";
 import {
   depthLabels,
   depthOptions,
@@ -20,8 +20,10 @@ import {
 import {
   buildRepositoriesViewModel,
   buildRepositoryRows,
+  estimateView,
   PAGE_SIZE,
   repositoriesHref,
+  selectionView,
   type RepositoriesQuery,
 } from "../view-models/repositories.js";
 
@@ -92,17 +94,13 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
   app.get<{ Params: Params }>(`${base}/rows`, async (request, reply) => {
     const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
-    const table = await buildRepositoryRows(
-      context.database.db,
-      installation,
-      parseQuery(request.query),
-      context.now(),
-    );
+    const query = parseQuery(request.query);
+    const table = await buildRepositoryRows(context.database.db, installation, query, context.now());
     return fragment(reply, "repository-rows", {
       table,
       depthOptions,
       viewer: viewerOf(request),
-      returnTo: repositoriesHref(installation.id, parseQuery(request.query)),
+      returnTo: repositoriesHref(installation.id, query),
     });
   });
 
@@ -125,7 +123,7 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
       return page(request, reply, "confirm-track", {
         title: `Track repositories · ${installation.accountLogin}`,
         installation: installationHeader(installation, "repositories"),
-        repositories: repos.map((repo) => ({ id: repo.id, fullName: repo.fullName })),
+        ...selectionView(repos),
         estimate: await estimate(request, installation, repos),
         action: `${installationPath(installation.id, "repositories")}/track`,
         returnTo: back(installation, form.data.returnTo),
@@ -163,7 +161,7 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
       return page(request, reply.code(form.data.confirm ? 400 : 200), "confirm-untrack", {
         title: `Stop tracking · ${installation.accountLogin}`,
         installation: installationHeader(installation, "repositories"),
-        repositories: repos.map((repo) => ({ id: repo.id, fullName: repo.fullName })),
+        ...selectionView(repos),
         error: form.data.confirm ? "Choose whether to keep or delete the data." : null,
         action: `${installationPath(installation.id, "repositories")}/untrack`,
         returnTo: back(installation, form.data.returnTo),
@@ -209,6 +207,7 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
         repository: { fullName: repo.fullName },
         from: depthLabels[current],
         to: depthLabels[form.data.depth],
+        confirmLabel: `Sync ${depthLabels[form.data.depth].toLowerCase()}`,
         depth: form.data.depth,
         estimate: await estimate(request, installation, [repo], form.data.depth),
         action: `${installationPath(installation.id, "repositories")}/${repo.id}/depth`,
@@ -282,41 +281,23 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
         installation.id,
         context.log.child({ installationId: installation.id }),
       );
-      const now = context.now();
-      const result: BackfillEstimate = await estimateBackfills(
+      const result = await estimateBackfills(
         client,
         repos,
         {
           ...(depth ? { depth } : {}),
           settings: parseInstallationSettings(installation.settings),
-          now,
+          now: context.now(),
           reservePercent: context.config.rateLimitReservePercent,
         },
         context.config.syncConcurrencyPerInstallation,
         repos.length,
       );
-      return {
-        available: true,
-        rows: result.repositories.map((row) => ({ fullName: row.fullName, prs: formatCount(row.prs) })),
-        prs: formatCount(result.prs),
-        points: formatCount(result.points),
-        time: result.prs === 0 ? "no time" : formatDuration(result.seconds),
-        budget: result.budget
-          ? {
-              remaining: formatCount(result.budget.remaining),
-              limit: formatCount(result.budget.limit),
-              resetAt: timeView(result.budget.resetAt),
-            }
-          : null,
-        fitsBudget: result.fitsBudget,
-      };
+      return estimateView(result);
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
       request.log.warn({ code: error.code, reason: error.message }, "backfill estimate unavailable");
-      return {
-        available: false,
-        reason: "GitHub did not answer the estimate just now; the sync can start anyway.",
-      };
+      return estimateView(null);
     }
   }
 }

@@ -65,6 +65,17 @@ export async function settingsRoutes(app: FastifyInstance, context: UiContext) {
     );
   }
 
+  /** The posted form's settings, or undefined after showing the form again with its errors. */
+  async function readSettings(request: FastifyRequest, reply: FastifyReply, installation: Installation) {
+    const form = readForm(request.body);
+    const result = validate(form);
+    if ("errors" in result) {
+      await render(request, reply.code(400), installation, { form, errors: result.errors });
+      return undefined;
+    }
+    return { form, settings: result.settings };
+  }
+
   app.get<{ Params: Params }>(base, async (request, reply) => {
     const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
@@ -74,21 +85,17 @@ export async function settingsRoutes(app: FastifyInstance, context: UiContext) {
   app.post<{ Params: Params }>(`${base}/preview`, async (request, reply) => {
     const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
-    const form = readForm(request.body);
-    const result = validate(form);
-    if ("errors" in result)
-      return render(request, reply.code(400), installation, { form, errors: result.errors });
-    return render(request, reply, installation, { form, preview: result.settings });
+    const posted = await readSettings(request, reply, installation);
+    if (!posted) return;
+    return render(request, reply, installation, { form: posted.form, preview: posted.settings });
   });
 
   app.post<{ Params: Params }>(base, async (request, reply) => {
     const installation = (await openInstallation(context.access, request, reply))?.installation;
     if (!installation) return;
-    const form = readForm(request.body);
-    const result = validate(form);
-    if ("errors" in result)
-      return render(request, reply.code(400), installation, { form, errors: result.errors });
-    const change = await saveSettings(context.database, context.boss, installation.id, result.settings);
+    const posted = await readSettings(request, reply, installation);
+    if (!posted) return;
+    const change = await saveSettings(context.database, context.boss, installation.id, posted.settings);
     setFlash(reply, {
       kind: "ok",
       text:

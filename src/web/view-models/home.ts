@@ -4,6 +4,7 @@ import { countPullRequests, summarizeRepositories } from "../../db/queries/repos
 import type { SyncStatus } from "../../db/schema/index.js";
 import { computeProgress } from "../../metrics/progress.js";
 import { formatCount, formatEta, statusLabel } from "./format.js";
+import { installationPath, installationState } from "./installation.js";
 
 // Worst first: an installation shows the status that needs attention.
 const STATUS_ORDER: SyncStatus[] = [
@@ -35,7 +36,7 @@ export async function buildHomeViewModel(db: Db, allowedInstallationIds: readonl
       id: installation.id,
       account: installation.accountLogin,
       accountType: installation.accountType === "User" ? "Personal account" : "Organization",
-      state: installation.deletedAt ? "Uninstalled" : installation.suspendedAt ? "Suspended" : null,
+      state: installationState(installation),
       repositories: `${formatCount(summary.tracked)} of ${formatCount(summary.total)} repositories tracked`,
       pullRequests: `${formatCount(await countPullRequests(db, installation.id))} pull requests stored`,
       sync:
@@ -58,8 +59,8 @@ export async function buildHomeViewModel(db: Db, allowedInstallationIds: readonl
                 .join(" · "),
             },
       links: {
-        repositories: `/installations/${installation.id}/repositories`,
-        metrics: `/installations/${installation.id}/metrics`,
+        repositories: installationPath(installation.id, "repositories"),
+        metrics: installationPath(installation.id, "metrics"),
       },
     });
   }

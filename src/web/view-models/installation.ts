@@ -15,12 +15,17 @@ export function installationPath(installationId: number, tab: InstallationTab): 
   return `/installations/${installationId}/${tab}`;
 }
 
+/** What keeps an installation from syncing, if anything: "Uninstalled", "Suspended". */
+export function installationState(installation: Installation): string | null {
+  return installation.deletedAt ? "Uninstalled" : installation.suspendedAt ? "Suspended" : null;
+}
+
 /** The header of every installation page: its account and the tabs, the current one marked. */
 export function installationHeader(installation: Installation, current: InstallationTab) {
   return {
     id: installation.id,
     account: installation.accountLogin,
-    state: installation.deletedAt ? "Uninstalled" : installation.suspendedAt ? "Suspended" : null,
+    state: installationState(installation),
     tabs: TABS.map(({ tab, label }) => ({
       href: installationPath(installation.id, tab),
       label,

@@ -28,16 +28,8 @@ export interface MembersQuery {
   identityPage: number;
 }
 
-export const defaultMembersQuery: MembersQuery = { filter: "all", page: 1, identityPage: 1 };
-
 const FILTER_LABELS: Record<MemberFilter, string> = {
   all: "All",
-  matched: "Matched",
-  unmatched: "Unmatched",
-  inactive: "Inactive",
-};
-
-const STATUS_LABELS: Record<MemberStatus, string> = {
   matched: "Matched",
   unmatched: "Unmatched",
   inactive: "Inactive",
@@ -152,22 +144,25 @@ export async function buildMembersViewModel(
       name: member.name,
       bot: member.type === "Bot",
       status,
-      statusLabel: STATUS_LABELS[status],
+      statusLabel: FILTER_LABELS[status],
       leftAt: member.active ? null : timeView(member.leftAt),
       commits: plural(
         own.reduce((sum, identity) => sum + identity.commits, 0),
         "commit",
         "commits",
       ),
-      identities: own.map((identity) => ({
-        identity: identity.identity,
-        ...identityLabel(identity),
-        commits: plural(identity.commits, "commit", "commits"),
-        source: SOURCE_LABELS[identity.matchedBy!],
-        unmatchLabel: identity.manual
-          ? `Remove the manual match of ${identityLabel(identity).primary}`
-          : `${identityLabel(identity).primary} is not @${member.login}`,
-      })),
+      identities: own.map((identity) => {
+        const label = identityLabel(identity);
+        return {
+          identity: identity.identity,
+          ...label,
+          commits: plural(identity.commits, "commit", "commits"),
+          source: SOURCE_LABELS[identity.matchedBy!],
+          unmatchLabel: identity.manual
+            ? `Remove the manual match of ${label.primary}`
+            : `${label.primary} is not @${member.login}`,
+        };
+      }),
     };
   });
   const counts: Record<MemberFilter, number> = {

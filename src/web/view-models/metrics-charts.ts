@@ -59,21 +59,38 @@ export function niceHoursCeiling(hours: number): number {
   return hours <= 48 ? niceCeiling(hours) : niceCeiling(hours / 24) * 24;
 }
 
-function frame(weeks: readonly ChartWeek[], max: number, formatTick: (value: number) => string) {
+/** What every chart has: its names, the plot area, the axes; and the scales its bars are drawn on. */
+function frame(
+  options: { id: string; title: string; description: string; weeks: readonly ChartWeek[] },
+  max: number,
+  formatTick: (value: number) => string,
+) {
+  const { weeks } = options;
   const plot = { left: PAD.left, right: WIDTH - PAD.right, top: PAD.top, bottom: HEIGHT - PAD.bottom };
   const slot = (plot.right - plot.left) / Math.max(1, weeks.length);
   const y = (value: number) => round(plot.bottom - (value / max) * (plot.bottom - plot.top));
   const every = Math.max(1, Math.ceil(weeks.length / X_LABELS));
   return {
+    head: {
+      id: options.id,
+      title: options.title,
+      description: options.description,
+      width: WIDTH,
+      height: HEIGHT,
+      plot,
+      yTicks: [0, max / 2, max].map((value) => ({
+        y: y(value),
+        label: value === 0 ? "0" : formatTick(value),
+      })),
+      // Labelled from the newest week back, so the current week always has its label.
+      xLabels: weeks
+        .map((week, index) => ({ x: round(plot.left + slot * (index + 0.5)), label: week.short, index }))
+        .filter(({ index }) => (weeks.length - 1 - index) % every === 0)
+        .map(({ x, label }) => ({ x, label })),
+    },
     plot,
     slot,
     y,
-    yTicks: [0, max / 2, max].map((value) => ({ y: y(value), label: value === 0 ? "0" : formatTick(value) })),
-    // Labelled from the newest week back, so the current week always has its label.
-    xLabels: weeks
-      .map((week, index) => ({ x: round(plot.left + slot * (index + 0.5)), label: week.short, index }))
-      .filter(({ index }) => (weeks.length - 1 - index) % every === 0)
-      .map(({ x, label }) => ({ x, label })),
   };
 }
 
@@ -95,17 +112,10 @@ export function buildGroupedBarChart(options: {
   const { weeks, series } = options;
   const highest = Math.max(0, ...series.flatMap((s) => s.values));
   const max = niceCeiling(highest);
-  const { plot, slot, y, yTicks, xLabels } = frame(weeks, max, (value) => String(round(value)));
+  const { head, plot, slot, y } = frame(options, max, (value) => String(round(value)));
   const barWidth = (slot * FILL) / Math.max(1, series.length);
   return {
-    id: options.id,
-    title: options.title,
-    description: options.description,
-    width: WIDTH,
-    height: HEIGHT,
-    plot,
-    yTicks,
-    xLabels,
+    ...head,
     weeks: weeks.map((_, index) => ({
       tooltip: options.tooltip(index),
       rects: series.map((s, at) => {
@@ -150,17 +160,10 @@ export function buildStackedHoursChart(options: {
   const totals = weeks.map((_, index) => stack.reduce((sum, s) => sum + (s.values[index] ?? 0), 0));
   const highest = Math.max(0, ...totals, ...marker.values.map((value) => value ?? 0));
   const max = niceHoursCeiling(highest);
-  const { plot, slot, y, yTicks, xLabels } = frame(weeks, max, options.formatHours);
+  const { head, plot, slot, y } = frame(options, max, options.formatHours);
   const barWidth = slot * FILL;
   return {
-    id: options.id,
-    title: options.title,
-    description: options.description,
-    width: WIDTH,
-    height: HEIGHT,
-    plot,
-    yTicks,
-    xLabels,
+    ...head,
     weeks: weeks.map((_, index) => {
       const x = round(plot.left + slot * index + (slot * (1 - FILL)) / 2);
       let base = 0;

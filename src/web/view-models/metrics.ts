@@ -271,8 +271,6 @@ function totalsOf(weeks: readonly WeekFigures[], summary: RangeSummary): WeekFig
   };
 }
 
-export type RepositoryChoice = { id: number; fullName: string };
-
 /**
  * Range medians already computed, by what they were computed from. A range's pull requests change
  * only with a change that marks their weeks pending, in the same transaction, until the refresh
@@ -307,7 +305,7 @@ export function createSummaryCache(limit = 1000): SummaryCache {
 }
 
 /** The current week on the installation's calendar. */
-export function currentWeek(installation: Installation, now: Date): string {
+function currentWeek(installation: Installation, now: Date): string {
   return weekStartOf(now, parseInstallationSettings(installation.settings).timezone);
 }
 
@@ -502,5 +500,3 @@ export async function buildMetricsViewModel(
     },
   };
 }
-
-export type MetricsViewModel = Awaited<ReturnType<typeof buildMetricsViewModel>>;

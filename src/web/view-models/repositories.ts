@@ -2,7 +2,8 @@ import type { Db } from "../../db/client.js";
 import { listRepositoriesPage, type RepositoryFilter } from "../../db/queries/repositories.js";
 import type { Installation, Repository } from "../../db/schema/index.js";
 import { computeProgress } from "../../metrics/progress.js";
-import { parseInstallationSettings } from "../../settings.js";
+import { parseInstallationSettings, type SyncDepth } from "../../settings.js";
+import type { BackfillEstimate } from "../../sync/estimate.js";
 import { SYNC_NOW_COOLDOWN_SECONDS } from "../../sync/sync-now.js";
 import {
   failureAdvice,
@@ -44,10 +45,9 @@ export function repositoriesHref(installationId: number, query: RepositoriesQuer
   return `${installationPath(installationId, "repositories")}${suffix}${search ? `?${search}` : ""}`;
 }
 
-function rowView(repo: Repository, installation: Installation, now: Date) {
-  const settings = parseInstallationSettings(installation.settings);
+function rowView(repo: Repository, installationId: number, defaultDepth: SyncDepth, now: Date) {
   const progress = computeProgress(repo, now);
-  const depth = repo.syncDepth ?? settings.defaultSyncDepth;
+  const depth = repo.syncDepth ?? defaultDepth;
   const cooldownLeft = repo.manualSyncRequestedAt
     ? SYNC_NOW_COOLDOWN_SECONDS - (now.getTime() - repo.manualSyncRequestedAt.getTime()) / 1000
     : 0;
@@ -87,13 +87,11 @@ function rowView(repo: Repository, installation: Installation, now: Date) {
           ? { available: false, text: "Syncing now" }
           : { available: true, text: "Sync now" },
     links: {
-      sync: `${installationPath(installation.id, "repositories")}/${repo.id}/sync`,
-      depth: `${installationPath(installation.id, "repositories")}/${repo.id}/depth`,
+      sync: `${installationPath(installationId, "repositories")}/${repo.id}/sync`,
+      depth: `${installationPath(installationId, "repositories")}/${repo.id}/depth`,
     },
   };
 }
-
-export type RepositoryRow = ReturnType<typeof rowView>;
 
 /** The repositories table of one page: its rows, and whether a poll should refresh them. */
 export async function buildRepositoryRows(
@@ -108,12 +106,47 @@ export async function buildRepositoryRows(
     offset: (query.page - 1) * PAGE_SIZE,
     limit: PAGE_SIZE,
   });
-  const views = rows.map((repo) => rowView(repo, installation, now));
+  const { defaultSyncDepth } = parseInstallationSettings(installation.settings);
+  const views = rows.map((repo) => rowView(repo, installation.id, defaultSyncDepth, now));
   return {
     rows: views,
     total,
     // Poll only while something runs: the answer without it stops the polling.
     poll: views.some((row) => row.running) ? repositoriesHref(installation.id, query, "/rows") : null,
+  };
+}
+
+/** The repositories a track or untrack form selected, as its confirmation page names them. */
+export function selectionView(repos: readonly Pick<Repository, "id" | "fullName">[]) {
+  return {
+    repositories: repos.map((repo) => ({ id: repo.id, fullName: repo.fullName })),
+    subject: repos.length === 1 ? repos[0]!.fullName : `${repos.length} repositories`,
+    pronoun: repos.length === 1 ? "it" : "them",
+  };
+}
+
+/** A confirmation page's backfill estimate, or why there is none (null: GitHub did not answer). */
+export function estimateView(estimate: BackfillEstimate | null) {
+  if (!estimate) {
+    return {
+      available: false,
+      reason: "GitHub did not answer the estimate just now; the sync can start anyway.",
+    };
+  }
+  return {
+    available: true,
+    rows: estimate.repositories.map((row) => ({ fullName: row.fullName, prs: formatCount(row.prs) })),
+    prs: formatCount(estimate.prs),
+    points: formatCount(estimate.points),
+    time: estimate.prs === 0 ? "no time" : formatDuration(estimate.seconds),
+    budget: estimate.budget
+      ? {
+          remaining: formatCount(estimate.budget.remaining),
+          limit: formatCount(estimate.budget.limit),
+          resetAt: timeView(estimate.budget.resetAt),
+        }
+      : null,
+    fitsBudget: estimate.fitsBudget,
   };
 }
 

@@ -25,9 +25,24 @@ export type SettingsErrors = Partial<Record<keyof SettingsForm, string>>;
 /** How many recent pull requests the pattern preview runs on. */
 export const PREVIEW_SIZE = 50;
 
-export function formFromSettings(settings: InstallationSettings): SettingsForm {
-  return { ...settings };
-}
+/** The pattern fields of the form, in order, with what each is matched against. */
+const PATTERN_FIELDS: { name: keyof SettingsForm & `${string}Pattern`; label: string; hint: string }[] = [
+  {
+    name: "hotfixBranchPattern",
+    label: "Hotfix branch pattern",
+    hint: "Matched against the head branch, e.g. ^(hotfix|hot-fix)[/-]",
+  },
+  {
+    name: "hotfixTitlePattern",
+    label: "Hotfix title pattern",
+    hint: "Matched against the title, e.g. \\bhotfix\\b",
+  },
+  {
+    name: "revertTitlePattern",
+    label: "Revert title pattern (optional)",
+    hint: "Matched against the title, e.g. ^rollback",
+  },
+];
 
 /**
  * The last pull requests with what the patterns in the form would make of them, beside what is
@@ -65,14 +80,20 @@ export async function buildSettingsViewModel(
   options: { form?: SettingsForm; errors?: SettingsErrors; preview?: InstallationSettings },
 ) {
   const stored = parseInstallationSettings(installation.settings);
-  const form = options.form ?? formFromSettings(stored);
+  const form = options.form ?? { ...stored };
+  const errors = options.errors ?? {};
   const base = installationPath(installation.id, "settings");
   return {
     title: `Settings · ${installation.accountLogin}`,
     installation: installationHeader(installation, "settings"),
     form,
-    errors: options.errors ?? {},
-    hasErrors: Object.keys(options.errors ?? {}).length > 0,
+    errors,
+    hasErrors: Object.keys(errors).length > 0,
+    patternFields: PATTERN_FIELDS.map((field) => ({
+      ...field,
+      value: form[field.name],
+      error: errors[field.name] ?? null,
+    })),
     timeZones: timeZones(),
     depthOptions,
     preview: options.preview ? await buildPreview(db, installation.id, options.preview) : null,

@@ -9,6 +9,7 @@ import {
   type DeliveryOutcome,
 } from "../../db/queries/webhook-health.js";
 import type { Installation } from "../../db/schema/index.js";
+import { isTimeZone } from "../../metrics/weeks.js";
 import { catalog, type QueueKey } from "../../queue/catalog.js";
 import { parseInstallationSettings } from "../../settings.js";
 import { formatCount, timeView } from "./format.js";
@@ -54,16 +55,6 @@ function ago(then: Date, now: Date): string {
   if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
   if (seconds < 48 * 3600) return `${Math.round(seconds / 3600)} h ago`;
   return `${Math.round(seconds / 86_400)} days ago`;
-}
-
-/** The zone the nightly sync runs in, if the runtime knows it; UTC otherwise. */
-function validTimeZone(zone: string): string {
-  try {
-    new Intl.DateTimeFormat("en-US", { timeZone: zone });
-    return zone;
-  } catch {
-    return "UTC";
-  }
 }
 
 /** The last `count` local dates in `timeZone`, oldest first, as YYYY-MM-DD with a short label. */
@@ -223,7 +214,9 @@ export async function buildWebhookHealthLive(db: Db, installation: Installation,
 
 /** Everything the webhook health page shows: the live part, and the drift of the last nights. */
 export async function buildWebhookHealthViewModel(db: Db, installation: Installation, now: Date) {
-  const timeZone = validTimeZone(parseInstallationSettings(installation.settings).timezone);
+  // The zone the nightly sync runs in, if the runtime knows it; UTC otherwise.
+  const zone = parseInstallationSettings(installation.settings).timezone;
+  const timeZone = isTimeZone(zone) ? zone : "UTC";
   const nights = lastNights(now, timeZone, DRIFT_NIGHTS);
   const [live, runs] = await Promise.all([
     buildWebhookHealthLive(db, installation, now),
