@@ -2,7 +2,7 @@ import { expect } from "@jest/globals";
 import { asc, inArray } from "drizzle-orm";
 import type { Database } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema/index.js";
-import { APP_ID } from "./app.js";
+import { APP_ID, type TestApp } from "./app.js";
 import { buildWebhook, type PullRequest, type Webhook, type World } from "./fake-github/index.js";
 import { waitFor } from "./wait.js";
 
@@ -38,6 +38,19 @@ export function buildPullRequestActivity(world: World, pullRequests: readonly Pu
     }
   }
   return hooks;
+}
+
+/**
+ * Installs the App as GitHub does: the fake's installation.created for this installation, delivered
+ * to the in-process app, which accepts it (202). The jobs it starts are left to run.
+ */
+export async function deliverInstallationCreated(
+  app: Pick<TestApp, "deliver">,
+  world: World,
+  installationId: number,
+): Promise<void> {
+  const hook = buildWebhook(world, "installation", "created", { installationId });
+  expect((await app.deliver(hook.name, hook.payload, { id: hook.id })).status).toBe(202);
 }
 
 /**
