@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
-import { desc, inArray } from "drizzle-orm";
+import { desc, eq, inArray } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
 import { APP_ID, startTestApp } from "../support/app.js";
 import { startAppProcess, type AppProcess } from "../support/app-process.js";
@@ -47,13 +47,19 @@ it("resumes a backfill from its cursor after the process is killed", async () =>
   // The in-process server only takes the delivery; the child's workers process it.
   await deliverInstallationCreated(t.app, github.world, installationId);
 
-  const [repoRow] = await waitForBackfill(t.database, [repoId], "under way", {
+  await waitForBackfill(t.database, [repoId], "under way", {
     timeoutMs: 60_000,
     what: "the backfill to start in the child process",
   });
   await child.kill();
-  const doneAtCrash = repoRow!.prsDone;
-  expect(doneAtCrash).toBeLessThan(truth.length);
+  // Read after the kill: the backfill the dead process left unfinished, so the worker below has to
+  // resume it (read before, it could have finished in between and left nothing to resume).
+  const [repoRow] = await t.database.db
+    .select()
+    .from(schema.repositories)
+    .where(eq(schema.repositories.id, repoId));
+  expect(repoRow!.syncStatus).toBe("syncing");
+  expect(repoRow!.prsDone).toBeLessThan(truth.length);
 
   // Forget the newest pull requests, which the first committed page held: resuming from the cursor
   // does not fetch them again, starting over would.
