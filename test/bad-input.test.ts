@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { checkPayload, handledActions, payloadSchemas, type HandledEvent } from "../src/webhooks/payloads.js";
 import { APP_ID, sign, startTestApp, type TestApp } from "./support/app.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
-import { buildWebhook, startFakeGitHub, type FakeGitHub } from "./support/fake-github/index.js";
+import { deliverInstallationCreated } from "./support/delivery-stream.js";
+import { startFakeGitHub, type FakeGitHub } from "./support/fake-github/index.js";
 import { useTestApp } from "./support/harness.js";
 import { allWebhookExamples, webhookExample } from "./support/webhook-examples.js";
 
@@ -445,8 +446,7 @@ describe("backfill: U+0000 and lone surrogates in every string GitHub returns", 
     });
     world.addReview(pr.id, { authorId: reviewer.id, state: "APPROVED", body: hostile("LGTM") });
 
-    const hook = buildWebhook(world, "installation", "created", { installationId: installation.id });
-    expect((await app.deliver(hook.name, hook.payload, { id: hook.id })).status).toBe(202);
+    await deliverInstallationCreated(app, world, installation.id);
     await app.drain(undefined, 60_000);
 
     expect(await database.sql`select state from pgboss.job where state = 'failed'`).toEqual([]);

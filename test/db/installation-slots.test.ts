@@ -92,23 +92,18 @@ describe("renewInstallationSlot and releaseInstallationSlot", () => {
   it("renew and release only the holder's own lease", async () => {
     const mine = { key: key(0), job: "job-a", attempt: 0 };
     const stale = { key: key(0), job: "job-a", attempt: 1 };
+    const leases = () =>
+      database.db
+        .select()
+        .from(appState)
+        .where(like(appState.key, key(0)));
     await storeLease(0, "job-a", 20);
     expect(await renewInstallationSlot(database.db, stale)).toBe(false);
     expect(await renewInstallationSlot(database.db, mine)).toBe(true);
     await releaseInstallationSlot(database.db, stale);
-    expect(
-      await database.db
-        .select()
-        .from(appState)
-        .where(like(appState.key, key(0))),
-    ).toHaveLength(1);
+    expect(await leases()).toHaveLength(1);
     await releaseInstallationSlot(database.db, mine);
-    expect(
-      await database.db
-        .select()
-        .from(appState)
-        .where(like(appState.key, key(0))),
-    ).toEqual([]);
+    expect(await leases()).toEqual([]);
   });
 });
 

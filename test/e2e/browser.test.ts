@@ -1,11 +1,11 @@
 import { mkdir, readFile } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { eq } from "drizzle-orm";
 import { chromium, type Browser, type Page } from "playwright-core";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
 import { APP_ID, startTestApp, WEBHOOK_SECRET, type TestApp } from "../support/app.js";
+import { freePort } from "../support/app-process.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import {
   buildWebhook,
@@ -32,14 +32,6 @@ let github: FakeGitHub;
 let app: TestApp;
 let browser: Browser;
 let page: Page;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function shot(name: string) {
   await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });

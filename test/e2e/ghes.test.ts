@@ -3,6 +3,7 @@ import { asc, eq } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
 import { APP_ID, startTestApp, type TestApp } from "../support/app.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { buildPullRequestActivity, shuffle } from "../support/delivery-stream.js";
 import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 
 // End to end against the fake GitHub, addressed as a GitHub Enterprise Server (GHE_HOST): real
@@ -28,18 +29,6 @@ afterAll(async () => {
   await database.drop();
 });
 
-/** Deterministic shuffle (seeded), so a failure reproduces. */
-function shuffle<T>(items: T[], seed: number): T[] {
-  const result = [...items];
-  let state = seed;
-  for (let i = result.length - 1; i > 0; i--) {
-    state = (state * 1103515245 + 12345) % 2 ** 31;
-    const j = state % (i + 1);
-    [result[i], result[j]] = [result[j]!, result[i]!];
-  }
-  return result;
-}
-
 it("stores exactly what GitHub holds after shuffled, duplicated deliveries", async () => {
   const { installation, repos } = github.world.seedOrg({
     login: "acme",
@@ -51,21 +40,11 @@ it("stores exactly what GitHub holds after shuffled, duplicated deliveries", asy
     appId: Number(APP_ID),
   });
 
-  const hooks = [buildWebhook(github.world, "installation", "created", { installationId: installation.id })];
   const prs = repos.flatMap((repo) => github.world.listPullRequests(repo.id));
-  for (const pr of prs) {
-    hooks.push(buildWebhook(github.world, "pull_request", "opened", { prId: pr.id }));
-    if (pr.state !== "OPEN")
-      hooks.push(buildWebhook(github.world, "pull_request", "closed", { prId: pr.id }));
-    for (const review of pr.reviews.filter((r) => r.state !== "PENDING")) {
-      hooks.push(
-        buildWebhook(github.world, "pull_request_review", "submitted", { prId: pr.id, reviewId: review.id }),
-      );
-    }
-  }
+  const first = buildWebhook(github.world, "installation", "created", { installationId: installation.id });
+  const rest = buildPullRequestActivity(github.world, prs);
   // The installation first (as GitHub does), then everything else shuffled, a third delivered twice.
-  const [first, ...rest] = hooks;
-  const deliveries = [first!, ...shuffle([...rest, ...rest.filter((_, i) => i % 3 === 0)], 42)];
+  const deliveries = [first, ...shuffle([...rest, ...rest.filter((_, i) => i % 3 === 0)], 42)];
   const started = Date.now();
   for (const hook of deliveries) {
     const response = await app.deliver(hook.name, hook.payload, { id: hook.id });

@@ -7,14 +7,14 @@ import type { PgBoss } from "pg-boss";
 import { createDatabase, type Database } from "../../src/db/client.js";
 import { startEmbeddedPostgres, type RunningPostgres } from "../../src/db/embedded.js";
 import * as schema from "../../src/db/schema/index.js";
-import { APP_ID, drainJobs, RETRIES_INCLUDED } from "../support/app.js";
+import { drainJobs, RETRIES_INCLUDED } from "../support/app.js";
 import { freePort, startAppProcess, startSupervisor, type AppProcess } from "../support/app-process.js";
 import {
-  buildActivity,
   DeliveryLog,
   expectDatabaseToMatchGitHub,
   isAcknowledged,
   redeliverFailed,
+  seedActiveOrg,
   sendDeliveries,
 } from "../support/delivery-stream.js";
 import { startFakeGitHub, type FakeGitHub, type Webhook } from "../support/fake-github/index.js";
@@ -64,24 +64,13 @@ afterAll(async () => {
 }, 60_000);
 
 it("acknowledges no delivery it could not store while Postgres restarts, then recovers by itself", async () => {
-  const installationId = 9300;
-  const { repos } = github.world.seedOrg({
+  const { repoIds, hooks } = seedActiveOrg(github.world, {
     login: "restarty",
+    installationId: 9300,
     repos: 2,
     prsPerRepo: 8,
     members: 4,
-    reviewsPerPr: [0, 3],
-    commitsPerPr: [1, 3],
-    spanDays: 20,
-    installationId,
-    appId: Number(APP_ID),
   });
-  const repoIds = repos.map((repo) => repo.id);
-  const hooks = buildActivity(
-    github.world,
-    installationId,
-    repoIds.flatMap((id) => github.world.listPullRequests(id)),
-  );
   app = await startAppProcess({ databaseUrl: postgres!.url, githubHost: github.host });
   // A job whose completion Postgres refused mid-restart is handed back after its heartbeat, not
   // minutes later. Recovery itself is the app's: its pools, its workers, its LISTEN connection.

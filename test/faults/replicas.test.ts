@@ -1,20 +1,19 @@
-import { afterAll, beforeAll, expect, it } from "@jest/globals";
-import type { PgBoss } from "pg-boss";
-import * as schema from "../../src/db/schema/index.js";
-import { APP_ID, drainJobs, RETRIES_INCLUDED } from "../support/app.js";
-import { startAppProcess, startSupervisor, type AppProcess } from "../support/app-process.js";
-import { createTestDatabase, type TestDatabase } from "../support/database.js";
+import { expect, it } from "@jest/globals";
+import { drainJobs, RETRIES_INCLUDED } from "../support/app.js";
+import { useAppProcesses, type AppProcess } from "../support/app-process.js";
 import {
-  buildActivity,
   DeliveryLog,
   expectDatabaseToMatchGitHub,
   expectEachDeliveryProcessedOnce,
   expectEachJobRanOnce,
+  expectEachPullRequestCountedOnce,
   listClaimedJobs,
   redeliverFailed,
+  seedActiveOrg,
   sendDeliveries,
+  waitForBackfill,
 } from "../support/delivery-stream.js";
-import { startFakeGitHub, type FakeGitHub, type Webhook } from "../support/fake-github/index.js";
+import type { Webhook } from "../support/fake-github/index.js";
 import { waitFor } from "../support/wait.js";
 
 // Two processes of the app on one Postgres, behind a load balancer that alternates between them,
@@ -25,51 +24,22 @@ import { waitFor } from "../support/wait.js";
 
 const SYNC_CONCURRENCY = 2;
 
-let database: TestDatabase;
-let github: FakeGitHub;
-let replicas: AppProcess[] = [];
-let supervisor: PgBoss | undefined;
-
-beforeAll(async () => {
-  database = await createTestDatabase();
-  // Latency keeps the backfill running long enough to be interrupted.
-  github = await startFakeGitHub({ seed: 31, latency: { baseMs: 60, perNodeMs: 0.5 } });
-});
-
-afterAll(async () => {
-  await Promise.all(replicas.map((replica) => replica.kill()));
-  await supervisor?.stop({ graceful: false });
-  await github.close();
-  await database.drop();
-});
+// Latency keeps the backfill running long enough to be interrupted.
+const f = useAppProcesses({ seed: 31, latency: { baseMs: 60, perNodeMs: 0.5 } });
 
 it("processes each delivery and job once across two processes, one killed mid-backfill", async () => {
+  const { database, github } = f;
   const installationId = 9400;
-  const { repos } = github.world.seedOrg({
-    login: "twins",
-    repos: 3,
-    prsPerRepo: 150,
-    members: 5,
-    reviewsPerPr: [0, 3],
-    commitsPerPr: [1, 3],
-    spanDays: 20,
-    installationId,
-    appId: Number(APP_ID),
-  });
-  const repoIds = repos.map((repo) => repo.id);
-  const pullRequests = repoIds.flatMap((id) => github.world.listPullRequests(id));
   // Webhooks for some of the pull requests the backfill also fetches: both paths write the same rows.
-  const hooks = buildActivity(
+  const { repoIds, pullRequests, hooks } = seedActiveOrg(
     github.world,
-    installationId,
-    pullRequests.filter((_, i) => i % 25 === 0),
+    { login: "twins", installationId, repos: 3, prsPerRepo: 150, members: 5 },
+    (_, i) => i % 25 === 0,
   );
   const env = { SYNC_CONCURRENCY_PER_INSTALLATION: String(SYNC_CONCURRENCY) };
-  replicas = await Promise.all(
-    [0, 1].map(() => startAppProcess({ databaseUrl: database.url, githubHost: github.host, env })),
-  );
+  const replicas = await Promise.all([0, 1].map(() => f.start(env)));
   const [doomed, survivor] = replicas as [AppProcess, AppProcess];
-  supervisor = await startSupervisor(database.url);
+  await f.supervise();
   const log = new DeliveryLog();
   // The load balancer alternates; GitHub's redeliveries after the kill go to the survivor.
   const viaBalancer = (hook: Webhook, index: number) => replicas[index % 2]!.deliver(hook);
@@ -80,13 +50,10 @@ it("processes each delivery and job once across two processes, one killed mid-ba
 
   // 2. Once the backfill has stored pages, the rest of the stream starts, and a few deliveries
   // into it one process is killed.
-  await waitFor(
-    async () => {
-      const rows = await database.db.select().from(schema.repositories);
-      return rows.some((row) => row.prsDone > 0 && row.syncStatus === "syncing");
-    },
-    { timeoutMs: 30_000, what: "the backfill to be under way" },
-  );
+  await waitForBackfill(database, repoIds, "under way", {
+    timeoutMs: 30_000,
+    what: "the backfill to be under way",
+  });
   const streaming = sendDeliveries(hooks.slice(half), (hook, i) => viaBalancer(hook, half + i), log, {
     concurrency: 2,
   });
@@ -103,22 +70,16 @@ it("processes each delivery and job once across two processes, one killed mid-ba
   // 3. GitHub redelivers what failed; the survivor finishes everything, the dead process's
   // claimed jobs included once their heartbeat lapses.
   await redeliverFailed(hooks, (hook) => survivor.deliver(hook), log);
-  await waitFor(
-    async () => {
-      const rows = await database.db.select().from(schema.repositories);
-      return rows.length === repoIds.length && rows.every((row) => row.syncStatus === "complete");
-    },
-    { timeoutMs: 90_000, what: "the backfill to complete on the surviving process" },
-  );
+  await waitForBackfill(database, repoIds, "complete", {
+    timeoutMs: 90_000,
+    what: "the backfill to complete on the surviving process",
+  });
   // Retries included: a job the fault interrupted is retried after a backoff.
   await drainJobs(database, undefined, 60_000, RETRIES_INCLUDED);
 
   // 4. GitHub's data, each pull request counted once by the backfill.
   await expectDatabaseToMatchGitHub(database, github.world, repoIds);
-  const repositories = await database.db.select().from(schema.repositories);
-  expect(repositories.map((row) => [row.id, row.prsDone]).sort()).toEqual(
-    repos.map((repo) => [repo.id, github.world.listPullRequests(repo.id).length]).sort(),
-  );
+  await expectEachPullRequestCountedOnce(database, github.world, repoIds);
 
   // 5. Each delivery stored once and processed once; each job ran once, but those the dead
   // process had claimed; none failed.

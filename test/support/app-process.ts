@@ -1,8 +1,16 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import net from "node:net";
+import { afterAll, beforeAll } from "@jest/globals";
 import { PgBoss } from "pg-boss";
 import { APP_ID, testPrivateKey, WEBHOOK_SECRET } from "./app.js";
-import { deliverWebhook, type Webhook } from "./fake-github/index.js";
+import { createTestDatabase, type TestDatabase } from "./database.js";
+import {
+  deliverWebhook,
+  startFakeGitHub,
+  type FakeGitHub,
+  type FakeGitHubOptions,
+  type Webhook,
+} from "./fake-github/index.js";
 import { waitFor } from "./wait.js";
 
 /**
@@ -159,4 +167,47 @@ export async function startSupervisor(databaseUrl: string): Promise<PgBoss> {
   boss.on("error", () => {});
   await boss.start();
   return boss;
+}
+
+export interface AppProcesses {
+  database: TestDatabase;
+  github: FakeGitHub;
+  /** Starts an app process on the file's database and fake GitHub; killed after the file if alive. */
+  start(env?: Record<string, string>): Promise<AppProcess>;
+  /** Starts the file's supervisor (see startSupervisor); stopped after the file. */
+  supervise(): Promise<void>;
+}
+
+/**
+ * The lifecycle of a test file that runs the app in processes of its own: its own database and
+ * fake GitHub for the file, and every process and the supervisor it started gone by its end.
+ */
+export function useAppProcesses(github: FakeGitHubOptions): AppProcesses {
+  const processes: AppProcess[] = [];
+  let supervisor: PgBoss | undefined;
+  const harness = {
+    async start(env) {
+      const app = await startAppProcess({
+        databaseUrl: harness.database.url,
+        githubHost: harness.github.host,
+        env,
+      });
+      processes.push(app);
+      return app;
+    },
+    async supervise() {
+      supervisor = await startSupervisor(harness.database.url);
+    },
+  } as AppProcesses;
+  beforeAll(async () => {
+    harness.database = await createTestDatabase();
+    harness.github = await startFakeGitHub(github);
+  });
+  afterAll(async () => {
+    await Promise.all(processes.map((app) => app.kill()));
+    await supervisor?.stop({ graceful: false });
+    await harness.github?.close();
+    await harness.database?.drop();
+  });
+  return harness;
 }

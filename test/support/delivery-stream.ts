@@ -2,7 +2,9 @@ import { expect } from "@jest/globals";
 import { asc, inArray } from "drizzle-orm";
 import type { Database } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema/index.js";
+import { APP_ID, type TestApp } from "./app.js";
 import { buildWebhook, type PullRequest, type Webhook, type World } from "./fake-github/index.js";
+import { waitFor } from "./wait.js";
 
 /**
  * What GitHub sends while an organization works: the installation first, then each of these pull
@@ -14,6 +16,17 @@ export function buildActivity(
   installationId: number,
   pullRequests: readonly PullRequest[],
 ): Webhook[] {
+  return [
+    buildWebhook(world, "installation", "created", { installationId }),
+    ...shuffle(buildPullRequestActivity(world, pullRequests), 42),
+  ];
+}
+
+/**
+ * The deliveries of these pull requests, in order: each one opened, closed or merged unless still
+ * open, and its submitted reviews.
+ */
+export function buildPullRequestActivity(world: World, pullRequests: readonly PullRequest[]): Webhook[] {
   const hooks: Webhook[] = [];
   for (const pr of pullRequests) {
     hooks.push(buildWebhook(world, "pull_request", "opened", { prId: pr.id }));
@@ -24,7 +37,43 @@ export function buildActivity(
       );
     }
   }
-  return [buildWebhook(world, "installation", "created", { installationId }), ...shuffle(hooks, 42)];
+  return hooks;
+}
+
+/**
+ * Installs the App as GitHub does: the fake's installation.created for this installation, delivered
+ * to the in-process app, which accepts it (202). The jobs it starts are left to run.
+ */
+export async function deliverInstallationCreated(
+  app: Pick<TestApp, "deliver">,
+  world: World,
+  installationId: number,
+): Promise<void> {
+  const hook = buildWebhook(world, "installation", "created", { installationId });
+  expect((await app.deliver(hook.name, hook.payload, { id: hook.id })).status).toBe(202);
+}
+
+/**
+ * An organization in the fake GitHub with the App installed (pull requests with 0-3 reviews and
+ * 1-3 commits over 20 days), and what GitHub sends while it works: buildActivity for the pull
+ * requests `pick` keeps (all by default).
+ */
+export function seedActiveOrg(
+  world: World,
+  options: { login: string; installationId: number; repos: number; prsPerRepo: number; members: number },
+  pick: (pr: PullRequest, index: number) => boolean = () => true,
+) {
+  const { repos } = world.seedOrg({
+    ...options,
+    reviewsPerPr: [0, 3],
+    commitsPerPr: [1, 3],
+    spanDays: 20,
+    appId: Number(APP_ID),
+  });
+  const repoIds = repos.map((repo) => repo.id);
+  const pullRequests = repoIds.flatMap((id) => world.listPullRequests(id));
+  const hooks = buildActivity(world, options.installationId, pullRequests.filter(pick));
+  return { repos, repoIds, pullRequests, hooks };
 }
 
 /** Deterministic shuffle (seeded). */
@@ -215,4 +264,43 @@ export async function expectEachJobRanOnce(
     select id, name, state from pgboss.job
     where (retry_count > 0 and not id = any(${interrupted}::uuid[])) or state <> 'completed'`;
   expect(rerun).toEqual([]);
+}
+
+/**
+ * Waits until the backfill of these repositories is "under way" (one of them has stored pages and
+ * is still syncing: the moment to interrupt it) or "complete" (every one of them), and returns
+ * their rows as they were then.
+ */
+export async function waitForBackfill(
+  database: Pick<Database, "db">,
+  repoIds: readonly number[],
+  until: "under way" | "complete",
+  options: { timeoutMs: number; what: string },
+): Promise<(typeof schema.repositories.$inferSelect)[]> {
+  return waitFor(async () => {
+    const rows = await database.db
+      .select()
+      .from(schema.repositories)
+      .where(inArray(schema.repositories.id, [...repoIds]));
+    const reached =
+      until === "under way"
+        ? rows.some((row) => row.prsDone > 0 && row.syncStatus === "syncing")
+        : rows.length === repoIds.length && rows.every((row) => row.syncStatus === "complete");
+    return reached ? rows : undefined;
+  }, options);
+}
+
+/**
+ * The backfill counted each pull request once: every repository's `prs_done` is GitHub's number of
+ * pull requests for it, pages committed before a fault never counted again after it.
+ */
+export async function expectEachPullRequestCountedOnce(
+  database: Pick<Database, "db">,
+  world: World,
+  repoIds: readonly number[],
+): Promise<void> {
+  const repositories = await database.db.select().from(schema.repositories);
+  expect(repositories.map((row) => [row.id, row.prsDone]).sort()).toEqual(
+    repoIds.map((id) => [id, world.listPullRequests(id).length]).sort(),
+  );
 }

@@ -3,9 +3,13 @@ import { desc, eq, inArray } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
 import { APP_ID, startTestApp } from "../support/app.js";
 import { startAppProcess, type AppProcess } from "../support/app-process.js";
-import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
+import {
+  deliverInstallationCreated,
+  expectEachPullRequestCountedOnce,
+  waitForBackfill,
+} from "../support/delivery-stream.js";
+import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
-import { waitFor } from "../support/wait.js";
 
 // A real crash: the app's own entry point runs as a child process and is SIGKILLed in the middle of
 // a backfill. A fresh worker must resume from the saved cursor, not start over, and finish with
@@ -40,23 +44,22 @@ it("resumes a backfill from its cursor after the process is killed", async () =>
   const truth = github.world.listPullRequests(repoId);
 
   child = await startAppProcess({ databaseUrl: t.database.url, githubHost: github.host });
-  const hook = buildWebhook(github.world, "installation", "created", { installationId });
   // The in-process server only takes the delivery; the child's workers process it.
-  expect((await t.app.deliver(hook.name, hook.payload, { id: hook.id })).status).toBe(202);
+  await deliverInstallationCreated(t.app, github.world, installationId);
 
-  const [repoRow] = await waitFor(
-    async () => {
-      const rows = await t.database.db
-        .select()
-        .from(schema.repositories)
-        .where(eq(schema.repositories.id, repoId));
-      return rows[0] && rows[0].prsDone > 0 && rows[0].syncStatus === "syncing" ? rows : undefined;
-    },
-    { timeoutMs: 60_000, what: "the backfill to start in the child process" },
-  );
+  await waitForBackfill(t.database, [repoId], "under way", {
+    timeoutMs: 60_000,
+    what: "the backfill to start in the child process",
+  });
   await child.kill();
-  const doneAtCrash = repoRow!.prsDone;
-  expect(doneAtCrash).toBeLessThan(truth.length);
+  // Read after the kill: the backfill the dead process left unfinished, so the worker below has to
+  // resume it (read before, it could have finished in between and left nothing to resume).
+  const [repoRow] = await t.database.db
+    .select()
+    .from(schema.repositories)
+    .where(eq(schema.repositories.id, repoId));
+  expect(repoRow!.syncStatus).toBe("syncing");
+  expect(repoRow!.prsDone).toBeLessThan(truth.length);
 
   // Forget the newest pull requests, which the first committed page held: resuming from the cursor
   // does not fetch them again, starting over would.
@@ -79,16 +82,10 @@ it("resumes a backfill from its cursor after the process is killed", async () =>
     boss: { superviseIntervalSeconds: 1, monitorIntervalSeconds: 1 },
   });
   try {
-    await waitFor(
-      async () => {
-        const [row] = await t.database.db
-          .select()
-          .from(schema.repositories)
-          .where(eq(schema.repositories.id, repoId));
-        return row?.syncStatus === "complete";
-      },
-      { timeoutMs: 120_000, what: "the resumed backfill to complete" },
-    );
+    await waitForBackfill(t.database, [repoId], "complete", {
+      timeoutMs: 120_000,
+      what: "the resumed backfill to complete",
+    });
   } finally {
     await worker.stop();
   }
@@ -101,10 +98,6 @@ it("resumes a backfill from its cursor after the process is killed", async () =>
       .map((pr) => pr.id)
       .sort(),
   );
-  const [finalRow] = await t.database.db
-    .select()
-    .from(schema.repositories)
-    .where(eq(schema.repositories.id, repoId));
   // Pages are counted once: committed with their rows, never again after the crash.
-  expect(finalRow!.prsDone).toBe(truth.length);
+  await expectEachPullRequestCountedOnce(t.database, github.world, [repoId]);
 }, 180_000);

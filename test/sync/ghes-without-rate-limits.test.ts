@@ -2,7 +2,8 @@ import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { eq } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
 import { APP_ID } from "../support/app.js";
-import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
+import { deliverInstallationCreated } from "../support/delivery-stream.js";
+import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
 
 // A GitHub Enterprise Server with rate limiting disabled sends no x-ratelimit-* headers and answers
@@ -27,8 +28,7 @@ it("backfills and syncs members without rate-limit information", async () => {
     installationId: 7700,
     appId: Number(APP_ID),
   });
-  const hook = buildWebhook(github.world, "installation", "created", { installationId: 7700 });
-  expect((await t.app.deliver(hook.name, hook.payload, { id: hook.id })).status).toBe(202);
+  await deliverInstallationCreated(t.app, github.world, 7700);
   await t.app.drain(undefined, 120_000);
 
   const stored = await t.database.db.select({ id: schema.pullRequests.id }).from(schema.pullRequests);

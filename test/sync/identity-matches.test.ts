@@ -4,7 +4,8 @@ import * as schema from "../../src/db/schema/index.js";
 import { listCommitIdentities, saveIdentityMatch } from "../../src/db/queries/members.js";
 import { enqueue } from "../../src/queue/boss.js";
 import { APP_ID } from "../support/app.js";
-import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
+import { deliverInstallationCreated } from "../support/delivery-stream.js";
+import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
 
 // Manual matches and sync runs against the syncs that run every night: the app works the fake
@@ -53,8 +54,7 @@ it("keeps manual matches through members syncs and delta syncs, and records each
     installationId: INSTALLATION,
     appId: Number(APP_ID),
   });
-  const hook = buildWebhook(github.world, "installation", "created", { installationId: INSTALLATION });
-  expect((await t.app.deliver(hook.name, hook.payload, { id: hook.id })).status).toBe(202);
+  await deliverInstallationCreated(t.app, github.world, INSTALLATION);
   await t.app.drain(undefined, 120_000);
   const [busy, quiet] = seeded.repos as [(typeof seeded.repos)[0], (typeof seeded.repos)[0]];
   const [author, keeper, other] = seeded.members as [

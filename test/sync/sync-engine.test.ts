@@ -4,7 +4,8 @@ import * as schema from "../../src/db/schema/index.js";
 import { enqueue } from "../../src/queue/boss.js";
 import { requestSyncNow, SyncNowTooSoonError } from "../../src/sync/sync-now.js";
 import { APP_ID } from "../support/app.js";
-import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
+import { deliverInstallationCreated } from "../support/delivery-stream.js";
+import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 
@@ -53,8 +54,7 @@ async function install(options: {
     installationId,
     appId: Number(APP_ID),
   });
-  const hook = buildWebhook(github.world, "installation", "created", { installationId });
-  expect((await t.app.deliver(hook.name, hook.payload, { id: hook.id })).status).toBe(202);
+  await deliverInstallationCreated(t.app, github.world, installationId);
   return seeded;
 }
 
