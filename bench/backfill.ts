@@ -11,8 +11,7 @@
  * installation.created is delivered; the clock runs until every repository is `complete`. Then one
  * delta sync of an unchanged repository is counted. Figures go to stdout and bench/out/*.json.
  */
-import { mkdir, writeFile } from "node:fs/promises";
-import { cpus, loadavg, totalmem } from "node:os";
+import { cpus, loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { and, eq, sql } from "drizzle-orm";
@@ -20,11 +19,11 @@ import pino from "pino";
 import { installations, repositories } from "../src/db/schema/index.js";
 import { enqueue } from "../src/queue/boss.js";
 import { defaultInstallationSettings } from "../src/settings.js";
-import { deliverWebhook } from "../test/support/fake-github/webhooks.js";
 import { runBaseline, type BaselineResult } from "./baseline.js";
-import { startCluster, startEngine, WEBHOOK_SECRET, type Cluster, type Engine } from "./engine.js";
+import { deliver, startCluster, startEngine, type Cluster, type Engine } from "./engine.js";
 import { startFakeProcess, type FakeProcess } from "./fake-process.js";
 import type { SeededInstallation } from "./protocol.js";
+import { runHeader, saveRawFigures } from "./report.js";
 
 const { values } = parseArgs({
   options: {
@@ -192,15 +191,7 @@ async function backfill(
   // 2. Deliver, then watch the repositories until every one is complete.
   const startedAt = new Date();
   const started = performance.now();
-  const delivered = await deliverWebhook({
-    url: engine.webhookUrl,
-    secret: WEBHOOK_SECRET,
-    name: hook.name,
-    id: hook.id,
-    payload: hook.payload,
-    appId: APP_ID,
-  });
-  if (delivered.status !== 202) throw new Error(`installation.created answered ${delivered.status}`);
+  await deliver(engine, hook);
   const deadline = Date.now() + scenarioMs;
   let finished = false;
   let lastProgress = performance.now();
@@ -252,13 +243,13 @@ async function backfill(
   };
 }
 
+/** The share of the wall time no backfill slice was running. */
+const idleShare = (r: ScenarioResult) => r.idle.totalS / (r.wallMs / 1000);
+
 /**
  * Stretches of the run in which no backfill job was running although the backfill was not done:
  * time spent waiting for pg-boss to hand out the next slice.
  */
-/** The share of the wall time no backfill slice was running. */
-const idleShare = (r: ScenarioResult) => r.idle.totalS / (r.wallMs / 1000);
-
 async function backfillIdle(engine: Engine, from: Date, to: Date) {
   // Epoch milliseconds: drizzle's driver leaves timestamps as text on the shared postgres.js client.
   const jobs = await engine.database.sql<{ started: number; ended: number | null }[]>`
@@ -474,9 +465,7 @@ let running: Cluster | undefined;
 async function main(): Promise<void> {
   const startedAt = new Date();
   const log = pino({ level: values["log-level"] }, pino.destination(2));
-  say(
-    `# bench:backfill ${startedAt.toISOString()} — ${cpus().length} cores, ${Math.round(totalmem() / 1024 ** 3)} GB, Node ${process.version}`,
-  );
+  say(runHeader("backfill", startedAt));
   const cluster = await startCluster(log);
   running = cluster;
   const results: ScenarioResult[] = [];
@@ -503,12 +492,7 @@ async function main(): Promise<void> {
   }
   const lines = report(results);
   for (const text of lines) say(text);
-  await mkdir("bench/out", { recursive: true });
-  const file = `bench/out/backfill-${startedAt.toISOString().replace(/[:.]/g, "-")}.json`;
-  await writeFile(
-    file,
-    JSON.stringify({ startedAt, argv: process.argv.slice(2), cores: cpus().length, results }, null, 2),
-  );
+  const file = await saveRawFigures("backfill", startedAt, { cores: cpus().length, results });
   say(`\n(raw figures: ${file})`);
 }
 

@@ -2,11 +2,11 @@
  * The real PR Pulse engine for a benchmark, started by the app's own composition root
  * (src/runtime.ts), on a throwaway embedded Postgres in a temp dir.
  */
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import type { FastifyInstance } from "fastify";
 import type { PgBoss } from "pg-boss";
 import pino, { type Logger } from "pino";
 import { loadConfig, type Config } from "../src/config.js";
@@ -15,6 +15,9 @@ import { startEmbeddedPostgres, type RunningPostgres } from "../src/db/embedded.
 import { migrateDatabase } from "../src/db/migrate.js";
 import { startRuntime } from "../src/runtime.js";
 import { WEBHOOK_PATH } from "../src/server.js";
+import { testPrivateKey } from "../test/support/app.js";
+import { freePort } from "../test/support/app-process.js";
+import { deliverWebhook, type Webhook } from "../test/support/fake-github/webhooks.js";
 
 export const WEBHOOK_SECRET = `bench-${randomBytes(8).toString("hex")}`;
 
@@ -22,14 +25,6 @@ export interface Cluster {
   /** A fresh, migrated database on the cluster. */
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** One throwaway Postgres for the whole run; every scenario gets its own database on it. */
@@ -75,11 +70,12 @@ export interface Engine {
   config: Config;
   database: Database;
   boss: PgBoss;
+  server: FastifyInstance;
+  /** http://127.0.0.1:PORT */
+  url: string;
   webhookUrl: string;
   stop(): Promise<void>;
 }
-
-let privateKey: string | undefined;
 
 export async function startEngine(options: {
   databaseUrl: string;
@@ -89,14 +85,10 @@ export async function startEngine(options: {
   /** More settings, as environment variables (e.g. WEBHOOK_BATCH_SIZE). */
   env?: Record<string, string>;
 }): Promise<Engine> {
-  // Probot signs real App JWTs; the fake GitHub reads them without checking the signature.
-  privateKey ??= generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
-    type: "pkcs1",
-    format: "pem",
-  }) as string;
   const config = loadConfig({
     APP_ID: String(options.appId),
-    PRIVATE_KEY: privateKey,
+    // Probot signs real App JWTs; the fake GitHub reads them without checking the signature.
+    PRIVATE_KEY: testPrivateKey(),
     WEBHOOK_SECRET,
     GHE_HOST: options.githubHost,
     GHE_PROTOCOL: "http",
@@ -113,7 +105,22 @@ export async function startEngine(options: {
     config,
     database: runtime.database,
     boss: runtime.boss!,
+    server: runtime.server,
+    url: runtime.url,
     webhookUrl: `${runtime.url}${WEBHOOK_PATH}`,
     stop: () => runtime.stop(),
   };
+}
+
+/** Sends the fake GitHub's delivery to the engine, signed as GitHub signs it; anything but 202 throws. */
+export async function deliver(engine: Engine, hook: Webhook): Promise<void> {
+  const { status } = await deliverWebhook({
+    url: engine.webhookUrl,
+    secret: WEBHOOK_SECRET,
+    name: hook.name,
+    id: hook.id,
+    payload: hook.payload,
+    appId: Number(engine.config.app?.appId),
+  });
+  if (status !== 202) throw new Error(`${hook.name}.${String(hook.payload.action)} answered ${status}`);
 }

@@ -18,26 +18,21 @@
  *    the fly instead of read from weekly_metrics; and the CSV built in memory (every row fetched,
  *    then stringified) instead of streamed from a cursor.
  */
-import { createHash, randomBytes } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
-import { cpus, loadavg, totalmem } from "node:os";
+import { loadavg } from "node:os";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
-import { pathToFileURL } from "node:url";
 import { parseArgs } from "node:util";
-import { sign } from "@fastify/cookie";
 import { stringify } from "csv-stringify/sync";
 import pino from "pino";
 import { createDatabase, type Database } from "../src/db/client.js";
 import { selectPullRequestExport, summarizeRange } from "../src/db/queries/metrics.js";
-import { createSession } from "../src/db/queries/sessions.js";
 import { listWeeklyMetrics, refreshWeeklyMetrics } from "../src/db/queries/weekly-metrics.js";
 import { addWeeks } from "../src/metrics/range.js";
 import { weekStartOf } from "../src/metrics/weeks.js";
-import { WEBHOOK_PATH } from "../src/server.js";
-import { SESSION_COOKIE } from "../src/web/session.js";
 import { CSV_OPTIONS, toCsvRecord } from "../src/web/view-models/metrics-csv.js";
+import { signedIn } from "../test/support/session.js";
 import { startCluster, startEngine, type Cluster, type Engine } from "./engine.js";
+import { runHeader, saveRawFigures } from "./report.js";
 
 const { values } = parseArgs({
   options: {
@@ -62,7 +57,6 @@ const CSV_RUNS = Number(values["csv-runs"]);
 /** Two years of history: a 52-week page reads half of it, the export all of it. */
 const HISTORY_DAYS = 730;
 const MB = 1024 * 1024;
-export const SESSION_SECRET = randomBytes(32).toString("hex");
 const TARGETS = {
   repositoriesP95Ms: 100,
   metricsP95Ms: 150,
@@ -81,10 +75,7 @@ const round = (value: number, digits = 1) => Number(value.toFixed(digits));
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
 /** Writes the installation, its repositories and pull requests, then its weekly rows. */
-export async function seed(
-  database: Database,
-  options: { refresh: boolean } = { refresh: true },
-): Promise<{ seedS: number; refreshS: number; weeks: number }> {
+async function seed(database: Database): Promise<{ seedS: number; refreshS: number; weeks: number }> {
   const started = performance.now();
   const { sql } = database;
   await sql`insert into installations (id, account_id, account_login, account_type, repository_selection)
@@ -174,31 +165,11 @@ export async function seed(
       from pull_requests cross join lateral unnest(array[created_at, merged_at, closed_at, first_review_at]) as at
       where at is not null order by 1`
   ).map((row) => row.week);
-  for (let at = 0; options.refresh && at < weeks.length; at += 8) {
+  for (let at = 0; at < weeks.length; at += 8) {
     await refreshWeeklyMetrics(database.db, INSTALLATION, weeks.slice(at, at + 8), "UTC");
   }
   await sql`vacuum analyze`;
   return { seedS, refreshS: (performance.now() - refreshStarted) / 1000, weeks: weeks.length };
-}
-
-/** A signed-in admin of the installation, as sign-in leaves one: a session row and its cookie. */
-export async function signIn(database: Database): Promise<string> {
-  const token = randomBytes(32).toString("base64url");
-  const now = new Date();
-  await createSession(
-    database.db,
-    {
-      id: createHash("sha256").update(token).digest("hex"),
-      userId: 9001,
-      login: "bench-admin",
-      csrfToken: randomBytes(16).toString("hex"),
-      installationIds: [INSTALLATION],
-      authorizedAt: now,
-      expiresAt: new Date(now.getTime() + 8 * 3600_000),
-    },
-    now,
-  );
-  return `${SESSION_COOKIE}=${encodeURIComponent(sign(token, SESSION_SECRET))}`;
 }
 
 /** Access is confirmed with GitHub every five minutes; there is no GitHub here, so it stays fresh. */
@@ -413,9 +384,7 @@ let cluster: Cluster | undefined;
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  say(
-    `# bench:ui ${startedAt.toISOString()} — ${cpus().length} cores, ${Math.round(totalmem() / 1024 ** 3)} GB, Node ${process.version}`,
-  );
+  say(runHeader("ui", startedAt));
   say(
     `  ${REPOS} repositories, ${PRS} pull requests; ${REQUESTS} requests per page after ${WARMUP} to warm up`,
   );
@@ -434,15 +403,20 @@ async function main(): Promise<void> {
 
     engine = await startEngine({
       databaseUrl: url,
-      // Nothing here talks to GitHub: the session is authorized, no job is queued.
+      // Nothing here talks to GitHub: the session is authorized, no job is queued, no redelivery scan.
       githubHost: "127.0.0.1:9",
       appId: 1,
       logLevel: values["log-level"],
-      env: { SESSION_SECRET },
+      env: { WEBHOOK_REDELIVERY_INTERVAL_MINUTES: "0" },
     });
-    const baseUrl = engine.webhookUrl.slice(0, -WEBHOOK_PATH.length);
+    const baseUrl = engine.url;
     const database = engine.database;
-    const cookie = await signIn(database);
+    // A signed-in admin of the installation, as sign-in leaves one: a session row and its cookie.
+    const { cookie } = await signedIn(database, engine.server, {
+      login: "bench-admin",
+      installationIds: [INSTALLATION],
+      expiresAt: new Date(Date.now() + 8 * 3600_000),
+    });
     const [counts] = await database.sql<{ prs: number; weekly: number; repos: number }[]>`
       select (select count(*)::int from pull_requests) as prs,
              (select count(*)::int from weekly_metrics) as weekly,
@@ -578,27 +552,16 @@ async function main(): Promise<void> {
       `CSV memory flat: live heap growth < ${TARGETS.csvLiveMb} MB while streaming 100,000 (+${maxLive} MB; 4 weeks: +${small.liveGrowthMb} MB;` +
         ` in memory: +${buffered.liveGrowthMb} MB). RSS: the first export +${streamed[0]!.rssGrowthMb} MB, the next ones +${laterRss} MB at most`,
     );
-    await mkdir("bench/out", { recursive: true });
-    const file = `bench/out/ui-${startedAt.toISOString().replace(/[:.]/g, "-")}.json`;
-    await writeFile(
-      file,
-      JSON.stringify(
-        {
-          startedAt,
-          argv: process.argv.slice(2),
-          seeded,
-          timings,
-          queries: [stored, summary, onTheFly],
-          streamed,
-          watched,
-          small,
-          buffered,
-          load,
-        },
-        null,
-        2,
-      ),
-    );
+    const file = await saveRawFigures("ui", startedAt, {
+      seeded,
+      timings,
+      queries: [stored, summary, onTheFly],
+      streamed,
+      watched,
+      small,
+      buffered,
+      load,
+    });
     say(`\n(raw figures: ${file})`);
   } finally {
     await engine?.stop();
@@ -607,23 +570,16 @@ async function main(): Promise<void> {
   }
 }
 
-// Imported (by a script that looks at query plans), it only lends its seed.
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
-  run();
-}
+// Whatever happens, the run ends.
+setTimeout(() => {
+  console.error("bench: hard time limit reached; stopping Postgres and exiting");
+  void Promise.race([cluster?.stop() ?? Promise.resolve(), sleep(15_000)]).finally(() => process.exit(2));
+}, 1_800_000).unref();
 
-function run() {
-  // Whatever happens, the run ends.
-  setTimeout(() => {
-    console.error("bench: hard time limit reached; stopping Postgres and exiting");
-    void Promise.race([cluster?.stop() ?? Promise.resolve(), sleep(15_000)]).finally(() => process.exit(2));
-  }, 1_800_000).unref();
-
-  main().then(
-    () => process.exit(0),
-    (error: unknown) => {
-      console.error(error);
-      process.exit(1);
-    },
-  );
-}
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

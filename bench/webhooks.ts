@@ -19,16 +19,15 @@
  */
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
-import { mkdir, writeFile } from "node:fs/promises";
-import { cpus, loadavg, totalmem } from "node:os";
+import { loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { deliverWebhook } from "../test/support/fake-github/webhooks.js";
-import { startCluster, startEngine, WEBHOOK_SECRET, type Cluster, type Engine } from "./engine.js";
+import { deliver, startCluster, startEngine, WEBHOOK_SECRET, type Cluster, type Engine } from "./engine.js";
 import { startFakeProcess, type FakeProcess } from "./fake-process.js";
 import type { LoadJob, LoadResult } from "./load.js";
+import { runHeader, saveRawFigures } from "./report.js";
 
 const { values } = parseArgs({
   allowNegative: true,
@@ -135,15 +134,7 @@ async function install(
   repos: number,
 ): Promise<void> {
   const hook = await fake.request({ type: "installation-created", installationId });
-  const delivered = await deliverWebhook({
-    url: engine.webhookUrl,
-    secret: WEBHOOK_SECRET,
-    name: hook.name,
-    id: hook.id,
-    payload: hook.payload,
-    appId: APP_ID,
-  });
-  if (delivered.status !== 202) throw new Error(`installation.created answered ${delivered.status}`);
+  await deliver(engine, hook);
   const deadline = Date.now() + 180_000;
   while (Date.now() < deadline) {
     const [row] = await engine.database.sql<{ complete: number }[]>`
@@ -435,10 +426,14 @@ function report(phases: Phase[], baseline: Phase | undefined): string[] {
   const sustained = phases.find((p) => p.name.startsWith("sustained"));
   if (sustained) {
     const ackRate = sustained.load.ok / sustained.load.durationS;
-    check(
-      ackRate >= TARGETS.ackPerSecond * 0.98,
-      `sustained ≥ ${TARGETS.ackPerSecond}/s acknowledged (${Math.round(ackRate)}/s)`,
-    );
+    if (rate >= TARGETS.ackPerSecond) {
+      check(
+        ackRate >= TARGETS.ackPerSecond * 0.98,
+        `sustained ≥ ${TARGETS.ackPerSecond}/s acknowledged (${Math.round(ackRate)}/s)`,
+      );
+    } else {
+      line(`  –     sustained ≥ ${TARGETS.ackPerSecond}/s acknowledged: not judged at --rate ${rate}`);
+    }
     check(
       sustained.load.latencyMs.p99 < TARGETS.ackP99Ms,
       `acknowledgement p99 < ${TARGETS.ackP99Ms} ms (${sustained.load.latencyMs.p99} ms)`,
@@ -456,9 +451,7 @@ let cluster: Cluster | undefined;
 
 async function main(): Promise<void> {
   const startedAt = new Date();
-  say(
-    `# bench:webhooks ${startedAt.toISOString()} — ${cpus().length} cores, ${Math.round(totalmem() / 1024 ** 3)} GB, Node ${process.version}`,
-  );
+  say(runHeader("webhooks", startedAt));
   say(`  burst ${burst} at ${connections} connections; sustained ${rate}/s for ${seconds} s`);
   const log = pino({ level: values["log-level"] }, pino.destination(2));
   cluster = await startCluster(
@@ -505,12 +498,7 @@ async function main(): Promise<void> {
       : undefined;
     const lines = report(phases, baseline);
     for (const text of lines) say(text);
-    await mkdir("bench/out", { recursive: true });
-    const file = `bench/out/webhooks-${startedAt.toISOString().replace(/[:.]/g, "-")}.json`;
-    await writeFile(
-      file,
-      JSON.stringify({ startedAt, argv: process.argv.slice(2), phases, baseline }, null, 2),
-    );
+    const file = await saveRawFigures("webhooks", startedAt, { phases, baseline });
     say(`\n(raw figures: ${file})`);
   } finally {
     await cluster.stop();
