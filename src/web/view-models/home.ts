@@ -2,19 +2,9 @@ import type { Db } from "../../db/client.js";
 import { listInstallations } from "../../db/queries/installations.js";
 import { countPullRequests, summarizeRepositories } from "../../db/queries/repositories.js";
 import type { SyncStatus } from "../../db/schema/index.js";
-import { computeProgress } from "../../metrics/progress.js";
+import { computeProgress, worstSyncStatus } from "../../metrics/progress.js";
 import { formatCount, formatEta, statusLabel } from "./format.js";
 import { installationPath, installationState } from "./installation.js";
-
-// Worst first: an installation shows the status that needs attention.
-const STATUS_ORDER: SyncStatus[] = [
-  "error",
-  "paused_rate_limited",
-  "syncing",
-  "queued",
-  "pending",
-  "complete",
-];
 
 /**
  * Everything the home page shows, prepared so the template only loops and branches. Only the
@@ -27,7 +17,7 @@ export async function buildHomeViewModel(db: Db, allowedInstallationIds: readonl
   for (const installation of installations) {
     if (!allowed.has(installation.id)) continue;
     const summary = await summarizeRepositories(db, installation.id);
-    const worst = STATUS_ORDER.find((status) => (summary.byStatus[status] ?? 0) > 0) ?? "complete";
+    const worst = worstSyncStatus(summary.byStatus);
     const etas = summary.syncing
       .map((repo) => computeProgress(repo, now).etaSeconds)
       .filter((eta): eta is number => eta !== null);
