@@ -2,6 +2,7 @@ import { and, eq, sql, type SQL } from "drizzle-orm";
 import type { PendingQuery, Sql } from "postgres";
 import type { Db } from "../client.js";
 import { pullRequests, repositories } from "../schema/index.js";
+import { BY_BOT_SQL } from "./pull-requests.js";
 
 /**
  * What the metrics page and its CSV export read beyond the weekly rows: the repositories to choose
@@ -118,11 +119,7 @@ function rangeScope(installationId: number, filter: RangeFilter): SQL {
   return sql.join(conditions, sql` and `);
 }
 
-/**
- * Whether a bot opened the pull request. A pull request without an author type or login (a deleted
- * account: GitHub's "ghost") was opened by a person.
- */
-const byBot = sql`coalesce(pr.author_type = 'Bot' or pr.author_login like '%[bot]', false)`;
+const byBot = sql.raw(BY_BOT_SQL);
 
 /** One pull request of a CSV export: numbers and times as Postgres prints them. */
 export interface PullRequestExportRow {
@@ -169,7 +166,7 @@ export function selectPullRequestExport(
   const high = client`((${filter.to}::date + 7)::timestamp at time zone ${filter.timeZone}::text)`;
   const inRange = (column: string) =>
     client`(pr.${client(column)} >= ${low} and pr.${client(column)} < ${high})`;
-  const bot = client`coalesce(pr.author_type = 'Bot' or pr.author_login like '%[bot]', false)`;
+  const bot = client.unsafe(BY_BOT_SQL);
   // Formatted here: the drizzle driver that shares this client leaves timestamps as Postgres's text.
   const iso = (column: string) =>
     client`to_char(pr.${client(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;

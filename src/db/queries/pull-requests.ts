@@ -311,3 +311,11 @@ async function weeksCountedIn(
     where pr.installation_id = ${installationId} ${ofRepositories} and at is not null`);
   return [...rows].map((row) => row.week).sort();
 }
+
+/**
+ * Whether a bot opened the pull request `pr` (the SQL twin of metrics/pull-request.ts `isBot`). A
+ * pull request without an author type or login (a deleted account: GitHub's "ghost") was opened by
+ * a person: without the coalesce it would be null, neither bot nor human, and drop out of the
+ * humans-only figures. Text, so that drizzle and postgres.js queries both use it.
+ */
+export const BY_BOT_SQL = "coalesce(pr.author_type = 'Bot' or pr.author_login like '%[bot]', false)";

@@ -1,5 +1,6 @@
 import { and, desc, eq, lte, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
+import { BY_BOT_SQL } from "./pull-requests.js";
 import {
   pullRequests,
   repositories,
@@ -53,9 +54,7 @@ export async function refreshWeeklyMetrics(
       select pr.repo_id, pr.state, pr.cycle_time_hours, pr.review_time_hours,
              pr.coding_phase_hours, pr.pickup_phase_hours, pr.review_phase_hours,
              pr.is_revert, pr.revert_pattern_match, pr.is_hotfix, pr.additions, pr.deletions,
-             -- A deleted account (no type, no login) is a person: without coalesce its pull
-             -- requests would be null, neither bot nor human, and drop out of the humans-only rows.
-             coalesce(pr.author_type = 'Bot' or pr.author_login like '%[bot]', false) as by_bot,
+             ${sql.raw(BY_BOT_SQL)} as by_bot,
              date_trunc('week', pr.created_at at time zone ${tz})::date as opened_week,
              date_trunc('week', pr.merged_at at time zone ${tz})::date as merged_week,
              date_trunc('week', pr.closed_at at time zone ${tz})::date as closed_week,
