@@ -91,6 +91,19 @@ describe("the list", () => {
     expect(page.body).not.toContain('hx-trigger="every');
   });
 
+  it("says how to start while nothing is tracked, and stops saying it once something is", async () => {
+    const { installationId, browser, repoIds } = await setUp();
+    const withOne = await browser.get(`/installations/${installationId}/repositories`);
+    expect(withOne.body).not.toContain("Nothing is tracked yet");
+    await t.database.db
+      .update(schema.repositories)
+      .set({ tracked: false })
+      .where(eq(schema.repositories.id, repoIds[0]!));
+    const withNone = await browser.get(`/installations/${installationId}/repositories`);
+    expect(withNone.body).toContain("Nothing is tracked yet");
+    expect(withNone.body).toContain(`href="/installations/${installationId}/settings"`);
+  });
+
   it("searches by name and filters by tracking", async () => {
     const { installationId, browser, repoIds } = await setUp();
     const tracked = await repository(repoIds[0]!);

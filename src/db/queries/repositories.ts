@@ -115,6 +115,16 @@ export async function listTrackedRepositories(db: Db, installationId: number): P
   return db.select().from(repositories).where(trackedOf(installationId)).orderBy(repositories.fullName);
 }
 
+/** Whether the installation tracks any repository (the repositories page explains how to start if not). */
+export async function hasTrackedRepositories(db: Db, installationId: number): Promise<boolean> {
+  const [row] = await db
+    .select({ id: repositories.id })
+    .from(repositories)
+    .where(trackedOf(installationId))
+    .limit(1);
+  return row !== undefined;
+}
+
 /** Tracked repositories that have not finished their sync (the first backfill notice waits for them). */
 export async function countUnfinishedRepositories(db: Db, installationId: number): Promise<number> {
   const [row] = await db

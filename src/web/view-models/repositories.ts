@@ -1,5 +1,9 @@
 import type { Db } from "../../db/client.js";
-import { listRepositoriesPage, type RepositoryFilter } from "../../db/queries/repositories.js";
+import {
+  hasTrackedRepositories,
+  listRepositoriesPage,
+  type RepositoryFilter,
+} from "../../db/queries/repositories.js";
 import type { Installation, Repository } from "../../db/schema/index.js";
 import { computeProgress } from "../../metrics/progress.js";
 import { parseInstallationSettings, type SyncDepth } from "../../settings.js";
@@ -158,7 +162,10 @@ export async function buildRepositoriesViewModel(
   githubWebUrl: string,
   now: Date,
 ) {
-  const table = await buildRepositoryRows(db, installation, query, now);
+  const [table, tracksAny] = await Promise.all([
+    buildRepositoryRows(db, installation, query, now),
+    hasTrackedRepositories(db, installation.id),
+  ]);
   const pages = Math.max(1, Math.ceil(table.total / PAGE_SIZE));
   const base = installationPath(installation.id, "repositories");
   return {
@@ -171,6 +178,9 @@ export async function buildRepositoriesViewModel(
       href: repositoriesHref(installation.id, { ...query, filter: filter.value, page: 1 }),
     })),
     table,
+    // Before anything is tracked the page says how to start (there is nothing to watch yet).
+    firstSteps:
+      !tracksAny && table.total > 0 ? { settings: installationPath(installation.id, "settings") } : null,
     totalText: `${formatCount(table.total)} ${table.total === 1 ? "repository" : "repositories"}`,
     pagination: {
       page: query.page,
