@@ -137,6 +137,26 @@ export const catalog = {
     singletonKey: () => "all",
     installationGroup: false,
   }),
+  reconcileInstallations: define({
+    // The App's installations on GitHub against the stored ones: hourly, at start, at sign-in.
+    name: "reconcile-installations",
+    label: "Installation reconciliation",
+    schema: z.object({}),
+    policy: "stately",
+    options: { ...retrying, expireInSeconds: 300 },
+    singletonKey: () => "all",
+    installationGroup: false,
+  }),
+  confirmInstallation: define({
+    // An installation.deleted delivery: marked deleted only once GitHub answers 404 for it.
+    name: "confirm-installation",
+    label: "Uninstall confirmation",
+    schema: z.object({ installationId }),
+    policy: "stately",
+    options: { ...retrying, expireInSeconds: 120 },
+    singletonKey: (data) => String(data.installationId),
+    installationGroup: false,
+  }),
   retention: define({
     // Daily: drops old webhook payloads and queues the purge of long-uninstalled installations.
     name: "retention",

@@ -275,19 +275,26 @@ describe("redelivery from GitHub", () => {
 });
 
 describe("the schedule", () => {
-  it("scans every WEBHOOK_REDELIVERY_INTERVAL_MINUTES, once at start, and runs retention daily", async () => {
+  it("scans every WEBHOOK_REDELIVERY_INTERVAL_MINUTES and reconciles installations every INSTALLATION_RECONCILE_INTERVAL_MINUTES, each once at start, and runs retention daily", async () => {
     const app = await startTestApp(t.database, {
       queues: [],
-      env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", WEBHOOK_REDELIVERY_INTERVAL_MINUTES: "5" },
+      env: {
+        GHE_HOST: github.host,
+        GHE_PROTOCOL: "http",
+        WEBHOOK_REDELIVERY_INTERVAL_MINUTES: "5",
+        INSTALLATION_RECONCILE_INTERVAL_MINUTES: "60",
+      },
     });
     try {
       const schedules = await t.database.sql<{ name: string; cron: string }[]>`
         select name, cron from pgboss.schedule order by name`;
       expect(schedules).toEqual([
+        { name: "reconcile-installations", cron: "0 * * * *" },
         { name: "redeliver-webhooks", cron: "*/5 * * * *" },
         { name: "retention", cron: "30 3 * * *" },
       ]);
       expect(await app.jobs("redeliver-webhooks")).toEqual([{ data: {}, state: "created" }]);
+      expect(await app.jobs("reconcile-installations")).toEqual([{ data: {}, state: "created" }]);
     } finally {
       await app.stop();
     }
