@@ -132,8 +132,15 @@ export const catalog = {
     label: "Redelivery of failed webhooks",
     schema: z.object({}),
     policy: "stately",
-    // Scheduled every few minutes: a run that fails twice waits for the next one.
-    options: { retryLimit: 2, retryDelay: 30, retryBackoff: true, expireInSeconds: 300 },
+    // Scheduled every few minutes: a run that fails twice waits for the next one. The heartbeat
+    // frees the key of a run whose process died within a minute, so the scan at the restart runs.
+    options: {
+      retryLimit: 2,
+      retryDelay: 30,
+      retryBackoff: true,
+      expireInSeconds: 300,
+      heartbeatSeconds: 30,
+    },
     singletonKey: () => "all",
     installationGroup: false,
   }),
