@@ -89,6 +89,8 @@ export const OTHER_EVENT_SUBJECTS = [
   "blocking_issue",
   "check_run",
   "check_suite",
+  // repository_dispatch: its action is whatever the sender chose, "deleted" or "renamed" too.
+  "client_payload",
   "comment",
   "definition",
   "deployment",
