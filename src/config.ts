@@ -82,6 +82,11 @@ const envSchema = z.object({
   // Operations: redelivery, retention, metrics, rate limits (README "Operations").
   /** Minutes between scans for failed webhook deliveries; 0 turns the scan off. */
   WEBHOOK_REDELIVERY_INTERVAL_MINUTES: integer(10).pipe(z.number().max(60, "must be at most 60 minutes")),
+  /**
+   * Minutes between reconciliations of the App's installations with GitHub's list (also run at
+   * start and at sign-in); 0 turns the schedule and the run at start off.
+   */
+  INSTALLATION_RECONCILE_INTERVAL_MINUTES: integer(60).pipe(z.number().max(60, "must be at most 60 minutes")),
   /** Redelivery requests sent to GitHub per scan; 0 only retries deliveries stored here. */
   WEBHOOK_REDELIVERY_MAX_PER_RUN: integer(100),
   /** Days a delivery's payload is kept (the row stays); 0 keeps payloads forever. */
@@ -147,6 +152,7 @@ export interface Config {
   operations: {
     redeliveryIntervalMinutes: number;
     redeliveryMaxPerRun: number;
+    reconcileIntervalMinutes: number;
     payloadRetentionDays: number;
     uninstalledRetentionDays: number;
     metricsToken: string | undefined;
@@ -246,6 +252,7 @@ export function loadConfig(
     operations: {
       redeliveryIntervalMinutes: e.WEBHOOK_REDELIVERY_INTERVAL_MINUTES,
       redeliveryMaxPerRun: e.WEBHOOK_REDELIVERY_MAX_PER_RUN,
+      reconcileIntervalMinutes: e.INSTALLATION_RECONCILE_INTERVAL_MINUTES,
       payloadRetentionDays: e.WEBHOOK_PAYLOAD_RETENTION_DAYS,
       uninstalledRetentionDays: e.UNINSTALLED_RETENTION_DAYS,
       metricsToken: e.METRICS_TOKEN,

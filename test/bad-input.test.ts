@@ -213,6 +213,45 @@ describe("every real example payload", () => {
   }, 300_000);
 });
 
+describe("fields GitHub adds tomorrow", () => {
+  // Every handled event and action: each real example of it, and for an action the collection has
+  // no example of, the example webhookExample adapts. Each gets an installation if it lacks one.
+  const handledExamples = [
+    ...EXAMPLES.filter(({ event, payload }) => isHandled(event, payload)),
+    ...HANDLED.flatMap((event) =>
+      handledActions(event)
+        .filter((action) => !EXAMPLES.some((e) => e.event === event && e.payload.action === action))
+        .map((action) => ({ event, payload: webhookExample(event, action) })),
+    ),
+  ];
+  const tomorrow = (payload: Record<string, any>) => ({
+    ...withInstallation(payload),
+    performed_via_github_app: { id: 1, slug: "another-app", name: "Another App" },
+    [`new_field_${Math.random().toString(36).slice(2, 8)}`]: { nested: [1, "two", null] },
+  });
+
+  it(`every handled action, ${handledExamples.length} payloads with new top-level fields: accepted and processed`, async () => {
+    expect(new Set(handledExamples.map(({ event, payload }) => `${event}.${payload.action}`)).size).toBe(
+      HANDLED.reduce((sum, event) => sum + handledActions(event).length, 0),
+    );
+    await checkEach(named(handledExamples), async ({ event, payload }) => {
+      const outcome = await deliverAndSettle(event, tomorrow(payload));
+      expect(outcome.status).toBe(202);
+      expect(outcome.rows).toEqual([{ status: "processed", last_error: null }]);
+    });
+  }, 300_000);
+
+  it("a field that names another event's subject is refused, with the field named", () => {
+    const pr = tomorrow(webhookExample("pull_request", "opened"));
+    expect(checkPayload("pull_request", pr)).toEqual({ handled: true, ok: true });
+    expect(checkPayload("pull_request", { ...pr, label: { id: 1, name: "bug" } })).toEqual({
+      handled: true,
+      ok: false,
+      reason: "label: a field of another event",
+    });
+  });
+});
+
 describe("every real example payload under every other handled event's name", () => {
   const replays = EXAMPLES.flatMap((example) =>
     HANDLED.filter((claimed) => claimed !== example.event).map((claimed) => ({ ...example, claimed })),
@@ -306,7 +345,8 @@ function declaredPaths(schema: unknown, prefix: string[] = []): string[][] {
     case "object":
       return Object.entries(def.shape as Record<string, unknown>).flatMap(([key, child]) => {
         const inner = unwrap(child);
-        if (inner.type === "unknown") return [];
+        // Unread fields, and the markers of other events (never: present, they are refused).
+        if (inner.type === "unknown" || inner.type === "never") return [];
         return [[...prefix, key], ...declaredPaths(child, [...prefix, key])];
       });
     default:

@@ -83,14 +83,17 @@ describe("installation events", () => {
     expect(await t.app.jobs("members-sync")).toHaveLength(1);
   });
 
-  it("deleted keeps the history and marks the installation deleted", async () => {
+  it("deleted changes nothing by itself: it queues a confirmation with GitHub (test/installations.test.ts)", async () => {
     await send("installation", webhookExample("installation", "created"));
+    const before = await installations();
     const deleted = webhookExample("installation", "deleted");
     deleted.installation.id = webhookExample("installation", "created").installation.id;
     await send("installation", deleted);
-    const [installation] = await installations();
-    expect(installation!.deletedAt).toBeInstanceOf(Date);
+    expect(await installations()).toEqual(before);
     expect(await t.database.sql`select id from repositories`).toHaveLength(1);
+    expect((await t.app.jobs("confirm-installation")).map((job) => job.data)).toEqual([
+      { installationId: deleted.installation.id },
+    ]);
   });
 
   it("suspend and unsuspend", async () => {
@@ -238,10 +241,27 @@ describe("pull_request events", () => {
         nodeId: payload.pull_request.node_id,
       },
     ]);
-    // An installation we never saw is created from the payload rather than dropped.
+    // An installation we never saw is created from the payload rather than dropped, and started
+    // as installation.created would: its repository listing (and nightly sync) and members.
     expect(await t.database.sql`select id, account_login from installations`).toEqual([
       { id: "1", account_login: "Codertocat" },
     ]);
+    expect((await t.app.jobs("sync-repositories")).map((job) => job.data)).toEqual([{ installationId: 1 }]);
+  });
+
+  it("of a repository not seen before: the repository is stored, tracked, and its history backfilled", async () => {
+    await t.database.sql`
+      insert into installations (id, account_id, account_login, account_type) values (1, 1, 'acme', 'Organization')`;
+    const payload = prPayload("opened");
+    await send("pull_request", payload);
+    expect(await t.database.sql`select id, tracked, sync_status from repositories`).toEqual([
+      { id: String(payload.repository.id), tracked: true, sync_status: "queued" },
+    ]);
+    expect((await t.app.jobs("backfill")).map((job) => job.data)).toEqual([
+      { installationId: 1, repoId: payload.repository.id },
+    ]);
+    // The installation was known: nothing of it is started again.
+    expect(await t.app.jobs("sync-repositories")).toEqual([]);
   });
 
   it.each([

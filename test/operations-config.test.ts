@@ -9,10 +9,11 @@ import { waitFor } from "./support/wait.js";
 // The operations settings (README "Configuration") and what `npm start` prints.
 
 describe("operations settings", () => {
-  it("default to a redelivery scan every 10 minutes, 14 days of payloads, 30 days after uninstall", () => {
+  it("default to a redelivery scan every 10 minutes, hourly reconciliation, 14 days of payloads, 30 days after uninstall", () => {
     expect(loadConfig({}).operations).toEqual({
       redeliveryIntervalMinutes: 10,
       redeliveryMaxPerRun: 100,
+      reconcileIntervalMinutes: 60,
       payloadRetentionDays: 14,
       uninstalledRetentionDays: 30,
       metricsToken: undefined,
@@ -25,6 +26,7 @@ describe("operations settings", () => {
   it.each([
     ["WEBHOOK_REDELIVERY_INTERVAL_MINUTES", "90", "must be at most 60 minutes"],
     ["WEBHOOK_REDELIVERY_MAX_PER_RUN", "-1", "must be a non-negative integer"],
+    ["INSTALLATION_RECONCILE_INTERVAL_MINUTES", "120", "must be at most 60 minutes"],
     ["WEBHOOK_PAYLOAD_RETENTION_DAYS", "two weeks", "must be a non-negative integer"],
     ["UNINSTALLED_RETENTION_DAYS", "1.5", "must be a non-negative integer"],
     ["METRICS_TOKEN", "short", "must be at least 16 characters"],

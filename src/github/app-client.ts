@@ -31,6 +31,15 @@ export type InstallationAccess =
   | { state: "suspended"; suspendedAt: Date }
   | { state: "gone" };
 
+/** One installation of the App as GitHub lists it (GET /app/installations). */
+export interface ListedInstallation {
+  id: number;
+  /** Null for an installation on an account that is neither a user nor an organization (an enterprise). */
+  account: { id: number; login: string; type: "User" | "Organization" } | null;
+  repositorySelection: "all" | "selected";
+  suspendedAt: Date | null;
+}
+
 /** GitHub's page size cap for the deliveries list. */
 const MAX_PER_PAGE = 100;
 
@@ -85,6 +94,16 @@ export class GitHubAppClient {
     }
   }
 
+  /** Every installation of the App, 100 a page. */
+  async listInstallations(): Promise<ListedInstallation[]> {
+    try {
+      const installations = await this.octokit.paginate("GET /app/installations", { per_page: MAX_PER_PAGE });
+      return installations.map(toListedInstallation);
+    } catch (error) {
+      throw toAppError(error);
+    }
+  }
+
   /**
    * Whether the App is still installed, and not suspended: the fact behind an installation token
    * that stopped working.
@@ -113,6 +132,28 @@ export type GitHubAppClientFactory = (log: Logger) => Promise<GitHubAppClient>;
 /** Probot signs a fresh App JWT for each client (they live ten minutes). */
 export function createGitHubAppClientFactory(probot: Probot): GitHubAppClientFactory {
   return async (log) => new GitHubAppClient(await probot.auth(), log);
+}
+
+function toListedInstallation(raw: {
+  id: number;
+  account: { id?: number; login?: string; type?: string } | null;
+  repository_selection: "all" | "selected";
+  suspended_at: string | null;
+}): ListedInstallation {
+  const { account } = raw;
+  const known =
+    account &&
+    typeof account.id === "number" &&
+    account.login &&
+    (account.type === "User" || account.type === "Organization");
+  return {
+    id: raw.id,
+    account: known
+      ? { id: account.id!, login: account.login!, type: account.type as "User" | "Organization" }
+      : null,
+    repositorySelection: raw.repository_selection,
+    suspendedAt: raw.suspended_at ? new Date(raw.suspended_at) : null,
+  };
 }
 
 function toHookDelivery(raw: RawHookDelivery): HookDelivery {

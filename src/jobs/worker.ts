@@ -5,9 +5,11 @@ import { enqueue } from "../queue/boss.js";
 import { catalog, type JobData, type QueueKey } from "../queue/catalog.js";
 import type { BatchHandler, JobContext, JobDeps, JobOutput } from "./handlers/deps.js";
 import { backfillRepo } from "./handlers/backfill-repo.js";
+import { confirmInstallation } from "./handlers/confirm-installation.js";
 import { deltaSync } from "./handlers/delta-sync.js";
 import { membersSync } from "./handlers/members-sync.js";
 import { processWebhooks } from "./handlers/process-webhook.js";
+import { reconcileInstallationsJob } from "./handlers/reconcile-installations.js";
 import { recomputePullRequestsJob } from "./handlers/recompute-pull-requests.js";
 import { purgeInstallation } from "./handlers/purge-installation.js";
 import { redeliverWebhooks } from "./handlers/redeliver-webhooks.js";
@@ -33,6 +35,8 @@ const jobHandlers: HandlerFactories = {
   refreshWeeklyMetrics: refreshWeeklyMetricsJob,
   recomputePullRequests: recomputePullRequestsJob,
   redeliverWebhooks,
+  reconcileInstallations: reconcileInstallationsJob,
+  confirmInstallation,
   retention,
   purgeInstallation,
 };

@@ -132,9 +132,36 @@ export const catalog = {
     label: "Redelivery of failed webhooks",
     schema: z.object({}),
     policy: "stately",
-    // Scheduled every few minutes: a run that fails twice waits for the next one.
-    options: { retryLimit: 2, retryDelay: 30, retryBackoff: true, expireInSeconds: 300 },
+    // Scheduled every few minutes: a run that fails twice waits for the next one. The heartbeat
+    // frees the key of a run whose process died within a minute, so the scan at the restart runs.
+    options: {
+      retryLimit: 2,
+      retryDelay: 30,
+      retryBackoff: true,
+      expireInSeconds: 300,
+      heartbeatSeconds: 30,
+    },
     singletonKey: () => "all",
+    installationGroup: false,
+  }),
+  reconcileInstallations: define({
+    // The App's installations on GitHub against the stored ones: hourly, at start, at sign-in.
+    name: "reconcile-installations",
+    label: "Installation reconciliation",
+    schema: z.object({}),
+    policy: "stately",
+    options: { ...retrying, expireInSeconds: 300 },
+    singletonKey: () => "all",
+    installationGroup: false,
+  }),
+  confirmInstallation: define({
+    // An installation.deleted delivery: marked deleted only once GitHub answers 404 for it.
+    name: "confirm-installation",
+    label: "Uninstall confirmation",
+    schema: z.object({ installationId }),
+    policy: "stately",
+    options: { ...retrying, expireInSeconds: 120 },
+    singletonKey: (data) => String(data.installationId),
     installationGroup: false,
   }),
   retention: define({

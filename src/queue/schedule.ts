@@ -33,30 +33,41 @@ export async function unscheduleNightlySync(boss: PgBoss, installationId: number
 
 /** Daily retention run, 03:30 UTC: after the nightly syncs of most time zones. */
 const RETENTION_CRON = "30 3 * * *";
+/** The cron of a job every `minutes` (1-60). */
+const everyMinutes = (minutes: number) => (minutes === 60 ? "0 * * * *" : `*/${minutes} * * * *`);
 
 /**
- * The deployment-wide schedules: the webhook redelivery scan every few minutes and the daily
- * retention run. Idempotent, so every replica calls it at start; pg-boss sends each occurrence
- * once across replicas. A scan is also queued at once: deliveries that failed while the app was
- * down (the commonest reason they fail) come back now, not at the next tick; replicas starting
- * together share that one scan (singleton).
+ * The deployment-wide schedules: the webhook redelivery scan every few minutes, the hourly
+ * installation reconciliation and the daily retention run. Idempotent, so every replica calls it
+ * at start; pg-boss sends each occurrence once across replicas. A scan and a reconciliation are
+ * also queued at once: deliveries that failed while the app was down (the commonest reason they
+ * fail) are repaired now, not at the next tick; replicas starting together share each (singleton).
  */
 export async function scheduleMaintenance(
   boss: PgBoss,
-  options: { redeliveryIntervalMinutes: number },
+  options: { redeliveryIntervalMinutes: number; reconcileIntervalMinutes: number },
 ): Promise<void> {
-  const minutes = options.redeliveryIntervalMinutes;
-  if (minutes > 0) {
-    const cron = minutes === 60 ? "0 * * * *" : `*/${minutes} * * * *`;
-    await boss.schedule(catalog.redeliverWebhooks.name, cron, {}, { singletonKey: "all", missed: "once" });
-    await enqueue(boss, "redeliverWebhooks", {});
-  } else {
-    await boss.unschedule(catalog.redeliverWebhooks.name);
-  }
+  await scheduleEvery(boss, "redeliverWebhooks", options.redeliveryIntervalMinutes);
+  await scheduleEvery(boss, "reconcileInstallations", options.reconcileIntervalMinutes);
   await boss.schedule(
     catalog.retention.name,
     RETENTION_CRON,
     {},
     { tz: "UTC", singletonKey: "all", missed: "once" },
   );
+}
+
+/** A deployment-wide job every `minutes` and once now; 0 takes the schedule away. */
+async function scheduleEvery(
+  boss: PgBoss,
+  key: "redeliverWebhooks" | "reconcileInstallations",
+  minutes: number,
+): Promise<void> {
+  const { name } = catalog[key];
+  if (minutes === 0) {
+    await boss.unschedule(name);
+    return;
+  }
+  await boss.schedule(name, everyMinutes(minutes), {}, { tz: "UTC", singletonKey: "all", missed: "once" });
+  await enqueue(boss, key, {});
 }

@@ -37,7 +37,7 @@ function isAccessError(error: unknown): boolean {
  * says: an uninstall (deleted_at, nightly sync unscheduled), a suspension (suspended_at), or a
  * renamed account. Returns the loss, or undefined while the installation is fine.
  */
-async function confirmInstallationAccess(
+export async function confirmInstallationAccess(
   deps: AccessDeps,
   installationId: number,
 ): Promise<"installation_gone" | "installation_suspended" | undefined> {

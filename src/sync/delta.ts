@@ -1,5 +1,5 @@
 import { withTransaction } from "../db/client.js";
-import { updateRepository } from "../db/queries/repositories.js";
+import { clearDeltaRequest, updateRepository } from "../db/queries/repositories.js";
 import { insertSyncRun } from "../db/queries/sync-runs.js";
 import type { Repository } from "../db/schema/index.js";
 import { completePullRequests, fetchPullRequestPage, storePullRequests } from "./pull-requests.js";
@@ -64,6 +64,7 @@ export async function deltaSyncRepository(ctx: SyncContext, repo: Repository): P
       lastError: null,
       lastErrorCode: null,
     });
+    if (repo.deltaRequestedAt) await clearDeltaRequest(db, repo.id, repo.deltaRequestedAt);
     await insertSyncRun(db, {
       installationId: ctx.installationId,
       repoId: repo.id,

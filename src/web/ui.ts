@@ -61,7 +61,12 @@ export async function settingsUi(app: FastifyInstance, deps: UiDeps) {
   app.addHook("onRequest", async (request) => {
     request.session = await loadSession(deps.database.db, request, deps.now());
   });
-  await app.register(authRoutes, { config: deps.config, database: deps.database, now: deps.now });
+  await app.register(authRoutes, {
+    config: deps.config,
+    database: deps.database,
+    boss: deps.boss,
+    now: deps.now,
+  });
   await app.register(homeRoutes, context);
   await app.register(repositoryRoutes, context);
   await app.register(settingsRoutes, context);

@@ -8,13 +8,12 @@ import { cleanText } from "../text.js";
  * stored as processable: a signed repository.deleted body replayed as `installation` lacks the
  * installation's account and is refused, not processed as an uninstall.
  *
- * The top level is strict: it may hold only the fields @octokit/webhooks' types list for the
- * event's handled actions. That is what tells the events apart whose bodies are otherwise alike: a
- * signed `label.deleted` (or `milestone.deleted`, `star.deleted`, …) body has an installation, a
- * repository and action "deleted", just like `repository.deleted`, and only its `label` field
- * says it is not one. A field GitHub adds to an event one day is refused until it is listed here;
- * the delivery is then recorded as ignored with the reason, and the nightly delta sync repairs
- * what it would have changed.
+ * Fields a schema does not name are accepted (and dropped): GitHub adds fields to its payloads
+ * without notice, and a delivery refused for one is a delivery lost. What tells apart the events
+ * whose bodies are otherwise alike is the field that names what the other event is about: a
+ * signed `label.deleted` body has an installation, a repository and action "deleted", just like
+ * `repository.deleted`, and only its `label` says it is not one. So each schema refuses the
+ * subject fields of every other event (OTHER_EVENT_SUBJECTS) besides requiring its own shape.
  */
 
 /** A GitHub database id: stored as bigint, read as a JavaScript number, so a safe integer. */
@@ -27,8 +26,6 @@ const pullRequestNumber = z.number().int().positive().max(2_147_483_647);
  */
 const timestamp = z.string().refine(isGitHubTimestamp, "not an ISO 8601 timestamp");
 const text = z.string();
-/** A top-level field the handlers do not read but GitHub sends for the event. */
-const unread = z.unknown().optional();
 const name = z.string().min(1);
 
 export const accountSchema = z.object({
@@ -74,49 +71,124 @@ const installationSchema = z.object({
   suspended_at: timestamp.nullable().optional(),
 });
 
-/** Fields of every event that the handlers do not read. */
-const envelope = { sender: unread, enterprise: unread };
+/**
+ * The top-level field that names what an event is about, for every GitHub event with an action
+ * (from @octokit/openapi-webhooks-types): `label` for label.*, `issue` for issues.* and
+ * issue_comment.*, `review` for pull_request_review.*... A payload of a handled event carries
+ * none of them but those its own schema names, so one of them present marks another event.
+ * Fields common to many events (action, sender, installation, organization, repository,
+ * enterprise, changes) and generic names (ref, state, number...) are not markers: GitHub may add
+ * them to any event.
+ */
+export const OTHER_EVENT_SUBJECTS = [
+  "alert",
+  "answer",
+  "assignee",
+  "blocked_issue",
+  "blocked_user",
+  "blocking_issue",
+  "check_run",
+  "check_suite",
+  // repository_dispatch: its action is whatever the sender chose, "deleted" or "renamed" too.
+  "client_payload",
+  "comment",
+  "definition",
+  "deployment",
+  "deployment_status",
+  "discussion",
+  "hook",
+  "hook_id",
+  "invitation",
+  "issue",
+  "key",
+  "label",
+  "marketplace_purchase",
+  "member",
+  "membership",
+  "merge_group",
+  "milestone",
+  "package",
+  "parent_issue",
+  "personal_access_token_request",
+  "project",
+  "project_card",
+  "project_column",
+  "projects_v2",
+  "projects_v2_item",
+  "projects_v2_status_update",
+  "pull_request",
+  "registry_package",
+  "release",
+  "repositories",
+  "repositories_added",
+  "repositories_removed",
+  "repository_advisory",
+  "repository_ruleset",
+  "requested_action",
+  "requested_reviewer",
+  "requested_team",
+  "review",
+  "rule",
+  "security_advisory",
+  "sponsorship",
+  "starred_at",
+  "sub_issue",
+  "target_type",
+  "team",
+  "thread",
+  "workflow_job",
+  "workflow_run",
+] as const;
 
-export const installationEvent = z.strictObject({
+/** Present, a field that marks another event: refused with this reason. */
+const markerOfAnotherEvent = z.never({ error: "a field of another event" }).optional();
+
+/**
+ * An event's schema: its own fields as given, any other field accepted and dropped, except the
+ * subject fields of other events.
+ */
+function eventSchema<Shape extends z.ZodRawShape>(shape: Shape) {
+  const markers = OTHER_EVENT_SUBJECTS.filter((key) => !Object.hasOwn(shape, key));
+  return z.object({
+    ...shape,
+    ...(Object.fromEntries(markers.map((key) => [key, markerOfAnotherEvent])) as Record<
+      Exclude<(typeof OTHER_EVENT_SUBJECTS)[number], keyof Shape>,
+      typeof markerOfAnotherEvent
+    >),
+  });
+}
+
+export const installationEvent = eventSchema({
   action: z.enum(["created", "deleted", "suspend", "unsuspend", "new_permissions_accepted"]),
   installation: installationSchema,
   repositories: z.array(listedRepositorySchema).optional(),
-  ...envelope,
-  organization: unread,
-  repository: unread,
-  requester: unread,
 });
 export type InstallationEvent = z.infer<typeof installationEvent>;
 
-export const installationRepositoriesEvent = z.strictObject({
+export const installationRepositoriesEvent = eventSchema({
   action: z.enum(["added", "removed"]),
   installation: installationSchema,
   repository_selection: z.enum(["all", "selected"]),
   repositories_added: z.array(listedRepositorySchema),
   repositories_removed: z.array(listedRepositorySchema),
-  ...envelope,
-  organization: unread,
-  repository: unread,
-  requester: unread,
 });
 export type InstallationRepositoriesEvent = z.infer<typeof installationRepositoriesEvent>;
 
-/** Events about one repository of an installation. */
-const repositoryEventBase = z.strictObject({
+/** The fields of every event about one repository of an installation. */
+const repositoryEventFields = {
   installation: installationRef,
   repository: repositorySchema,
   organization: organizationSchema.optional(),
-  ...envelope,
-});
-export type RepositoryEventBase = z.infer<typeof repositoryEventBase>;
+};
+export type RepositoryEventBase = z.infer<z.ZodObject<typeof repositoryEventFields>>;
 
-export const repositoryEvent = repositoryEventBase.extend({
+export const repositoryEvent = eventSchema({
+  ...repositoryEventFields,
   action: z.enum(["renamed", "transferred", "archived", "unarchived", "deleted"]),
-  changes: unread,
 });
 export type RepositoryEvent = z.infer<typeof repositoryEvent>;
 
-export const organizationEvent = z.strictObject({
+export const organizationEvent = eventSchema({
   action: z.enum(["member_added", "member_removed"]),
   installation: installationRef,
   organization: organizationSchema,
@@ -126,8 +198,6 @@ export const organizationEvent = z.strictObject({
       email: z.string().nullable().optional(),
     }),
   }),
-  ...envelope,
-  repository: unread,
 });
 export type OrganizationEvent = z.infer<typeof organizationEvent>;
 
@@ -159,7 +229,8 @@ const pullRequestSizes = z.object({
   commits: count,
 });
 
-export const pullRequestEvent = repositoryEventBase.extend({
+export const pullRequestEvent = eventSchema({
+  ...repositoryEventFields,
   action: z.enum([
     "opened",
     "edited",
@@ -171,10 +242,6 @@ export const pullRequestEvent = repositoryEventBase.extend({
   ]),
   // Sizes are in every pull_request payload of GitHub.com, but not in some GHES versions'.
   pull_request: reviewedPullRequestSchema.extend(pullRequestSizes.partial().shape),
-  number: unread,
-  changes: unread,
-  before: unread,
-  after: unread,
 });
 export type PullRequestEvent = z.infer<typeof pullRequestEvent>;
 
@@ -186,11 +253,11 @@ export const webhookReviewSchema = z.object({
 });
 export type WebhookReview = z.infer<typeof webhookReviewSchema>;
 
-export const pullRequestReviewEvent = repositoryEventBase.extend({
+export const pullRequestReviewEvent = eventSchema({
+  ...repositoryEventFields,
   action: z.enum(["submitted", "edited", "dismissed"]),
   pull_request: reviewedPullRequestSchema,
   review: webhookReviewSchema,
-  changes: unread,
 });
 export type PullRequestReviewEvent = z.infer<typeof pullRequestReviewEvent>;
 

@@ -7,10 +7,14 @@ import {
   findStoredDeliveryIds,
   requeueDelivery,
 } from "../db/queries/webhook-deliveries.js";
+import { requestDeltaSync } from "../db/queries/repositories.js";
 import {
-  claimRedelivery,
+  claimMissedDeliveries,
+  countPendingRedeliveries,
   recordRedeliveryOutcome,
   releaseRedelivery,
+  takeOldestPendingRedelivery,
+  type MissedDelivery,
 } from "../db/queries/webhook-redeliveries.js";
 import { describeError, NotFoundError, RateLimitedError } from "../errors.js";
 import type { GitHubAppClient, GitHubAppClientFactory, HookDelivery } from "../github/app-client.js";
@@ -18,12 +22,14 @@ import { enqueue } from "../queue/boss.js";
 import { catalog } from "../queue/catalog.js";
 
 /**
- * Never lose an event. GitHub does not retry a delivery that failed, so every few minutes (one run
- * across all replicas, src/queue/schedule.ts):
+ * Never lose an event. GitHub does not retry a delivery that failed, so every few minutes and at
+ * start (one run across all replicas, src/queue/schedule.ts):
  *
  *   1. deliveries stored here whose processing exhausted its retries get another round, spaced out;
- *   2. deliveries GitHub could not hand over (we were down, or answered 5xx) are asked for again:
- *      GUIDs with no successful attempt and no row here, each asked for once.
+ *   2. deliveries GitHub could not hand over (we were down, or answered 5xx), GUIDs with no
+ *      successful attempt and no row here, are repaired by what is cheapest: a pull request or
+ *      review event by a delta sync of its repository, anything else by asking GitHub to deliver
+ *      it again, oldest first, each GUID once.
  */
 
 // ---- 1. Retrying from our own table ------------------------------------------------------------
@@ -71,7 +77,16 @@ export async function retryFailedDeliveries(
   });
 }
 
-// ---- 2. Asking GitHub to redeliver -------------------------------------------------------------
+// ---- 2. Deliveries GitHub failed to hand over ---------------------------------------------------
+
+/**
+ * Events a delta sync of their repository repairs: it stores each pull request, its reviews and
+ * commits as GitHub has them now, one query for a repository with nothing else new, and the same
+ * watermark. Cheaper and sooner than a redelivery, which GitHub serves about one a second.
+ * Everything else (installation, installation_repositories, repository, organization,
+ * membership...) says what no sync reads back, and is redelivered.
+ */
+const REPAIRED_BY_DELTA_SYNC = new Set(["pull_request", "pull_request_review"]);
 
 /** app_state key of the scan's bookmark. */
 export const REDELIVERY_STATE_KEY = "webhook-redelivery-scan";
@@ -88,8 +103,8 @@ const OVERLAP_MS = 5 * 60_000;
 
 /**
  * Where the scan of GitHub's delivery list (newest first) stands. A scan runs from the newest
- * attempt down to `examinedThroughId`; one that stops early (request budget, page budget) keeps
- * its `cursor` and the newest id it started from, and the next run continues it.
+ * attempt down to `examinedThroughId`; one that stops early (page budget, a stopping process)
+ * keeps its `cursor` and the newest id it started from, and the next run continues it.
  */
 export interface RedeliveryScan {
   /** Cursor of the page to read next; null: from the newest. */
@@ -106,32 +121,64 @@ export interface RedeliveryScan {
 
 export interface RedeliveryResult {
   pages: number;
+  /** GUIDs found missed in this run (no 2xx attempt, no row here, not claimed before). */
+  missed: number;
+  /** Of those, pull request and review events left to a delta sync of their repository. */
+  repairedBySync: number;
+  /** Redeliveries GitHub was asked for in this run. */
   requested: number;
+  /** Redeliveries still waiting: beyond this run's budget, or until the scan is finished. */
+  pending: number;
   /** True when the scan reached the attempts examined before (or the end of GitHub's list). */
   finished: boolean;
+}
+
+export interface RecoveryDeps {
+  database: Database;
+  boss: PgBoss;
+  app: GitHubAppClientFactory;
+  log: Logger;
+  now: () => Date;
+  /** A stopping process ends the run early; the bookmark says where the next one goes on. */
+  stopping?: AbortSignal | undefined;
 }
 
 const isSuccess = (delivery: HookDelivery) => delivery.statusCode >= 200 && delivery.statusCode < 300;
 
 /**
- * Finds the GUIDs GitHub failed to deliver (no 2xx attempt seen, no row stored here) and asks
- * GitHub to redeliver each once, at most `maxRequests` per run. Each GUID is claimed in
- * webhook_redeliveries before GitHub is asked, under its primary key, so no replica, crash or
- * later run ever asks twice. The bookmark is saved after every page.
+ * Repairs what GitHub failed to deliver, in two steps:
+ *
+ *   1. GitHub's list of delivery attempts is read, newest first, down to where the last finished
+ *      scan stopped (at most MAX_PAGES_PER_RUN pages a run). Each missed GUID is claimed in
+ *      webhook_redeliveries, once whatever the replicas: a pull request event as repaired by sync,
+ *      with its repository marked for a delta sync; anything else as pending. The installations
+ *      that missed deliveries get their cheap syncs queued (see queueRepairs).
+ *   2. Once the scan is finished, the pending GUIDs are redelivered oldest first, at most
+ *      `maxRequests` a run.
+ *
+ * A run that leaves work (a scan not finished, redeliveries pending) says so; the job queues the
+ * next run at once instead of waiting for the schedule.
  */
 export async function redeliverMissedDeliveries(
-  deps: {
-    database: Database;
-    app: GitHubAppClientFactory;
-    log: Logger;
-    now: () => Date;
-    /** A stopping process ends the run early; the bookmark says where the next one goes on. */
-    stopping?: AbortSignal | undefined;
-  },
+  deps: RecoveryDeps,
   maxRequests: number,
 ): Promise<RedeliveryResult> {
-  const db = deps.database.db;
   const client = await deps.app(deps.log);
+  const scan = await scanDeliveryList(deps, client);
+  const requested = scan.finished ? await redeliverPending(deps, client, maxRequests) : 0;
+  const result = { ...scan, requested, pending: await countPendingRedeliveries(deps.database.db) };
+  if (result.missed > 0 || result.requested > 0 || result.pending > 0 || !result.finished) {
+    deps.log.info(result, "webhook redelivery scan");
+  }
+  return result;
+}
+
+/** Step 1: reads GitHub's list of attempts, claims each missed GUID and queues its repair. */
+async function scanDeliveryList(
+  deps: RecoveryDeps,
+  client: GitHubAppClient,
+): Promise<Pick<RedeliveryResult, "pages" | "missed" | "repairedBySync" | "finished">> {
+  const db = deps.database.db;
   const oldest = deps.now().getTime() - GITHUB_KEEPS_DELIVERIES_MS;
   const scan: RedeliveryScan = (await readAppState<RedeliveryScan>(db, REDELIVERY_STATE_KEY)) ?? {
     cursor: null,
@@ -141,9 +188,9 @@ export async function redeliverMissedDeliveries(
   // GUIDs seen with a 2xx attempt in this run: newer attempts come first, so a later success of
   // a GUID is known before its older failures are met.
   const succeeded = new Set<string>();
-  const result: RedeliveryResult = { pages: 0, requested: 0, finished: false };
+  const result = { pages: 0, missed: 0, repairedBySync: 0, finished: false };
 
-  while (result.pages < MAX_PAGES_PER_RUN) {
+  while (result.pages < MAX_PAGES_PER_RUN && !deps.stopping?.aborted) {
     const page = await listOrSkip(client, scan.cursor, deps.log);
     if (!page) return { ...result, finished: true };
     result.pages += 1;
@@ -165,42 +212,107 @@ export async function redeliverMissedDeliveries(
       }
     }
     const stored = await findStoredDeliveryIds(db, [...missed.keys()]);
-    for (const delivery of missed.values()) {
-      if (stored.has(delivery.guid)) continue;
-      if (result.requested >= maxRequests || deps.stopping?.aborted) {
-        // Out of budget (or stopping) inside this page: the next run reads it again, skipping the
-        // GUIDs already claimed.
-        await writeAppState(db, REDELIVERY_STATE_KEY, scan);
-        deps.log.info({ ...result, cursor: scan.cursor }, "redelivery budget spent; scan continues next run");
-        return result;
-      }
-      try {
-        if (await requestRedelivery(db, client, deps.log, delivery)) result.requested += 1;
-      } catch (error) {
-        // A rate limit: keep the bookmark (this page is read again) and wait for the reset.
-        await writeAppState(db, REDELIVERY_STATE_KEY, scan);
-        throw error;
-      }
-    }
+    const unstored = [...missed.values()].filter((delivery) => !stored.has(delivery.guid));
     const reachedEnd = fresh.length < page.deliveries.length || !page.nextCursor;
-    if (reachedEnd) {
-      result.finished = true;
-      const advanced = scan.scanTopId > scan.examinedThroughId;
-      await writeAppState(db, REDELIVERY_STATE_KEY, {
-        cursor: null,
-        scanTopId: null,
-        scanTopAt: null,
-        examinedThroughId: advanced ? scan.scanTopId : scan.examinedThroughId,
-        examinedThroughAt: advanced ? (scan.scanTopAt ?? null) : (scan.examinedThroughAt ?? null),
-      } satisfies RedeliveryScan);
-      break;
-    }
-    scan.cursor = page.nextCursor;
-    await writeAppState(db, REDELIVERY_STATE_KEY, scan);
-    if (deps.stopping?.aborted) break;
+    const next: RedeliveryScan = reachedEnd ? finishedScan(scan) : { ...scan, cursor: page.nextCursor };
+    // The claims, their repairs and the bookmark commit together: a crash repeats the page.
+    const claimed = await withTransaction(deps.database, async (tx) => {
+      const won = await claimAndRepair(deps.boss, tx, unstored);
+      await writeAppState(tx, REDELIVERY_STATE_KEY, next);
+      return won;
+    });
+    result.missed += claimed.length;
+    result.repairedBySync += claimed.filter((d) => d.outcome === "repaired_by_sync").length;
+    Object.assign(scan, next);
+    if (reachedEnd) return { ...result, finished: true };
   }
-  if (result.requested > 0 || !result.finished) deps.log.info(result, "webhook redelivery scan");
   return result;
+}
+
+/** The bookmark once a scan reached the attempts examined before: the next one stops at its top. */
+function finishedScan(scan: RedeliveryScan): RedeliveryScan {
+  const advanced = scan.scanTopId !== null && scan.scanTopId > scan.examinedThroughId;
+  return {
+    cursor: null,
+    scanTopId: null,
+    scanTopAt: null,
+    examinedThroughId: advanced ? scan.scanTopId! : scan.examinedThroughId,
+    examinedThroughAt: advanced ? (scan.scanTopAt ?? null) : (scan.examinedThroughAt ?? null),
+  };
+}
+
+/** A missed delivery, with the repository a delta sync would repair it through. */
+type ClassifiedDelivery = MissedDelivery & { repositoryId: number | null };
+
+function classify(delivery: HookDelivery): ClassifiedDelivery {
+  const bySync =
+    REPAIRED_BY_DELTA_SYNC.has(delivery.event) &&
+    delivery.installationId !== null &&
+    delivery.repositoryId !== null;
+  return {
+    guid: delivery.guid,
+    hookDeliveryId: delivery.id,
+    event: delivery.event,
+    deliveredAt: delivery.deliveredAt,
+    installationId: delivery.installationId,
+    repositoryId: delivery.repositoryId,
+    outcome: bySync ? "repaired_by_sync" : "pending",
+  };
+}
+
+/** Claims the missed deliveries no other scan claimed, and queues their repairs; returns those. */
+async function claimAndRepair(boss: PgBoss, db: Db, missed: HookDelivery[]): Promise<ClassifiedDelivery[]> {
+  const classified = missed.map(classify);
+  const won = await claimMissedDeliveries(
+    db,
+    classified.map(({ repositoryId: _repositoryId, ...claim }) => claim),
+  );
+  const claimed = classified.filter((delivery) => won.has(delivery.guid));
+  await queueRepairs(boss, db, claimed);
+  return claimed;
+}
+
+/**
+ * What syncs repair of an outage, for each installation that missed deliveries: the pull requests
+ * of the repositories whose events were lost (a delta sync of those, marked so that a delta sync
+ * already queued takes them too), the repository list and the members (a few calls each; they
+ * repair added, removed and renamed repositories and members sooner than their redeliveries). And
+ * the App's installations, in case one missed is new. Each queue keeps one waiting job per key,
+ * so pages of one outage queue each once.
+ */
+async function queueRepairs(boss: PgBoss, db: Db, claimed: ClassifiedDelivery[]): Promise<void> {
+  if (claimed.length === 0) return;
+  const byInstallation = new Map<number, Set<number>>();
+  for (const delivery of claimed) {
+    if (delivery.installationId === null) continue;
+    const repoIds = byInstallation.get(delivery.installationId) ?? new Set<number>();
+    if (delivery.outcome === "repaired_by_sync") repoIds.add(delivery.repositoryId!);
+    byInstallation.set(delivery.installationId, repoIds);
+  }
+  for (const [installationId, repoIds] of byInstallation) {
+    const marked = await requestDeltaSync(db, installationId, [...repoIds]);
+    if (marked.length > 0) await enqueue(boss, "deltaSync", { installationId, repoIds: marked }, { tx: db });
+    await enqueue(boss, "syncRepositories", { installationId }, { tx: db });
+    await enqueue(boss, "membersSync", { installationId }, { tx: db });
+  }
+  await enqueue(boss, "reconcileInstallations", {}, { tx: db });
+}
+
+/** Step 2: asks GitHub for the pending redeliveries, oldest first, at most `maxRequests`. */
+async function redeliverPending(
+  deps: RecoveryDeps,
+  client: GitHubAppClient,
+  maxRequests: number,
+): Promise<number> {
+  let asked = 0;
+  let requested = 0;
+  while (asked < maxRequests && !deps.stopping?.aborted) {
+    const next = await takeOldestPendingRedelivery(deps.database.db);
+    if (!next) break;
+    asked += 1;
+    if (await requestRedelivery(deps.database.db, client, deps.log, next)) requested += 1;
+  }
+  return requested;
 }
 
 /**
@@ -218,20 +330,18 @@ async function listOrSkip(client: GitHubAppClient, cursor: string | null, log: L
 }
 
 /**
- * Claims the GUID, then asks GitHub once. True when GitHub accepted; a refusal is recorded as the
- * claim's outcome and never asked again. A rate limit gives the claim back (GitHub did not act)
- * and is rethrown.
+ * Asks GitHub once for a GUID this caller took. True when GitHub accepted; a refusal is recorded
+ * as the claim's outcome and never asked again. A rate limit gives the claim back (GitHub did not
+ * act) and is rethrown: the job waits for the reset.
  */
 async function requestRedelivery(
   db: Db,
   client: GitHubAppClient,
   log: Logger,
-  delivery: HookDelivery,
+  delivery: { guid: string; hookDeliveryId: number; event: string | null },
 ): Promise<boolean> {
-  const claim = { guid: delivery.guid, hookDeliveryId: delivery.id, event: delivery.event };
-  if (!(await claimRedelivery(db, claim))) return false;
   try {
-    await client.redeliver(delivery.id);
+    await client.redeliver(delivery.hookDeliveryId);
   } catch (error) {
     if (error instanceof RateLimitedError) {
       await releaseRedelivery(db, delivery.guid);
@@ -242,9 +352,6 @@ async function requestRedelivery(
     return false;
   }
   await recordRedeliveryOutcome(db, delivery.guid, "requested");
-  log.info(
-    { deliveryId: delivery.guid, event: delivery.event, statusCode: delivery.statusCode },
-    "webhook redelivery requested",
-  );
+  log.info({ deliveryId: delivery.guid, event: delivery.event }, "webhook redelivery requested");
   return true;
 }

@@ -45,7 +45,8 @@ export interface AppProcessOptions {
 const OUTPUT_LIMIT = 200_000;
 
 export async function startAppProcess(options: AppProcessOptions): Promise<AppProcess> {
-  const port = await freePort();
+  // A PORT of the caller's keeps a URL across restarts (the App's webhook URL, say).
+  const port = options.env?.PORT ? Number(options.env.PORT) : await freePort();
   const child: ChildProcess = spawn(process.execPath, ["--import", "tsx", "src/main.ts"], {
     env: {
       ...process.env,

@@ -32,6 +32,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     HOST: "127.0.0.1",
     // No redelivery scans against GitHub unless a test asks for them (test/webhooks/recovery.test.ts).
     WEBHOOK_REDELIVERY_INTERVAL_MINUTES: "0",
+    INSTALLATION_RECONCILE_INTERVAL_MINUTES: "0",
     ...env,
   });
 }

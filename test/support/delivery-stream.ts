@@ -1,5 +1,5 @@
 import { expect } from "@jest/globals";
-import { asc, inArray } from "drizzle-orm";
+import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema/index.js";
 import { APP_ID, type TestApp } from "./app.js";
@@ -220,6 +220,39 @@ export async function expectDatabaseToMatchGitHub(
     .where(inArray(schema.commits.repoId, [...repoIds]));
   expect(storedCommits.map((c) => `${c.pullRequestId}:${c.sha}`).sort()).toEqual(
     prs.flatMap((pr) => pr.commits.map((commit) => `${pr.id}:${commit.sha}`)).sort(),
+  );
+}
+
+/**
+ * The installation's repositories (with their current names) and its organization's members are
+ * GitHub's: the repositories it can see, none more, and the active members.
+ */
+export async function expectMembersAndRepositoriesToMatchGitHub(
+  database: Pick<Database, "db">,
+  world: World,
+  installationId: number,
+): Promise<void> {
+  const installation = world.getInstallation(installationId)!;
+  const repositories = await database.db
+    .select({ id: schema.repositories.id, fullName: schema.repositories.fullName })
+    .from(schema.repositories)
+    .where(and(eq(schema.repositories.installationId, installationId), isNull(schema.repositories.removedAt)))
+    .orderBy(asc(schema.repositories.id));
+  expect(repositories).toEqual(
+    [...installation.repoIds]
+      .sort((a, b) => a - b)
+      .map((id) => world.getRepo(id)!)
+      .map((repo) => ({ id: repo.id, fullName: `${repo.ownerLogin}/${repo.name}` })),
+  );
+  const members = await database.db
+    .select({ userId: schema.members.userId, login: schema.members.login })
+    .from(schema.members)
+    .where(and(eq(schema.members.installationId, installationId), eq(schema.members.active, true)))
+    .orderBy(asc(schema.members.userId));
+  expect(members).toEqual(
+    [...world.accounts.get(installation.accountId)!.memberIds]
+      .sort((a, b) => a - b)
+      .map((id) => ({ userId: id, login: world.getUser(id)!.login })),
   );
 }
 

@@ -6,6 +6,7 @@ import { requestSyncNow, SyncNowTooSoonError } from "../../src/sync/sync-now.js"
 import { APP_ID } from "../support/app.js";
 import { deliverInstallationCreated } from "../support/delivery-stream.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
+import { requestDeltaSync } from "../../src/db/queries/repositories.js";
 import { useTestApp } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 
@@ -263,6 +264,42 @@ describe("delta sync", () => {
     await runDelta(installation.id, [changedRepo!.id, quietRepo!.id]);
     expect(github.stats.snapshot().graphql).toBe(2);
     expect((await repository(changedRepo!.id)).lastDriftCount).toBe(0);
+  }, 150_000);
+});
+
+describe("delta sync requested after an outage", () => {
+  it("a repository marked for a delta is synced by a delta queued for others, and its mark cleared", async () => {
+    const { installation, repos } = await install({ prsPerRepo: 10, repos: 2 });
+    await t.app.drain(ALL_QUEUES, 120_000);
+    const [marked, other] = repos;
+    github.world.setNow(new Date(github.world.now().getTime() + 3600_000));
+    const author = [...github.world.users.values()].find((user) => user.type === "User")!;
+    const missed = github.world.createPullRequest(marked!.id, {
+      authorId: author.id,
+      title: "Lost in the outage",
+    });
+    // What the recovery scan does for the repository's lost deliveries (src/webhooks/recovery.ts);
+    // the delta it queues for them was folded into one already queued for another repository.
+    await requestDeltaSync(t.database.db, installation.id, [marked!.id]);
+    await runDelta(installation.id, [other!.id]);
+    await expectStoredAsOnGitHub(installation.id, [missed]);
+    expect((await repository(marked!.id)).deltaRequestedAt).toBeNull();
+  }, 150_000);
+
+  it("a repository marked while its backfill runs gets its delta when the backfill completes", async () => {
+    const { installation, repos } = await install({ prsPerRepo: 10 });
+    await t.app.drain(ALL_QUEUES, 120_000);
+    const repo = repos[0]!;
+    github.world.setNow(new Date(github.world.now().getTime() + 3600_000));
+    const changed = github.world.listPullRequests(repo.id)[0]!;
+    github.world.updatePullRequest(changed.id, { title: "Renamed during the outage" });
+    // The backfill's last slice is still to run when the outage's deliveries are found.
+    await t.database.sql`update repositories set sync_status = 'syncing' where id = ${repo.id}`;
+    await requestDeltaSync(t.database.db, installation.id, [repo.id]);
+    await enqueue(t.app.boss, "backfillRepo", { installationId: installation.id, repoId: repo.id });
+    await t.app.drain(ALL_QUEUES, 60_000);
+    await expectStoredAsOnGitHub(installation.id, [github.world.getPullRequest(changed.id)!]);
+    expect((await repository(repo.id)).deltaRequestedAt).toBeNull();
   }, 150_000);
 });
 

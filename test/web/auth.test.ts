@@ -211,6 +211,16 @@ describe("signed out", () => {
 });
 
 describe("signing in", () => {
+  it("queues a reconciliation of the App's installations with GitHub (one they have that was missed appears)", async () => {
+    await database.sql`delete from pgboss.job where name = 'reconcile-installations'`;
+    const scopes = mockGitHubSignIn({ acme: membership("admin"), globex: membership("member") });
+    expect((await signIn()).status).toBe(303);
+    for (const scope of scopes) scope.done();
+    expect(await database.sql`select state from pgboss.job where name = 'reconcile-installations'`).toEqual([
+      { state: "created" },
+    ]);
+  });
+
   it("lets an org admin see only the installations they administer", async () => {
     const scopes = mockGitHubSignIn({ acme: membership("admin"), globex: membership("member") });
     const callback = await signIn();

@@ -15,6 +15,7 @@ import {
 } from "../../src/webhooks/recovery.js";
 import { createProbot } from "../../src/github/probot.js";
 import { APP_ID, startTestApp, testConfig, WEBHOOK_SECRET } from "../support/app.js";
+import { createTestDatabase } from "../support/database.js";
 import { GITHUB_API } from "../support/github-nock.js";
 import {
   buildWebhook,
@@ -69,10 +70,11 @@ function seed() {
     installationId,
     appId,
   });
-  const prs = github.world.listPullRequests(seeded.repos[0]!.id);
+  const repo = seeded.repos[0]!;
+  const prs = github.world.listPullRequests(repo.id);
   const hook = (prIndex: number) =>
     buildWebhook(github.world, "pull_request", "edited", { prId: prs[prIndex]!.id }, github.urls);
-  return { installationId, hook };
+  return { installationId, repo, prs, org: seeded.org, hook };
 }
 
 /** GitHub delivering a webhook: to the app, or to where the app is not listening; recorded. */
@@ -127,17 +129,46 @@ async function failedOrRetrying() {
 }
 
 describe("redelivery from GitHub", () => {
-  it("asks once for each GUID with no successful attempt and no row here; every event ends stored once", async () => {
-    const { installationId, hook } = seed();
+  it("repairs a missed pull request event by a delta sync and redelivers other events, each GUID once, oldest first", async () => {
+    const { installationId, repo, prs, org, hook } = seed();
     const created = buildWebhook(github.world, "installation", "created", { installationId }, github.urls);
     expect((await deliverAs(created, appUrl())).status).toBe(202);
-    // The app was down for these two.
-    const missedA = hook(0);
-    const missedB = hook(1);
-    expect((await deliverAs(missedA, deadUrl)).status).toBe(0);
-    expect((await deliverAs(missedB, deadUrl)).status).toBe(0);
+    await t.app.drain(undefined, 30_000);
+
+    // The app is down while the world changes (a second on, so GitHub's second-precision times
+    // are past the backfill's watermark): each change's delivery fails.
+    github.world.setNow(new Date(Date.now() + 2_000));
+    const edited = github.world.updatePullRequest(prs[0]!.id, { title: "Edited while the app was down" });
+    const missedPr = hook(0);
+    github.world.renameRepo(repo.id, "renamed-while-down");
+    const missedRename = buildWebhook(
+      github.world,
+      "repository",
+      "renamed",
+      { repoId: repo.id },
+      github.urls,
+    );
+    const newcomer = github.world.addUser({ login: `newcomer-${installationId}` });
+    github.world.addMember(org.login, newcomer.id);
+    const missedMember = buildWebhook(
+      github.world,
+      "organization",
+      "member_added",
+      { installationId, userId: newcomer.id },
+      github.urls,
+    );
+    github.world.setNow(null);
+    for (const missed of [missedPr, missedRename, missedMember]) {
+      expect((await deliverAs(missed, deadUrl)).status).toBe(0);
+    }
     // Signed with a secret the app does not know: refused now, and refused again when redelivered.
-    const badlySigned = hook(2);
+    const badlySigned = buildWebhook(
+      github.world,
+      "repository",
+      "archived",
+      { repoId: repo.id },
+      github.urls,
+    );
     expect((await deliverAs(badlySigned, appUrl(), "not-the-secret")).status).toBe(401);
     // GitHub timed out waiting, but the app had stored it.
     const storedAnyway = hook(3);
@@ -161,28 +192,53 @@ describe("redelivery from GitHub", () => {
       async () => (await storedDeliveries()).filter((row) => row.status === "processed").length === 4,
       { what: "the redelivered events to be processed" },
     );
-    await t.app.drain();
+    await t.app.drain(undefined, 30_000);
 
     expect({
-      missedA: redeliveryRequests(missedA.id),
-      missedB: redeliveryRequests(missedB.id),
+      missedPr: redeliveryRequests(missedPr.id),
+      missedRename: redeliveryRequests(missedRename.id),
+      missedMember: redeliveryRequests(missedMember.id),
       badlySigned: redeliveryRequests(badlySigned.id),
       storedAnyway: redeliveryRequests(storedAnyway.id),
       redeliveredByHand: redeliveryRequests(redeliveredByHand.id),
-    }).toEqual({ missedA: 1, missedB: 1, badlySigned: 1, storedAnyway: 0, redeliveredByHand: 1 });
+    }).toEqual({
+      missedPr: 0,
+      missedRename: 1,
+      missedMember: 1,
+      badlySigned: 1,
+      storedAnyway: 0,
+      // Its one redelivery is the one made by hand.
+      redeliveredByHand: 1,
+    });
+    // In the order GitHub first attempted them.
+    const redelivered = github.world.hookDeliveries.filter(
+      (a) => a.redelivery && a.guid !== redeliveredByHand.id,
+    );
+    expect(redelivered.map((a) => a.guid)).toEqual([missedRename.id, missedMember.id, badlySigned.id]);
     const claims = await t.database.db.select().from(schema.webhookRedeliveries);
     expect(claims.map((claim) => [claim.guid, claim.outcome]).sort()).toEqual(
       [
-        [missedA.id, "requested"],
-        [missedB.id, "requested"],
+        [missedPr.id, "repaired_by_sync"],
+        [missedRename.id, "requested"],
+        [missedMember.id, "requested"],
         [badlySigned.id, "requested"],
       ].sort(),
     );
     const stored = await storedDeliveries();
     expect(stored.map((row) => row.id).sort()).toEqual(
-      [created.id, missedA.id, missedB.id, storedAnyway.id].sort(),
+      [created.id, missedRename.id, missedMember.id, storedAnyway.id].sort(),
     );
     expect(stored.every((row) => row.status === "processed")).toBe(true);
+    // The pull request is GitHub's, by the delta sync of its repository; the request is met.
+    const [pr] = await t.database.sql<{ title: string }[]>`
+      select title from pull_requests where id = ${edited.id}`;
+    expect(pr!.title).toBe("Edited while the app was down");
+    expect(await t.database.sql`select full_name, delta_requested_at from repositories`).toEqual([
+      { full_name: `${org.login}/renamed-while-down`, delta_requested_at: null },
+    ]);
+    expect(await t.database.sql`select login from members where user_id = ${newcomer.id}`).toEqual([
+      { login: newcomer.login },
+    ]);
 
     // The next run asks for nothing: the badly signed one failed again, but it was asked for once.
     const attemptsBefore = github.world.hookDeliveries.length;
@@ -191,50 +247,87 @@ describe("redelivery from GitHub", () => {
     expect(await failedOrRetrying()).toEqual([]);
   }, 60_000);
 
-  it("spends at most its budget per run and continues where it stopped, across pages", async () => {
-    // 250 attempts (three pages of 100), every 25th failed; redeliveries fail too (app "down").
+  it("reads the whole list first, over several runs, then redelivers oldest first, at most its budget per run", async () => {
+    // 2,050 attempts (21 pages of 100; a run reads 20), every 250th failed: 9 to redeliver.
     // Octokit spaces redelivery requests (POSTs) a second apart, as GitHub asks: a few suffice.
     const failedGuids: string[] = [];
     const hourAgo = Date.now() - 3_600_000;
-    for (let i = 0; i < 250; i += 1) {
-      const failed = i % 25 === 0;
+    const count = 2_050;
+    for (let i = 0; i < count; i += 1) {
+      const failed = i % 250 === 0;
       const guid = `bulk-${i}`;
       if (failed) failedGuids.push(guid);
-      // Ten seconds apart, an hour ago: a later scan looks back only five minutes past them.
-      const deliveredAt = new Date(hourAgo - (250 - i) * 10_000).toISOString();
+      // Ten seconds apart, an hour ago and older: a later scan looks back only five minutes past them.
+      const deliveredAt = new Date(hourAgo - (count - i) * 10_000).toISOString();
       github.world.recordHookDelivery({ ...attempt(guid, failed ? 502 : 202), deliveredAt });
     }
     const deps = recoveryDeps();
 
     const runs = [];
-    for (let run = 0; run < 3; run += 1) runs.push(await redeliverMissedDeliveries(deps, 4));
-    expect(runs.map((run) => [run.pages, run.requested, run.finished])).toEqual([
-      [2, 4, false],
-      [2, 4, false],
-      [1, 2, true],
+    for (let run = 0; run < 4; run += 1) runs.push(await redeliverMissedDeliveries(deps, 4));
+    expect(runs.map((run) => [run.pages, run.finished, run.missed, run.requested, run.pending])).toEqual([
+      [20, false, 8, 0, 8],
+      [1, true, 1, 4, 5],
+      [1, true, 0, 4, 1],
+      [1, true, 0, 1, 0],
     ]);
     await waitFor(() => failedGuids.every((guid) => redeliveryRequests(guid) === 1), {
       what: "the fake to redeliver every failed GUID",
     });
-    expect(github.world.hookDeliveries.filter((a) => a.redelivery)).toHaveLength(failedGuids.length);
+    const redelivered = github.world.hookDeliveries.filter((a) => a.redelivery).map((a) => a.guid);
+    expect(redelivered).toEqual(failedGuids);
 
     // Newer failures: the next scan reads from the top and stops where the last one finished.
     // (An id is set aside for an attempt GitHub lists only later, below them.)
     const inFlight = github.world.recordHookDelivery(attempt("in-flight", 502));
     github.world.hookDeliveries.splice(github.world.hookDeliveries.indexOf(inFlight), 1);
     for (const guid of ["late-1", "late-2"]) github.world.recordHookDelivery(attempt(guid, 500));
-    const next = await redeliverMissedDeliveries(deps, 10);
-    expect(next).toEqual({ pages: 1, requested: 2, finished: true });
+    expect(await redeliverMissedDeliveries(deps, 10)).toMatchObject({
+      pages: 1,
+      requested: 2,
+      finished: true,
+    });
 
     // The attempt that was in flight appears below where that scan finished: still found.
     github.world.hookDeliveries.push(inFlight);
-    expect(await redeliverMissedDeliveries(deps, 10)).toEqual({ pages: 1, requested: 1, finished: true });
+    expect(await redeliverMissedDeliveries(deps, 10)).toMatchObject({
+      pages: 1,
+      requested: 1,
+      finished: true,
+    });
     const [bookmark] = await t.database.db
       .select()
       .from(schema.appState)
       .where(eq(schema.appState.key, REDELIVERY_STATE_KEY));
     expect(bookmark!.value).toMatchObject({ cursor: null, scanTopId: null });
   }, 60_000);
+
+  it("a run that leaves redeliveries pending queues the next run at once", async () => {
+    // A database of its own: the file's app works this queue too, with a budget of 100.
+    const database = await createTestDatabase();
+    const app = await startTestApp(database, {
+      queues: ["redeliverWebhooks"],
+      env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", WEBHOOK_REDELIVERY_MAX_PER_RUN: "1" },
+    });
+    try {
+      const guids = ["next-1", "next-2", "next-3"];
+      for (const guid of guids) github.world.recordHookDelivery(attempt(guid, 502));
+      await enqueue(app.boss, "redeliverWebhooks", {});
+      await waitFor(() => guids.every((guid) => redeliveryRequests(guid) === 1), {
+        what: "every GUID redelivered without waiting for the schedule",
+      });
+      await app.drain(["redeliver-webhooks"]);
+      // One run per redelivery (the budget), then one that found nothing left.
+      expect((await app.jobs("redeliver-webhooks")).map((job) => job.state)).toEqual([
+        "completed",
+        "completed",
+        "completed",
+      ]);
+    } finally {
+      await app.stop();
+      await database.drop();
+    }
+  });
 
   it("two replicas scanning at once ask for each GUID once", async () => {
     const guids = Array.from({ length: 8 }, (_, i) => `race-${i}`);
@@ -261,12 +354,20 @@ describe("redelivery from GitHub", () => {
       { ...recoveryDeps(), app: createGitHubAppClientFactory(probot) },
       10,
     );
-    expect(result).toEqual({ pages: 0, requested: 0, finished: true });
+    expect(result).toEqual({
+      pages: 0,
+      missed: 0,
+      repairedBySync: 0,
+      requested: 0,
+      pending: 0,
+      finished: true,
+    });
   });
 
   function recoveryDeps() {
     return {
       database: t.database,
+      boss: t.app.boss,
       app: createGitHubAppClientFactory(t.app.runtime.probot!),
       log: silent,
       now: () => new Date(),
@@ -275,19 +376,26 @@ describe("redelivery from GitHub", () => {
 });
 
 describe("the schedule", () => {
-  it("scans every WEBHOOK_REDELIVERY_INTERVAL_MINUTES, once at start, and runs retention daily", async () => {
+  it("scans every WEBHOOK_REDELIVERY_INTERVAL_MINUTES and reconciles installations every INSTALLATION_RECONCILE_INTERVAL_MINUTES, each once at start, and runs retention daily", async () => {
     const app = await startTestApp(t.database, {
       queues: [],
-      env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", WEBHOOK_REDELIVERY_INTERVAL_MINUTES: "5" },
+      env: {
+        GHE_HOST: github.host,
+        GHE_PROTOCOL: "http",
+        WEBHOOK_REDELIVERY_INTERVAL_MINUTES: "5",
+        INSTALLATION_RECONCILE_INTERVAL_MINUTES: "60",
+      },
     });
     try {
       const schedules = await t.database.sql<{ name: string; cron: string }[]>`
         select name, cron from pgboss.schedule order by name`;
       expect(schedules).toEqual([
+        { name: "reconcile-installations", cron: "0 * * * *" },
         { name: "redeliver-webhooks", cron: "*/5 * * * *" },
         { name: "retention", cron: "30 3 * * *" },
       ]);
       expect(await app.jobs("redeliver-webhooks")).toEqual([{ data: {}, state: "created" }]);
+      expect(await app.jobs("reconcile-installations")).toEqual([{ data: {}, state: "created" }]);
     } finally {
       await app.stop();
     }

@@ -1,4 +1,4 @@
-import { and, count, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
+import { and, count, eq, inArray, isNull, lt, lte, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
 import { MAX_STORED_ERROR_LENGTH } from "../../errors.js";
 import {
@@ -413,4 +413,27 @@ export async function countRepositoriesBySyncStatus(db: Db): Promise<{ status: s
       ),
     )
     .groupBy(repositories.syncStatus);
+}
+
+/**
+ * Asks the next delta sync of the installation to include these repositories (tracked ones, not
+ * removed); returns those marked. Kept to the millisecond, so the sync that meets a request can
+ * clear exactly that one (clearDeltaRequest).
+ */
+export async function requestDeltaSync(db: Db, installationId: number, repoIds: number[]): Promise<number[]> {
+  if (repoIds.length === 0) return [];
+  const rows = await db
+    .update(repositories)
+    .set({ deltaRequestedAt: sql`date_trunc('milliseconds', now())` })
+    .where(and(trackedOf(installationId), inArray(repositories.id, repoIds)))
+    .returning({ id: repositories.id });
+  return rows.map((row) => row.id);
+}
+
+/** A delta sync met the request made at `requestedAt`: cleared, unless a newer one came since. */
+export async function clearDeltaRequest(db: Db, repoId: number, requestedAt: Date): Promise<void> {
+  await db
+    .update(repositories)
+    .set({ deltaRequestedAt: null })
+    .where(and(eq(repositories.id, repoId), lte(repositories.deltaRequestedAt, requestedAt)));
 }

@@ -42,6 +42,11 @@ export const repositories = pgTable(
     pausedUntil: timestamp("paused_until", { withTimezone: true }),
     /** GraphQL page size: halved when GitHub times out on a big page, grown back on success. */
     pageSize: integer("page_size").notNull().default(50),
+    /**
+     * Set when pull request deliveries of this repository were lost (the app was down): the next
+     * delta sync of the installation includes it, and clears this once it has run.
+     */
+    deltaRequestedAt: timestamp("delta_requested_at", { withTimezone: true }),
     /** Changes the last delta sync found that webhooks had not delivered. */
     lastDriftCount: integer("last_drift_count"),
     /** Last "sync now" an admin asked for: requests closer together than the cooldown are refused. */

@@ -32,18 +32,38 @@ export const webhookDeliveries = pgTable(
 );
 
 /**
- * Deliveries GitHub recorded as failed that were asked to be redelivered: each GUID is asked for
- * once, whatever the number of replicas scanning.
+ * What became of each delivery GitHub recorded as failed (GET /app/hook/deliveries): each GUID
+ * gets one row, claimed by one scan whatever the number of replicas, so it is repaired or asked
+ * for once.
+ *
+ * - `repaired_by_sync`: a pull request event, repaired by a delta sync of its repository.
+ * - `pending`: to be redelivered, oldest first; `requesting` while GitHub is being asked.
+ * - `requested`, or `failed: <why GitHub refused>`.
  */
-export const webhookRedeliveries = pgTable("webhook_redeliveries", {
-  /** X-GitHub-Delivery GUID. */
-  guid: text("guid").primaryKey(),
-  /** GitHub's id of the failed attempt (GET /app/hook/deliveries). */
-  hookDeliveryId: bigint("hook_delivery_id", { mode: "number" }).notNull(),
-  event: text("event"),
-  requestedAt: timestamp("requested_at", { withTimezone: true }).notNull().defaultNow(),
-  /** "requested", or why the request failed. */
-  outcome: text("outcome").notNull(),
-});
+export type RedeliveryOutcome =
+  "repaired_by_sync" | "pending" | "requesting" | "requested" | `failed: ${string}`;
+
+export const webhookRedeliveries = pgTable(
+  "webhook_redeliveries",
+  {
+    /** X-GitHub-Delivery GUID. */
+    guid: text("guid").primaryKey(),
+    /** GitHub's id of the failed attempt (GET /app/hook/deliveries). */
+    hookDeliveryId: bigint("hook_delivery_id", { mode: "number" }).notNull(),
+    event: text("event"),
+    /** When the row was written (claimed); GitHub is asked later, in the order of `delivered_at`. */
+    requestedAt: timestamp("requested_at", { withTimezone: true }).notNull().defaultNow(),
+    /** See RedeliveryOutcome. */
+    outcome: text("outcome").$type<RedeliveryOutcome>().notNull(),
+    /** When GitHub attempted the failed delivery: redeliveries go in this order. Null in rows of earlier versions. */
+    deliveredAt: timestamp("delivered_at", { withTimezone: true }),
+    installationId: bigint("installation_id", { mode: "number" }),
+  },
+  (t) => [
+    index("webhook_redeliveries_pending_idx")
+      .on(t.deliveredAt, t.hookDeliveryId)
+      .where(sql`${t.outcome} = 'pending'`),
+  ],
+);
 
 export type WebhookDelivery = typeof webhookDeliveries.$inferSelect;

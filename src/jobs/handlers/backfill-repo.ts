@@ -39,9 +39,21 @@ export function backfillRepo(deps: JobDeps) {
     // Queued after the lock is released, so the next slice can start the moment a worker takes it.
     if (slice.value === "more") await enqueue(deps.boss, "backfillRepo", data);
     if (slice.value === "done") {
+      await queueRequestedDelta(deps, data);
       await notifyIfFirstBackfillComplete(deps.database.db, deps.config, data.installationId, context.log);
     }
   };
+}
+
+/**
+ * Deliveries of the repository were lost while its backfill ran (the app was down): the pull
+ * requests they were about are newer than the backfill's cursor, so a delta sync from the
+ * watermark repairs them now that the backfill is complete.
+ */
+async function queueRequestedDelta(deps: JobDeps, data: JobData<"backfillRepo">): Promise<void> {
+  const repo = await findRepository(deps.database.db, data.repoId);
+  if (!repo?.deltaRequestedAt) return;
+  await enqueue(deps.boss, "deltaSync", { installationId: data.installationId, repoIds: [data.repoId] });
 }
 
 async function workSlice(

@@ -10,8 +10,10 @@ import type { JobContext, JobDeps, JobOutput } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
 
 /**
- * Nightly (and "sync now"): for each tracked repository, what changed since its watermark. Also
- * refreshes the repository list and the members, and requeues backfills that never finished.
+ * Nightly (and "sync now", and after an outage for the repositories that missed deliveries): for
+ * each tracked repository, what changed since its watermark. Also refreshes the repository list
+ * and the members, and requeues backfills that never finished. A repository still backfilling is
+ * left for the delta its backfill queues when it completes (see backfill-repo.ts).
  */
 export function deltaSync(deps: JobDeps) {
   return async (data: JobData<"deltaSync">, { log, finalAttempt }: JobContext): Promise<JobOutput> => {
@@ -20,7 +22,11 @@ export function deltaSync(deps: JobDeps) {
     const { ctx, installation } = opened;
     const db = deps.database.db;
     const all = await listTrackedRepositories(db, data.installationId);
-    const repos = data.repoIds ? all.filter((repo) => data.repoIds!.includes(repo.id)) : all;
+    // Repositories whose pull request deliveries were lost come along whatever the job was queued
+    // for: the one queued for them may have been folded into this one.
+    const repos = data.repoIds
+      ? all.filter((repo) => data.repoIds!.includes(repo.id) || repo.deltaRequestedAt)
+      : all;
     if (!data.repoIds) {
       await enqueue(deps.boss, "syncRepositories", { installationId: data.installationId });
       if (installation.accountType === "Organization") {

@@ -1,8 +1,10 @@
 import type { FastifyInstance } from "fastify";
+import type { PgBoss } from "pg-boss";
 import type { Config } from "../../config.js";
 import type { Database } from "../../db/client.js";
 import { AppError, InvalidInputError } from "../../errors.js";
 import { authorizeUrl, oauthClient, signInWithGitHub } from "../../github/oauth.js";
+import { enqueue } from "../../queue/boss.js";
 import { formExpired, message } from "../render.js";
 import { cookieOptions, endSession, hasValidCsrfToken, safeReturnPath, startSession } from "../session.js";
 import { issueState, takeState, type StateCookie } from "../state-cookie.js";
@@ -10,6 +12,7 @@ import { issueState, takeState, type StateCookie } from "../state-cookie.js";
 export interface AuthRouteOptions {
   config: Config;
   database: Database;
+  boss: PgBoss;
   now: () => Date;
 }
 
@@ -64,6 +67,8 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
       // A new session, with a new CSRF token, whatever the browser held before.
       if (request.session) await endSession(database.db, request, reply, config);
       await startSession(database.db, reply, config, signIn, options.now());
+      // An installation of theirs this database missed appears once GitHub's list is read.
+      await enqueue(options.boss, "reconcileInstallations", {});
       request.log.info(
         { userId: signIn.userId, installations: signIn.installationIds.length },
         "user signed in",

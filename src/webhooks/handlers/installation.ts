@@ -1,65 +1,50 @@
 import { withTransaction } from "../../db/client.js";
-import {
-  getInstallationSettings,
-  updateInstallation,
-  upsertInstallation,
-} from "../../db/queries/installations.js";
-import { upsertRepositories } from "../../db/queries/repositories.js";
+import { upsertInstallation } from "../../db/queries/installations.js";
 import { enqueue } from "../../queue/boss.js";
-import { unscheduleNightlySync } from "../../queue/schedule.js";
-import { enqueueBackfills, resumeUnfinishedBackfills } from "../../sync/backfill.js";
+import { startInstallation } from "../../sync/installations.js";
 import type { InstallationEvent } from "../payloads.js";
 import type { HandlerDeps } from "./deps.js";
 import { installationAccount, repositoryFacts } from "./known-repository.js";
 
 /**
- * installation.*: created, new_permissions_accepted and unsuspend store the installation and the
- * repositories the payload lists, track them by the auto-track rule, queue their backfills, and
- * queue a full repository listing and member sync (payloads may not list every repository);
- * unsuspend also resumes the backfills the suspension cut short. deleted keeps the history and
- * stops syncing; suspend pauses every job of the installation.
+ * installation.*: created, new_permissions_accepted and unsuspend start the installation
+ * (src/sync/installations.ts: it, the repositories the payload lists, their backfills, a full
+ * repository listing and a member sync); unsuspend also resumes the backfills the suspension cut
+ * short. suspend pauses every job of the installation. deleted is only a claim: GitHub signs the
+ * body, not the moment, so a replayed one would uninstall a live installation. It queues a
+ * confirmation that asks GitHub, which marks the installation deleted (history kept, sync stopped)
+ * only if GitHub answers 404.
  */
 export async function handleInstallation(deps: HandlerDeps, payload: InstallationEvent): Promise<void> {
   const { installation, action } = payload;
+  if (action === "deleted") {
+    await enqueue(deps.boss, "confirmInstallation", { installationId: installation.id });
+    return;
+  }
   const account = {
     ...installationAccount(installation.id, installation.account),
     repositorySelection: installation.repository_selection ?? null,
   };
-  if (action === "deleted") {
-    await withTransaction(deps.database, async (db) => {
-      await upsertInstallation(db, account);
-      await updateInstallation(db, installation.id, { deletedAt: new Date() });
-    });
-    await unscheduleNightlySync(deps.boss, installation.id);
-    return;
-  }
   if (action === "suspend") {
     const suspendedAt = installation.suspended_at ? new Date(installation.suspended_at) : new Date();
     await withTransaction(deps.database, (db) => upsertInstallation(db, { ...account, suspendedAt }));
     return;
   }
-  await withTransaction(deps.database, async (db) => {
-    const suspendedAt =
-      action === "unsuspend"
-        ? null
-        : installation.suspended_at
-          ? new Date(installation.suspended_at)
-          : undefined;
-    await upsertInstallation(db, { ...account, suspendedAt });
-    const settings = await getInstallationSettings(db, installation.id);
-    const tracked = await upsertRepositories(
+  const suspendedAt =
+    action === "unsuspend"
+      ? null
+      : installation.suspended_at
+        ? new Date(installation.suspended_at)
+        : undefined;
+  await withTransaction(deps.database, (db) =>
+    startInstallation(
+      deps.boss,
       db,
-      installation.id,
+      { ...account, suspendedAt },
       (payload.repositories ?? []).map(repositoryFacts),
-      { track: settings.autoTrackNewRepos },
-    );
-    await enqueueBackfills(deps.boss, db, installation.id, tracked);
-    // Backfills cut short by the suspension (their jobs ended quietly) go on. Only here: queued
-    // beside a backfill still running, a job would find its repository locked and wait its turn.
-    if (action === "unsuspend") await resumeUnfinishedBackfills(deps.boss, db, installation.id);
-    await enqueue(deps.boss, "syncRepositories", { installationId: installation.id }, { tx: db });
-    if (account.accountType === "Organization") {
-      await enqueue(deps.boss, "membersSync", { installationId: installation.id }, { tx: db });
-    }
-  });
+      {
+        resumeBackfills: action === "unsuspend",
+      },
+    ),
+  );
 }

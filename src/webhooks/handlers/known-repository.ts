@@ -1,13 +1,12 @@
+import type { PgBoss } from "pg-boss";
 import type { Db } from "../../db/client.js";
-import {
-  findInstallation,
-  upsertInstallation,
-  type InstallationAccount,
-} from "../../db/queries/installations.js";
+import { findInstallation, type InstallationAccount } from "../../db/queries/installations.js";
 import { findRepository, upsertRepositories, type RepositoryFacts } from "../../db/queries/repositories.js";
 import type { Repository } from "../../db/schema/index.js";
 import type { JobData } from "../../queue/catalog.js";
 import { parseInstallationSettings, type InstallationSettings } from "../../settings.js";
+import { enqueueBackfills } from "../../sync/backfill.js";
+import { startInstallation } from "../../sync/installations.js";
 import { cleanText } from "../../text.js";
 import type { PayloadAccount, PayloadRepositoryFacts, RepositoryEventBase } from "../payloads.js";
 
@@ -43,12 +42,15 @@ export function repositoryFacts(repo: PayloadRepositoryFacts): RepositoryFacts {
 
 /**
  * The installation and repository an event is about. An installation we missed (its "created"
- * delivery lost, or the App installed before this database existed) is created from the payload's
- * organization or repository owner, and so is a repository, tracked by the installation's
- * auto-track rule. Returns undefined for an installation that was deleted, or one the payload does
- * not describe well enough to create.
+ * delivery lost, or the App installed before this database existed) is started from the payload's
+ * organization or repository owner, as installation.created would have (its repository listing,
+ * members and nightly sync queued); a repository we missed is stored, tracked by the
+ * installation's auto-track rule, and its backfill queued: the event alone is one pull request,
+ * not its history. Returns undefined for an installation that was deleted, or one the payload
+ * does not describe well enough to create.
  */
 export async function resolveKnownRepository(
+  boss: PgBoss,
   db: Db,
   payload: RepositoryEventBase,
 ): Promise<KnownRepository | undefined> {
@@ -59,24 +61,29 @@ export async function resolveKnownRepository(
     findRepository(db, payload.repository.id),
   ]);
   if (!installation) {
-    const owner = payload.repository.owner;
-    const account: PayloadAccount | undefined = payload.organization
-      ? { ...payload.organization, type: "Organization" }
-      : owner && (owner.type === "User" || owner.type === "Organization")
-        ? { id: owner.id, login: owner.login, type: owner.type }
-        : undefined;
+    const account = payloadAccount(payload);
     if (!account) return undefined;
-    installation = await upsertInstallation(db, installationAccount(installationId, account));
+    installation = await startInstallation(boss, db, installationAccount(installationId, account), []);
   }
   if (installation.deletedAt) return undefined;
   const settings = parseInstallationSettings(installation.settings);
   if (!repository || repository.installationId !== installationId || repository.removedAt) {
-    await upsertRepositories(db, installationId, [repositoryFacts(payload.repository)], {
+    const tracked = await upsertRepositories(db, installationId, [repositoryFacts(payload.repository)], {
       track: settings.autoTrackNewRepos,
     });
+    await enqueueBackfills(boss, db, installationId, tracked);
     repository = (await findRepository(db, payload.repository.id))!;
   }
   return { installationId, settings, repository };
+}
+
+/** The account of an installation, from an event about one of its repositories. */
+function payloadAccount(payload: RepositoryEventBase): PayloadAccount | undefined {
+  if (payload.organization) return { ...payload.organization, type: "Organization" };
+  const owner = payload.repository.owner;
+  return owner && (owner.type === "User" || owner.type === "Organization")
+    ? { id: owner.id, login: owner.login, type: owner.type }
+    : undefined;
 }
 
 /** The refresh that fetches what a payload lacks (all reviews and commits). */

@@ -20,7 +20,7 @@ export async function handlePullRequestReview(
     const pr = payload.pull_request;
     // Together, so the transaction's reads cost one round trip; `before` is what the event changes.
     const [known, before] = await Promise.all([
-      resolveKnownRepository(db, payload),
+      resolveKnownRepository(deps.boss, db, payload),
       findStoredPullRequests(db, payload.installation.id, [pr.id]),
     ]);
     if (!known?.repository.tracked) return;

@@ -10,7 +10,7 @@ import { repositoryFacts, resolveKnownRepository } from "./known-repository.js";
  */
 export async function handleRepository(deps: HandlerDeps, payload: RepositoryEvent): Promise<void> {
   await withTransaction(deps.database, async (db) => {
-    const known = await resolveKnownRepository(db, payload);
+    const known = await resolveKnownRepository(deps.boss, db, payload);
     if (!known) return;
     const facts = repositoryFacts(payload.repository);
     if (payload.action === "deleted") {
