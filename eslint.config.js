@@ -33,7 +33,7 @@ const below = {
   observability: ["db"],
   db: [],
 };
-const leaves = ["config", "errors", "settings", "text", "logger"];
+const leaves = ["config", "errors", "settings", "text", "logger", "figures"];
 
 function roomRule(room) {
   const allowed = new Set([room, ...below[room]]);

@@ -608,7 +608,7 @@ describe("metrics CSV, a download stopped half-way", () => {
         select count(*)::int as running from pg_stat_activity
         where datname = current_database() and pid <> pg_backend_pid()
           -- Postgres keeps the first 1,024 bytes of a query's text: its start identifies it.
-          and state <> 'idle' and query like '%select r.full_name as repository, pr.number, pr.title%'`;
+          and state <> 'idle' and query like '%select p.repository, p.number, p.title%'`;
       return row!.running;
     };
 
