@@ -28,7 +28,8 @@ const weekColumn = (event: MetricEvent) => sql.identifier(`${event}_week`);
  * over every pull request and once without those opened by bots (humans_only).
  *
  * A week's rows are replaced: its old rows deleted and the new ones inserted, in one transaction
- * (readers see either), which writes half as much as updating them in place. A week without
+ * (readers see the old rows or the new), rather than upserted and then cleared of the rows the
+ * upsert did not touch. A week without
  * activity has no rows, not rows of zeros: most repositories are idle most weeks, so the table
  * stays small, and readers treat a missing week as zero. That is also how a repository that was
  * untracked drops out of a refreshed week. Refreshes of one installation wait for each other.
