@@ -16,7 +16,7 @@ import { migrateDatabase } from "../src/db/migrate.js";
 import { startRuntime } from "../src/runtime.js";
 import { WEBHOOK_PATH } from "../src/server.js";
 import { testPrivateKey } from "../test/support/app.js";
-import { freePort } from "../test/support/app-process.js";
+import { freePort } from "../test/support/ports.js";
 import { deliverWebhook, type Webhook } from "../test/support/fake-github/webhooks.js";
 
 export const WEBHOOK_SECRET = `bench-${randomBytes(8).toString("hex")}`;
@@ -24,6 +24,8 @@ export const WEBHOOK_SECRET = `bench-${randomBytes(8).toString("hex")}`;
 export interface Cluster {
   /** A fresh, migrated database on the cluster. */
   createDatabase(name: string): Promise<string>;
+  /** A copy of a database of the cluster (nobody may be connected to it meanwhile). */
+  copyDatabase(from: string, name: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -49,16 +51,21 @@ export async function startCluster(
     throw error;
   }
   const running = postgres;
+  const create = async (name: string, template: string) => {
+    const admin = createDatabase(running.url, { max: 1 });
+    await admin.sql.unsafe(`create database ${name}${template}`);
+    await admin.close();
+    const url = new URL(running.url);
+    url.pathname = `/${name}`;
+    return url.toString();
+  };
   return {
     async createDatabase(name) {
-      const admin = createDatabase(running.url, { max: 1 });
-      await admin.sql.unsafe(`create database ${name}`);
-      await admin.close();
-      const url = new URL(running.url);
-      url.pathname = `/${name}`;
-      await migrateDatabase(url.toString());
-      return url.toString();
+      const url = await create(name, "");
+      await migrateDatabase(url);
+      return url;
     },
+    copyDatabase: (from, name) => create(name, ` template ${from}`),
     async stop() {
       await running.stop();
       await rm(parent, { recursive: true, force: true });

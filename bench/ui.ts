@@ -6,10 +6,9 @@
  *   npm run bench:ui                                # the figures of the issue
  *   npm run bench:ui -- --requests 100 --repos 500  # a quicker look
  *
- * 1. seed: repositories and pull requests written by generate_series in Postgres (random but
- *    seeded, so every run has the same data), their derived columns computed in SQL by the rule of
- *    src/metrics/pull-request.ts, then every week refreshed with refreshWeeklyMetrics, as the jobs
- *    would have.
+ * 1. seed: repositories, pull requests, reviews and commits written by generate_series in
+ *    Postgres (bench/seed.ts: random but seeded, so every run has the same data), then their
+ *    derived columns and every week computed by the app's recompute and weekly refresh.
  * 2. pages: for each, a warm-up, then `--requests` sequential GETs; latency is from the request to
  *    the last byte of the body, as a browser waits for it. The client runs in this process, on the
  *    app's event loop: a request's figure includes the client's share, never another request's.
@@ -26,13 +25,14 @@ import { stringify } from "csv-stringify/sync";
 import pino from "pino";
 import { createDatabase, type Database } from "../src/db/client.js";
 import { selectPullRequestExport, summarizeRange } from "../src/db/queries/metrics.js";
-import { listWeeklyMetrics, refreshWeeklyMetrics } from "../src/db/queries/weekly-metrics.js";
+import { listWeeklyMetrics } from "../src/db/queries/weekly-metrics.js";
 import { addWeeks } from "../src/metrics/range.js";
 import { weekStartOf } from "../src/metrics/weeks.js";
 import { CSV_OPTIONS, toCsvRecord } from "../src/web/view-models/metrics-csv.js";
 import { signedIn } from "../test/support/session.js";
 import { startCluster, startEngine, type Cluster, type Engine } from "./engine.js";
 import { runHeader, saveRawFigures } from "./report.js";
+import { INSTALLATION, seedOrganization, settleOrganization } from "./seed.js";
 
 const { values } = parseArgs({
   options: {
@@ -45,11 +45,7 @@ const { values } = parseArgs({
   },
 });
 
-const INSTALLATION = 1;
-const ACCOUNT = "bench-org";
-const REPO_BASE = 100_000;
 const REPOS = Number(values.repos);
-const TRACKED = REPOS - Math.floor(REPOS / 10);
 const PRS = Number(values.prs);
 const REQUESTS = Number(values.requests);
 const WARMUP = Number(values.warmup);
@@ -74,102 +70,14 @@ const say = (line: string) => console.log(line);
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
 const gc = (globalThis as { gc?: () => void }).gc ?? (() => {});
 
-/** Writes the installation, its repositories and pull requests, then its weekly rows. */
-async function seed(database: Database): Promise<{ seedS: number; refreshS: number; weeks: number }> {
+/** The installation of bench/seed.ts, as the app would leave it. */
+async function seed(database: Database): Promise<{ seedS: number; settleS: number; weeks: number }> {
   const started = performance.now();
-  const { sql } = database;
-  await sql`insert into installations (id, account_id, account_login, account_type, repository_selection)
-            values (${INSTALLATION}, 1, ${ACCOUNT}, 'Organization', 'all')`;
-  await sql`
-    insert into repositories (id, installation_id, full_name, tracked, sync_status, prs_total, prs_done,
-                              last_activity_at, last_successful_sync_at)
-    select ${REPO_BASE} + i, ${INSTALLATION}, ${ACCOUNT} || '/service-' || lpad(i::text, 4, '0'),
-           -- One in ten not tracked and without pull requests: the page lists every repository,
-           -- the metrics and the export count the tracked ones, which hold all the pull requests.
-           i % 10 <> 0, 'complete', ${Math.ceil(PRS / REPOS)}, ${Math.ceil(PRS / REPOS)},
-           now() - i * interval '17 minutes', now() - interval '1 hour'
-    from generate_series(1, ${REPOS}) as i`;
-  await sql.begin(async (tx) => {
-    // Same pseudo-random data on every run.
-    await tx`select setseed(0.42)`;
-    await tx`
-      insert into pull_requests (
-        installation_id, id, repo_id, number, title, state, author_id, author_login, author_type,
-        head_ref, base_ref, created_at, updated_at, closed_at, merged_at, ready_for_review_at,
-        first_commit_at, first_review_at, additions, deletions, changed_files, commits_count,
-        is_revert, is_hotfix, revert_pattern_match, cycle_time_hours, review_time_hours,
-        coding_phase_hours, pickup_phase_hours, review_phase_hours, details_synced_at)
-      select ${INSTALLATION}, i, repo_id, number, title,
-             case when merged_at is not null then 'merged' when closed then 'closed' else 'open' end,
-             author_id, author_login, author_type, head_ref, 'main', created_at,
-             coalesce(merged_at, created_at),
-             case when merged_at is not null or closed then coalesce(merged_at, least(now(), ready + interval '3 days')) end,
-             merged_at, ready_at, first_commit_at, first_review_at, additions, deletions, 3, 2,
-             is_revert, is_hotfix, false,
-             round((extract(epoch from merged_at - created_at) / 3600)::numeric, 2),
-             round((extract(epoch from first_review_at - created_at) / 3600)::numeric, 2),
-             round(greatest(0, extract(epoch from ready - first_commit_at) / 3600)::numeric, 2),
-             round(greatest(0, extract(epoch from first_review_at - ready) / 3600)::numeric, 2),
-             round(greatest(0, extract(epoch from merged_at - first_review_at) / 3600)::numeric, 2),
-             now()
-      from (
-        select *, case when merges and reviewed + interval '1 hour' * (1 + u_merge * 72) < now()
-                       then reviewed + interval '1 hour' * (1 + u_merge * 72) end as merged_at
-        from (
-          select *, case when first_review_at_raw < now() then first_review_at_raw end as first_review_at,
-                    coalesce(case when first_review_at_raw < now() then first_review_at_raw end, ready) as reviewed
-          from (
-            select *, coalesce(ready_at, created_at) as ready,
-                      case when u_review < 0.85
-                           then coalesce(ready_at, created_at) + interval '1 hour' * (0.2 + u_wait * 48) end
-                        as first_review_at_raw
-            from (
-              select i,
-                     -- The j-th tracked repository is the (j + j / 9 + 1)-th: every tenth is skipped.
-                     ${REPO_BASE} + (i - 1) % ${TRACKED} + (i - 1) % ${TRACKED} / 9 + 1 as repo_id,
-                     (i - 1) / ${TRACKED} + 1 as number,
-                     case when u_kind < 0.02 then 'Revert "Change ' || (i - 1) || '"'
-                          when i % 97 = 0 then '=SUM(A1:A9) change ' || i
-                          when i % 10 = 0 then 'Change ' || i || ', with "quotes", and a comma'
-                          else 'Change ' || i end as title,
-                     case when u_bot < 0.08 then 49699333 else 1000 + i % 200 end as author_id,
-                     case when u_bot < 0.08 then 'dependabot[bot]' else 'dev-' || (i % 200) end as author_login,
-                     case when u_bot < 0.08 then 'Bot' else 'User' end as author_type,
-                     case when u_kind between 0.02 and 0.05 then 'hotfix/' || i else 'feature/' || i end as head_ref,
-                     u_kind < 0.02 as is_revert,
-                     u_kind between 0.02 and 0.05 as is_hotfix,
-                     created_at,
-                     created_at - interval '1 hour' * (u_code * 72) as first_commit_at,
-                     case when u_draft < 0.2 then created_at + interval '1 hour' * (u_draft * 100) end as ready_at,
-                     u_review, u_wait, u_merge, u_state < 0.78 as merges, u_state >= 0.88 as closed,
-                     (10 + u_size * u_size * 800)::int as additions, (u_size * 200)::int as deletions
-              from (
-                select i, now() - interval '1 day' * (random() * ${HISTORY_DAYS}) as created_at,
-                       random() as u_kind, random() as u_bot, random() as u_code, random() as u_draft,
-                       random() as u_review, random() as u_wait, random() as u_merge, random() as u_state,
-                       random() as u_size
-                from generate_series(1, ${PRS}) as i
-              ) draws
-            ) facts
-          ) readied
-        ) reviewed
-      ) complete`;
-  });
+  await seedOrganization(database, { repos: REPOS, prs: PRS, historyDays: HISTORY_DAYS });
   const seedS = (performance.now() - started) / 1000;
-
-  // Every week the pull requests count in, refreshed as the weekly-metrics job does, a few at a time.
-  const refreshStarted = performance.now();
-  const weeks = (
-    await sql<{ week: string }[]>`
-      select distinct date_trunc('week', at at time zone 'UTC')::date::text as week
-      from pull_requests cross join lateral unnest(array[created_at, merged_at, closed_at, first_review_at]) as at
-      where at is not null order by 1`
-  ).map((row) => row.week);
-  for (let at = 0; at < weeks.length; at += 8) {
-    await refreshWeeklyMetrics(database.db, INSTALLATION, weeks.slice(at, at + 8), "UTC");
-  }
-  await sql`vacuum analyze`;
-  return { seedS, refreshS: (performance.now() - refreshStarted) / 1000, weeks: weeks.length };
+  const settled = performance.now();
+  const weeks = await settleOrganization(database);
+  return { seedS, settleS: (performance.now() - settled) / 1000, weeks };
 }
 
 /** Access is confirmed with GitHub every five minutes; there is no GitHub here, so it stays fresh. */
@@ -398,7 +306,7 @@ async function main(): Promise<void> {
     const seeding = createDatabase(url, { max: 4 });
     const seeded = await seed(seeding).finally(() => seeding.close());
     say(
-      `  seeded in ${round(seeded.seedS)} s; ${seeded.weeks} weeks refreshed with refreshWeeklyMetrics in ${round(seeded.refreshS)} s`,
+      `  seeded in ${round(seeded.seedS)} s; derived values and ${seeded.weeks} weeks computed in ${round(seeded.settleS)} s`,
     );
 
     engine = await startEngine({
@@ -407,7 +315,8 @@ async function main(): Promise<void> {
       githubHost: "127.0.0.1:9",
       appId: 1,
       logLevel: values["log-level"],
-      env: { WEBHOOK_REDELIVERY_INTERVAL_MINUTES: "0" },
+      // One admin sends thousands of requests a minute here: the per-client UI limit would answer 429.
+      env: { WEBHOOK_REDELIVERY_INTERVAL_MINUTES: "0", UI_RATE_LIMIT_PER_MINUTE: "1000000" },
     });
     const baseUrl = engine.url;
     const database = engine.database;

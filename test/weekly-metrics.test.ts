@@ -14,6 +14,7 @@ import { refreshWeeklyMetricsJob } from "../src/jobs/handlers/refresh-weekly-met
 import { affectedWeeks, weekStartOf } from "../src/metrics/weeks.js";
 import { defaultInstallationSettings } from "../src/settings.js";
 import { createTestDatabase, type TestDatabase } from "./support/database.js";
+import { waitFor } from "./support/wait.js";
 
 // Weekly aggregates against real Postgres: fixtures are plain rows, expected values are worked out
 // by hand beside each test. Weeks (UTC unless said otherwise): W1 = 2024-01-08, W2 = 2024-01-15,
@@ -335,6 +336,26 @@ describe("refreshWeeklyMetrics", () => {
       }),
     ).rejects.toThrow("roll back");
     expect(await rows()).toEqual([]);
+  });
+
+  it("lets a refresh of the same weeks wait for one in progress, then replace its rows", async () => {
+    const first = (await rows()).map(withoutTimestamp);
+    let second: Promise<void> | undefined;
+    await database.db.transaction(async (tx) => {
+      await refreshWeeklyMetrics(tx, 1, ALL_WEEKS, "UTC");
+      // Another refresh starts before this one commits.
+      second = refreshWeeklyMetrics(database.db, 1, ALL_WEEKS, "UTC");
+      await waitFor(
+        async () => {
+          const [row] = await database.sql<{ waiting: number }[]>`
+            select count(*)::int as waiting from pg_locks where not granted`;
+          return row!.waiting > 0;
+        },
+        { what: "the second refresh to wait" },
+      );
+    });
+    await second;
+    expect((await rows()).map(withoutTimestamp)).toEqual(first);
   });
 
   it("rejects a week start that is not a date", async () => {

@@ -1,7 +1,7 @@
 import { sql as drizzleSql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { fromDrizzle, type Db as JobDb } from "pg-boss";
-import postgres, { type Sql } from "postgres";
+import postgres, { type ReservedSql, type Sql } from "postgres";
 import * as schema from "./schema/index.js";
 
 type RootDb = PostgresJsDatabase<typeof schema>;
@@ -33,7 +33,7 @@ export function wrap(sql: Sql): RootDb {
 }
 
 /** Advisory lock namespaces (the first key of Postgres's two-key form). */
-export const LOCK_NAMESPACE = { backfill: 727_100 } as const;
+export const LOCK_NAMESPACE = { backfill: 727_100, weeklyMetrics: 727_101, recompute: 727_102 } as const;
 
 /**
  * Runs `work` holding a session advisory lock, taken on a connection reserved for it: a crashed
@@ -52,13 +52,38 @@ export async function withAdvisoryLock<T>(
     const [row] = await connection<{ locked: boolean }[]>`
       select pg_try_advisory_lock(${namespace}::int, hashtext(${key})) as locked`;
     if (!row?.locked) return { locked: false };
-    try {
-      return { locked: true, value: await work() };
-    } finally {
-      await connection`select pg_advisory_unlock(${namespace}::int, hashtext(${key}))`;
-    }
+    return { locked: true, value: await holdingLock(connection, namespace, key, work) };
   } finally {
     connection.release();
+  }
+}
+
+/** As withAdvisoryLock, but waits for the lock when another session holds it: callers take turns. */
+export async function inTurn<T>(
+  database: Pick<Database, "sql">,
+  namespace: number,
+  key: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  const connection = await database.sql.reserve();
+  try {
+    await connection`select pg_advisory_lock(${namespace}::int, hashtext(${key}))`;
+    return await holdingLock(connection, namespace, key, work);
+  } finally {
+    connection.release();
+  }
+}
+
+async function holdingLock<T>(
+  connection: ReservedSql,
+  namespace: number,
+  key: string,
+  work: () => Promise<T>,
+): Promise<T> {
+  try {
+    return await work();
+  } finally {
+    await connection`select pg_advisory_unlock(${namespace}::int, hashtext(${key}))`;
   }
 }
 

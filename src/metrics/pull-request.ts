@@ -155,6 +155,35 @@ export function matchesRevertPattern(
   return compilePattern(patterns.revertTitlePattern ?? "").test(facts.title);
 }
 
+/** The stored fields a pull request's derived values are computed from (see computeDerivedMetrics). */
+export interface DerivationFacts {
+  title: string;
+  headRef: string;
+  createdAt: Date;
+  readyForReviewAt?: Date | null;
+  mergedAt: Date | null;
+  firstCommitAt: Date | null;
+  firstReviewAt: Date | null;
+}
+
+export type DerivedMetrics = Omit<PullRequestMetrics, "firstReviewAt" | "firstCommitAt" | "isRevert">;
+
+/**
+ * What a pull request's dates, title and branch make of it under the installation's settings:
+ * durations, hotfix, revert by pattern. The full recompute after new settings runs this alone over
+ * the stored columns; the first review, the first commit and the fixed revert rule come from the
+ * reviews and commits, which settings do not change.
+ */
+export function computeDerivedMetrics(facts: DerivationFacts, patterns: HotfixPatterns): DerivedMetrics {
+  return {
+    cycleTimeHours: hoursBetween(facts.createdAt, facts.mergedAt),
+    reviewTimeHours: hoursBetween(facts.createdAt, facts.firstReviewAt),
+    ...computeCycleTimePhases(facts),
+    revertPatternMatch: matchesRevertPattern(facts, patterns),
+    isHotfix: isHotfixPullRequest(facts, patterns),
+  };
+}
+
 export function computePullRequestMetrics(
   facts: PullRequestFacts,
   patterns: HotfixPatterns = defaultInstallationSettings,
@@ -164,11 +193,7 @@ export function computePullRequestMetrics(
   return {
     firstReviewAt,
     firstCommitAt,
-    cycleTimeHours: hoursBetween(facts.createdAt, facts.mergedAt),
-    reviewTimeHours: hoursBetween(facts.createdAt, firstReviewAt),
-    ...computeCycleTimePhases({ ...facts, firstCommitAt, firstReviewAt }),
+    ...computeDerivedMetrics({ ...facts, firstCommitAt, firstReviewAt }, patterns),
     isRevert: isRevertPullRequest(facts),
-    revertPatternMatch: matchesRevertPattern(facts, patterns),
-    isHotfix: isHotfixPullRequest(facts, patterns),
   };
 }

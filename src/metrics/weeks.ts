@@ -1,3 +1,5 @@
+import { EVENTS, type EventField } from "../figures.js";
+
 /** Days from Monday, by the short English weekday Intl prints (weeks start Monday, as ISO 8601 and Postgres). */
 const DAYS_FROM_MONDAY: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4, Sat: 5, Sun: 6 };
 
@@ -38,19 +40,15 @@ export function weekStartOf(date: Date, timeZone: string): string {
   return new Date(localDay - fromMonday * MS_PER_DAY).toISOString().slice(0, 10);
 }
 
-/** The dates a pull request is counted by: opened, merged, closed, and first reviewed (review time). */
-export interface DatedPullRequest {
-  createdAt: Date;
-  mergedAt?: Date | null | undefined;
-  closedAt?: Date | null | undefined;
-  firstReviewAt?: Date | null | undefined;
-}
+/** A pull request's event times (src/figures.ts EVENTS): the weeks it counts in. */
+export type DatedPullRequest = { createdAt: Date } & Partial<Record<EventField, Date | null | undefined>>;
 
 /** Sorted, unique week starts whose aggregates these pull requests count in. */
 export function affectedWeeks(prs: readonly DatedPullRequest[], timeZone: string): string[] {
   const weeks = new Set<string>();
   for (const pr of prs) {
-    for (const date of [pr.createdAt, pr.mergedAt, pr.closedAt, pr.firstReviewAt]) {
+    for (const field of Object.values(EVENTS)) {
+      const date = pr[field];
       if (date) weeks.add(weekStartOf(date, timeZone));
     }
   }

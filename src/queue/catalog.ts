@@ -120,8 +120,8 @@ export const catalog = {
   recomputePullRequests: define({
     name: "recompute-pull-requests",
     label: "Recompute after new settings",
-    // allWeeks: the timezone changed, so every week's boundaries moved.
-    schema: z.object({ installationId, allWeeks: z.boolean() }),
+    // Recomputes of one installation take turns (sync/recompute.ts), each with the settings of its start.
+    schema: z.object({ installationId }),
     policy: "standard",
     options: { ...retrying, expireInSeconds: 1800 },
     installationGroup: false,

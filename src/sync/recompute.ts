@@ -1,16 +1,21 @@
 import type { PgBoss } from "pg-boss";
-import { withTransaction, type Database, type Db } from "../db/client.js";
+import { LOCK_NAMESPACE, inTurn, withTransaction, type Database, type Db } from "../db/client.js";
 import { getInstallationSettings } from "../db/queries/installations.js";
 import {
+  listDerivationInputs,
   loadPullRequestsWithDetails,
-  pullRequestIdsAfter,
-  updatePullRequestMetrics,
+  updateDerivedColumns,
   weeksOfInstallation,
   type DerivedPullRequestColumns,
 } from "../db/queries/pull-requests.js";
-import { deleteWeeklyMetrics } from "../db/queries/weekly-metrics.js";
-import { computePullRequestMetrics, type HotfixPatterns } from "../metrics/pull-request.js";
-import { queueWeeklyRefresh, queueWeeks } from "./weekly.js";
+import { listWeeksWithRows } from "../db/queries/weekly-metrics.js";
+import {
+  computeDerivedMetrics,
+  computePullRequestMetrics,
+  type HotfixPatterns,
+} from "../metrics/pull-request.js";
+import type { InstallationSettings } from "../settings.js";
+import { queueWeeks } from "./weekly.js";
 
 /**
  * Recomputes the derived columns of pull requests from what is stored (after a webhook changed a
@@ -22,95 +27,93 @@ export async function recomputePullRequests(
   ids: number[],
   patterns: HotfixPatterns,
 ) {
-  const { computed } = await recomputeAndStore(db, installationId, ids, patterns);
-  return computed.map(({ pr, metrics }) => ({ ...pr, ...metrics }));
-}
-
-/**
- * Computes the pull requests' derived columns and writes those that differ from what is stored;
- * returns every pull request as stored before, with its metrics, and the ones that changed.
- */
-async function recomputeAndStore(db: Db, installationId: number, ids: number[], patterns: HotfixPatterns) {
   const prs = await loadPullRequestsWithDetails(db, installationId, ids);
   const computed = prs.map((pr) => ({ pr, metrics: computePullRequestMetrics(pr, patterns) }));
   // Most events (a push, a label) change none of them: no write, no row version.
   const changed = computed.filter(({ pr, metrics }) => !unchanged(pr, metrics));
-  await updatePullRequestMetrics(
+  await updateDerivedColumns(
     db,
     installationId,
-    changed.map(({ pr, metrics }) => ({ id: pr.id, metrics })),
+    changed.map(({ pr, metrics }) => ({ id: pr.id, values: metrics })),
   );
-  return { computed, changed };
+  return computed.map(({ pr, metrics }) => ({ ...pr, ...metrics }));
 }
-
-/** Pull requests recomputed per transaction: bounded statements, and progress a crash keeps. */
-const BATCH = 500;
-
-const DERIVED: (keyof DerivedPullRequestColumns)[] = [
-  "firstReviewAt",
-  "firstCommitAt",
-  "cycleTimeHours",
-  "reviewTimeHours",
-  "codingPhaseHours",
-  "pickupPhaseHours",
-  "reviewPhaseHours",
-  "isRevert",
-  "revertPatternMatch",
-  "isHotfix",
-];
 
 function same(a: unknown, b: unknown): boolean {
   return a instanceof Date && b instanceof Date ? a.getTime() === b.getTime() : a === b;
 }
 
 /** Whether the stored derived columns already are these. */
-function unchanged(stored: DerivedPullRequestColumns, metrics: DerivedPullRequestColumns): boolean {
-  return DERIVED.every((key) => same(stored[key], metrics[key]));
+function unchanged(stored: Partial<DerivedPullRequestColumns>, values: Partial<DerivedPullRequestColumns>) {
+  return (Object.keys(values) as (keyof DerivedPullRequestColumns)[]).every((key) =>
+    same(stored[key], values[key]),
+  );
 }
 
 /**
- * After an installation's patterns or timezone changed: every stored pull request's flags are
- * recomputed with the installation's settings, and the weeks of those that changed are refreshed.
- * With `allWeeks` (a new timezone moves every week's boundaries) the weekly figures are rebuilt
- * from scratch.
+ * Pull requests read per statement of the full recompute: 100,000 take 20 round trips, and a batch
+ * (a few MB) never shows in the process's memory.
+ */
+const BATCH = 5000;
+
+/**
+ * After an installation's settings changed, every figure again: each stored pull request's values
+ * that settings decide (durations, hotfix, revert by pattern), then every week that has rows or
+ * activity marked out of date, which the weekly job rebuilds in one statement (a new timezone moves
+ * every week's boundaries; new patterns change flags anywhere in the history).
+ *
+ * Recomputes of one installation take turns, each reading the settings when its turn comes: after
+ * saves in quick succession the last one's settings win, and two never write over each other.
  */
 export async function recomputeInstallation(
-  database: Pick<Database, "db">,
+  database: Pick<Database, "db" | "sql">,
   boss: PgBoss,
   installationId: number,
-  options: { allWeeks: boolean },
-): Promise<{ pullRequests: number; changed: number }> {
+): Promise<{ pullRequests: number; changed: number; weeks: number }> {
+  return inTurn(database, LOCK_NAMESPACE.recompute, String(installationId), () =>
+    recomputeEverything(database, boss, installationId),
+  );
+}
+
+async function recomputeEverything(database: Pick<Database, "db">, boss: PgBoss, installationId: number) {
   const settings = await getInstallationSettings(database.db, installationId);
-  if (options.allWeeks) {
-    await withTransaction(database, async (db) => {
-      await deleteWeeklyMetrics(db, installationId);
-      await queueWeeks(
-        boss,
-        db,
-        installationId,
-        await weeksOfInstallation(db, installationId, settings.timezone),
-      );
-    });
-  }
+  const result = await recomputeDerivedValues(database.db, installationId, settings);
+  const weeks = await withTransaction(database, async (db) => {
+    const [active, stored] = await Promise.all([
+      weeksOfInstallation(db, installationId, settings.timezone),
+      listWeeksWithRows(db, installationId),
+    ]);
+    const all = [...new Set([...active, ...stored])];
+    await queueWeeks(boss, db, installationId, all);
+    return all.length;
+  });
+  return { ...result, weeks };
+}
+
+/**
+ * Every stored pull request's settings-dependent values, a batch per statement: read, computed by
+ * computeDerivedMetrics, and written where they changed. A pull request written meanwhile (by a
+ * webhook or a sync, which compute its values themselves) is left as they wrote it.
+ */
+export async function recomputeDerivedValues(
+  db: Db,
+  installationId: number,
+  settings: InstallationSettings,
+): Promise<{ pullRequests: number; changed: number }> {
   let after = 0;
   let seen = 0;
   let changed = 0;
   for (;;) {
-    const ids = await pullRequestIdsAfter(database.db, installationId, after, BATCH);
-    if (ids.length === 0) break;
-    await withTransaction(database, async (db) => {
-      const { changed: updates } = await recomputeAndStore(db, installationId, ids, settings);
-      await queueWeeklyRefresh(
-        boss,
-        db,
-        installationId,
-        settings.timezone,
-        updates.flatMap(({ pr, metrics }) => [pr, { ...pr, ...metrics }]),
-      );
-      changed += updates.length;
+    const prs = await listDerivationInputs(db, installationId, after, BATCH);
+    if (prs.length === 0) break;
+    const updates = prs.flatMap((pr) => {
+      const values = computeDerivedMetrics(pr, settings);
+      return unchanged(pr, values) ? [] : [{ id: pr.id, writtenAt: pr.writtenAt, values }];
     });
-    seen += ids.length;
-    after = ids.at(-1)!;
+    await updateDerivedColumns(db, installationId, updates);
+    seen += prs.length;
+    changed += updates.length;
+    after = prs.at(-1)!.id;
   }
   return { pullRequests: seen, changed };
 }

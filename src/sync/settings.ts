@@ -32,12 +32,7 @@ export async function saveSettings(
       timezoneChanged: before.timezone !== settings.timezone,
     };
     if (result.patternsChanged || result.timezoneChanged) {
-      await enqueue(
-        boss,
-        "recomputePullRequests",
-        { installationId, allWeeks: result.timezoneChanged },
-        { tx: db },
-      );
+      await enqueue(boss, "recomputePullRequests", { installationId }, { tx: db });
     }
     return result;
   });

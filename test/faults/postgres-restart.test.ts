@@ -8,7 +8,8 @@ import { createDatabase, type Database } from "../../src/db/client.js";
 import { startEmbeddedPostgres, type RunningPostgres } from "../../src/db/embedded.js";
 import * as schema from "../../src/db/schema/index.js";
 import { drainJobs, RETRIES_INCLUDED } from "../support/app.js";
-import { freePort, startAppProcess, startSupervisor, type AppProcess } from "../support/app-process.js";
+import { startAppProcess, startSupervisor, type AppProcess } from "../support/app-process.js";
+import { freePort } from "../support/ports.js";
 import {
   DeliveryLog,
   expectDatabaseToMatchGitHub,

@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import { afterAll, beforeAll } from "@jest/globals";
 import { PgBoss } from "pg-boss";
 import { APP_ID, testPrivateKey, WEBHOOK_SECRET } from "./app.js";
+import { freePort } from "./ports.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 import {
   deliverWebhook,
@@ -138,18 +138,6 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     throw error;
   }
   return app;
-}
-
-/** A port nothing listens on right now, on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -9,7 +9,8 @@ import {
 import * as schema from "../../src/db/schema/index.js";
 import { affectedWeeks } from "../../src/metrics/weeks.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
-import { Browser, type Page } from "../support/browser.js";
+import { Browser } from "../support/browser.js";
+import { csvObjects, table } from "../support/metrics-page.js";
 import { waitFor } from "../support/wait.js";
 import { useTestApp } from "../support/harness.js";
 import { signedIn } from "../support/session.js";
@@ -208,67 +209,6 @@ async function admin(installationIds = [ACME]) {
 }
 
 const CUSTOM = "range=custom&from=2024-02-12&to=2024-03-03";
-
-/** The weekly table as { week: { metric: text } }, and the exact hours behind each duration. */
-function table(page: Page) {
-  const rows: Record<string, Record<string, string>> = {};
-  const exact: Record<string, Record<string, string>> = {};
-  for (const [, week, cells] of page.body.matchAll(/<tr data-week="([^"]+)"[^>]*>([\s\S]*?)<\/tr>/g)) {
-    rows[week!] = {};
-    exact[week!] = {};
-    for (const [, metric, title, text] of cells!.matchAll(
-      /<td class="num" data-metric="([^"]+)"(?: title="([^"]+)")?>([^<]*)<\/td>/g,
-    )) {
-      rows[week!]![metric!] = text!;
-      if (title) exact[week!]![metric!] = title;
-    }
-  }
-  return { rows, exact };
-}
-
-/** RFC 4180, strictly: quoted fields may hold commas, doubled quotes and line breaks; CRLF ends a record. */
-function parseCsv(text: string): string[][] {
-  const records: string[][] = [];
-  let record: string[] = [];
-  let at = 0;
-  while (at < text.length) {
-    let field = "";
-    if (text[at] === '"') {
-      at++;
-      for (;;) {
-        const quote = text.indexOf('"', at);
-        if (quote < 0) throw new Error("unterminated quoted field");
-        field += text.slice(at, quote);
-        if (text[quote + 1] === '"') {
-          field += '"';
-          at = quote + 2;
-        } else {
-          at = quote + 1;
-          break;
-        }
-      }
-    } else {
-      const end = text.slice(at).search(/,|\r\n/);
-      field = end < 0 ? text.slice(at) : text.slice(at, at + end);
-      if (/["\r\n]/.test(field)) throw new Error(`unquoted field with a quote or line break: ${field}`);
-      at = end < 0 ? text.length : at + end;
-    }
-    record.push(field);
-    if (text[at] === ",") at++;
-    else if (text.startsWith("\r\n", at)) {
-      records.push(record);
-      record = [];
-      at += 2;
-    } else if (at < text.length) throw new Error(`unexpected character at ${at}`);
-  }
-  if (record.length > 0) records.push(record);
-  return records;
-}
-
-function csvObjects(text: string): Record<string, string>[] {
-  const [header, ...records] = parseCsv(text);
-  return records.map((record) => Object.fromEntries(header!.map((name, index) => [name, record[index]!])));
-}
 
 describe("metrics page", () => {
   it("shows each week's figures as computed from the stored pull requests, idle weeks as zero", async () => {
@@ -608,7 +548,7 @@ describe("metrics CSV, a download stopped half-way", () => {
         select count(*)::int as running from pg_stat_activity
         where datname = current_database() and pid <> pg_backend_pid()
           -- Postgres keeps the first 1,024 bytes of a query's text: its start identifies it.
-          and state <> 'idle' and query like '%select r.full_name as repository, pr.number, pr.title%'`;
+          and state <> 'idle' and query like '%select p.repository, p.number, p.title%'`;
       return row!.running;
     };
 

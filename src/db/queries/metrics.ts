@@ -1,16 +1,31 @@
 import { and, eq, sql, type SQL } from "drizzle-orm";
-import type { PendingQuery, Sql } from "postgres";
+import { PgDialect } from "drizzle-orm/pg-core";
+import type { ParameterOrJSON, PendingQuery, Sql } from "postgres";
+import {
+  EVENTS,
+  PERCENTILE_FIGURES,
+  eventsOf,
+  type MetricEvent,
+  type PercentileFigure,
+  type PullRequestValue,
+} from "../../figures.js";
 import type { Db } from "../client.js";
-import { pullRequests, repositories } from "../schema/index.js";
-import { BY_BOT_SQL } from "./pull-requests.js";
+import { repositories } from "../schema/index.js";
+import {
+  anyEventBetween,
+  countedColumn,
+  countedPullRequests,
+  figureSql,
+  type CountedScope,
+} from "./counted-pull-requests.js";
 
 /**
  * What the metrics page and its CSV export read beyond the weekly rows: the repositories to choose
  * from, medians over a whole range of weeks, and every pull request of a range, streamed.
  *
- * They count pull requests as refreshWeeklyMetrics does (weekly-metrics.ts): those of tracked
- * repositories, an event in a week when it happened in [Monday 00:00, next Monday 00:00) on the
- * installation's wall clock, and "by a bot" when the author's type is Bot or its login ends in [bot].
+ * They read the counted pull requests and the figures as the weekly rows do
+ * (counted-pull-requests.ts, src/figures.ts); an event is in a range when it happened in [its first
+ * Monday 00:00, the Monday after its last week 00:00) on the installation's wall clock.
  */
 
 /** A range of weeks on the installation's calendar, both ends included (Mondays, YYYY-MM-DD). */
@@ -21,12 +36,11 @@ export interface WeekRange {
   timeZone: string;
 }
 
-export interface RangeFilter extends WeekRange {
-  /** One repository; undefined for all of the installation's tracked repositories. */
-  repoId?: number | undefined;
-  /** Leave out pull requests opened by bots. */
+export interface RangeFilter extends WeekRange, Omit<CountedScope, "installationId"> {
   humansOnly: boolean;
 }
+
+const dialect = new PgDialect();
 
 const WEEK_START = /^\d{4}-\d{2}-\d{2}$/;
 
@@ -48,78 +62,43 @@ export async function listTrackedRepositoryNames(
     .orderBy(repositories.fullName);
 }
 
-export interface RangeSummary {
-  medianCycleTimeHours: number | null;
-  p75CycleTimeHours: number | null;
-  medianReviewTimeHours: number | null;
-  medianCodingPhaseHours: number | null;
-  medianPickupPhaseHours: number | null;
-  medianReviewPhaseHours: number | null;
-  medianSizeLines: number | null;
+/** The range's percentiles, by figure name (medianCycleTimeHours, p75CycleTimeHours, …). */
+export type RangeSummary = Record<PercentileFigure, number | null>;
+
+/** Local midnight of the range's first Monday, and of the Monday after its last week. */
+function rangeBounds(range: WeekRange): { low: SQL; high: SQL } {
+  checkRange(range);
+  const tz = sql`${range.timeZone}::text`;
+  return {
+    low: sql`(${range.from}::date::timestamp at time zone ${tz})`,
+    high: sql`((${range.to}::date + 7)::timestamp at time zone ${tz})`,
+  };
 }
 
 /**
- * Medians over a whole range, which the weekly medians cannot give: of the pull requests merged in
- * the range (cycle time, its phases, size) and of those first reviewed in it (review time), as a
- * week's row counts them. One pass over the range's pull requests: with no index on
- * first_review_at, reading the merged ones by index and the reviewed ones by a second scan cost
- * nearly twice as much.
+ * The percentile figures over a whole range, which the weekly ones cannot give: each over the
+ * pull requests whose event falls in the range, as a week's row counts them (src/figures.ts). One
+ * pass over the range's pull requests: with no index on first_review_at, reading the merged ones
+ * by index and the reviewed ones by a second scan cost nearly twice as much.
  */
 export async function summarizeRange(db: Db, installationId: number, filter: RangeFilter) {
-  checkRange(filter);
-  const tz = sql`${filter.timeZone}::text`;
-  // Local midnight of the first Monday, and of the Monday after the last week.
-  const low = sql`(${filter.from}::date::timestamp at time zone ${tz})`;
-  const high = sql`((${filter.to}::date + 7)::timestamp at time zone ${tz})`;
-  const merged = sql`pr.merged_at >= ${low} and pr.merged_at < ${high}`;
-  const reviewed = sql`pr.first_review_at >= ${low} and pr.first_review_at < ${high}`;
-  const median = (column: SQL, within: SQL) =>
-    sql`round((percentile_cont(0.5) within group (order by ${column}) filter (where ${within}))::numeric, 2)`;
-  // Postgres computes identical aggregate calls once: both cycle-time percentiles share one sort.
-  const cycle = sql`(percentile_cont(array[0.5, 0.75]) within group (order by pr.cycle_time_hours) filter (where ${merged}))`;
-  const [row] = await db.execute<{
-    cycle: string | null;
-    cycleP75: string | null;
-    review: string | null;
-    coding: string | null;
-    pickup: string | null;
-    reviewPhase: string | null;
-    size: string | null;
-  }>(sql`
-    select
-      round(${cycle}[1]::numeric, 2) as cycle,
-      round(${cycle}[2]::numeric, 2) as "cycleP75",
-      ${median(sql`pr.review_time_hours`, reviewed)} as review,
-      ${median(sql`pr.coding_phase_hours`, merged)} as coding,
-      ${median(sql`pr.pickup_phase_hours`, merged)} as pickup,
-      ${median(sql`pr.review_phase_hours`, merged)} as "reviewPhase",
-      round(percentile_cont(0.5) within group (order by coalesce(pr.additions, 0) + coalesce(pr.deletions, 0))
-        filter (where ${merged})) as size
-    from ${pullRequests} pr
-    join ${repositories} r on r.id = pr.repo_id and r.installation_id = pr.installation_id and r.tracked
-    where ${rangeScope(installationId, filter)} and ((${merged}) or (${reviewed}))`);
-  const numberOf = (value: string | null | undefined) =>
-    value === null || value === undefined ? null : Number(value);
-  return {
-    medianCycleTimeHours: numberOf(row?.cycle),
-    p75CycleTimeHours: numberOf(row?.cycleP75),
-    medianReviewTimeHours: numberOf(row?.review),
-    medianCodingPhaseHours: numberOf(row?.coding),
-    medianPickupPhaseHours: numberOf(row?.pickup),
-    medianReviewPhaseHours: numberOf(row?.reviewPhase),
-    medianSizeLines: numberOf(row?.size),
-  } satisfies RangeSummary;
+  const { low, high } = rangeBounds(filter);
+  const inRange = (event: MetricEvent) =>
+    sql`(p.${countedColumn(event)} >= ${low} and p.${countedColumn(event)} < ${high})`;
+  const [row] = await db.execute<Record<PercentileFigure, string | number | null>>(sql`
+    select ${sql.join(
+      PERCENTILE_FIGURES.map((name) => sql`${figureSql(name, inRange)} as ${sql.identifier(name)}`),
+      sql`, `,
+    )}
+    from ${countedPullRequests({ installationId, ...filter })} p
+    where ${anyEventBetween(eventsOf(PERCENTILE_FIGURES), low, high)}`);
+  return Object.fromEntries(
+    PERCENTILE_FIGURES.map((name) => {
+      const value = row?.[name];
+      return [name, value === null || value === undefined ? null : Number(value)];
+    }),
+  ) as RangeSummary;
 }
-
-/** Pull requests of the installation (or one repository), without bots' when asked. */
-function rangeScope(installationId: number, filter: RangeFilter): SQL {
-  const conditions = [sql`pr.installation_id = ${installationId}::bigint`];
-  if (filter.repoId !== undefined) conditions.push(sql`pr.repo_id = ${filter.repoId}::bigint`);
-  if (filter.humansOnly) conditions.push(sql`not ${byBot}`);
-  return sql.join(conditions, sql` and `);
-}
-
-const byBot = sql.raw(BY_BOT_SQL);
 
 /** One pull request of a CSV export: numbers and times as Postgres prints them. */
 export interface PullRequestExportRow {
@@ -145,50 +124,42 @@ export interface PullRequestExportRow {
   reviewPhaseHours: string | null;
   additions: number | null;
   deletions: number | null;
+  sizeLines: number;
   isRevert: boolean;
   revertPatternMatch: boolean;
   isHotfix: boolean;
 }
 
 /**
- * Every pull request with an event in the range (opened, merged, closed or first reviewed in it:
- * what the range's weekly rows count), oldest first. Written with postgres.js rather than drizzle,
- * which cannot stream: await it for an array, or call `.cursor(n)` to read it in batches of n rows
- * from a server-side portal, holding one connection and n rows at a time.
+ * Every counted pull request with an event in the range (src/figures.ts EVENTS: what the range's
+ * weekly rows count), oldest first. Executed by postgres.js rather than drizzle, which cannot
+ * stream: await it for an array, or call `.cursor(n)` to read it in batches of n rows from a
+ * server-side portal, holding one connection and n rows at a time.
  */
 export function selectPullRequestExport(
   client: Sql,
   installationId: number,
   filter: RangeFilter,
 ): PendingQuery<PullRequestExportRow[]> {
-  checkRange(filter);
-  const low = client`(${filter.from}::date::timestamp at time zone ${filter.timeZone}::text)`;
-  const high = client`((${filter.to}::date + 7)::timestamp at time zone ${filter.timeZone}::text)`;
-  const inRange = (column: string) =>
-    client`(pr.${client(column)} >= ${low} and pr.${client(column)} < ${high})`;
-  const bot = client.unsafe(BY_BOT_SQL);
+  const { low, high } = rangeBounds(filter);
   // Formatted here: the drizzle driver that shares this client leaves timestamps as Postgres's text.
   const iso = (column: string) =>
-    client`to_char(pr.${client(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
-  return client<PullRequestExportRow[]>`
-    select r.full_name as repository, pr.number, pr.title, pr.author_login as author,
-           ${bot} as "byBot", pr.state, pr.draft,
+    sql`to_char(p.${sql.identifier(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
+  const hours = (name: PullRequestValue) => sql`p.${countedColumn(name)}::text`;
+  const query = dialect.sqlToQuery(sql`
+    select p.repository, p.number, p.title, p.author_login as author, p.by_bot as "byBot", p.state, p.draft,
            ${iso("created_at")} as "createdAt", ${iso("ready_for_review_at")} as "readyForReviewAt",
            ${iso("first_commit_at")} as "firstCommitAt", ${iso("first_review_at")} as "firstReviewAt",
            ${iso("merged_at")} as "mergedAt", ${iso("closed_at")} as "closedAt",
-           pr.cycle_time_hours::text as "cycleTimeHours", pr.review_time_hours::text as "reviewTimeHours",
-           pr.coding_phase_hours::text as "codingPhaseHours", pr.pickup_phase_hours::text as "pickupPhaseHours",
-           pr.review_phase_hours::text as "reviewPhaseHours",
-           pr.additions, pr.deletions,
-           pr.is_revert as "isRevert", pr.revert_pattern_match as "revertPatternMatch", pr.is_hotfix as "isHotfix"
-    from pull_requests pr
-    join repositories r on r.id = pr.repo_id and r.installation_id = pr.installation_id and r.tracked
-    where pr.installation_id = ${installationId}
-      ${filter.repoId !== undefined ? client`and pr.repo_id = ${filter.repoId}` : client``}
-      ${filter.humansOnly ? client`and not ${bot}` : client``}
-      and (${inRange("created_at")} or ${inRange("merged_at")} or ${inRange("closed_at")}
-        or ${inRange("first_review_at")})
-    order by pr.created_at, pr.id`;
+           ${hours("cycleTimeHours")} as "cycleTimeHours", ${hours("reviewTimeHours")} as "reviewTimeHours",
+           ${hours("codingPhaseHours")} as "codingPhaseHours", ${hours("pickupPhaseHours")} as "pickupPhaseHours",
+           ${hours("reviewPhaseHours")} as "reviewPhaseHours",
+           p.additions, p.deletions, p.${countedColumn("sizeLines")} as "sizeLines",
+           p.is_revert as "isRevert", p.revert_pattern_match as "revertPatternMatch", p.is_hotfix as "isHotfix"
+    from ${countedPullRequests({ installationId, ...filter })} p
+    where ${anyEventBetween(Object.keys(EVENTS) as MetricEvent[], low, high)}
+    order by p.created_at, p.id`);
+  return client.unsafe<PullRequestExportRow[]>(query.sql, query.params as ParameterOrJSON<never>[]);
 }
 
 /** The export of a range in batches of `batchSize` rows, read through a server-side cursor. */

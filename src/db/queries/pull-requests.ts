@@ -1,5 +1,6 @@
 import { and, eq, getTableColumns, inArray, sql, type SQL } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
+import { EVENTS } from "../../figures.js";
 import type { Db } from "../client.js";
 import {
   commits,
@@ -202,18 +203,97 @@ export type DerivedPullRequestColumns = Pick<
   | "isHotfix"
 >;
 
-/** Writes recomputed derived columns, one statement per pull request. */
-export async function updatePullRequestMetrics(
+export interface DerivedColumnsUpdate {
+  id: number;
+  values: Partial<DerivedPullRequestColumns>;
+  /**
+   * The row's written_at when its inputs were read (exact text): the update skips a row written
+   * since, whose new values its writer computed.
+   */
+  writtenAt?: string;
+}
+
+/**
+ * Writes recomputed derived columns in one statement for any number of pull requests. Updates in
+ * one call must carry the same keys.
+ */
+export async function updateDerivedColumns(
   db: Db,
   installationId: number,
-  updates: { id: number; metrics: DerivedPullRequestColumns }[],
+  updates: DerivedColumnsUpdate[],
 ): Promise<void> {
-  for (const { id, metrics } of updates) {
-    await db
-      .update(pullRequests)
-      .set(metrics)
-      .where(and(eq(pullRequests.installationId, installationId), eq(pullRequests.id, id)));
-  }
+  if (updates.length === 0) return;
+  const keys = Object.keys(updates[0]!.values) as (keyof DerivedPullRequestColumns)[];
+  // Every array travels as text and is cast on the server: the driver's serialisers for typed
+  // arrays expect other JavaScript types than drizzle's.
+  const array = (values: unknown[], type: string) =>
+    sql`${sql.param(values.map(asText))}::text[]::${sql.raw(type)}[]`;
+  const columns = keys.map((key) => ({ key, column: prColumns[key] }));
+  await db.execute(sql`
+    update ${pullRequests} p
+    set ${sql.join(
+      columns.map(({ column }) => sql`${sql.identifier(column.name)} = v.${sql.identifier(column.name)}`),
+      sql`, `,
+    )}
+    from unnest(
+      ${array(
+        updates.map((update) => update.id),
+        "bigint",
+      )},
+      ${array(
+        updates.map((update) => update.writtenAt ?? null),
+        "timestamptz",
+      )},
+      ${sql.join(
+        columns.map(({ key, column }) =>
+          array(
+            updates.map((update) => update.values[key] ?? null),
+            column.getSQLType(),
+          ),
+        ),
+        sql`, `,
+      )}
+    ) as v(id, written_at, ${sql.join(
+      columns.map(({ column }) => sql.identifier(column.name)),
+      sql`, `,
+    )})
+    where p.installation_id = ${installationId}::bigint and p.id = v.id
+      and (v.written_at is null or p.written_at = v.written_at)`);
+}
+
+function asText(value: unknown): string | null {
+  if (value === null || value === undefined) return null;
+  return value instanceof Date ? value.toISOString() : String(value);
+}
+
+/**
+ * A batch of the installation's pull requests after `afterId`, in id order, with what their
+ * derived values are computed from and the values as stored (a full pass in batches).
+ */
+export async function listDerivationInputs(db: Db, installationId: number, afterId: number, limit: number) {
+  return db
+    .select({
+      id: pullRequests.id,
+      writtenAt: sql<string>`${pullRequests.writtenAt}::text`,
+      title: pullRequests.title,
+      headRef: pullRequests.headRef,
+      createdAt: pullRequests.createdAt,
+      readyForReviewAt: pullRequests.readyForReviewAt,
+      mergedAt: pullRequests.mergedAt,
+      firstCommitAt: pullRequests.firstCommitAt,
+      firstReviewAt: pullRequests.firstReviewAt,
+      cycleTimeHours: pullRequests.cycleTimeHours,
+      reviewTimeHours: pullRequests.reviewTimeHours,
+      codingPhaseHours: pullRequests.codingPhaseHours,
+      pickupPhaseHours: pullRequests.pickupPhaseHours,
+      reviewPhaseHours: pullRequests.reviewPhaseHours,
+      revertPatternMatch: pullRequests.revertPatternMatch,
+      isHotfix: pullRequests.isHotfix,
+    })
+    .from(pullRequests)
+    .where(and(eq(pullRequests.installationId, installationId), sql`${pullRequests.id} > ${afterId}`))
+    .orderBy(pullRequests.id)
+    .limit(limit);
 }
 
 /** The weeks (Mondays in `timeZone`) the repositories' pull requests count in. */
@@ -269,22 +349,6 @@ export async function listRecentPullRequests(db: Db, installationId: number, lim
     .limit(limit);
 }
 
-/** Ids of the installation's pull requests after `afterId`, in id order: batches for a full pass. */
-export async function pullRequestIdsAfter(
-  db: Db,
-  installationId: number,
-  afterId: number,
-  limit: number,
-): Promise<number[]> {
-  const rows = await db
-    .select({ id: pullRequests.id })
-    .from(pullRequests)
-    .where(and(eq(pullRequests.installationId, installationId), sql`${pullRequests.id} > ${afterId}`))
-    .orderBy(pullRequests.id)
-    .limit(limit);
-  return rows.map((row) => row.id);
-}
-
 /** Every week the installation's stored pull requests count in (Mondays in `timeZone`). */
 export async function weeksOfInstallation(
   db: Db,
@@ -294,7 +358,9 @@ export async function weeksOfInstallation(
   return weeksCountedIn(db, installationId, timeZone);
 }
 
-/** The weeks a pull request counts in: those it was opened, merged, closed or first reviewed in. */
+const eventColumns = Object.values(EVENTS).map((field) => sql`pr.${sql.identifier(prColumns[field].name)}`);
+
+/** The weeks a pull request counts in: those its events (src/figures.ts) fall in. */
 async function weeksCountedIn(
   db: Db,
   installationId: number,
@@ -307,15 +373,7 @@ async function weeksCountedIn(
   const rows = await db.execute<{ week: string }>(sql`
     select distinct date_trunc('week', at at time zone ${timeZone}::text)::date::text as week
     from ${pullRequests} pr
-    cross join lateral unnest(array[pr.created_at, pr.merged_at, pr.closed_at, pr.first_review_at]) as at
+    cross join lateral unnest(array[${sql.join(eventColumns, sql`, `)}]) as at
     where pr.installation_id = ${installationId} ${ofRepositories} and at is not null`);
   return [...rows].map((row) => row.week).sort();
 }
-
-/**
- * Whether a bot opened the pull request `pr` (the SQL twin of metrics/pull-request.ts `isBot`). A
- * pull request without an author type or login (a deleted account: GitHub's "ghost") was opened by
- * a person: without the coalesce it would be null, neither bot nor human, and drop out of the
- * humans-only figures. Text, so that drizzle and postgres.js queries both use it.
- */
-export const BY_BOT_SQL = "coalesce(pr.author_type = 'Bot' or pr.author_login like '%[bot]', false)";

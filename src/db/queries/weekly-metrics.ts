@@ -1,30 +1,42 @@
-import { and, desc, eq, lte, sql } from "drizzle-orm";
-import type { Db } from "../client.js";
-import { BY_BOT_SQL } from "./pull-requests.js";
-import {
-  pullRequests,
-  repositories,
-  weeklyMetrics,
-  weeklyMetricsPending,
-  type WeeklyMetricsRow,
-} from "../schema/index.js";
+import { and, desc, eq, lte, sql, type SQL } from "drizzle-orm";
+import { EVENTS, FIGURES, type FigureName, type MetricEvent } from "../../figures.js";
+import { LOCK_NAMESPACE, type Db } from "../client.js";
+import { weeklyMetrics, weeklyMetricsPending, type WeeklyMetricsRow } from "../schema/index.js";
+import { anyEventBetween, countedColumn, countedPullRequests, figureSql } from "./counted-pull-requests.js";
 
 /** The repo_id of a week's roll-up over every tracked repository of the installation. */
 export const ALL_REPOSITORIES = 0;
 
 const WEEK_START = /^\d{4}-\d{2}-\d{2}$/;
 
+/** Figures in the weekly rows: every column but the key and the refresh time has a definition. */
+type WeeklyFigureColumn = Exclude<
+  keyof WeeklyMetricsRow,
+  "installationId" | "repoId" | "weekStart" | "humansOnly" | "refreshedAt"
+>;
+type Undefined = Exclude<WeeklyFigureColumn, FigureName>;
+// Fails to compile, naming the column, when a weekly column has no figure in src/figures.ts.
+const _everyColumnDefined: [Undefined] extends [never] ? true : Undefined = true;
+
+const figureNames = Object.keys(FIGURES) as FigureName[];
+const weekColumn = (event: MetricEvent) => sql.identifier(`${event}_week`);
+
 /**
  * Recomputes the given weeks (Monday starts in `timeZone`, the installation's zone) from the
- * stored pull requests of tracked repositories: one row per repository with activity in the week,
- * plus the repo_id 0 roll-up, upserted in a single statement.
+ * counted pull requests (src/db/queries/counted-pull-requests.ts): one row per repository with
+ * activity in the week, plus the repo_id 0 roll-up, each figure as src/figures.ts defines it, once
+ * over every pull request and once without those opened by bots (humans_only).
  *
- * A week's rows that no longer have any activity are deleted, not written as zeros: most
- * repositories are idle most weeks, so the table stays small, and readers treat a missing week as
- * zero. That is also how a repository that was untracked drops out of a refreshed week.
+ * A week's rows are replaced: its old rows deleted and the new ones inserted, in one transaction
+ * (readers see the old rows or the new), rather than upserted and then cleared of the rows the
+ * upsert did not touch. A week without
+ * activity has no rows, not rows of zeros: most repositories are idle most weeks, so the table
+ * stays small, and readers treat a missing week as zero. That is also how a repository that was
+ * untracked drops out of a refreshed week. Refreshes of one installation wait for each other.
  *
  * The week of an event is `date_trunc('week', ts at time zone tz)`, as weekStartOf computes it in
- * TypeScript. An activity is: opened, merged or closed unmerged in the week, or first reviewed in it.
+ * TypeScript. A pull request has activity in every week one of its events (src/figures.ts EVENTS)
+ * falls in.
  */
 export async function refreshWeeklyMetrics(
   db: Db,
@@ -38,9 +50,27 @@ export async function refreshWeeklyMetrics(
   }
   // Checked above, so the array literal is safe to build as text; Postgres casts it to date[].
   const weekArray = `{${weeks.join(",")}}`;
+  await db.transaction(async (tx) => {
+    await tx.execute(
+      sql`select pg_advisory_xact_lock(${LOCK_NAMESPACE.weeklyMetrics}::int, hashtext(${String(installationId)}))`,
+    );
+    await tx.execute(sql`
+      delete from ${weeklyMetrics}
+      where installation_id = ${installationId}::bigint and week_start = any(${weekArray}::date[])`);
+    await tx.execute(insertWeeks(installationId, weekArray, timeZone));
+  });
+}
+
+function insertWeeks(installationId: number, weekArray: string, timeZone: string): SQL {
   const tz = sql`${timeZone}::text`;
-  const installation = sql`${installationId}::bigint`;
-  await db.execute(sql`
+  const events = Object.keys(EVENTS) as MetricEvent[];
+  const eventWeeks = events.map(
+    (event) =>
+      sql`date_trunc('week', p.${countedColumn(event)} at time zone ${tz})::date as ${weekColumn(event)}`,
+  );
+  const inWeek = (event: MetricEvent) => sql`p.${weekColumn(event)} = p.week_start`;
+  const columns = figureNames.map((name) => sql.identifier(weeklyMetrics[name].name));
+  return sql`
     with target as (
       select distinct unnest(${weekArray}::date[]) as week_start
     ),
@@ -51,102 +81,38 @@ export async function refreshWeeklyMetrics(
       from target
     ),
     prs as (
-      select pr.repo_id, pr.state, pr.cycle_time_hours, pr.review_time_hours,
-             pr.coding_phase_hours, pr.pickup_phase_hours, pr.review_phase_hours,
-             pr.is_revert, pr.revert_pattern_match, pr.is_hotfix, pr.additions, pr.deletions,
-             ${sql.raw(BY_BOT_SQL)} as by_bot,
-             date_trunc('week', pr.created_at at time zone ${tz})::date as opened_week,
-             date_trunc('week', pr.merged_at at time zone ${tz})::date as merged_week,
-             date_trunc('week', pr.closed_at at time zone ${tz})::date as closed_week,
-             date_trunc('week', pr.first_review_at at time zone ${tz})::date as reviewed_week
-      from ${pullRequests} pr
-      join ${repositories} r on r.id = pr.repo_id and r.installation_id = pr.installation_id and r.tracked
+      select p.*, ${sql.join(eventWeeks, sql`, `)}
+      from ${countedPullRequests({ installationId })} p
       cross join bounds b
-      where pr.installation_id = ${installation}
-        and (pr.created_at between b.low and b.high
-          or pr.merged_at between b.low and b.high
-          or pr.closed_at between b.low and b.high
-          or pr.first_review_at between b.low and b.high)
+      where ${anyEventBetween(events, sql`b.low`, sql`b.high`)}
     ),
-    -- Every pull request counts in the "all" rows; those not opened by a bot in the humans-only rows.
+    -- A pull request once per week it has activity in; in the "all" rows, and in the humans-only
+    -- rows unless a bot opened it.
     activity as (
       select t.week_start, s.humans_only, p.*
       from prs p
-      join target t on t.week_start in (p.opened_week, p.merged_week, p.closed_week, p.reviewed_week)
+      cross join lateral (
+        select distinct week from unnest(array[${sql.join(
+          events.map((event) => sql`p.${weekColumn(event)}`),
+          sql`, `,
+        )}]) as week
+      ) as e
+      join target t on t.week_start = e.week
       join (values (false), (true)) as s(humans_only) on not (s.humans_only and p.by_bot)
-    ),
-    computed as (
-      select
-        case when grouping(repo_id) = 1 then ${ALL_REPOSITORIES}::bigint else repo_id end as repo_id,
-        week_start,
-        humans_only,
-        count(*) filter (where opened_week = week_start)::int as prs_opened,
-        count(*) filter (where merged_week = week_start)::int as prs_merged,
-        count(*) filter (where state = 'closed' and closed_week = week_start)::int as prs_closed,
-        round((percentile_cont(0.5) within group (order by cycle_time_hours)
-          filter (where merged_week = week_start))::numeric, 2) as median_cycle_time_hours,
-        round((percentile_cont(0.75) within group (order by cycle_time_hours)
-          filter (where merged_week = week_start))::numeric, 2) as p75_cycle_time_hours,
-        round((percentile_cont(0.5) within group (order by review_time_hours)
-          filter (where reviewed_week = week_start))::numeric, 2) as median_review_time_hours,
-        -- The phases of the pull requests merged in the week, like the cycle time they divide.
-        round((percentile_cont(0.5) within group (order by coding_phase_hours)
-          filter (where merged_week = week_start))::numeric, 2) as median_coding_phase_hours,
-        round((percentile_cont(0.5) within group (order by pickup_phase_hours)
-          filter (where merged_week = week_start))::numeric, 2) as median_pickup_phase_hours,
-        round((percentile_cont(0.5) within group (order by review_phase_hours)
-          filter (where merged_week = week_start))::numeric, 2) as median_review_phase_hours,
-        round(percentile_cont(0.5) within group (order by coalesce(additions, 0) + coalesce(deletions, 0))
-          filter (where merged_week = week_start))::int as median_size_lines,
-        count(*) filter (where is_revert and merged_week = week_start)::int as reverts,
-        count(*) filter (where (is_revert or revert_pattern_match) and merged_week = week_start)::int
-          as reverts_with_pattern,
-        count(*) filter (where is_hotfix and merged_week = week_start)::int as hotfixes,
-        coalesce(sum(coalesce(additions, 0)) filter (where merged_week = week_start), 0)::int as additions,
-        coalesce(sum(coalesce(deletions, 0)) filter (where merged_week = week_start), 0)::int as deletions
-      from activity
-      group by grouping sets ((humans_only, week_start, repo_id), (humans_only, week_start))
-    ),
-    upserted as (
-      insert into ${weeklyMetrics} (
-        installation_id, repo_id, week_start, humans_only, prs_opened, prs_merged, prs_closed,
-        median_cycle_time_hours, p75_cycle_time_hours, median_review_time_hours,
-        median_coding_phase_hours, median_pickup_phase_hours, median_review_phase_hours,
-        median_size_lines, reverts, reverts_with_pattern, hotfixes, additions, deletions, refreshed_at
-      )
-      select ${installation}, repo_id, week_start, humans_only, prs_opened, prs_merged, prs_closed,
-             median_cycle_time_hours, p75_cycle_time_hours, median_review_time_hours,
-             median_coding_phase_hours, median_pickup_phase_hours, median_review_phase_hours,
-             median_size_lines, reverts, reverts_with_pattern, hotfixes, additions, deletions, now()
-      from computed
-      on conflict (installation_id, repo_id, week_start, humans_only) do update set
-        prs_opened = excluded.prs_opened,
-        prs_merged = excluded.prs_merged,
-        prs_closed = excluded.prs_closed,
-        median_cycle_time_hours = excluded.median_cycle_time_hours,
-        p75_cycle_time_hours = excluded.p75_cycle_time_hours,
-        median_review_time_hours = excluded.median_review_time_hours,
-        median_coding_phase_hours = excluded.median_coding_phase_hours,
-        median_pickup_phase_hours = excluded.median_pickup_phase_hours,
-        median_review_phase_hours = excluded.median_review_phase_hours,
-        median_size_lines = excluded.median_size_lines,
-        reverts = excluded.reverts,
-        reverts_with_pattern = excluded.reverts_with_pattern,
-        hotfixes = excluded.hotfixes,
-        additions = excluded.additions,
-        deletions = excluded.deletions,
-        refreshed_at = excluded.refreshed_at
     )
-    -- Every part of one statement sees the same snapshot: this removes only rows the upsert
-    -- does not touch, so the week is replaced atomically.
-    delete from ${weeklyMetrics} w
-    using target t
-    where w.installation_id = ${installation}
-      and w.week_start = t.week_start
-      and not exists (
-        select 1 from computed c
-        where c.repo_id = w.repo_id and c.week_start = w.week_start and c.humans_only = w.humans_only
-      )`);
+    insert into ${weeklyMetrics} (
+      installation_id, repo_id, week_start, humans_only, ${sql.join(columns, sql`, `)}, refreshed_at
+    )
+    select ${installationId}::bigint,
+           case when grouping(p.repo_id) = 1 then ${ALL_REPOSITORIES}::bigint else p.repo_id end,
+           p.week_start, p.humans_only,
+           ${sql.join(
+             figureNames.map((name) => figureSql(name, inWeek)),
+             sql`, `,
+           )},
+           now()
+    from activity p
+    group by grouping sets ((p.humans_only, p.week_start, p.repo_id), (p.humans_only, p.week_start))`;
 }
 
 /**
@@ -248,4 +214,14 @@ export async function listWeeklyMetrics(
 /** Forgets every weekly row of the installation (its weeks start on other days after a new timezone). */
 export async function deleteWeeklyMetrics(db: Db, installationId: number): Promise<void> {
   await db.delete(weeklyMetrics).where(eq(weeklyMetrics.installationId, installationId));
+}
+
+/** The weeks the installation has weekly rows for (week starts, sorted). */
+export async function listWeeksWithRows(db: Db, installationId: number): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ weekStart: weeklyMetrics.weekStart })
+    .from(weeklyMetrics)
+    .where(eq(weeklyMetrics.installationId, installationId))
+    .orderBy(weeklyMetrics.weekStart);
+  return rows.map((row) => row.weekStart);
 }

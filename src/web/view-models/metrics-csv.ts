@@ -31,7 +31,7 @@ const COLUMNS: [string, (row: PullRequestExportRow) => CsvValue][] = [
   ["review_phase_hours", (row) => hours(row.reviewPhaseHours)],
   ["additions", (row) => row.additions],
   ["deletions", (row) => row.deletions],
-  ["size_lines", (row) => (row.additions ?? 0) + (row.deletions ?? 0)],
+  ["size_lines", (row) => row.sizeLines],
   ["is_revert", (row) => flag(row.isRevert)],
   ["revert_pattern_match", (row) => flag(row.revertPatternMatch)],
   ["is_hotfix", (row) => flag(row.isHotfix)],

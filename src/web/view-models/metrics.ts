@@ -4,6 +4,7 @@ import { listTrackedRepositoryNames, summarizeRange, type RangeSummary } from ".
 import { findInstallationRepositories } from "../../db/queries/repositories.js";
 import { ALL_REPOSITORIES, listPendingWeeks, listWeeklyMetrics } from "../../db/queries/weekly-metrics.js";
 import type { Installation, WeeklyMetricsRow } from "../../db/schema/index.js";
+import { ADDITIVE_FIGURES, PERCENTILE_FIGURES, type FigureName } from "../../figures.js";
 import { addWeeks, countWeeks, lastDayOfWeek, listWeeks, mondayOf } from "../../metrics/range.js";
 import { weekStartOf } from "../../metrics/weeks.js";
 import { parseInstallationSettings } from "../../settings.js";
@@ -186,37 +187,14 @@ function countCell(metric: string, value: number): Cell {
   return { metric, text: formatCount(value), exact: null };
 }
 
-type WeekFigures = Pick<
-  WeeklyMetricsRow,
-  | "prsOpened"
-  | "prsMerged"
-  | "medianCycleTimeHours"
-  | "p75CycleTimeHours"
-  | "medianReviewTimeHours"
-  | "medianCodingPhaseHours"
-  | "medianPickupPhaseHours"
-  | "medianReviewPhaseHours"
-  | "medianSizeLines"
-  | "reverts"
-  | "revertsWithPattern"
-  | "hotfixes"
->;
+/** A week's figures, or a range's (src/figures.ts). */
+type WeekFigures = Pick<WeeklyMetricsRow, FigureName>;
 
-/** A week without a stored row had no activity: zero pull requests, no medians. */
-const IDLE_WEEK: WeekFigures = {
-  prsOpened: 0,
-  prsMerged: 0,
-  medianCycleTimeHours: null,
-  p75CycleTimeHours: null,
-  medianReviewTimeHours: null,
-  medianCodingPhaseHours: null,
-  medianPickupPhaseHours: null,
-  medianReviewPhaseHours: null,
-  medianSizeLines: null,
-  reverts: 0,
-  revertsWithPattern: 0,
-  hotfixes: 0,
-};
+/** A week without a stored row had no activity: zero pull requests, no percentiles. */
+const IDLE_WEEK = {
+  ...Object.fromEntries(ADDITIVE_FIGURES.map((name) => [name, 0])),
+  ...Object.fromEntries(PERCENTILE_FIGURES.map((name) => [name, null])),
+} as WeekFigures;
 
 /** The table's columns after the week: the pattern reverts only where a pattern was set. */
 function columnsOf(showPatternReverts: boolean) {
@@ -257,18 +235,11 @@ function cellsOf(figures: WeekFigures, showPatternReverts: boolean): Cell[] {
   ];
 }
 
-/** The range's row: counts added up over the weeks, medians over the range's pull requests. */
+/** The range's row: counts and sums added up over the weeks, percentiles over the range's pull requests. */
 function totalsOf(weeks: readonly WeekFigures[], summary: RangeSummary): WeekFigures {
-  const sum = (key: "prsOpened" | "prsMerged" | "reverts" | "revertsWithPattern" | "hotfixes") =>
-    weeks.reduce((total, week) => total + week[key], 0);
-  return {
-    prsOpened: sum("prsOpened"),
-    prsMerged: sum("prsMerged"),
-    reverts: sum("reverts"),
-    revertsWithPattern: sum("revertsWithPattern"),
-    hotfixes: sum("hotfixes"),
-    ...summary,
-  };
+  const totals = { ...IDLE_WEEK, ...summary };
+  for (const name of ADDITIVE_FIGURES) totals[name] = weeks.reduce((total, week) => total + week[name], 0);
+  return totals;
 }
 
 /**
