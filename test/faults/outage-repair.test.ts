@@ -1,12 +1,13 @@
 import { expect, it } from "@jest/globals";
 import { APP_ID, drainJobs, RETRIES_INCLUDED, WEBHOOK_SECRET } from "../support/app.js";
-import { freePort, useAppProcesses } from "../support/app-process.js";
+import { useAppProcesses } from "../support/app-process.js";
 import {
   expectDatabaseToMatchGitHub,
   expectMembersAndRepositoriesToMatchGitHub,
   seedActiveOrg,
   waitForBackfill,
 } from "../support/delivery-stream.js";
+import { freePort } from "../support/ports.js";
 import { buildWebhook, deliverWebhook, type Webhook, type World } from "../support/fake-github/index.js";
 import { waitFor } from "../support/wait.js";
 
