@@ -106,7 +106,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { database: deps.database, boss: deps.boss });
   if (deps.metrics) {
-    await app.register(prometheusRoutes, { metrics: deps.metrics, token: config.operations.metricsToken });
+    await app.register(prometheusRoutes, {
+      metrics: deps.metrics,
+      token: config.operations.metricsToken,
+      baseUrl: config.baseUrl,
+      trustProxy: config.trustProxy,
+    });
   }
   await app.register(webhookRoutes, {
     path: WEBHOOK_PATH,

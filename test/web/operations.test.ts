@@ -149,34 +149,65 @@ describe("/metrics", () => {
     ).toBeGreaterThan(0);
   });
 
-  it.each([
-    ["a local request", "allowed", "127.0.0.1", {}, undefined],
-    ["a local IPv6 request", "allowed", "::1", {}, undefined],
-    ["a remote request", "forbidden", "203.0.113.7", {}, undefined],
+  const LOCAL = { baseUrl: "http://localhost:3000", trustProxy: false } as const;
+  const PUBLIC = { baseUrl: "https://pulse.example.com", trustProxy: false } as const;
+  it.each<[string, string, string, Record<string, string>, Parameters<typeof metricsAccess>[1]]>([
+    ["a local request", "allowed", "127.0.0.1", {}, { ...LOCAL, token: undefined }],
+    ["a local IPv6 request", "allowed", "::1", {}, { ...LOCAL, token: undefined }],
+    ["an IPv4-mapped local request", "allowed", "::ffff:127.0.0.1", {}, { ...LOCAL, token: undefined }],
+    ["a remote request", "forbidden", "203.0.113.7", {}, { ...LOCAL, token: undefined }],
     [
       "a request a local proxy forwarded",
       "forbidden",
       "127.0.0.1",
       { "x-forwarded-for": "203.0.113.7" },
-      undefined,
+      { ...LOCAL, token: undefined },
+    ],
+    [
+      "a local request to a public BASE_URL (a same-host proxy that adds no header)",
+      "forbidden",
+      "127.0.0.1",
+      {},
+      { ...PUBLIC, token: undefined },
+    ],
+    [
+      "a local request while a proxy is trusted",
+      "forbidden",
+      "127.0.0.1",
+      {},
+      { ...LOCAL, trustProxy: "loopback", token: undefined },
     ],
     [
       "a remote request with the token",
       "allowed",
       "203.0.113.7",
       { authorization: `Bearer ${TOKEN}` },
-      TOKEN,
+      { ...PUBLIC, token: TOKEN },
     ],
     [
       "a request with another token",
       "unauthorized",
       "127.0.0.1",
       { authorization: `Bearer ${TOKEN}x` },
-      TOKEN,
+      { ...LOCAL, token: TOKEN },
     ],
-    ["a local request without the token", "unauthorized", "127.0.0.1", {}, TOKEN],
-  ])("access to /metrics: %s is %s", (_name, expected, peer, headers, token) => {
-    expect(metricsAccess({ headers, socket: { remoteAddress: peer } } as never, token)).toBe(expected);
+    ["a local request without the token", "unauthorized", "127.0.0.1", {}, { ...LOCAL, token: TOKEN }],
+  ])("access to /metrics: %s is %s", (_name, expected, peer, headers, settings) => {
+    expect(metricsAccess({ headers, socket: { remoteAddress: peer } } as never, settings)).toBe(expected);
+  });
+
+  it("without METRICS_TOKEN, refuses a local request when BASE_URL is public: a same-host proxy may add no header", async () => {
+    const app = await startTestApp(t.database, {
+      queues: [],
+      env: { BASE_URL: "https://pulse.example.com" },
+    });
+    try {
+      const response = await send(app, get("/metrics"));
+      expect(response.status).toBe(403);
+      expect(response.body).toContain("METRICS_TOKEN");
+    } finally {
+      await app.stop();
+    }
   });
 
   it("without METRICS_TOKEN, refuses a request a proxy forwarded", async () => {
