@@ -55,6 +55,12 @@ export const viewsDir = path.resolve(
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const quietRequests = resolveLogFormat(config) === "pretty";
+  if (config.trustProxy === true) {
+    // Every client may then write its own address into X-Forwarded-For: rate limits and logs believe it.
+    deps.log.warn(
+      "TRUST_PROXY=true trusts X-Forwarded-For from anyone: set it to the proxy's address (loopback for a proxy on this host)",
+    );
+  }
   const app = Fastify({
     logController: new LogController({ disableRequestLogging: quietRequests }),
     // Request URLs are logged with their codes, states and tokens redacted, errors without query parameters.

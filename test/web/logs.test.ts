@@ -301,6 +301,18 @@ describe("TRUST_PROXY", () => {
     },
   );
 
+  it.each([
+    ["true", 1],
+    ["loopback", 0],
+    ["false", 0],
+  ])("TRUST_PROXY=%s: a warning at start that it trusts everyone (%i)", async (value, warnings) => {
+    const started = captureLog();
+    const app = await startTestApp(t.database, { env: { TRUST_PROXY: value }, log: started.log, queues: [] });
+    await app.stop();
+    const warned = started.lines.filter((line) => line.level === 40 && /TRUST_PROXY/.test(line.msg));
+    expect(warned).toHaveLength(warnings);
+  });
+
   it("makes a server believe X-Forwarded-For from the proxies it names, and only those", async () => {
     const behindProxy = captureLog();
     const app = await startTestApp(t.database, {
