@@ -15,6 +15,8 @@ import type { GitHubClientFactory } from "./github/installation-client.js";
 import type { RegisteredApp } from "./github/manifest.js";
 import { logSerializers, resolveLogFormat } from "./logger.js";
 import type { AppMetrics } from "./observability/metrics.js";
+import { requireRouteContracts, useZodContract } from "./web/contract.js";
+import { answerBadInputWithPages } from "./web/gate.js";
 import { createIntake } from "./web/intake.js";
 import { installRateLimits } from "./web/plugins/rate-limits.js";
 import { logRequestsQuietly } from "./web/plugins/request-log.js";
@@ -94,6 +96,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return reply.code(500).send({ error: "Internal server error" });
   });
 
+  // Every route declares its input (zod) and who may enter, or is refused here (src/web/contract.ts).
+  useZodContract(app);
+  requireRouteContracts(app);
+
   if (quietRequests) logRequestsQuietly(app);
   // Before any route: rate limits and intake metrics are attached to routes as they are added.
   await installRateLimits(app, { webhookPath: WEBHOOK_PATH, ...config.operations });
@@ -137,6 +143,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
   } else {
     await app.register(async (ui) => {
+      answerBadInputWithPages(ui);
       await ui.register(fastifyFormbody);
       await ui.register(setupRoutes, {
         config,

@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
+import { noQuery } from "../contract.js";
 
 /** A day: the files change only with a new version of the App, which restarts the server. */
 const CACHE = "public, max-age=86400";
@@ -24,8 +25,10 @@ export async function assetRoutes(app: FastifyInstance, options: { viewsDir: str
     },
   };
   for (const [name, file] of Object.entries(files)) {
-    app.get(`/assets/${name}`, async (_request, reply) =>
-      reply.type(file.type).header("cache-control", CACHE).send(file.body),
+    app.get(
+      `/assets/${name}`,
+      { schema: { querystring: noQuery }, config: { access: "public" } },
+      async (_request, reply) => reply.type(file.type).header("cache-control", CACHE).send(file.body),
     );
   }
 }

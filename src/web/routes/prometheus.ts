@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { Config } from "../../config.js";
 import type { AppMetrics } from "../../observability/metrics.js";
+import { noQuery } from "../contract.js";
 import { isLoopback } from "../loopback.js";
 import { sameSecret } from "../state-cookie.js";
 
@@ -43,7 +44,8 @@ export function metricsAccess(
 
 /** GET /metrics: Prometheus exposition of this process (src/observability/metrics.ts). */
 export async function prometheusRoutes(app: FastifyInstance, options: PrometheusRouteOptions) {
-  app.get("/metrics", async (request, reply) => {
+  const route = { schema: { querystring: noQuery }, config: { access: "public" as const } };
+  app.get("/metrics", route, async (request, reply) => {
     const access = metricsAccess(request, options);
     if (access === "unauthorized") {
       return reply.code(401).header("www-authenticate", "Bearer").send({ error: "Bearer token required" });
