@@ -160,6 +160,36 @@ describe("members page", () => {
     expect(page.body).toContain("4 members · 2 matched · 1 unmatched · 1 inactive");
   });
 
+  it("lists bot commit identities apart from the unmatched people", async () => {
+    await t.database.db.insert(schema.commits).values([
+      ...[1, 2].map(() =>
+        commit(world.acme.installationId, {
+          authorEmail: "49699333+dependabot[bot]@users.noreply.github.com",
+          authorName: "dependabot[bot]",
+        }),
+      ),
+      commit(world.acme.installationId, {
+        authorEmail: "41898282+github-actions[bot]@users.noreply.github.com",
+        authorName: "github-actions[bot]",
+      }),
+      commit(world.acme.installationId, {
+        authorEmail: "renovate@whitesourcesoftware.com",
+        authorName: "renovate[bot]",
+      }),
+    ]);
+    const { browser } = await browserFor(world.acme, world.acme.admin);
+    const page = await browser.get(membersPath(world.acme));
+    const people = section(page.body, "unmatched-heading");
+    const bots = section(page.body, "bots-heading");
+    for (const bot of ["dependabot[bot]", "github-actions[bot]", "renovate[bot]"]) {
+      expect(bots).toContain(bot);
+      expect(people).not.toContain(bot);
+    }
+    expect(bots).toContain("3 bots with 4 commits.");
+    expect(people).toContain("Casey Contractor");
+    expect(people).toMatch(/2 identities with 4 commits belong to no member/);
+  });
+
   it("filters the members by status", async () => {
     const { browser } = await browserFor(world.acme, world.acme.admin);
     const page = await browser.get(`${membersPath(world.acme)}?filter=inactive`);
