@@ -80,7 +80,9 @@ export class RequestInputError extends InvalidInputError {
     readonly part: string,
     readonly issues: { field: string; message: string }[],
   ) {
-    super(issues.map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message)).join("; "));
+    super(
+      issues.map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message)).join("; "),
+    );
   }
 }
 

@@ -109,6 +109,21 @@ describe("health", () => {
   });
 });
 
+describe("static files", () => {
+  it.each([
+    ["/assets/app.css", "text/css"],
+    ["/assets/app.js", "text/javascript"],
+    ["/assets/htmx.min.js", "text/javascript"],
+    ["/favicon.svg", "image/svg+xml"],
+    ["/favicon.ico", "image/x-icon"],
+  ])("serves %s as %s", async (path, type) => {
+    const response = await send(t.app, get(path));
+    expect(response.status).toBe(200);
+    expect(response.headers["content-type"]).toContain(type);
+    expect(response.body.length).toBeGreaterThan(0);
+  });
+});
+
 describe("/metrics", () => {
   it("counts deliveries by event and outcome, their processing, and the queues", async () => {
     const before = await metricsText(t.app);

@@ -26,9 +26,9 @@ export async function assetRoutes(app: FastifyInstance, options: { viewsDir: str
     "/favicon.svg": { type: "image/svg+xml", body: await own("favicon.svg") },
     "/favicon.ico": { type: "image/x-icon", body: await own("favicon.ico") },
   };
-  for (const [name, file] of Object.entries(files)) {
+  for (const [url, file] of Object.entries(files)) {
     app.get(
-      `/assets/${name}`,
+      url,
       { schema: { querystring: noQuery }, config: { access: "public" } },
       async (_request, reply) => reply.type(file.type).header("cache-control", CACHE).send(file.body),
     );
