@@ -127,7 +127,7 @@ export function answerBadInputWithPages(app: FastifyInstance): void {
 }
 
 /** The page for a request whose input does not fit: what was wrong, field by field. */
-export function badRequest(request: FastifyRequest, reply: FastifyReply, error: RequestInputError) {
+function badRequest(request: FastifyRequest, reply: FastifyReply, error: RequestInputError) {
   return message(request, reply, 400, {
     title: "Bad request",
     heading: "This request cannot be used",
