@@ -96,11 +96,10 @@ const envSchema = z.object({
   /** Bearer token for /metrics; without it /metrics answers only local, unproxied requests. */
   METRICS_TOKEN: optional.pipe(z.string().min(16, "must be at least 16 characters").optional()),
   /**
-   * Refused webhook requests (wrong signature, refused body, repeated GUID) with GitHub's
-   * User-Agent per client IP and minute before that IP is refused; new deliveries never count. 0: no limit.
+   * Refused webhook requests (wrong signature, refused body, repeated GUID) per client IP and minute
+   * before that IP's requests without GitHub's User-Agent are refused unread; new deliveries never
+   * count, and a correctly signed delivery is never refused. 0: no limit.
    */
-  WEBHOOK_RATE_LIMIT_PER_MINUTE: integer(20_000),
-  /** The same for senders without GitHub's User-Agent. */
   WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE: integer(30),
   /** Settings UI requests (pages, sign-in, setup) per client IP and minute; 0 turns it off. */
   UI_RATE_LIMIT_PER_MINUTE: integer(300),
@@ -156,7 +155,6 @@ export interface Config {
     payloadRetentionDays: number;
     uninstalledRetentionDays: number;
     metricsToken: string | undefined;
-    webhookRateLimitPerMinute: number;
     invalidWebhookRateLimitPerMinute: number;
     uiRateLimitPerMinute: number;
   };
@@ -256,7 +254,6 @@ export function loadConfig(
       payloadRetentionDays: e.WEBHOOK_PAYLOAD_RETENTION_DAYS,
       uninstalledRetentionDays: e.UNINSTALLED_RETENTION_DAYS,
       metricsToken: e.METRICS_TOKEN,
-      webhookRateLimitPerMinute: e.WEBHOOK_RATE_LIMIT_PER_MINUTE,
       invalidWebhookRateLimitPerMinute: e.WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE,
       uiRateLimitPerMinute: e.UI_RATE_LIMIT_PER_MINUTE,
     },

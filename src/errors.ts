@@ -70,6 +70,22 @@ export class InvalidInputError extends AppError {
   override readonly code = "invalid";
 }
 
+/**
+ * A request whose input does not fit what its route declares (src/web/contract.ts): answered 400
+ * before its handler runs. `issues` name the field and what is wrong with it.
+ */
+export class RequestInputError extends InvalidInputError {
+  readonly statusCode = 400;
+  constructor(
+    readonly part: string,
+    readonly issues: { field: string; message: string }[],
+  ) {
+    super(
+      issues.map((issue) => (issue.field ? `${issue.field}: ${issue.message}` : issue.message)).join("; "),
+    );
+  }
+}
+
 /** Longest error text stored with a job, a delivery or a repository: enough to act on, never a payload. */
 export const MAX_STORED_ERROR_LENGTH = 1000;
 

@@ -15,6 +15,8 @@ import type { GitHubClientFactory } from "./github/installation-client.js";
 import type { RegisteredApp } from "./github/manifest.js";
 import { logSerializers, resolveLogFormat } from "./logger.js";
 import type { AppMetrics } from "./observability/metrics.js";
+import { requireRouteContracts, useZodContract } from "./web/contract.js";
+import { answerBadInputWithPages } from "./web/gate.js";
 import { createIntake } from "./web/intake.js";
 import { installRateLimits } from "./web/plugins/rate-limits.js";
 import { logRequestsQuietly } from "./web/plugins/request-log.js";
@@ -55,6 +57,12 @@ export const viewsDir = path.resolve(
 export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
   const { config } = deps;
   const quietRequests = resolveLogFormat(config) === "pretty";
+  if (config.trustProxy === true) {
+    // Every client may then write its own address into X-Forwarded-For: rate limits and logs believe it.
+    deps.log.warn(
+      "TRUST_PROXY=true trusts X-Forwarded-For from anyone: set it to the proxy's address (loopback for a proxy on this host)",
+    );
+  }
   const app = Fastify({
     logController: new LogController({ disableRequestLogging: quietRequests }),
     // Request URLs are logged with their codes, states and tokens redacted, errors without query parameters.
@@ -88,6 +96,10 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     return reply.code(500).send({ error: "Internal server error" });
   });
 
+  // Every route declares its input (zod) and who may enter, or is refused here (src/web/contract.ts).
+  useZodContract(app);
+  requireRouteContracts(app);
+
   if (quietRequests) logRequestsQuietly(app);
   // Before any route: rate limits and intake metrics are attached to routes as they are added.
   await installRateLimits(app, { webhookPath: WEBHOOK_PATH, ...config.operations });
@@ -106,7 +118,12 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
 
   await app.register(healthRoutes, { database: deps.database, boss: deps.boss });
   if (deps.metrics) {
-    await app.register(prometheusRoutes, { metrics: deps.metrics, token: config.operations.metricsToken });
+    await app.register(prometheusRoutes, {
+      metrics: deps.metrics,
+      token: config.operations.metricsToken,
+      baseUrl: config.baseUrl,
+      trustProxy: config.trustProxy,
+    });
   }
   await app.register(webhookRoutes, {
     path: WEBHOOK_PATH,
@@ -126,6 +143,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     });
   } else {
     await app.register(async (ui) => {
+      answerBadInputWithPages(ui);
       await ui.register(fastifyFormbody);
       await ui.register(setupRoutes, {
         config,

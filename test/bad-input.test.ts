@@ -6,6 +6,10 @@ import { deliverInstallationCreated } from "./support/delivery-stream.js";
 import { startFakeGitHub, type FakeGitHub } from "./support/fake-github/index.js";
 import { useTestApp } from "./support/harness.js";
 import { allWebhookExamples, webhookExample } from "./support/webhook-examples.js";
+import * as schema from "../src/db/schema/index.js";
+import { defaultInstallationSettings } from "../src/settings.js";
+import { Browser } from "./support/browser.js";
+import { signedIn } from "./support/session.js";
 
 // The standing bad-input corpus. Whatever arrives, signed or not, well-formed or not, each input
 // gets a clear 4xx or a recorded skip: never a 5xx, never a crash, never a partial row, never a
@@ -194,6 +198,98 @@ describe("requests", () => {
       signature: null,
     });
     expect(outcome).toMatchObject({ status: 401, rows: [] });
+  });
+});
+
+describe("the settings UI", () => {
+  // A personal account's installation: its owner administers it without asking GitHub.
+  const OWNER = 7001;
+  const INSTALLATION = 7101;
+  const base = `/installations/${INSTALLATION}`;
+
+  async function owner() {
+    await t.database.db.insert(schema.installations).values({
+      id: INSTALLATION,
+      accountId: OWNER,
+      accountLogin: "solo",
+      accountType: "User",
+    });
+    const session = await signedIn(t.database, t.app.server, {
+      userId: OWNER,
+      installationIds: [INSTALLATION],
+    });
+    return { browser: new Browser(t.app.url, session.cookie), csrf: session.csrfToken };
+  }
+
+  it.each<[string, (csrf: string) => { path: string; form?: Record<string, string | string[]> }, string]>([
+    [
+      "a NUL in the repository search",
+      () => ({ path: `${base}/repositories?q=a%00b` }),
+      "q: That value holds",
+    ],
+    ["a NUL in the rows' search", () => ({ path: `${base}/repositories/rows?q=%00` }), "q: That value holds"],
+    [
+      "a NUL in a saved pattern",
+      (csrf) => ({
+        path: `${base}/settings`,
+        form: { _csrf: csrf, timezone: "UTC", defaultSyncDepth: "30d", hotfixTitlePattern: "hot\u0000fix" },
+      }),
+      "That value holds invalid characters",
+    ],
+    [
+      "a NUL in a previewed pattern",
+      (csrf) => ({
+        path: `${base}/settings/preview`,
+        form: { _csrf: csrf, timezone: "UTC", defaultSyncDepth: "30d", revertTitlePattern: "\u0000" },
+      }),
+      "That value holds invalid characters",
+    ],
+    [
+      "a time zone given as an offset",
+      (csrf) => ({
+        path: `${base}/settings`,
+        form: { _csrf: csrf, timezone: "+01:00", defaultSyncDepth: "30d" },
+      }),
+      "Choose a time zone from the list",
+    ],
+    [
+      "returnTo sent twice",
+      (csrf) => ({
+        path: `${base}/repositories/track`,
+        form: { _csrf: csrf, returnTo: [`${base}/repositories`, `${base}/repositories?page=2`] },
+      }),
+      "returnTo: Expected one text value.",
+    ],
+    [
+      "a non-ASCII returnTo",
+      (csrf) => ({
+        path: `${base}/repositories/track`,
+        form: { _csrf: csrf, returnTo: `${base}/repositories?q=é` },
+      }),
+      "returnTo: Expected a path of printable ASCII characters.",
+    ],
+    [
+      "a non-ASCII returnTo on the match page",
+      () => ({ path: `${base}/members/match?identity=email%3Aa%40b.example&returnTo=%2F%E2%9C%93` }),
+      "returnTo: Expected a path of printable ASCII characters.",
+    ],
+    [
+      "a page number that is not one",
+      () => ({ path: `${base}/repositories?page=1e9` }),
+      "page: Expected a page number.",
+    ],
+  ])("%s: a clear 400 that names the field, and nothing stored", async (_name, build, text) => {
+    const { browser, csrf } = await owner();
+    const request = build(csrf);
+    const page = request.form
+      ? await browser.post(request.path, request.form)
+      : await browser.get(request.path);
+    expect(page.status).toBe(400);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(page.body).toContain(text);
+    const [stored] = await t.database.db.select().from(schema.installations);
+    expect(stored!.settings).toEqual(defaultInstallationSettings);
+    expect(await t.app.jobs("backfill")).toEqual([]);
   });
 });
 

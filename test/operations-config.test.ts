@@ -17,7 +17,6 @@ describe("operations settings", () => {
       payloadRetentionDays: 14,
       uninstalledRetentionDays: 30,
       metricsToken: undefined,
-      webhookRateLimitPerMinute: 20_000,
       invalidWebhookRateLimitPerMinute: 30,
       uiRateLimitPerMinute: 300,
     });
@@ -30,7 +29,6 @@ describe("operations settings", () => {
     ["WEBHOOK_PAYLOAD_RETENTION_DAYS", "two weeks", "must be a non-negative integer"],
     ["UNINSTALLED_RETENTION_DAYS", "1.5", "must be a non-negative integer"],
     ["METRICS_TOKEN", "short", "must be at least 16 characters"],
-    ["WEBHOOK_RATE_LIMIT_PER_MINUTE", "lots", "must be a non-negative integer"],
     ["WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE", "-5", "must be a non-negative integer"],
     ["UI_RATE_LIMIT_PER_MINUTE", "1e3x", "must be a non-negative integer"],
   ])("%s=%s is refused with a message that names it", (name, value, message) => {

@@ -63,6 +63,24 @@ export function isBot(login: string | null, type: string | null): boolean {
   return type === "Bot" || (login?.endsWith("[bot]") ?? false);
 }
 
+/**
+ * Whether a commit's author is a bot: its linked login or its name ends in [bot]
+ * (github-actions[bot], dependabot[bot]), or its address is a bot's no-reply address on GitHub
+ * (49699333+dependabot[bot]@users.noreply.github.com). GitHub links no account to a bot's commits,
+ * so the name and address are usually all there is.
+ */
+export function isBotCommitAuthor(author: {
+  authorLogin: string | null;
+  authorName: string | null;
+  authorEmail: string | null;
+}): boolean {
+  return (
+    isBot(author.authorLogin, null) ||
+    (author.authorName?.toLowerCase().endsWith("[bot]") ?? false) ||
+    /\[bot\]@users\.noreply\./i.test(author.authorEmail ?? "")
+  );
+}
+
 /** Earliest submitted review by someone other than the author and not a bot. */
 export function computeFirstReviewAt(
   facts: Pick<PullRequestFacts, "authorId" | "authorLogin" | "reviews">,

@@ -55,9 +55,16 @@ export function affectedWeeks(prs: readonly DatedPullRequest[], timeZone: string
   return [...weeks].sort();
 }
 
+/**
+ * An IANA zone's name starts with a letter ("UTC", "Europe/Berlin", "Etc/GMT+1"). Intl also takes
+ * offsets such as "+01:00", which Postgres reads the POSIX way, east and west swapped: the same
+ * instant would fall in different weeks in TypeScript and in SQL.
+ */
+const IANA_NAME = /^[A-Za-z][A-Za-z0-9_+\-/]*$/;
+
 /** Whether `value` is an IANA time zone the runtime knows ("UTC" included). */
 export function isTimeZone(value: string): boolean {
-  if (value.length === 0 || value.length > 64) return false;
+  if (value.length === 0 || value.length > 64 || !IANA_NAME.test(value)) return false;
   try {
     formatterFor(value);
     return true;

@@ -1,19 +1,19 @@
-import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "pino";
 import type { Database } from "../db/client.js";
 import { findInstallation, listInstallations } from "../db/queries/installations.js";
-import { updateSessionAuthorization } from "../db/queries/sessions.js";
+import { recordInstallationCheck, updateSessionAuthorization } from "../db/queries/sessions.js";
 import type { Installation, Session } from "../db/schema/index.js";
 import { AuthError, NotFoundError, PermissionError } from "../errors.js";
 import type { GitHubClientFactory } from "../github/installation-client.js";
-import { formExpired, message } from "./render.js";
-import { AUTHORIZATION_TTL_MS, hasValidCsrfToken } from "./session.js";
+import { AUTHORIZATION_TTL_MS } from "./session.js";
 
 /**
  * Who may see and change what in the settings UI: the admins of an installation's organization,
- * or the owner of a personal account's installation. Sign-in records the user's installations; they
- * are confirmed with GitHub again when older than five minutes, and before every change, so a
- * demoted admin loses access and a new installation appears without signing out.
+ * or the owner of a personal account's installation. Sign-in records the user's installations
+ * (asked of GitHub with the user's own token). A page confirms the one installation it names with
+ * GitHub again when the answer is older than five minutes, and before every change, so a demoted
+ * admin loses access; the home page confirms the whole list when it is older than five minutes,
+ * so a new installation appears without signing out. The gate (src/web/gate.ts) applies this.
  */
 
 export interface AccessDeps {
@@ -23,7 +23,7 @@ export interface AccessDeps {
   now: () => Date;
 }
 
-/** Membership lookups run a few at a time: one per installation of the deployment. */
+/** The home page's membership lookups run a few at a time: one per installation of the deployment. */
 const LOOKUP_CONCURRENCY = 4;
 
 /**
@@ -67,70 +67,49 @@ async function isAdmin(
   }
 }
 
-/** The session's installations, confirmed with GitHub first when stale or when `fresh` is asked. */
-export async function confirmedInstallations(
-  deps: AccessDeps,
-  session: Session,
-  options: { fresh: boolean },
-): Promise<number[]> {
+/** Whether the session's answer about an installation is younger than AUTHORIZATION_TTL_MS. */
+function isFresh(session: Session, installationId: number, now: Date): boolean {
+  const single = session.installationChecks[String(installationId)];
+  const checkedAt = Math.max(session.authorizedAt.getTime(), single ? Date.parse(single) : 0);
+  return now.getTime() - checkedAt < AUTHORIZATION_TTL_MS;
+}
+
+/**
+ * The installations the home page lists: the session's, all confirmed with GitHub when the list
+ * is stale. The only check of every installation of the deployment (one request per organization
+ * installation, a few at a time): at most once per session every five minutes, and never for a
+ * change. It is also how an installation made after sign-in shows up.
+ */
+export async function confirmedInstallations(deps: AccessDeps, session: Session): Promise<number[]> {
   const now = deps.now();
-  const stale = now.getTime() - session.authorizedAt.getTime() >= AUTHORIZATION_TTL_MS;
-  if (!stale && !options.fresh) return session.installationIds;
+  if (now.getTime() - session.authorizedAt.getTime() < AUTHORIZATION_TTL_MS) return session.installationIds;
   const ids = await administeredInstallations(deps, session, session.installationIds);
   await updateSessionAuthorization(deps.database.db, session.id, ids, now);
   session.installationIds = ids;
   session.authorizedAt = now;
+  session.installationChecks = {};
   return ids;
 }
 
-/** Where a signed-out visitor goes: sign-in, then back here (GET pages only). */
-function redirectToSignIn(request: FastifyRequest, reply: FastifyReply) {
-  const next = request.method === "GET" ? `?next=${encodeURIComponent(request.url)}` : "";
-  return reply.redirect(`/login${next}`, 303);
-}
-
-export interface InstallationAccess {
-  session: Session;
-  installation: Installation;
-}
-
 /**
- * The gate of every installation page and form, whose path names the installation
- * (`:installationId`): a session (else sign-in), a valid CSRF token on anything but GET, and the
- * installation among those the user administers, confirmed with GitHub before a change. Anything
- * else is a 404, so another organization's ids reveal nothing.
- * Returns undefined after answering the request itself.
+ * The installation a page or form names, if the session's user administers it. An installation
+ * the session never had is refused without asking GitHub (only the home page's full check adds
+ * one); one it has is confirmed with GitHub, alone, when the cached answer is stale or `fresh` is
+ * asked (before every change). An uninstalled installation is no longer administered.
  */
-export async function openInstallation(
+export async function confirmInstallation(
   deps: AccessDeps,
-  request: FastifyRequest<{ Params: { installationId: string } }>,
-  reply: FastifyReply,
-): Promise<InstallationAccess | undefined> {
-  reply.header("cache-control", "no-store");
-  const session = request.session;
-  if (!session) {
-    await redirectToSignIn(request, reply);
-    return undefined;
-  }
-  const changing = request.method !== "GET" && request.method !== "HEAD";
-  if (changing && !hasValidCsrfToken(request, session)) {
-    await formExpired(request, reply);
-    return undefined;
-  }
-  const raw = request.params.installationId;
-  const installationId = /^\d{1,18}$/.test(raw) ? Number(raw) : NaN;
-  const allowed = await confirmedInstallations(deps, session, { fresh: changing });
-  const installation =
-    Number.isSafeInteger(installationId) && allowed.includes(installationId)
-      ? await findInstallation(deps.database.db, installationId)
-      : undefined;
-  if (!installation) {
-    await message(request, reply, 404, {
-      title: "Not found",
-      heading: "Not found",
-      message: "There is no such page, or it belongs to an installation you do not administer.",
-    });
-    return undefined;
-  }
-  return { session, installation };
+  session: Session,
+  installationId: number,
+  options: { fresh: boolean },
+): Promise<Installation | undefined> {
+  if (!session.installationIds.includes(installationId)) return undefined;
+  const installation = await findInstallation(deps.database.db, installationId);
+  if (!installation) return undefined;
+  const now = deps.now();
+  if (!options.fresh && isFresh(session, installationId, now)) return installation;
+  const administered =
+    !installation.deletedAt && (await isAdmin(deps, installation, session, session.installationIds));
+  await recordInstallationCheck(deps.database.db, session.id, { installationId, administered, at: now });
+  return administered ? installation : undefined;
 }

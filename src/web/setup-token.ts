@@ -1,7 +1,7 @@
 import { createHmac } from "node:crypto";
-import { isIP } from "node:net";
 import type { FastifyReply, FastifyRequest } from "fastify";
 import type { Config } from "../config.js";
+import { isLoopback } from "./loopback.js";
 import { cookieOptions } from "./session.js";
 import { sameSecret } from "./state-cookie.js";
 
@@ -40,13 +40,6 @@ export function setupLink(config: Pick<Config, "sessionSecret" | "host" | "baseU
   return isSetupTokenRequired(config)
     ? `${config.baseUrl}/?token=${setupToken(config)}`
     : `${config.baseUrl}/`;
-}
-
-function isLoopback(host: string): boolean {
-  const bare = host.replace(/^\[|\]$/g, "").toLowerCase();
-  if (bare === "localhost") return true;
-  if (isIP(bare) === 4) return bare.startsWith("127.");
-  return bare === "::1";
 }
 
 /** What the signed setup cookie holds: the token (empty where none is needed) and the flow's state. */

@@ -8,6 +8,7 @@ import type { Database } from "../db/client.js";
 import { fetchAppInfo, type AppInfo } from "../github/app-info.js";
 import type { GitHubClientFactory } from "../github/installation-client.js";
 import type { AccessDeps } from "./access.js";
+import { installGate } from "./gate.js";
 import { authRoutes } from "./routes/auth.js";
 import { homeRoutes } from "./routes/home.js";
 import { memberRoutes } from "./routes/members.js";
@@ -37,8 +38,8 @@ export interface UiContext extends UiDeps {
 
 /**
  * The settings UI: sign-in, and the pages of the installations a user administers. Every request
- * in this scope has its session loaded from its cookie (request.session); each page checks access
- * to the installation it names (src/web/access.ts).
+ * in this scope has its session loaded from its cookie (request.session), then passes the gate of
+ * its route's `config.access` (src/web/gate.ts) before its input is validated.
  */
 export async function settingsUi(app: FastifyInstance, deps: UiDeps) {
   let appInfo: Promise<AppInfo> | undefined;
@@ -61,6 +62,7 @@ export async function settingsUi(app: FastifyInstance, deps: UiDeps) {
   app.addHook("onRequest", async (request) => {
     request.session = await loadSession(deps.database.db, request, deps.now());
   });
+  installGate(app, context.access);
   await app.register(authRoutes, {
     config: deps.config,
     database: deps.database,

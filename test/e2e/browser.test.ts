@@ -18,7 +18,8 @@ import {
 // wired to the fake GitHub as a GHES: sign in through the OAuth flow, track repositories, watch the
 // backfill, go further back with an estimate first, change a pattern, repair a missed webhook with
 // Sync now, match a commit identity to a member, read the webhook health, narrow the metrics and
-// download their CSV, then every page again at a phone's width. A screenshot of every page goes to
+// download their CSV, then every page again at a phone's width (nothing scrolls sideways, every
+// tab in sight), with no request of any page left unanswered (the icon included). A screenshot of every page goes to
 // test/screenshots/ (not committed) to be looked at.
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -32,6 +33,7 @@ let github: FakeGitHub;
 let app: TestApp;
 let browser: Browser;
 let page: Page;
+const failedLoads: string[] = [];
 
 async function shot(name: string) {
   await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
@@ -70,6 +72,15 @@ beforeAll(async () => {
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
   });
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+  // Every request the pages make (the icon, styles, scripts) must be answered.
+  page.on("response", (response) => {
+    if (response.status() >= 400 && response.request().resourceType() !== "document") {
+      failedLoads.push(`${response.status()} ${response.url()}`);
+    }
+  });
+  page.on("console", (entry) => {
+    if (entry.type() === "error") failedLoads.push(entry.text());
+  });
 }, 60_000);
 
 afterAll(async () => {
@@ -307,10 +318,26 @@ it("takes a new admin from sign-in to synced repositories, new patterns, matched
     ["metrics", `${installation}/metrics?range=26&repo=${first!.id}`],
   ];
   const overflow: Record<string, number> = {};
+  const hiddenTabs: Record<string, string[]> = {};
+  const measure = async (name: string) => {
+    await shot(`narrow-${name}`);
+    overflow[name] = await page.evaluate<number>("document.scrollingElement.scrollWidth - window.innerWidth");
+    // Every tab in sight: inside the viewport's width, not scrolled out of its bar.
+    hiddenTabs[name] = await page.evaluate<string[]>(`[...document.querySelectorAll("nav.tabs a")]
+      .filter((tab) => { const box = tab.getBoundingClientRect(); return box.left < 0 || box.right > window.innerWidth; })
+      .map((tab) => tab.textContent)`);
+  };
   for (const [name, path] of narrow) {
     await page.goto(`${app.url}${path}`);
-    await shot(`narrow-${name}`);
-    overflow[name] = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
+    await measure(name);
   }
-  expect(overflow).toEqual(Object.fromEntries(narrow.map(([name]) => [name, 0])));
+  // The pattern preview: a table of titles and branch names, wider than a phone.
+  await page.goto(`${app.url}${installation}/settings`);
+  await page.getByRole("button", { name: /Preview on the last/ }).click();
+  await page.locator("#preview").waitFor();
+  await measure("settings-preview");
+  const names = [...narrow.map(([name]) => name), "settings-preview"];
+  expect(overflow).toEqual(Object.fromEntries(names.map((name) => [name, 0])));
+  expect(hiddenTabs).toEqual(Object.fromEntries(names.map((name) => [name, []])));
+  expect(failedLoads).toEqual([]);
 }, 180_000);

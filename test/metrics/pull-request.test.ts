@@ -6,6 +6,7 @@ import {
   computePullRequestMetrics,
   derivePullRequestState,
   hoursBetween,
+  isBotCommitAuthor,
   isHotfixPullRequest,
   isRevertPullRequest,
   matchesRevertPattern,
@@ -252,5 +253,32 @@ describe("matchesRevertPattern", () => {
         { hotfixBranchPattern: "", hotfixTitlePattern: "", revertTitlePattern: pattern },
       ),
     ).toBe(expected);
+  });
+});
+
+describe("isBotCommitAuthor", () => {
+  const author = (authorLogin: string | null, authorName: string | null, authorEmail: string | null) => ({
+    authorLogin,
+    authorName,
+    authorEmail,
+  });
+  it.each([
+    [
+      "a [bot] name with its no-reply address",
+      author(null, "dependabot[bot]", "49699333+dependabot[bot]@users.noreply.github.com"),
+      true,
+    ],
+    ["a [bot] login", author("github-actions[bot]", null, null), true],
+    ["a [bot] name alone", author(null, "renovate[bot]", "bot@renovateapp.com"), true],
+    [
+      "a bot's no-reply address alone, on GHES",
+      author(null, "Automation", "12+release[bot]@users.noreply.ghe.example"),
+      true,
+    ],
+    ["a person's no-reply address", author(null, "Ada", "1+ada@users.noreply.github.com"), false],
+    ["a person", author("ada", "Ada Lovelace", "ada@example.com"), false],
+    ["nothing known", author(null, null, null), false],
+  ])("%s: %s", (_name, facts, expected) => {
+    expect(isBotCommitAuthor(facts)).toBe(expected);
   });
 });

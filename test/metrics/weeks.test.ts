@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { affectedWeeks, weekStartOf, type DatedPullRequest } from "../../src/metrics/weeks.js";
+import { affectedWeeks, isTimeZone, weekStartOf, type DatedPullRequest } from "../../src/metrics/weeks.js";
 
 const t = (iso: string) => new Date(iso);
 
@@ -107,5 +107,26 @@ describe("affectedWeeks", () => {
     ],
   ])("%s", (_label, prs, timeZone, expected) => {
     expect(affectedWeeks(prs, timeZone)).toEqual(expected);
+  });
+});
+
+describe("isTimeZone", () => {
+  it.each([
+    ["UTC", true],
+    ["Europe/Berlin", true],
+    ["America/Argentina/Buenos_Aires", true],
+    ["Etc/GMT+1", true],
+    ["Europe/Kiev", true],
+    // Offsets: Intl takes them, Postgres reads them with east and west swapped.
+    ["+01:00", false],
+    ["-05:00", false],
+    ["+0100", false],
+    ["+01", false],
+    ["", false],
+    ["Mars/Olympus_Mons", false],
+    ["Europe/Berlin\u0000", false],
+    ["x".repeat(65), false],
+  ])("%s: %s", (zone, expected) => {
+    expect(isTimeZone(zone)).toBe(expected);
   });
 });

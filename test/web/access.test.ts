@@ -1,8 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { eq } from "drizzle-orm";
-import type { FastifyInstance } from "fastify";
+import Fastify, { type FastifyInstance } from "fastify";
+import { z } from "zod";
 import * as schema from "../../src/db/schema/index.js";
 import { upsertMembers } from "../../src/db/queries/members.js";
+import { requireRouteContracts, useZodContract } from "../../src/web/contract.js";
 import { APP_ID } from "../support/app.js";
 import { Browser } from "../support/browser.js";
 import { startFakeGitHub, type FakeGitHub, type User } from "../support/fake-github/index.js";
@@ -243,6 +245,90 @@ describe("access stays true", () => {
     });
     const home = await new Browser(t.app.url, session.cookie).get("/");
     expect(home.body).toContain(`href="/installations/${o.installationId}/repositories"`);
+  });
+});
+
+const MEMBERSHIP = "GET /orgs/:org/memberships/:username";
+/** How many organization memberships the app asked the fake GitHub for while `act` ran. */
+async function membershipLookups(act: () => Promise<unknown>): Promise<number> {
+  github.stats.reset();
+  await act();
+  return github.stats.snapshot().byRoute[MEMBERSHIP] ?? 0;
+}
+
+describe("what access costs GitHub", () => {
+  it("refuses, without asking GitHub, every page and form of an installation the session never had", async () => {
+    const [mine, theirs] = [await org(), await org()];
+    for (let i = 0; i < 3; i++) await org();
+    // Signed in long ago: a stale answer would have been checked with GitHub for every installation.
+    const session = await signedIn(t.database, t.app.server, {
+      userId: mine.admin.id,
+      login: mine.admin.login,
+      installationIds: [mine.installationId],
+      authorizedAt: STALE,
+    });
+    const browser = new Browser(t.app.url, session.cookie);
+    const lookups = await membershipLookups(async () => {
+      for (const route of routes) {
+        expect((await visit(browser, route, theirs, session.csrfToken)).status).toBe(404);
+      }
+    });
+    expect(lookups).toBe(0);
+  });
+
+  it("confirms only the installation a change names, once per change, however many there are", async () => {
+    const o = await org();
+    for (let i = 0; i < 4; i++) await org();
+    const session = await signedIn(t.database, t.app.server, {
+      userId: o.admin.id,
+      login: o.admin.login,
+      installationIds: [o.installationId],
+    });
+    const browser = new Browser(t.app.url, session.cookie);
+    const sync = `/installations/${o.installationId}/repositories/${o.repoId}/sync`;
+    const lookups = await membershipLookups(async () => {
+      for (let i = 0; i < 3; i++) {
+        expect((await browser.post(sync, { _csrf: session.csrfToken })).status).toBe(303);
+      }
+    });
+    expect(lookups).toBe(3);
+  });
+
+  it("confirms a stale installation alone, then trusts that answer for five minutes", async () => {
+    const o = await org();
+    for (let i = 0; i < 4; i++) await org();
+    const session = await signedIn(t.database, t.app.server, {
+      userId: o.admin.id,
+      login: o.admin.login,
+      installationIds: [o.installationId],
+      authorizedAt: STALE,
+    });
+    const browser = new Browser(t.app.url, session.cookie);
+    const lookups = await membershipLookups(async () => {
+      for (const tab of ["repositories", "settings", "members"]) {
+        expect((await browser.get(`/installations/${o.installationId}/${tab}`)).status).toBe(200);
+      }
+    });
+    expect(lookups).toBe(1);
+  });
+});
+
+describe("the route contract", () => {
+  it("refuses to register a route without a declared input schema, or without declared access", async () => {
+    const app = Fastify();
+    useZodContract(app);
+    requireRouteContracts(app);
+    const handler = async () => "ok";
+    expect(() => app.get("/no-schema", { config: { access: "public" } }, handler)).toThrow(
+      /declares no input schema/,
+    );
+    expect(() => app.get("/no-access", { schema: { querystring: z.object({}) } }, handler)).toThrow(
+      /declares no access/,
+    );
+    expect(() =>
+      app.get("/both", { schema: { querystring: z.object({}) }, config: { access: "public" } }, handler),
+    ).not.toThrow();
+    await app.close();
   });
 });
 

@@ -66,6 +66,27 @@ describe("request logs", () => {
     ]);
   });
 
+  it.each(["pretty", "json"])(
+    "carry no code, state or setup token at debug in the %s format either",
+    async (format) => {
+      const debug = captureLog("debug");
+      const app = await startTestApp(t.database, {
+        env: { LOG_FORMAT: format, LOG_LEVEL: "debug" },
+        log: debug.log,
+        queues: [],
+      });
+      try {
+        await fetch(`${app.url}/login/callback?code=CODE-MARKER-4&state=STATE-MARKER-4`);
+        await fetch(`${app.url}/setup/callback?code=CODE-MARKER-5&state=STATE-MARKER-5`);
+        await fetch(`${app.url}/?token=TOKEN-MARKER-6`);
+      } finally {
+        await app.stop();
+      }
+      expect(debug.text()).toContain("/login/callback?code=[redacted]&state=[redacted]");
+      expect(debug.text()).not.toMatch(/MARKER/);
+    },
+  );
+
   it("use the server's request ids: a client chooses neither its id nor its address", async () => {
     const logs = logsFromNow();
     await get("/healthz", { "x-github-delivery": "CLIENT-CHOSEN-ID", "x-forwarded-for": "203.0.113.9" });
@@ -279,6 +300,18 @@ describe("TRUST_PROXY", () => {
       expect(() => loadConfig({ TRUST_PROXY: value })).toThrow(/TRUST_PROXY: must be/);
     },
   );
+
+  it.each([
+    ["true", 1],
+    ["loopback", 0],
+    ["false", 0],
+  ])("TRUST_PROXY=%s: a warning at start that it trusts everyone (%i)", async (value, warnings) => {
+    const started = captureLog();
+    const app = await startTestApp(t.database, { env: { TRUST_PROXY: value }, log: started.log, queues: [] });
+    await app.stop();
+    const warned = started.lines.filter((line) => line.level === 40 && /TRUST_PROXY/.test(line.msg));
+    expect(warned).toHaveLength(warnings);
+  });
 
   it("makes a server believe X-Forwarded-For from the proxies it names, and only those", async () => {
     const behindProxy = captureLog();

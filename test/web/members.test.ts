@@ -160,16 +160,48 @@ describe("members page", () => {
     expect(page.body).toContain("4 members · 2 matched · 1 unmatched · 1 inactive");
   });
 
+  it("lists bot commit identities apart from the unmatched people", async () => {
+    await t.database.db.insert(schema.commits).values([
+      ...[1, 2].map(() =>
+        commit(world.acme.installationId, {
+          authorEmail: "49699333+dependabot[bot]@users.noreply.github.com",
+          authorName: "dependabot[bot]",
+        }),
+      ),
+      commit(world.acme.installationId, {
+        authorEmail: "41898282+github-actions[bot]@users.noreply.github.com",
+        authorName: "github-actions[bot]",
+      }),
+      commit(world.acme.installationId, {
+        authorEmail: "renovate@whitesourcesoftware.com",
+        authorName: "renovate[bot]",
+      }),
+    ]);
+    const { browser } = await browserFor(world.acme, world.acme.admin);
+    const page = await browser.get(membersPath(world.acme));
+    const people = section(page.body, "unmatched-heading");
+    const bots = section(page.body, "bots-heading");
+    for (const bot of ["dependabot[bot]", "github-actions[bot]", "renovate[bot]"]) {
+      expect(bots).toContain(bot);
+      expect(people).not.toContain(bot);
+    }
+    expect(bots).toContain("3 bots with 4 commits.");
+    expect(people).toContain("Casey Contractor");
+    expect(people).toMatch(/2 identities with 4 commits belong to no member/);
+  });
+
   it("filters the members by status", async () => {
     const { browser } = await browserFor(world.acme, world.acme.admin);
     const page = await browser.get(`${membersPath(world.acme)}?filter=inactive`);
     const members = section(page.body, "members-heading");
     expect(members).toContain("@old-timer");
     expect(members).not.toContain("@ada");
-    // A filter that is not one falls back to all.
-    const all = await browser.get(`${membersPath(world.acme)}?filter=<b>&page=-3`);
-    expect(all.status).toBe(200);
-    expect(section(all.body, "members-heading")).toContain("@ada");
+    // A filter or page that is not one is a 400 that says which, before the page is built.
+    const refused = await browser.get(`${membersPath(world.acme)}?filter=<b>&page=-3`);
+    expect(refused.status).toBe(400);
+    expect(refused.body).toContain("filter:");
+    expect(refused.body).not.toContain("<b>");
+    expect(refused.body).not.toContain("@ada");
   });
 
   it("escapes markup in member names, commit names and emails", async () => {

@@ -109,6 +109,21 @@ describe("health", () => {
   });
 });
 
+describe("static files", () => {
+  it.each([
+    ["/assets/app.css", "text/css"],
+    ["/assets/app.js", "text/javascript"],
+    ["/assets/htmx.min.js", "text/javascript"],
+    ["/favicon.svg", "image/svg+xml"],
+    ["/favicon.ico", "image/x-icon"],
+  ])("serves %s as %s", async (path, type) => {
+    const response = await send(t.app, get(path));
+    expect(response.status).toBe(200);
+    expect(response.headers["content-type"]).toContain(type);
+    expect(response.body.length).toBeGreaterThan(0);
+  });
+});
+
 describe("/metrics", () => {
   it("counts deliveries by event and outcome, their processing, and the queues", async () => {
     const before = await metricsText(t.app);
@@ -149,34 +164,65 @@ describe("/metrics", () => {
     ).toBeGreaterThan(0);
   });
 
-  it.each([
-    ["a local request", "allowed", "127.0.0.1", {}, undefined],
-    ["a local IPv6 request", "allowed", "::1", {}, undefined],
-    ["a remote request", "forbidden", "203.0.113.7", {}, undefined],
+  const LOCAL = { baseUrl: "http://localhost:3000", trustProxy: false } as const;
+  const PUBLIC = { baseUrl: "https://pulse.example.com", trustProxy: false } as const;
+  it.each<[string, string, string, Record<string, string>, Parameters<typeof metricsAccess>[1]]>([
+    ["a local request", "allowed", "127.0.0.1", {}, { ...LOCAL, token: undefined }],
+    ["a local IPv6 request", "allowed", "::1", {}, { ...LOCAL, token: undefined }],
+    ["an IPv4-mapped local request", "allowed", "::ffff:127.0.0.1", {}, { ...LOCAL, token: undefined }],
+    ["a remote request", "forbidden", "203.0.113.7", {}, { ...LOCAL, token: undefined }],
     [
       "a request a local proxy forwarded",
       "forbidden",
       "127.0.0.1",
       { "x-forwarded-for": "203.0.113.7" },
-      undefined,
+      { ...LOCAL, token: undefined },
+    ],
+    [
+      "a local request to a public BASE_URL (a same-host proxy that adds no header)",
+      "forbidden",
+      "127.0.0.1",
+      {},
+      { ...PUBLIC, token: undefined },
+    ],
+    [
+      "a local request while a proxy is trusted",
+      "forbidden",
+      "127.0.0.1",
+      {},
+      { ...LOCAL, trustProxy: "loopback", token: undefined },
     ],
     [
       "a remote request with the token",
       "allowed",
       "203.0.113.7",
       { authorization: `Bearer ${TOKEN}` },
-      TOKEN,
+      { ...PUBLIC, token: TOKEN },
     ],
     [
       "a request with another token",
       "unauthorized",
       "127.0.0.1",
       { authorization: `Bearer ${TOKEN}x` },
-      TOKEN,
+      { ...LOCAL, token: TOKEN },
     ],
-    ["a local request without the token", "unauthorized", "127.0.0.1", {}, TOKEN],
-  ])("access to /metrics: %s is %s", (_name, expected, peer, headers, token) => {
-    expect(metricsAccess({ headers, socket: { remoteAddress: peer } } as never, token)).toBe(expected);
+    ["a local request without the token", "unauthorized", "127.0.0.1", {}, { ...LOCAL, token: TOKEN }],
+  ])("access to /metrics: %s is %s", (_name, expected, peer, headers, settings) => {
+    expect(metricsAccess({ headers, socket: { remoteAddress: peer } } as never, settings)).toBe(expected);
+  });
+
+  it("without METRICS_TOKEN, refuses a local request when BASE_URL is public: a same-host proxy may add no header", async () => {
+    const app = await startTestApp(t.database, {
+      queues: [],
+      env: { BASE_URL: "https://pulse.example.com" },
+    });
+    try {
+      const response = await send(app, get("/metrics"));
+      expect(response.status).toBe(403);
+      expect(response.body).toContain("METRICS_TOKEN");
+    } finally {
+      await app.stop();
+    }
   });
 
   it("without METRICS_TOKEN, refuses a request a proxy forwarded", async () => {
@@ -202,14 +248,10 @@ describe("/metrics", () => {
 });
 
 describe("rate limits", () => {
-  it("refuse an IP after a few refused requests, never count new deliveries, and hold GitHub's user agent to a larger allowance", async () => {
+  it("refuse an IP after a few refused requests, never count new deliveries, and never refuse a correctly signed delivery", async () => {
     const app = await startTestApp(t.database, {
       queues: [],
-      env: {
-        WEBHOOK_RATE_LIMIT_PER_MINUTE: "6",
-        WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE: "3",
-        UI_RATE_LIMIT_PER_MINUTE: "4",
-      },
+      env: { WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE: "3", UI_RATE_LIMIT_PER_MINUTE: "4" },
     });
     try {
       // A flood of wrong signatures: three answered, then refused before the body is read.
@@ -217,19 +259,21 @@ describe("rate limits", () => {
       expect(await statuses(app, flood, "127.0.0.2")).toEqual([401, 401, 401, 429, 429]);
       // GitHub's own deliveries from that address (one proxy for everyone, say) still get in.
       expect(await statuses(app, [signedDelivery(), badlySigned()], "127.0.0.2")).toEqual([202, 429]);
-      // New deliveries never count, however many: far more than either allowance.
+      // New deliveries never count, however many: far more than the allowance.
       const valid = Array.from({ length: 20 }, () => signedDelivery());
       expect(await statuses(app, valid, "127.0.0.3")).toEqual(valid.map(() => 202));
-      // A replayed delivery is acknowledged, but counts: GitHub's user agent gets six.
-      const replays = Array.from({ length: 7 }, () => valid[0]!);
-      expect(await statuses(app, replays, "127.0.0.3")).toEqual([202, 202, 202, 202, 202, 202, 429]);
-      // So do wrong signatures that claim to be GitHub; the address is then refused for everything.
+      // A replayed delivery is acknowledged, and counts: the address is then refused to others.
+      const replays = Array.from({ length: 5 }, () => valid[0]!);
+      expect(await statuses(app, replays, "127.0.0.3")).toEqual([202, 202, 202, 202, 202]);
+      expect(await statuses(app, [badlySigned()], "127.0.0.3")).toEqual([429]);
+      // Wrong signatures that pose as GitHub spend the address's allowance too, but each is read
+      // and refused for its signature, never with 429, and the next real delivery still gets in.
       const posing = [1, 2, 3, 4, 5, 6, 7].map(() => ({
         ...badlySigned(),
         headers: { ...badlySigned().headers, "user-agent": "GitHub-Hookshot/0b1d2a3" },
       }));
-      expect(await statuses(app, posing, "127.0.0.6")).toEqual([401, 401, 401, 401, 401, 401, 429]);
-      expect(await statuses(app, [signedDelivery()], "127.0.0.6")).toEqual([429]);
+      expect(await statuses(app, posing, "127.0.0.6")).toEqual(posing.map(() => 401));
+      expect(await statuses(app, [signedDelivery(), badlySigned()], "127.0.0.6")).toEqual([202, 429]);
 
       // The settings UI has its own allowance; health checks have none.
       const pages = [1, 2, 3, 4, 5].map(() => get("/"));
@@ -244,7 +288,7 @@ describe("rate limits", () => {
   it("do not hold our own failures against the sender", async () => {
     const app = await startTestApp(t.database, {
       queues: [],
-      env: { WEBHOOK_RATE_LIMIT_PER_MINUTE: "2", WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE: "2" },
+      env: { WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE: "2" },
     });
     try {
       // The deliveries table out of reach: intake fails, which is the app's fault, not GitHub's.
@@ -259,8 +303,10 @@ describe("rate limits", () => {
       } finally {
         await t.database.sql`alter table webhook_deliveries_away rename to webhook_deliveries`;
       }
-      // Once it is back, deliveries go straight in: the failures used up no allowance.
+      // Once it is back, deliveries go straight in, and the failures used up no allowance: a wrong
+      // signature is still answered for what it is.
       expect(await statuses(app, [signedDelivery(), signedDelivery()], "127.0.0.7")).toEqual([202, 202]);
+      expect(await statuses(app, [badlySigned()], "127.0.0.7")).toEqual([401]);
     } finally {
       await app.stop();
     }

@@ -235,19 +235,29 @@ describe("tracking", () => {
     expect(await t.app.jobs("backfill")).toHaveLength(0);
   });
 
+  it("answers an empty selection with a message", async () => {
+    const { installationId, browser, session } = await setUp();
+    const page = await browser.post(`/installations/${installationId}/repositories/track`, {
+      _csrf: session.csrfToken,
+    });
+    expect(page.status).toBe(303);
+    const back = await browser.get(page.location!);
+    expect(back.body).toContain("Select the repositories to track first.");
+  });
+
   it.each<[string, Record<string, string | string[]>]>([
-    ["no repository", {}],
     ["an id that is not a number", { repoIds: "abc" }],
     ["a negative id", { repoIds: "-4" }],
-  ])("answers %s with a message, never a 500", async (_name, fields) => {
+    ["an id beyond any integer", { repoIds: "99999999999999999999" }],
+  ])("answers %s with a 400 that names the field, never a 500", async (_name, fields) => {
     const { installationId, browser, session } = await setUp();
     const page = await browser.post(`/installations/${installationId}/repositories/track`, {
       _csrf: session.csrfToken,
       ...fields,
     });
-    expect(page.status).toBe(303);
-    const back = await browser.get(page.location!);
-    expect(back.body).toContain("Select the repositories to track first.");
+    expect(page.status).toBe(400);
+    expect(page.body).toContain("repoIds.0: Expected a positive integer id.");
+    expect(await t.app.jobs("backfill")).toHaveLength(0);
   });
 });
 
@@ -290,7 +300,8 @@ describe("sync depth", () => {
       _csrf: session.csrfToken,
       depth: "7d",
     });
-    expect((await browser.get(done.location!)).body).toContain("Choose one of the offered depths.");
+    expect(done.status).toBe(400);
+    expect(done.body).toContain("depth: Choose one of the offered depths.");
     expect((await repository(repoIds[0]!)).syncDepth).toBeNull();
   });
 });

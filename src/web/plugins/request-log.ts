@@ -1,4 +1,5 @@
 import type { FastifyInstance } from "fastify";
+import { redactUrl } from "../../logger.js";
 
 /**
  * For a person at a terminal (LOG_FORMAT=pretty), Fastify's two lines per request at info drown
@@ -10,7 +11,8 @@ export function logRequestsQuietly(app: FastifyInstance): void {
     request.log.debug(
       {
         method: request.method,
-        url: request.url,
+        // Redacted as Fastify's own request lines are: callbacks carry OAuth and manifest codes.
+        url: redactUrl(request.url),
         statusCode: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
       },

@@ -5,8 +5,9 @@ import type { Database } from "../../db/client.js";
 import { AppError, InvalidInputError } from "../../errors.js";
 import { authorizeUrl, oauthClient, signInWithGitHub } from "../../github/oauth.js";
 import { enqueue } from "../../queue/boss.js";
-import { formExpired, message } from "../render.js";
-import { cookieOptions, endSession, hasValidCsrfToken, safeReturnPath, startSession } from "../session.js";
+import { form, noQuery, query, text, type ZodTypeProvider } from "../contract.js";
+import { message } from "../render.js";
+import { cookieOptions, endSession, safeReturnPath, startSession } from "../session.js";
 import { issueState, takeState, type StateCookie } from "../state-cookie.js";
 
 export interface AuthRouteOptions {
@@ -24,7 +25,8 @@ const NEXT_COOKIE = "pr_pulse_next";
  * callback to the browser that started the flow; the callback starts a server-side session holding
  * the installations the user administers, then returns to the page that asked for sign-in.
  */
-export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions) {
+export async function authRoutes(fastify: FastifyInstance, options: AuthRouteOptions) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { config, database } = options;
   const stateCookie: StateCookie = {
     name: "pr_pulse_oauth_state",
@@ -34,7 +36,11 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
     secure: config.baseUrl.startsWith("https:"),
   };
 
-  app.get<{ Querystring: { next?: string } }>("/login", async (request, reply) => {
+  const login = {
+    schema: { querystring: query({ next: text(2000).optional() }) },
+    config: { access: "public" as const },
+  };
+  app.get("/login", login, async (request, reply) => {
     const client = oauthClient(config);
     // The home page explains which variables are missing.
     if (!client) return reply.redirect("/");
@@ -48,7 +54,11 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
     return reply.header("cache-control", "no-store").redirect(authorizeUrl(config, client, state));
   });
 
-  app.get<{ Querystring: { code?: string; state?: string } }>("/login/callback", async (request, reply) => {
+  const callback = {
+    schema: { querystring: query({ code: text(200).optional(), state: text(200).optional() }) },
+    config: { access: "public" as const },
+  };
+  app.get("/login/callback", callback, async (request, reply) => {
     const { code, state } = request.query;
     const client = oauthClient(config);
     reply.header("cache-control", "no-store");
@@ -86,10 +96,9 @@ export async function authRoutes(app: FastifyInstance, options: AuthRouteOptions
     }
   });
 
-  app.post("/logout", async (request, reply) => {
-    if (request.session && !hasValidCsrfToken(request, request.session)) {
-      return formExpired(request, reply);
-    }
+  // "user": a signed-in user's logout carries the session's CSRF token (checked by the gate).
+  const logout = { schema: { querystring: noQuery, body: form({}) }, config: { access: "user" as const } };
+  app.post("/logout", logout, async (request, reply) => {
     await endSession(database.db, request, reply, config);
     return reply.redirect("/", 303);
   });

@@ -1,6 +1,7 @@
 import type { FastifyInstance } from "fastify";
 import type { PgBoss } from "pg-boss";
 import { pingDatabase, type Database } from "../../db/client.js";
+import { noQuery } from "../contract.js";
 
 export interface HealthRouteOptions {
   database: Database;
@@ -9,9 +10,10 @@ export interface HealthRouteOptions {
 
 /** /healthz: the process answers. /readyz: it can reach Postgres and the job queue. */
 export async function healthRoutes(app: FastifyInstance, options: HealthRouteOptions) {
-  app.get("/healthz", async () => ({ status: "ok" }));
+  const route = { schema: { querystring: noQuery }, config: { access: "public" as const } };
+  app.get("/healthz", route, async () => ({ status: "ok" }));
 
-  app.get("/readyz", async (_request, reply) => {
+  app.get("/readyz", route, async (_request, reply) => {
     const checks: Record<string, "ok" | "fail" | "not configured"> = {
       database: (await pingDatabase(options.database)) ? "ok" : "fail",
       queue: "not configured",

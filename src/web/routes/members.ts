@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import {
   deleteIdentityMatch,
@@ -9,7 +9,17 @@ import {
   type CommitIdentity,
 } from "../../db/queries/members.js";
 import type { Installation } from "../../db/schema/index.js";
-import { openInstallation } from "../access.js";
+import type { RequestInputError } from "../../errors.js";
+import {
+  form,
+  installationParams,
+  optionalText,
+  pageNumber,
+  query,
+  returnTo,
+  text,
+  type ZodTypeProvider,
+} from "../contract.js";
 import { page, setFlash, type Flash } from "../render.js";
 import type { UiContext } from "../ui.js";
 import { installationPath } from "../view-models/installation.js";
@@ -19,7 +29,6 @@ import {
   identityLabel,
   memberFilters,
   type MatchFormErrors,
-  type MembersQuery,
 } from "../view-models/members.js";
 
 /**
@@ -29,49 +38,29 @@ import {
  * with the form again, a message beside the field that was refused.
  */
 
-type Params = { installationId: string };
-
-const pageNumber = z.coerce.number().int().min(1).max(100_000).optional().default(1);
-const querySchema = z.object({
+const membersQuery = query({
   filter: z.enum(memberFilters).optional().default("all"),
   page: pageNumber,
   ipage: pageNumber,
 });
 
-function parseQuery(raw: unknown): MembersQuery {
-  const parsed = querySchema.safeParse(raw);
-  const value = parsed.success ? parsed.data : querySchema.parse({});
-  return { filter: value.filter, page: value.page, identityPage: value.ipage };
-}
+/** A form field a person chose or typed: one value, text Postgres can hold. */
+const chosen = (missing: string) => text(400, missing).trim().min(1, missing);
 
-/** A form field: one value, text Postgres can hold (a browser may send anything). */
-const field = (missing: string) =>
-  z
-    .string({ error: missing })
-    .trim()
-    .min(1, missing)
-    .max(400, "That value is too long.")
-    .refine(
-      (value) => !value.includes("\u0000") && value.isWellFormed(),
-      "That value holds invalid characters.",
-    );
-
-const identityField = field("Choose a commit identity.").refine(
+const identityField = chosen("Choose a commit identity.").refine(
   (value) => parseIdentityKey(value) !== null,
   "This is not a commit identity.",
 );
-const memberField = field("Choose a member.").refine(
+const memberField = chosen("Choose a member.").refine(
   (value) => /^[1-9][0-9]{0,15}$/.test(value),
   "Choose one of the organization's members.",
 );
-const returnToField = z
-  .string()
-  .optional()
-  .catch(undefined)
-  .transform((value) => value ?? "");
 
-const matchForm = z.object({ identity: identityField, memberUserId: memberField, returnTo: returnToField });
-const unmatchForm = z.object({ identity: identityField, returnTo: returnToField });
+// The match page may be opened with any identity: what is not one here is answered with a message.
+const matchPageQuery = query({ identity: optionalText(4000), returnTo });
+const matchForm = form({ identity: identityField, memberUserId: memberField, returnTo });
+// What to unmatch is decided by the handler, which says why it cannot.
+const unmatchForm = form({ identity: optionalText(400), returnTo });
 
 /** Only strings are echoed back into a form: a repeated field is not what anyone typed. */
 function typed(body: unknown, name: string): string {
@@ -83,6 +72,17 @@ type UnmatchOutcome =
   | { kind: "removed"; identity: CommitIdentity | undefined }
   | { kind: "overruled" | "unmatched"; identity: CommitIdentity }
   | { kind: "unknown" };
+
+/** The first message for each field of the match form the schema refused. */
+function fieldErrors(error: RequestInputError): MatchFormErrors {
+  const errors: MatchFormErrors = {};
+  for (const issue of error.issues) {
+    if ((issue.field === "identity" || issue.field === "memberUserId") && !errors[issue.field]) {
+      errors[issue.field] = issue.message;
+    }
+  }
+  return errors;
+}
 
 function unmatchMessage(outcome: UnmatchOutcome, key: string): Flash {
   if (outcome.kind === "unknown") {
@@ -102,8 +102,10 @@ function unmatchMessage(outcome: UnmatchOutcome, key: string): Flash {
   }
 }
 
-export async function memberRoutes(app: FastifyInstance, context: UiContext) {
+export async function memberRoutes(fastify: FastifyInstance, context: UiContext) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const base = "/installations/:installationId/members";
+  const access = "installation-admin" as const;
 
   /** Back to the members page the form came from (same filter and pages), else its first page. */
   function back(installation: Installation, returnPath: string): string {
@@ -117,61 +119,79 @@ export async function memberRoutes(app: FastifyInstance, context: UiContext) {
     return reply.redirect(installationPath(installation.id, "members"), 303);
   }
 
-  app.get<{ Params: Params }>(base, async (request, reply) => {
-    const opened = await openInstallation(context.access, request, reply);
-    if (!opened) return;
+  const list = { schema: { params: installationParams, querystring: membersQuery }, config: { access } };
+  app.get(base, list, async (request, reply) => {
+    const { filter, page: memberPage, ipage } = request.query;
     const model = await buildMembersViewModel(
       context.database.db,
-      opened.installation,
-      parseQuery(request.query),
-      opened.session,
+      request.installation,
+      { filter, page: memberPage, identityPage: ipage },
+      request.admin,
     );
     return page(request, reply, "members", model);
   });
 
-  app.get<{ Params: Params }>(`${base}/match`, async (request, reply) => {
-    const opened = await openInstallation(context.access, request, reply);
-    if (!opened) return;
-    const { installation } = opened;
+  const matchPage = {
+    schema: { params: installationParams, querystring: matchPageQuery },
+    config: { access },
+  };
+  app.get(`${base}/match`, matchPage, async (request, reply) => {
+    const { installation } = request;
     if (installation.accountType !== "Organization") return refusePersonal(installation, reply);
-    const rawIdentity = typed(request.query, "identity");
+    const rawIdentity = request.query.identity;
     const identity = await lookUpIdentity(installation, rawIdentity);
     const errors: MatchFormErrors = identity ? {} : { identity: identityError(rawIdentity) };
     const model = await buildMatchViewModel(context.database.db, installation, {
       identity,
       rawIdentity,
       memberUserId: identity?.memberUserId != null ? String(identity.memberUserId) : "",
-      returnTo: back(installation, typed(request.query, "returnTo")),
+      returnTo: back(installation, request.query.returnTo),
       errors,
     });
     return page(request, reply.code(identity ? 200 : 404), "match-identity", model);
   });
 
-  app.post<{ Params: Params }>(`${base}/matches`, async (request, reply) => {
-    const opened = await openInstallation(context.access, request, reply);
-    if (!opened) return;
-    const { installation, session } = opened;
+  /** The match form again, as typed, with a message beside each refused field (status 400). */
+  async function refuseMatch(request: FastifyRequest, reply: FastifyReply, errors: MatchFormErrors) {
+    const { installation } = request;
+    const rawIdentity = typed(request.body, "identity").trim();
+    const identity = errors.identity ? undefined : await lookUpIdentity(installation, rawIdentity);
+    if (!errors.identity && !identity) errors.identity = identityError(rawIdentity);
+    const model = await buildMatchViewModel(context.database.db, installation, {
+      identity,
+      rawIdentity,
+      memberUserId: typed(request.body, "memberUserId").trim(),
+      returnTo: back(installation, typed(request.body, "returnTo")),
+      errors,
+    });
+    return page(request, reply.code(400), "match-identity", model);
+  }
+
+  const match = {
+    schema: { params: installationParams, body: matchForm },
+    config: {
+      access,
+      invalidInput: (request: FastifyRequest, reply: FastifyReply, error: RequestInputError) =>
+        refuseMatch(request, reply, fieldErrors(error)),
+    },
+  };
+  app.post(`${base}/matches`, match, async (request, reply) => {
+    const { installation, admin, body } = request;
     if (installation.accountType !== "Organization") return refusePersonal(installation, reply);
-    const { identity, member, rawIdentity, rawMember, errors } = await checkMatchForm(
-      installation,
-      request.body,
-    );
-    const returnTo = back(installation, typed(request.body, "returnTo"));
+    const identity = await lookUpIdentity(installation, body.identity);
+    const member = await findMember(context.database.db, installation.id, Number(body.memberUserId));
     if (!identity || !member) {
-      const model = await buildMatchViewModel(context.database.db, installation, {
-        identity,
-        rawIdentity,
-        memberUserId: rawMember,
-        returnTo,
-        errors,
-      });
-      return page(request, reply.code(400), "match-identity", model);
+      return refuseMatch(
+        request,
+        reply,
+        member ? {} : { memberUserId: "Choose one of the organization's members." },
+      );
     }
     await saveIdentityMatch(context.database.db, {
       installationId: installation.id,
       identity: identity.identity,
       memberUserId: member.userId,
-      matchedByUserId: session.userId,
+      matchedByUserId: admin.userId,
       now: context.now(),
     });
     request.log.info(
@@ -182,27 +202,26 @@ export async function memberRoutes(app: FastifyInstance, context: UiContext) {
       kind: "ok",
       text: `${identityLabel(identity).primary} is now matched to @${member.login}; every sync keeps it so.`,
     });
-    return reply.redirect(returnTo, 303);
+    return reply.redirect(back(installation, body.returnTo), 303);
   });
 
-  app.post<{ Params: Params }>(`${base}/matches/delete`, async (request, reply) => {
-    const opened = await openInstallation(context.access, request, reply);
-    if (!opened) return;
-    const { installation, session } = opened;
+  const unmatchRoute = { schema: { params: installationParams, body: unmatchForm }, config: { access } };
+  app.post(`${base}/matches/delete`, unmatchRoute, async (request, reply) => {
+    const { installation, admin, body } = request;
     if (installation.accountType !== "Organization") return refusePersonal(installation, reply);
-    const form = unmatchForm.safeParse(request.body);
-    const returnTo = back(installation, typed(request.body, "returnTo"));
-    if (!form.success) {
+    const returnPath = back(installation, body.returnTo);
+    const key = body.identity.trim();
+    if (parseIdentityKey(key) === null) {
       setFlash(reply, { kind: "error", text: "Choose a commit identity to unmatch." });
-      return reply.redirect(returnTo, 303);
+      return reply.redirect(returnPath, 303);
     }
-    const outcome = await unmatch(installation, form.data.identity, session.userId);
-    setFlash(reply, unmatchMessage(outcome, form.data.identity));
+    const outcome = await unmatch(installation, key, admin.userId);
+    setFlash(reply, unmatchMessage(outcome, key));
     request.log.info(
       { installationId: installation.id, outcome: outcome.kind },
       "identity unmatched by hand",
     );
-    return reply.redirect(returnTo, 303);
+    return reply.redirect(returnPath, 303);
   });
 
   /**
@@ -223,25 +242,6 @@ export async function memberRoutes(app: FastifyInstance, context: UiContext) {
       now: context.now(),
     });
     return { kind: "overruled", identity };
-  }
-
-  /** The identity and member a match form names, each found in this installation, or why not. */
-  async function checkMatchForm(installation: Installation, body: unknown) {
-    const form = matchForm.safeParse(body);
-    const errors: MatchFormErrors = {};
-    for (const issue of form.success ? [] : form.error.issues) {
-      const name = issue.path[0];
-      if ((name === "identity" || name === "memberUserId") && !errors[name]) errors[name] = issue.message;
-    }
-    const rawIdentity = typed(body, "identity").trim();
-    const rawMember = typed(body, "memberUserId").trim();
-    const identity = errors.identity ? undefined : await lookUpIdentity(installation, rawIdentity);
-    if (!errors.identity && !identity) errors.identity = identityError(rawIdentity);
-    const member = errors.memberUserId
-      ? undefined
-      : await findMember(context.database.db, installation.id, Number(rawMember));
-    if (!errors.memberUserId && !member) errors.memberUserId = "Choose one of the organization's members.";
-    return { identity, member, rawIdentity, rawMember, errors };
   }
 
   async function lookUpIdentity(

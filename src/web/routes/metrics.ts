@@ -1,8 +1,8 @@
 import { Readable } from "node:stream";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { streamPullRequestExport } from "../../db/queries/metrics.js";
 import { parseInstallationSettings } from "../../settings.js";
-import { openInstallation } from "../access.js";
+import { installationParams, query, text, type ZodTypeProvider } from "../contract.js";
 import { page } from "../render.js";
 import type { UiContext } from "../ui.js";
 import {
@@ -11,6 +11,7 @@ import {
   createSummaryCache,
   resolveMetricsQuery,
   type MetricsQuery,
+  type ResolvedMetricsQuery,
 } from "../view-models/metrics.js";
 import { csvFilename, stringifyCsvBatches } from "../view-models/metrics-csv.js";
 
@@ -21,7 +22,14 @@ import { csvFilename, stringifyCsvBatches } from "../view-models/metrics-csv.js"
  * is the page's own query.
  */
 
-type Params = { installationId: string };
+/** The query's shape; what the values mean (and the messages beside the fields) is resolveMetricsQuery's. */
+const metricsQuery = query({
+  range: text(100).optional(),
+  from: text(100).optional(),
+  to: text(100).optional(),
+  repo: text(100).optional(),
+  bots: text(100).optional(),
+});
 
 /**
  * Rows per round trip of the export's cursor: large enough that the round trips cost little, small
@@ -29,22 +37,33 @@ type Params = { installationId: string };
  */
 const CSV_BATCH_ROWS = 500;
 
-export async function metricsRoutes(app: FastifyInstance, context: UiContext) {
+export async function metricsRoutes(fastify: FastifyInstance, context: UiContext) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const base = "/installations/:installationId/metrics";
   const summaries = createSummaryCache();
 
-  app.get<{ Params: Params }>(base, async (request, reply) => {
-    const installation = (await openInstallation(context.access, request, reply))?.installation;
-    if (!installation) return;
+  /** The page with the query as typed and a message beside each field that cannot be used. */
+  async function refuse(request: FastifyRequest, reply: FastifyReply, resolved?: ResolvedMetricsQuery) {
+    const { installation } = request;
+    resolved ??= await resolveMetricsQuery(context.database.db, installation, request.query, context.now());
+    return page(request, reply.code(400), "metrics", buildInvalidMetricsViewModel(installation, resolved));
+  }
+  const route = {
+    schema: { params: installationParams, querystring: metricsQuery },
+    config: {
+      access: "installation-admin" as const,
+      invalidInput: (request: FastifyRequest, reply: FastifyReply) => refuse(request, reply),
+    },
+  };
+
+  app.get(base, route, async (request, reply) => {
     const now = context.now();
-    const resolved = await resolveMetricsQuery(context.database.db, installation, request.query, now);
-    if (!resolved.query) {
-      return page(request, reply.code(400), "metrics", buildInvalidMetricsViewModel(installation, resolved));
-    }
+    const resolved = await resolveMetricsQuery(context.database.db, request.installation, request.query, now);
+    if (!resolved.query) return refuse(request, reply, resolved);
     const query: MetricsQuery = resolved.query;
     const model = await buildMetricsViewModel(
       context.database.db,
-      installation,
+      request.installation,
       { ...resolved, query },
       now,
       summaries,
@@ -52,18 +71,15 @@ export async function metricsRoutes(app: FastifyInstance, context: UiContext) {
     return page(request, reply, "metrics", model);
   });
 
-  app.get<{ Params: Params }>(`${base}.csv`, async (request, reply) => {
-    const installation = (await openInstallation(context.access, request, reply))?.installation;
-    if (!installation) return;
+  app.get(`${base}.csv`, route, async (request, reply) => {
+    const { installation } = request;
     const resolved = await resolveMetricsQuery(
       context.database.db,
       installation,
       request.query,
       context.now(),
     );
-    if (!resolved.query) {
-      return page(request, reply.code(400), "metrics", buildInvalidMetricsViewModel(installation, resolved));
-    }
+    if (!resolved.query) return refuse(request, reply, resolved);
     const query = resolved.query;
     const repository = resolved.repositories.find((repo) => repo.id === query.repoId);
     const batches = streamPullRequestExport(

@@ -7,7 +7,18 @@ import { parseInstallationSettings, syncDepths, type SyncDepth } from "../../set
 import { estimateBackfills } from "../../sync/estimate.js";
 import { requestSyncNow, SyncNowTooSoonError } from "../../sync/sync-now.js";
 import { depthDays, setSyncDepth, trackRepositories, untrackRepositories } from "../../sync/tracking.js";
-import { openInstallation } from "../access.js";
+import {
+  confirmed,
+  form,
+  id,
+  installationParams,
+  list,
+  optionalText,
+  pageNumber,
+  query,
+  returnTo,
+  type ZodTypeProvider,
+} from "../contract.js";
 import { fragment, page, setFlash, viewerOf } from "../render.js";
 import type { UiContext } from "../ui.js";
 import { formatCount } from "../view-models/format.js";
@@ -34,43 +45,38 @@ import {
  * it works without JavaScript.
  */
 
-type Params = { installationId: string };
-type RepoParams = Params & { repoId: string };
-
-const querySchema = z.object({
-  q: z.string().max(100).optional().default(""),
+const listQuery = query({
+  q: optionalText(100),
   filter: z.enum(["all", "tracked", "untracked"]).optional().default("all"),
-  page: z.coerce.number().int().min(1).max(10_000).optional().default(1),
+  page: pageNumber,
 });
 
-const id = z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER);
-/** A checkbox list arrives as one value or several. */
-const repoIds = z.preprocess(
-  (value) => (value === undefined ? [] : Array.isArray(value) ? value : [value]),
-  z.array(id).max(PAGE_SIZE * 2),
-);
-const returnTo = z
-  .string()
-  .optional()
-  .transform((value) => value ?? "");
-
-const trackForm = z.object({ repoIds, confirm: z.literal("1").optional(), returnTo });
-const untrackForm = z.object({
+/** The selection of a list: none is allowed (the page says to select some first). */
+const repoIds = list(id, PAGE_SIZE * 2);
+const trackForm = form({ repoIds, confirm: confirmed, returnTo });
+const untrackForm = form({
   repoIds,
   data: z.enum(["keep", "delete"]).optional(),
-  confirm: z.literal("1").optional(),
+  confirm: confirmed,
   returnTo,
 });
-const depthForm = z.object({ depth: z.enum(syncDepths), confirm: z.literal("1").optional(), returnTo });
+const depthForm = form({
+  depth: z.enum(syncDepths, "Choose one of the offered depths."),
+  confirm: confirmed,
+  returnTo,
+});
+const syncForm = form({ returnTo });
+const repoParams = installationParams.extend({ repoId: id });
 
-function parseQuery(raw: unknown): RepositoriesQuery {
-  const parsed = querySchema.safeParse(raw);
-  const value = parsed.success ? parsed.data : querySchema.parse({});
+function toListQuery(value: z.output<typeof listQuery>): RepositoriesQuery {
   return { search: value.q.trim(), filter: value.filter, page: value.page };
 }
 
-export async function repositoryRoutes(app: FastifyInstance, context: UiContext) {
+export async function repositoryRoutes(fastify: FastifyInstance, context: UiContext) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const base = "/installations/:installationId/repositories";
+  const access = { access: "installation-admin" as const };
+  const list = { schema: { params: installationParams, querystring: listQuery }, config: access };
 
   /** Back to the list the form was posted from (same page, search and filter), else its first page. */
   function back(installation: Installation, returnPath: string): string {
@@ -78,23 +84,20 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
     return returnPath === prefix || returnPath.startsWith(`${prefix}?`) ? returnPath : prefix;
   }
 
-  app.get<{ Params: Params }>(base, async (request, reply) => {
-    const installation = (await openInstallation(context.access, request, reply))?.installation;
-    if (!installation) return;
+  app.get(base, list, async (request, reply) => {
     const model = await buildRepositoriesViewModel(
       context.database.db,
-      installation,
-      parseQuery(request.query),
+      request.installation,
+      toListQuery(request.query),
       context.config.github.webUrl,
       context.now(),
     );
     return page(request, reply, "repositories", model);
   });
 
-  app.get<{ Params: Params }>(`${base}/rows`, async (request, reply) => {
-    const installation = (await openInstallation(context.access, request, reply))?.installation;
-    if (!installation) return;
-    const query = parseQuery(request.query);
+  app.get(`${base}/rows`, list, async (request, reply) => {
+    const { installation } = request;
+    const query = toListQuery(request.query);
     const table = await buildRepositoryRows(context.database.db, installation, query, context.now());
     return fragment(reply, "repository-rows", {
       table,
@@ -104,114 +107,107 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
     });
   });
 
-  app.post<{ Params: Params }>(`${base}/track`, async (request, reply) => {
-    const installation = (await openInstallation(context.access, request, reply))?.installation;
-    if (!installation) return;
-    const form = trackForm.safeParse(request.body);
-    if (!form.success || form.data.repoIds.length === 0) {
+  const track = { schema: { params: installationParams, body: trackForm }, config: access };
+  app.post(`${base}/track`, track, async (request, reply) => {
+    const { installation, body } = request;
+    const returnPath = back(installation, body.returnTo);
+    if (body.repoIds.length === 0) {
       setFlash(reply, { kind: "warn", text: "Select the repositories to track first." });
-      return reply.redirect(back(installation, form.success ? form.data.returnTo : ""), 303);
+      return reply.redirect(returnPath, 303);
     }
     const repos = (
-      await findInstallationRepositories(context.database.db, installation.id, form.data.repoIds)
+      await findInstallationRepositories(context.database.db, installation.id, body.repoIds)
     ).filter((repo) => !repo.tracked);
     if (repos.length === 0) {
       setFlash(reply, { kind: "warn", text: "Those repositories are tracked already." });
-      return reply.redirect(back(installation, form.data.returnTo), 303);
+      return reply.redirect(returnPath, 303);
     }
-    if (!form.data.confirm) {
+    if (!body.confirm) {
       return page(request, reply, "confirm-track", {
         title: `Track repositories · ${installation.accountLogin}`,
         installation: installationHeader(installation, "repositories"),
         ...selectionView(repos),
         estimate: await estimate(request, installation, repos),
         action: `${installationPath(installation.id, "repositories")}/track`,
-        returnTo: back(installation, form.data.returnTo),
+        returnTo: returnPath,
       });
     }
-    const tracked = await trackRepositories(
-      context.database,
-      context.boss,
-      installation.id,
-      form.data.repoIds,
-    );
+    const tracked = await trackRepositories(context.database, context.boss, installation.id, body.repoIds);
     setFlash(reply, {
       kind: "ok",
       text: `${formatCount(tracked.length)} ${tracked.length === 1 ? "repository is" : "repositories are"} now tracked; their history is on its way.`,
     });
-    return reply.redirect(back(installation, form.data.returnTo), 303);
+    return reply.redirect(returnPath, 303);
   });
 
-  app.post<{ Params: Params }>(`${base}/untrack`, async (request, reply) => {
-    const installation = (await openInstallation(context.access, request, reply))?.installation;
-    if (!installation) return;
-    const form = untrackForm.safeParse(request.body);
-    if (!form.success || form.data.repoIds.length === 0) {
+  const untrack = { schema: { params: installationParams, body: untrackForm }, config: access };
+  app.post(`${base}/untrack`, untrack, async (request, reply) => {
+    const { installation, body } = request;
+    const returnPath = back(installation, body.returnTo);
+    if (body.repoIds.length === 0) {
       setFlash(reply, { kind: "warn", text: "Select the repositories to stop tracking first." });
-      return reply.redirect(back(installation, form.success ? form.data.returnTo : ""), 303);
+      return reply.redirect(returnPath, 303);
     }
     const repos = (
-      await findInstallationRepositories(context.database.db, installation.id, form.data.repoIds)
+      await findInstallationRepositories(context.database.db, installation.id, body.repoIds)
     ).filter((repo) => repo.tracked);
     if (repos.length === 0) {
       setFlash(reply, { kind: "warn", text: "Those repositories are not tracked." });
-      return reply.redirect(back(installation, form.data.returnTo), 303);
+      return reply.redirect(returnPath, 303);
     }
-    if (!form.data.confirm || !form.data.data) {
-      return page(request, reply.code(form.data.confirm ? 400 : 200), "confirm-untrack", {
+    if (!body.confirm || !body.data) {
+      return page(request, reply.code(body.confirm ? 400 : 200), "confirm-untrack", {
         title: `Stop tracking · ${installation.accountLogin}`,
         installation: installationHeader(installation, "repositories"),
         ...selectionView(repos),
-        error: form.data.confirm ? "Choose whether to keep or delete the data." : null,
+        error: body.confirm ? "Choose whether to keep or delete the data." : null,
         action: `${installationPath(installation.id, "repositories")}/untrack`,
-        returnTo: back(installation, form.data.returnTo),
+        returnTo: returnPath,
       });
     }
+    const deleteData = body.data === "delete";
     const untracked = await untrackRepositories(
       context.database,
       context.boss,
       installation.id,
-      form.data.repoIds,
+      body.repoIds,
       {
-        deleteData: form.data.data === "delete",
+        deleteData,
       },
     );
     setFlash(reply, {
       kind: "ok",
       text:
         `${formatCount(untracked.length)} ${untracked.length === 1 ? "repository is" : "repositories are"} no longer tracked` +
-        (form.data.data === "delete" ? "; their data was deleted." : "; their data is kept."),
+        (deleteData ? "; their data was deleted." : "; their data is kept."),
     });
-    return reply.redirect(back(installation, form.data.returnTo), 303);
+    return reply.redirect(returnPath, 303);
   });
 
-  app.post<{ Params: RepoParams }>(`${base}/:repoId/depth`, async (request, reply) => {
-    const installation = (await openInstallation(context.access, request, reply))?.installation;
-    if (!installation) return;
+  const depth = { schema: { params: repoParams, body: depthForm }, config: access };
+  app.post(`${base}/:repoId/depth`, depth, async (request, reply) => {
+    const { installation, body } = request;
+    const returnPath = back(installation, body.returnTo);
     const repo = await repository(installation, request.params.repoId);
-    const form = depthForm.safeParse(request.body);
-    if (!repo || !form.success) {
-      setFlash(reply, {
-        kind: "error",
-        text: !repo ? "No such repository." : "Choose one of the offered depths.",
-      });
-      return reply.redirect(back(installation, ""), 303);
+    if (!repo) {
+      setFlash(reply, { kind: "error", text: "No such repository." });
+      return reply.redirect(returnPath, 303);
     }
     const settings = parseInstallationSettings(installation.settings);
     const current = repo.syncDepth ?? settings.defaultSyncDepth;
-    const deeper = depthDays(form.data.depth) > depthDays(current);
-    if (deeper && repo.tracked && !form.data.confirm) {
+    const deeper = depthDays(body.depth) > depthDays(current);
+    if (deeper && repo.tracked && !body.confirm) {
       return page(request, reply, "confirm-depth", {
         title: `Sync depth · ${repo.fullName}`,
         installation: installationHeader(installation, "repositories"),
         repository: { fullName: repo.fullName },
         from: depthLabels[current],
-        to: depthLabels[form.data.depth],
-        confirmLabel: `Sync ${depthLabels[form.data.depth].toLowerCase()}`,
-        depth: form.data.depth,
-        estimate: await estimate(request, installation, [repo], form.data.depth),
+        to: depthLabels[body.depth],
+        confirmLabel: `Sync ${depthLabels[body.depth].toLowerCase()}`,
+        depth: body.depth,
+        estimate: await estimate(request, installation, [repo], body.depth),
         action: `${installationPath(installation.id, "repositories")}/${repo.id}/depth`,
-        returnTo: back(installation, form.data.returnTo),
+        returnTo: returnPath,
       });
     }
     const result = await setSyncDepth(
@@ -219,23 +215,24 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
       context.boss,
       installation.id,
       repo.id,
-      form.data.depth,
+      body.depth,
       context.now(),
     );
+    const label = depthLabels[body.depth].toLowerCase();
     setFlash(reply, {
       kind: "ok",
       text: result?.backfill
-        ? `${repo.fullName} now syncs ${depthLabels[form.data.depth].toLowerCase()}; the older pull requests are on their way.`
-        : `${repo.fullName} now syncs ${depthLabels[form.data.depth].toLowerCase()}.`,
+        ? `${repo.fullName} now syncs ${label}; the older pull requests are on their way.`
+        : `${repo.fullName} now syncs ${label}.`,
     });
-    return reply.redirect(back(installation, form.data.returnTo), 303);
+    return reply.redirect(returnPath, 303);
   });
 
-  app.post<{ Params: RepoParams }>(`${base}/:repoId/sync`, async (request, reply) => {
-    const installation = (await openInstallation(context.access, request, reply))?.installation;
-    if (!installation) return;
+  const sync = { schema: { params: repoParams, body: syncForm }, config: access };
+  app.post(`${base}/:repoId/sync`, sync, async (request, reply) => {
+    const { installation } = request;
+    const returnPath = back(installation, request.body.returnTo);
     const repo = await repository(installation, request.params.repoId);
-    const returnPath = back(installation, returnTo.parse((request.body as { returnTo?: string })?.returnTo));
     if (!repo) {
       setFlash(reply, { kind: "error", text: "No such repository." });
       return reply.redirect(returnPath, 303);
@@ -262,10 +259,8 @@ export async function repositoryRoutes(app: FastifyInstance, context: UiContext)
     return reply.redirect(returnPath, 303);
   });
 
-  async function repository(installation: Installation, raw: string): Promise<Repository | undefined> {
-    const parsed = id.safeParse(raw);
-    if (!parsed.success) return undefined;
-    const [repo] = await findInstallationRepositories(context.database.db, installation.id, [parsed.data]);
+  async function repository(installation: Installation, repoId: number): Promise<Repository | undefined> {
+    const [repo] = await findInstallationRepositories(context.database.db, installation.id, [repoId]);
     return repo;
   }
 

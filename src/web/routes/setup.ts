@@ -10,6 +10,7 @@ import {
 } from "../../db/queries/app-registration.js";
 import { AppError, InvalidInputError } from "../../errors.js";
 import { buildManifest, completeRegistration, newAppUrl, type RegisteredApp } from "../../github/manifest.js";
+import { query, text, type ZodTypeProvider } from "../contract.js";
 import {
   isSetupToken,
   isSetupTokenRequired,
@@ -35,7 +36,8 @@ export interface SetupRouteOptions {
  * which ties the callback to the browser that started the flow. Registration is single-shot across
  * every replica: it is recorded under a Postgres advisory lock, and later callbacks get 409.
  */
-export async function setupRoutes(app: FastifyInstance, options: SetupRouteOptions) {
+export async function setupRoutes(fastify: FastifyInstance, options: SetupRouteOptions) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const { config, database } = options;
   const tokenRequired = isSetupTokenRequired(config);
 
@@ -46,7 +48,11 @@ export async function setupRoutes(app: FastifyInstance, options: SetupRouteOptio
     return session && isSetupToken(config, session.token) ? session : undefined;
   };
 
-  app.get<{ Querystring: { token?: string } }>("/", async (request, reply) => {
+  const home = {
+    schema: { querystring: query({ token: text(200).optional() }) },
+    config: { access: "public" as const },
+  };
+  app.get("/", home, async (request, reply) => {
     reply.header("cache-control", "no-store");
     const { token } = request.query;
     if (token !== undefined) {
@@ -73,7 +79,11 @@ export async function setupRoutes(app: FastifyInstance, options: SetupRouteOptio
     });
   });
 
-  app.get<{ Querystring: { code?: string; state?: string } }>("/setup/callback", async (request, reply) => {
+  const callback = {
+    schema: { querystring: query({ code: text(200).optional(), state: text(200).optional() }) },
+    config: { access: "public" as const },
+  };
+  app.get("/setup/callback", callback, async (request, reply) => {
     reply.header("cache-control", "no-store");
     const session = admit(request);
     if (!session) return forbidden(reply);

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from "fastify";
-import { openInstallation } from "../access.js";
+import { installationParams, noQuery, type ZodTypeProvider } from "../contract.js";
 import { fragment, page } from "../render.js";
 import type { UiContext } from "../ui.js";
 import { buildWebhookHealthLive, buildWebhookHealthViewModel } from "../view-models/webhook-health.js";
@@ -9,22 +9,22 @@ import { buildWebhookHealthLive, buildWebhookHealthViewModel } from "../view-mod
  * refreshes every few seconds), and the drift the nightly sync found. Read-only.
  */
 
-type Params = { installationId: string };
+const route = {
+  schema: { params: installationParams, querystring: noQuery },
+  config: { access: "installation-admin" as const },
+};
 
-export async function webhookHealthRoutes(app: FastifyInstance, context: UiContext) {
+export async function webhookHealthRoutes(fastify: FastifyInstance, context: UiContext) {
+  const app = fastify.withTypeProvider<ZodTypeProvider>();
   const base = "/installations/:installationId/webhooks";
 
-  app.get<{ Params: Params }>(base, async (request, reply) => {
-    const installation = (await openInstallation(context.access, request, reply))?.installation;
-    if (!installation) return;
-    const model = await buildWebhookHealthViewModel(context.database.db, installation, context.now());
+  app.get(base, route, async (request, reply) => {
+    const model = await buildWebhookHealthViewModel(context.database.db, request.installation, context.now());
     return page(request, reply, "webhook-health", model);
   });
 
-  app.get<{ Params: Params }>(`${base}/live`, async (request, reply) => {
-    const installation = (await openInstallation(context.access, request, reply))?.installation;
-    if (!installation) return;
-    const live = await buildWebhookHealthLive(context.database.db, installation, context.now());
+  app.get(`${base}/live`, route, async (request, reply) => {
+    const live = await buildWebhookHealthLive(context.database.db, request.installation, context.now());
     return fragment(reply, "webhook-health-live", { live });
   });
 }

@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
+import { z } from "zod";
 import { checkPayload } from "../../webhooks/payloads.js";
+import { noQuery } from "../contract.js";
 import type { Intake } from "../intake.js";
 import {
   decodeDeliveryBody,
@@ -25,6 +27,9 @@ declare module "fastify" {
     newDelivery: boolean;
   }
 }
+
+/** The bytes as received (this scope's parser), or nothing for an empty body. */
+const rawBody = z.instanceof(Buffer).nullable();
 
 const positiveInteger = (value: unknown): number | null =>
   typeof value === "number" && Number.isSafeInteger(value) && value > 0 ? value : null;
@@ -55,6 +60,10 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
     reply.code(status).header("connection", "close").send({ error: reason });
 
   app.post(options.path, {
+    // The headers are checked before the body is read (onRequest, below), so their contract is
+    // code of their own; the body is the raw bytes the signature covers.
+    schema: { querystring: noQuery, body: rawBody },
+    config: { access: "public" },
     onRequest: async (request, reply) => {
       if (options.secret === undefined || options.intake === undefined) {
         return refuseEarly(reply, 503, "The GitHub App is not registered yet; finish setup first.");

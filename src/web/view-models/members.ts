@@ -8,11 +8,14 @@ import {
   type MatchSource,
 } from "../../db/queries/members.js";
 import type { Installation, Member } from "../../db/schema/index.js";
+import { isBotCommitAuthor } from "../../metrics/pull-request.js";
 import { formatCount, timeView } from "./format.js";
 import { installationHeader, installationPath } from "./installation.js";
 
 export const MEMBERS_PAGE_SIZE = 50;
 export const IDENTITIES_PAGE_SIZE = 25;
+/** Bots that commit are a handful (dependabot, github-actions, renovate); beyond this, a count. */
+export const BOT_IDENTITIES_SHOWN = 50;
 /** Manual matches are a handful in practice; a page shows the newest ones and says how many more. */
 export const MANUAL_MATCHES_SHOWN = 200;
 
@@ -178,7 +181,10 @@ export async function buildMembersViewModel(
     membersHref(installation.id, { ...query, page }),
   );
 
-  const unmatched = identities.filter((identity) => identity.memberUserId === null);
+  // Bots' commits belong to no member and need no decision: listed apart, they do not crowd the people.
+  const unmatchedAll = identities.filter((identity) => identity.memberUserId === null);
+  const unmatched = unmatchedAll.filter((identity) => !isBotCommitAuthor(identity));
+  const bots = unmatchedAll.filter(isBotCommitAuthor);
   const identityPages = pagination(
     query.identityPage,
     unmatched.length,
@@ -222,6 +228,22 @@ export async function buildMembersViewModel(
           matchHref: matchPageHref(installation.id, identity.identity, returnTo),
         })),
       pagination: identityPages,
+    },
+    botIdentities: {
+      totalText: `${plural(bots.length, "bot", "bots")} with ${plural(
+        bots.reduce((sum, identity) => sum + identity.commits, 0),
+        "commit",
+        "commits",
+      )}.`,
+      rows: bots.slice(0, BOT_IDENTITIES_SHOWN).map((identity) => ({
+        ...identityLabel(identity),
+        email: identity.authorEmail,
+        commits: formatCount(identity.commits),
+      })),
+      more:
+        bots.length > BOT_IDENTITIES_SHOWN
+          ? `and ${plural(bots.length - BOT_IDENTITIES_SHOWN, "more bot", "more bots")}`
+          : null,
     },
     members: {
       filters: memberFilters.map((filter) => ({

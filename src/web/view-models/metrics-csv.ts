@@ -56,11 +56,16 @@ export function toCsvRecord(row: PullRequestExportRow): CsvValue[] {
  * RFC 4180 (fields with a comma, quote or line break quoted, quotes doubled, CRLF between records),
  * and no formulas: a text field that starts with =, +, -, @, tab or CR (say, a pull request titled
  * `=HYPERLINK(...)`) gets a leading apostrophe, so a spreadsheet shows it as text.
+ *
+ * `quote_record_delimiter`: with CRLF between records, csv-stringify quotes only fields holding a
+ * whole CRLF. A spreadsheet also starts a new row at a bare CR or LF, whose text after it would be a
+ * cell of its own, unescaped (a title "x\n=HYPERLINK(...)"): every field with a CR or LF is quoted.
  */
 export const CSV_OPTIONS: Options = {
   header: true,
   columns: CSV_HEADER,
   record_delimiter: "windows",
+  quote_record_delimiter: true,
   escape_formulas: true,
 };
 

@@ -1,0 +1,1 @@
+ALTER TABLE "sessions" ADD COLUMN "installation_checks" jsonb DEFAULT '{}'::jsonb NOT NULL;
