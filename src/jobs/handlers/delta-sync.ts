@@ -14,8 +14,11 @@ import { openSyncContext } from "./open-sync-context.js";
  * refreshes the repository list and the members, and requeues backfills that never finished.
  */
 export function deltaSync(deps: JobDeps) {
-  return async (data: JobData<"deltaSync">, { log, finalAttempt }: JobContext): Promise<JobOutput> => {
-    const opened = await openSyncContext(deps, data.installationId, log);
+  return async (
+    data: JobData<"deltaSync">,
+    { log, finalAttempt, signal }: JobContext,
+  ): Promise<JobOutput> => {
+    const opened = await openSyncContext(deps, data.installationId, { log, signal });
     if (!opened) return;
     const { ctx, installation } = opened;
     const db = deps.database.db;
