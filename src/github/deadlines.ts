@@ -1,3 +1,4 @@
+import { request } from "@octokit/request";
 import { Agent } from "undici";
 import type { GitHubDeadlines } from "../config.js";
 import { TimeoutError } from "../errors.js";
@@ -32,10 +33,9 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
  * that is over must not retry.
  */
 export function createDeadlineFetch(deadlines: GitHubDeadlines): typeof fetch {
-  // Connections are kept alive and reused as by Node's default dispatcher; idle ones do not keep
-  // the process alive.
-  // undici's own types and those Node's fetch is typed with differ in details; the Agent is the
-  // dispatcher interface Node 22's fetch calls (every test that reaches the fake GitHub uses it).
+  // One Agent for every request of the Probot it is given to: connections are reused as by Node's
+  // default dispatcher. undici's own types and those of Node's fetch differ in details; the Agent
+  // is the dispatcher Node 22's fetch calls (every test that reaches the fake GitHub uses it).
   const dispatcher = new Agent({
     connect: { timeout: deadlines.connectMs },
   }) as unknown as RequestInit["dispatcher"];
@@ -44,7 +44,8 @@ export function createDeadlineFetch(deadlines: GitHubDeadlines): typeof fetch {
     const deadlineMs = isGraphqlUrl(url) ? deadlines.graphqlMs : deadlines.restMs;
     const attempt = new AbortController();
     const timer = setTimeout(() => {
-      attempt.abort(new TimeoutError(`GitHub gave no answer to ${describe(url)} within ${deadlineMs} ms`));
+      // The path only: a query string may hold a cursor, and errors are logged and stored.
+      attempt.abort(new TimeoutError(`GitHub gave no answer to ${url.pathname} within ${deadlineMs} ms`));
     }, deadlineMs);
     const signal = init?.signal ? AbortSignal.any([init.signal, attempt.signal]) : attempt.signal;
     try {
@@ -62,6 +63,14 @@ export function createDeadlineFetch(deadlines: GitHubDeadlines): typeof fetch {
   };
 }
 
+/**
+ * @octokit/request with the deadlines, for what asks GitHub outside Probot (sign-in, registering
+ * the App): one attempt each, so a missed deadline is a status-500 RequestError.
+ */
+export function requestWithDeadlines(deadlines: GitHubDeadlines): typeof request {
+  return request.defaults({ request: { fetch: createDeadlineFetch(deadlines) } });
+}
+
 /** Octokit passes an error named AbortError on as it is, and plugin-retry does not retry it. */
 class RequestAbortedError extends Error {
   override name = "AbortError";
@@ -74,11 +83,6 @@ function requestUrl(input: string | URL | Request): URL {
 /** GitHub.com's /graphql and GHES's /api/graphql. */
 function isGraphqlUrl(url: URL): boolean {
   return url.pathname.endsWith("/graphql");
-}
-
-/** The path only: a query string may hold a cursor, and errors are logged. */
-function describe(url: URL): string {
-  return url.pathname;
 }
 
 function withBody(response: Response, body: ArrayBuffer): Response {

@@ -1,8 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from "@jest/globals";
 import nock from "nock";
 import pino from "pino";
-import { AttemptEndedError, TimeoutError } from "../../src/errors.js";
+import { AttemptEndedError, ServerError, TimeoutError } from "../../src/errors.js";
 import { createGitHubClientFactory } from "../../src/github/installation-client.js";
+import { signInWithGitHub } from "../../src/github/oauth.js";
 import { createProbot } from "../../src/github/probot.js";
 import { testConfig } from "../support/app.js";
 import { GITHUB_API, gqlPullRequest, mockInstallationToken } from "../support/github-nock.js";
@@ -120,4 +121,18 @@ it("stops a job attempt's calls at once when the attempt ends, without retrying 
 
   // And a call made after the end never reaches GitHub (an unmatched request would be counted).
   await expect(github.graphql("pull-request", { id: "PR_1" })).rejects.toBeInstanceOf(AttemptEndedError);
+});
+
+it("gives sign-in's calls a deadline too (one attempt: a user is waiting)", async () => {
+  const stalled = nock("https://github.com").post("/login/oauth/access_token").reply(never);
+
+  const failure = await signInWithGitHub(
+    config,
+    { clientId: "Iv1.test", clientSecret: "secret" },
+    "code",
+  ).catch((error: unknown) => error);
+
+  expect(failure).toBeInstanceOf(ServerError);
+  expect((failure as Error).message).toBe("GitHub token exchange failed (HTTP 500)");
+  stalled.done();
 });
