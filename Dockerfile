@@ -9,7 +9,9 @@ COPY package.json package-lock.json ./
 COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY scripts ./scripts
 COPY src ./src
+# dist/ is not in the context (.dockerignore): a full build.
 RUN npm run build
 
 FROM node:22-slim AS deps

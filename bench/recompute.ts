@@ -96,7 +96,10 @@ async function runNow(database: Database, url: string): Promise<Run> {
     const pullRequestsS = seconds(started);
     const weeksStarted = performance.now();
     const refresh = refreshWeeklyMetricsJob({ database, log } as unknown as JobDeps);
-    await refresh({ installationId: INSTALLATION }, { jobId: "bench", log, finalAttempt: false });
+    await refresh(
+      { installationId: INSTALLATION },
+      { jobId: "bench", log, finalAttempt: false, signal: new AbortController().signal },
+    );
     return {
       pullRequestsS,
       weeksS: seconds(weeksStarted),

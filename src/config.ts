@@ -23,6 +23,15 @@ const integer = (fallback: number) =>
       return parsed;
     });
 
+/**
+ * A GitHub deadline in milliseconds: at least 100 ms (tests use short ones), at most two minutes
+ * (an answer slower than that is no answer; jobs/job-deadlines.ts checks them against job expiries).
+ */
+const deadlineMs = (fallback: number) =>
+  integer(fallback).pipe(
+    z.number().min(100, "must be at least 100 ms").max(120_000, "must be at most 120000 ms (two minutes)"),
+  );
+
 const envSchema = z.object({
   NODE_ENV: optional,
   PORT: integer(3000),
@@ -49,6 +58,10 @@ const envSchema = z.object({
   GH_ORG: optional,
   GHE_HOST: optional,
   GHE_PROTOCOL: z.enum(["https", "http"]).default("https"),
+  /** Per attempt: connecting to GitHub, a REST answer, a GraphQL answer (README "Configuration"). */
+  GITHUB_CONNECT_TIMEOUT_MS: deadlineMs(10_000),
+  GITHUB_REST_TIMEOUT_MS: deadlineMs(30_000),
+  GITHUB_GRAPHQL_TIMEOUT_MS: deadlineMs(60_000),
 
   /** Largest webhook body accepted; GitHub caps payloads at 25 MB. */
   WEBHOOK_BODY_LIMIT_BYTES: integer(25 * 1024 * 1024),
@@ -107,6 +120,20 @@ const envSchema = z.object({
 
 export type Env = z.infer<typeof envSchema>;
 
+/**
+ * How long GitHub may take, per attempt (src/github/deadlines.ts applies them). Without them a
+ * connection GitHub accepted and never answered held a backfill slice and an installation slot
+ * until pg-boss expired the job.
+ */
+export interface GitHubDeadlines {
+  /** TCP and TLS to GitHub. */
+  connectMs: number;
+  /** One REST attempt, from sending it to the last byte of the answer (connect included). */
+  restMs: number;
+  /** The same for one GraphQL query: a page of 100 pull requests takes longer to compute and send. */
+  graphqlMs: number;
+}
+
 export interface GitHubAppCredentials {
   appId: string;
   privateKey: string;
@@ -133,6 +160,8 @@ export interface Config {
     apiUrl: string;
     enterprise: boolean;
     org: string | undefined;
+    /** How long one attempt may take; every request to GitHub has them. */
+    deadlines: GitHubDeadlines;
   };
   webhookProxyUrl: string | undefined;
   webhookBodyLimit: number;
@@ -231,7 +260,17 @@ export function loadConfig(
             clientSecret: e.GITHUB_CLIENT_SECRET,
           }
         : undefined,
-    github: { webUrl, apiUrl, enterprise: Boolean(e.GHE_HOST), org: e.GH_ORG },
+    github: {
+      webUrl,
+      apiUrl,
+      enterprise: Boolean(e.GHE_HOST),
+      org: e.GH_ORG,
+      deadlines: {
+        connectMs: e.GITHUB_CONNECT_TIMEOUT_MS,
+        restMs: e.GITHUB_REST_TIMEOUT_MS,
+        graphqlMs: e.GITHUB_GRAPHQL_TIMEOUT_MS,
+      },
+    },
     webhookProxyUrl: e.WEBHOOK_PROXY_URL,
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT_BYTES,
     rateLimitReservePercent: Math.min(e.RATE_LIMIT_RESERVE_PERCENT, 90),

@@ -60,6 +60,24 @@ export class ServerError extends AppError {
   }
 }
 
+/**
+ * GitHub did not answer one attempt within its deadline (GITHUB_CONNECT_TIMEOUT_MS,
+ * GITHUB_REST_TIMEOUT_MS, GITHUB_GRAPHQL_TIMEOUT_MS): retried like a 502, and like a dropped
+ * connection it has no status, so a page that timed out is asked for again smaller.
+ */
+export class TimeoutError extends ServerError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, undefined, options);
+  }
+}
+
+/**
+ * The job attempt a GitHub call belonged to is over (pg-boss expired it, its claim was lost, or the
+ * process is stopping): its calls stop at once. Not a fault of the repository, so nothing is
+ * recorded on it; pg-boss has already settled the attempt and a retry resumes the work.
+ */
+export class AttemptEndedError extends AppError {}
+
 /** A saved pagination cursor GitHub no longer accepts: the sync restarts that pass. */
 export class CursorError extends AppError {
   override readonly code = "cursor";

@@ -9,6 +9,7 @@ import {
   fakeAppJwt,
   startFakeGitHub,
 } from "./support/fake-github/index.js";
+import { waitFor } from "./support/wait.js";
 import type {
   FakeGitHub,
   FakeGitHubOptions,
@@ -415,6 +416,30 @@ describe("fake GitHub", () => {
       expect(big.response.status).toBe(502);
       expect(big.body.errors?.[0]?.message).toMatch(/may be the result of a timeout/);
       expect((await h.graphql(query.replace("NUMBER", "5"))).response.status).toBe(200);
+      h.fake.faults.clear();
+    });
+
+    it("hangs: takes a request and never answers, or stops halfway through the body", async () => {
+      h.fake.faults.set({ hangRate: 1 });
+      const unanswered = new AbortController();
+      const request = h.rest("/repos/acme/api", { signal: unanswered.signal });
+      await waitFor(() => h.fake.faults.hanging === 1, { what: "the request to hang" });
+      unanswered.abort();
+      await expect(request).rejects.toThrow();
+      await waitFor(() => h.fake.faults.hanging === 0, { what: "the server to let the request go" });
+      // Token exchange is never held up.
+      expect((await exchangeToken(h.fake, h.installation.id)).status).toBe(201);
+
+      h.fake.faults.set({ hangRate: undefined, stallBodyRate: 1 });
+      const stalled = new AbortController();
+      const response = await h.rest("/repos/acme/api", { signal: stalled.signal });
+      expect(response.status).toBe(200);
+      const body = response.text();
+      await waitFor(() => h.fake.faults.hanging === 1, { what: "the body to stall" });
+      stalled.abort();
+      await expect(body).rejects.toThrow();
+      await waitFor(() => h.fake.faults.hanging === 0, { what: "the server to let the request go" });
+      expect(h.fake.faults.hangs).toBe(2);
       h.fake.faults.clear();
     });
 

@@ -1,4 +1,4 @@
-import { expect, it } from "@jest/globals";
+import { describe, expect, it } from "@jest/globals";
 import { asc } from "drizzle-orm";
 import nock from "nock";
 import * as schema from "../src/db/schema/index.js";
@@ -140,3 +140,74 @@ it("rides out transient GitHub server errors (Octokit's retry plugin)", async ()
   await t.app.drain(undefined, 60_000);
   expect(await t.database.db.select().from(schema.commits)).toHaveLength(1);
 }, 90_000);
+
+describe("a bot's login", () => {
+  // GitHub's REST API and webhooks say `dependabot[bot]`, its GraphQL Bot actor `dependabot`.
+  const DEPENDABOT = { id: 49699333, login: "dependabot[bot]", type: "Bot" };
+  const ACTIONS = { id: 41898282, login: "github-actions[bot]", type: "Bot" };
+  const botPayload = (action: string, updatedAt: string) => {
+    const payload = opened();
+    payload.action = action;
+    payload.pull_request = { ...payload.pull_request, user: DEPENDABOT, updated_at: updatedAt };
+    return payload;
+  };
+  const botNode = (payload: Record<string, any>, updatedAt: string) =>
+    gqlPullRequest({
+      id: payload.pull_request.node_id,
+      fullDatabaseId: String(payload.pull_request.id),
+      updatedAt,
+      author: { __typename: "Bot", login: "dependabot", databaseId: DEPENDABOT.id },
+      reviews: {
+        totalCount: 1,
+        pageInfo: { hasNextPage: false, endCursor: null },
+        nodes: [
+          gqlReview({
+            id: 9100,
+            author: { __typename: "Bot", login: "github-actions", databaseId: ACTIONS.id },
+          }),
+        ],
+      },
+    });
+  const stored = async () => ({
+    authors: (await t.database.sql`select author_login from pull_requests`).map((row) => row.author_login),
+    reviewers: (await t.database.sql`select reviewer_login from reviews`).map((row) => row.reviewer_login),
+  });
+
+  it("is spelled as GitHub shows it, by webhook and then by GraphQL", async () => {
+    const payload = botPayload("opened", "2019-05-15T15:20:33Z");
+    mockInstallationToken(1);
+    mockPullRequestQuery(botNode(payload, "2019-05-15T18:00:00Z"));
+    await t.app.deliver("pull_request", payload);
+    await t.app.drain();
+
+    // The refresh (GraphQL, newer) replaced the webhook's row: the same spelling.
+    expect(await stored()).toEqual({ authors: ["dependabot[bot]"], reviewers: ["github-actions[bot]"] });
+    const [pr] = await t.database.db.select().from(schema.pullRequests);
+    expect(pr).toMatchObject({ updatedAt: new Date("2019-05-15T18:00:00Z"), authorType: "Bot" });
+    // A bot's review is still no first review.
+    expect(pr!.firstReviewAt).toBeNull();
+  });
+
+  it("keeps that spelling when webhooks follow what GraphQL stored", async () => {
+    const payload = botPayload("opened", "2019-05-15T15:20:33Z");
+    mockInstallationToken(1);
+    mockPullRequestQuery(botNode(payload, "2019-05-15T18:00:00Z"));
+    await t.app.deliver("pull_request", payload);
+    await t.app.drain();
+
+    // Later events: the webhook's newer row replaces the GraphQL one, the review arrives by webhook
+    // (each queues a refresh, which asks GraphQL again).
+    const edited = botPayload("edited", "2019-05-15T19:00:00Z");
+    mockPullRequestQuery(botNode(edited, "2019-05-15T19:00:00Z"));
+    await t.app.deliver("pull_request", edited);
+    await t.app.drain();
+    const review = webhookExample<Record<string, any>>("pull_request_review", "submitted");
+    review.pull_request = { ...review.pull_request, ...edited.pull_request };
+    review.review = { ...review.review, id: 9100, user: ACTIONS, submitted_at: "2019-05-15T16:00:00Z" };
+    mockPullRequestQuery(botNode(edited, "2019-05-15T19:00:00Z"));
+    await t.app.deliver("pull_request_review", review);
+    await t.app.drain();
+
+    expect(await stored()).toEqual({ authors: ["dependabot[bot]"], reviewers: ["github-actions[bot]"] });
+  });
+});

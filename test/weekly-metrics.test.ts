@@ -376,7 +376,12 @@ describe("pending weeks", () => {
 
 describe("timezones", () => {
   const log = pino({ level: "silent" });
-  const context: JobContext = { jobId: "job", log, finalAttempt: false };
+  const context: JobContext = {
+    jobId: "job",
+    log,
+    finalAttempt: false,
+    signal: new AbortController().signal,
+  };
   // The job needs only the database and a logger; nothing here reaches GitHub.
   const job = () => refreshWeeklyMetricsJob({ database, log } as unknown as JobDeps);
 

@@ -5,6 +5,7 @@ import type { PaginatingEndpoints } from "@octokit/plugin-paginate-rest";
 import type { ProbotOctokit } from "probot";
 import {
   AppError,
+  AttemptEndedError,
   AuthError,
   CursorError,
   NotFoundError,
@@ -12,6 +13,7 @@ import {
   PermissionError,
   RateLimitedError,
   ServerError,
+  TimeoutError,
 } from "../errors.js";
 import {
   type GqlRateLimit,
@@ -32,6 +34,11 @@ export interface GitHubClientOptions {
   /** Mints a new installation token in place of the cached one (see installation-client.ts). */
   refreshToken?: () => Promise<void>;
   usage?: GitHubUsage | undefined;
+  /**
+   * The job attempt's signal: once it aborts (the attempt expired, lost its claim, or the process
+   * is stopping) calls in flight are abandoned and new ones fail at once with AttemptEndedError.
+   */
+  signal?: AbortSignal | undefined;
 }
 
 export interface RateLimitState {
@@ -55,6 +62,7 @@ export class GitHubClient {
   readonly spent = { graphqlPoints: 0, graphqlCalls: 0, restCalls: 0 };
 
   private readonly usage: GitHubUsage | undefined;
+  private readonly signal: AbortSignal | undefined;
 
   constructor(
     private readonly octokit: ProbotOctokit,
@@ -62,8 +70,15 @@ export class GitHubClient {
     private readonly now: () => Date = () => new Date(),
     options: GitHubClientOptions = {},
   ) {
-    const { refreshToken, usage } = options;
+    const { refreshToken, usage, signal } = options;
     this.usage = usage;
+    this.signal = signal;
+    if (signal) {
+      // Every request of this client, retries and pages included, carries the attempt's signal.
+      octokit.hook.before("request", (requestOptions) => {
+        requestOptions.request = { ...requestOptions.request, signal };
+      });
+    }
     const apiOf = (url: unknown) => (String(url).endsWith("/graphql") ? "graphql" : "rest");
     octokit.hook.after("request", (response, requestOptions) => {
       const api = apiOf(requestOptions.url);
@@ -108,7 +123,7 @@ export class GitHubClient {
       return data;
     } catch (error) {
       this.spent.graphqlCalls += 1;
-      throw toAppError(error);
+      throw this.failure(error);
     }
   }
 
@@ -120,7 +135,7 @@ export class GitHubClient {
     try {
       return await this.octokit.paginate(route, { per_page: 100, ...parameters });
     } catch (error) {
-      throw toAppError(error);
+      throw this.failure(error);
     }
   }
 
@@ -136,7 +151,7 @@ export class GitHubClient {
       });
       return { role: data.role, state: data.state };
     } catch (error) {
-      const failure = toAppError(error);
+      const failure = this.failure(error);
       if (failure instanceof NotFoundError) return null;
       throw failure;
     }
@@ -156,6 +171,12 @@ export class GitHubClient {
       );
       throw new RateLimitedError(state.resetAt, "reserve");
     }
+  }
+
+  /** What a failed call throws: the attempt's end if it is over, else the typed error. */
+  private failure(error: unknown): AppError {
+    if (this.signal?.aborted) return new AttemptEndedError("the job attempt ended", { cause: error });
+    return toAppError(error);
   }
 
   private observeGraphqlRateLimit(rateLimit: GqlRateLimit | null | undefined): void {
@@ -207,6 +228,10 @@ export function toAppError(error: unknown): AppError {
     if (errors.some((e) => e.type === "FORBIDDEN")) return new PermissionError(message, { cause: error });
     if (/cursor/i.test(message)) return new CursorError(message, { cause: error });
     return new ServerError(`GraphQL error: ${message}`, undefined, { cause: error });
+  }
+  // Octokit wraps what fetch threw in a status-500 RequestError; a missed deadline stays one.
+  if (error instanceof RequestError && error.cause instanceof TimeoutError) {
+    return new TimeoutError(error.cause.message, { cause: error });
   }
   if (error instanceof RequestError) {
     const headers = error.response?.headers as Record<string, unknown> | undefined;

@@ -1,10 +1,10 @@
 import { readFile, writeFile } from "node:fs/promises";
-import { request } from "@octokit/request";
 import { RequestError } from "@octokit/request-error";
 import dotenv from "dotenv";
 import YAML from "yaml";
 import type { Config } from "../config.js";
 import { InvalidInputError, ServerError } from "../errors.js";
+import { requestWithDeadlines } from "./deadlines.js";
 
 export interface AppManifest {
   name: string;
@@ -58,7 +58,8 @@ export interface RegisteredApp {
 export async function completeRegistration(config: Config, code: string): Promise<RegisteredApp> {
   let response;
   try {
-    response = await request("POST /app-manifests/{code}/conversions", {
+    const github = requestWithDeadlines(config.github.deadlines);
+    response = await github("POST /app-manifests/{code}/conversions", {
       code,
       baseUrl: config.github.apiUrl,
     });

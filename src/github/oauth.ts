@@ -1,4 +1,4 @@
-import { request } from "@octokit/request";
+import type { request } from "@octokit/request";
 import { RequestError } from "@octokit/request-error";
 import type { Config } from "../config.js";
 import {
@@ -9,6 +9,7 @@ import {
   PermissionError,
   ServerError,
 } from "../errors.js";
+import { requestWithDeadlines } from "./deadlines.js";
 
 /**
  * "Sign in with GitHub" through the App's own OAuth client: the only code that talks to GitHub for
@@ -68,8 +69,9 @@ export async function signInWithGitHub(
   code: string,
 ): Promise<GitHubSignIn> {
   // 1. The code becomes a user token (held only in this function).
-  const token = await exchangeCode(config, client, code);
-  const asUser = request.defaults({
+  const github = requestWithDeadlines(config.github.deadlines);
+  const token = await exchangeCode(github, config, client, code);
+  const asUser = github.defaults({
     baseUrl: config.github.apiUrl,
     headers: { authorization: `token ${token}` },
   });
@@ -82,9 +84,14 @@ export async function signInWithGitHub(
   return { userId, login, installationIds: installations.filter((_, i) => admin[i]).map(({ id }) => id) };
 }
 
-async function exchangeCode(config: Config, client: OAuthClient, code: string): Promise<string> {
+async function exchangeCode(
+  github: typeof request,
+  config: Config,
+  client: OAuthClient,
+  code: string,
+): Promise<string> {
   const response = await call("token exchange", () =>
-    request("POST /login/oauth/access_token", {
+    github("POST /login/oauth/access_token", {
       baseUrl: config.github.webUrl,
       headers: { accept: "application/json" },
       client_id: client.clientId,

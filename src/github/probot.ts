@@ -2,6 +2,7 @@ import type { request as octokitRequest } from "@octokit/request";
 import type { Logger } from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import type { Config, GitHubAppCredentials } from "../config.js";
+import { createDeadlineFetch, REQUEST_RETRIES } from "./deadlines.js";
 
 // A secondary (abuse) limit is retried once after GitHub's retry-after; after that the error reaches
 // the job, which reschedules itself with backoff instead of holding a worker asleep.
@@ -15,6 +16,7 @@ const SECONDARY_LIMIT_RETRIES = 1;
 export const PulseOctokit = ProbotOctokit.defaults((options: Record<string, unknown>) => ({
   ...options,
   ...withEnterpriseTokenRequests(options),
+  retry: { ...(options.retry as object | undefined), retries: REQUEST_RETRIES },
   throttle: {
     ...(options.throttle as object | undefined),
     onRateLimit: (retryAfter: number, request: { method: string; url: string }, octokit: ProbotOctokit) => {
@@ -47,6 +49,10 @@ function withEnterpriseTokenRequests(options: Record<string, unknown>): Record<s
   return { auth: { ...auth, request: auth.request.defaults({ baseUrl: options.baseUrl }) } };
 }
 
+/**
+ * Probot with PulseOctokit. Its `request.fetch` gives every attempt a deadline, and Probot hands
+ * the same fetch to the App's auth, so minting an installation token has one too.
+ */
 export function createProbot(config: Config, credentials: GitHubAppCredentials, log: Logger): Probot {
   return new Probot({
     appId: credentials.appId,
@@ -54,6 +60,7 @@ export function createProbot(config: Config, credentials: GitHubAppCredentials, 
     secret: credentials.webhookSecret,
     ...(config.github.enterprise ? { baseUrl: config.github.apiUrl } : {}),
     Octokit: PulseOctokit,
+    request: { fetch: createDeadlineFetch(config.github.deadlines) },
     log: log.child({ name: "probot" }),
   });
 }

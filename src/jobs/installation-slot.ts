@@ -6,6 +6,7 @@ import {
   renewInstallationSlot,
   type SlotHolder,
 } from "../db/queries/installation-slots.js";
+import { AttemptEndedError } from "../errors.js";
 import type { JobDeps } from "./handlers/deps.js";
 
 /** A dead process's slot is free again after this long without renewal. */
@@ -20,6 +21,11 @@ const WAIT_MS = 500;
  * whatever the queue and the replica: pg-boss's group concurrency caps each queue on its own, so a
  * backfill, a refresh and a members sync of one installation could otherwise call GitHub at once.
  * While every slot is taken the job waits, claimed, until `signal` says pg-boss gave up on it.
+ *
+ * The attempt's deadline is the slot's too: when `signal` aborts (pg-boss expired the attempt, its
+ * claim was lost, or the process is stopping) the slot is released at once and this throws
+ * AttemptEndedError, without waiting for `work` to wind down. `work` can no longer reach GitHub by
+ * then: the job's GitHub client carries the same signal, and its calls fail as soon as it aborts.
  */
 export async function withInstallationSlot<T>(
   deps: Pick<JobDeps, "database" | "config">,
@@ -48,12 +54,26 @@ export async function withInstallationSlot<T>(
       (error: unknown) => log.warn({ err: error, installationId }, "github slot lease not renewed"),
     );
   }, RENEW_MS);
+  const ended = attemptEnded(signal);
   try {
-    return await work();
+    return await Promise.race([work(), ended.promise]);
   } finally {
+    ended.dispose();
     clearInterval(renewal);
     await releaseInstallationSlot(db, held).catch((error: unknown) =>
       log.warn({ err: error, installationId }, "github slot not released; its lease expires"),
     );
   }
+}
+
+/** Rejects with AttemptEndedError when `signal` aborts; dispose() stops listening. */
+function attemptEnded(signal: AbortSignal | undefined): { promise: Promise<never>; dispose: () => void } {
+  if (!signal) return { promise: new Promise<never>(() => {}), dispose: () => {} };
+  let onAbort = () => {};
+  const promise = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new AttemptEndedError("the job attempt ended", { cause: signal.reason }));
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+  });
+  return { promise, dispose: () => signal.removeEventListener("abort", onAbort) };
 }

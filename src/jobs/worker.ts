@@ -1,6 +1,6 @@
 import type { JobResult, JobWithMetadata, PgBoss } from "pg-boss";
 import { waitForDatabase } from "../db/client.js";
-import { describeError, RateLimitedError } from "../errors.js";
+import { AttemptEndedError, describeError, RateLimitedError } from "../errors.js";
 import { enqueue } from "../queue/boss.js";
 import { catalog, type JobData, type QueueKey } from "../queue/catalog.js";
 import type { BatchHandler, JobContext, JobDeps, JobOutput } from "./handlers/deps.js";
@@ -18,6 +18,7 @@ import { refreshWeeklyMetricsJob } from "./handlers/refresh-weekly-metrics.js";
 import { retention } from "./handlers/retention.js";
 import { syncRepositoriesJob } from "./handlers/sync-repositories.js";
 import { withInstallationSlot } from "./installation-slot.js";
+import { assertJobsOutlastDeadlines } from "./job-deadlines.js";
 
 type JobHandler<K extends QueueKey> = (data: JobData<K>, context: JobContext) => Promise<JobOutput>;
 type HandlerFactories = {
@@ -58,6 +59,7 @@ export async function startWorkers(
   deps: JobDeps,
   queues: readonly QueueKey[] = Object.keys(jobHandlers) as QueueKey[],
 ) {
+  assertJobsOutlastDeadlines(deps.config.github.deadlines);
   for (const key of queues) {
     const definition = catalog[key];
     const handler = (
@@ -77,7 +79,10 @@ export async function startWorkers(
         queue: definition.name,
         ...("installationId" in data ? { installationId: data.installationId } : {}),
       });
-      return { data, context: { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit } };
+      return {
+        data,
+        context: { jobId: job.id, log, finalAttempt: job.retryCount >= job.retryLimit, signal: job.signal },
+      };
     };
 
     const waitForPostgres = () => waitForDatabase(deps.database, { timeoutMs: DATABASE_OUTAGE_WAIT_MS });
@@ -99,6 +104,11 @@ export async function startWorkers(
         log.warn({ resetAt: error.resetAt, kind: error.kind }, "rate limited; job rescheduled");
         await enqueue(boss, key, data, { startAfter: error.resetAt });
         return { id: job.id, status: "completed" };
+      }
+      if (error instanceof AttemptEndedError) {
+        // pg-boss settled the attempt already (expired: retried; process stopping: handed back).
+        log.warn("job attempt ended before its work; github calls and slot given up");
+        return { id: job.id, status: "failed", output: { message: describeError(error) } };
       }
       log.error({ err: error, code: (error as { code?: string }).code }, "job failed");
       // pg-boss keeps the output (jsonb): the text carries no query parameters and no U+0000.

@@ -14,7 +14,12 @@ interface QueueDefinition<S extends z.ZodType> {
   label: string;
   schema: S;
   policy: QueuePolicy;
-  options: QueueOptions;
+  /**
+   * expireInSeconds is stated for every queue: it is an attempt's deadline. When it passes, pg-boss
+   * gives the attempt up (and retries it), and a GitHub-calling attempt stops calling GitHub and
+   * frees its installation slot (see src/jobs/job-deadlines.ts for how it bounds GitHub's).
+   */
+  options: QueueOptions & { expireInSeconds: number };
   /** Deduplication key for stately queues: one queued and one active job per key. */
   singletonKey?: (data: z.infer<S>) => string;
   /** Jobs of one installation share a concurrency group. */
@@ -60,7 +65,8 @@ export const catalog = {
       nodeId: z.string().min(1),
     }),
     policy: "stately",
-    options: { ...watched, expireInSeconds: 300, deleteAfterSeconds: 86_400 },
+    // A few queries; 600 s leaves room for the slowest call with its retries (src/jobs/job-deadlines.ts).
+    options: { ...watched, expireInSeconds: 600, deleteAfterSeconds: 86_400 },
     singletonKey: (data) => `${data.installationId}:${data.pullRequestId}`,
     installationGroup: true,
   }),
@@ -81,8 +87,10 @@ export const catalog = {
     // from working it at once. Not "stately": pg-boss skips keys it last saw active in a cache
     // refreshed once a minute, which left a backfill's next slice waiting up to two minutes.
     policy: "short",
-    // A slice works 20 s; a whole backfill runs as chained slices, woken at once by NOTIFY.
-    options: { ...watched, expireInSeconds: 600, notify: true },
+    // A slice starts pages for 20 s; a whole backfill runs as chained slices, woken at once by
+    // NOTIFY. 900 s: the slice, plus the page in flight when it ends with the longest GitHub
+    // deadlines allowed to it (src/jobs/job-deadlines.ts).
+    options: { ...watched, expireInSeconds: 900, notify: true },
     singletonKey: (data) => String(data.repoId),
     installationGroup: true,
   }),

@@ -65,14 +65,17 @@ export async function backfillPage(ctx: SyncContext, repo: Repository): Promise<
     pageSize: repo.pageSize,
   });
 
-  // 2. Keep the pull requests inside the window and follow their long review/commit lists.
+  // 2. Keep the pull requests inside the window that an earlier, shallower pass did not store
+  //    (a deeper pass starts again at the page that crossed the old cutoff), and follow their
+  //    long review/commit lists.
   const inWindow = cutoff ? page.nodes.filter((pr) => new Date(pr.createdAt) >= cutoff) : page.nodes;
   const reachedCutoff = inWindow.length < page.nodes.length;
-  const snapshots = await completePullRequests(ctx.client, inWindow);
+  const missing = inWindow.filter((pr) => !isStoredByEarlierPass(repo, pr));
+  const snapshots = await completePullRequests(ctx.client, missing);
 
-  // 3. Store rows, progress and cursor together.
+  // 3. Store rows, progress and cursor together; each pull request is counted once.
   const finished = reachedCutoff || !page.hasNextPage;
-  const prsDone = repo.prsDone + inWindow.length;
+  const prsDone = repo.prsDone + missing.length;
   await withTransaction(ctx.database, async (db) => {
     await storePullRequests(db, ctx, repo.id, snapshots, { now });
     await updateRepository(db, repo.id, {
@@ -97,13 +100,21 @@ export async function backfillPage(ctx: SyncContext, repo: Repository): Promise<
     });
   });
   ctx.log.debug(
-    { repo: repo.fullName, fetched: page.nodes.length, stored: inWindow.length, finished },
+    { repo: repo.fullName, fetched: page.nodes.length, stored: missing.length, finished },
     "backfill page",
   );
   if (finished && repo.syncStartedAt) {
     ctx.metrics?.syncFinished("backfill", (now.getTime() - repo.syncStartedAt.getTime()) / 1000);
   }
   return finished ? "done" : "more";
+}
+
+/**
+ * The history an earlier pass stored reaches back to `backfilled_since`: a pull request created
+ * since then was stored (and counted) by it, and webhooks and the delta sync keep it fresh.
+ */
+function isStoredByEarlierPass(repo: Pick<Repository, "backfilledSince">, pr: GqlPullRequest): boolean {
+  return repo.backfilledSince !== null && new Date(pr.createdAt) >= repo.backfilledSince;
 }
 
 /** Queues a backfill for each repository, in the caller's transaction, and shows it as queued. */

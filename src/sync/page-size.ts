@@ -5,6 +5,20 @@ export const MAX_PAGE_SIZE = 100;
 /** Below this a timeout is not about page size any more; the error goes to the job's retries. */
 export const MIN_PAGE_SIZE = 5;
 
+/** The most attempts one page can take: each size from the largest halved down to the smallest. */
+export const MAX_PAGE_ATTEMPTS = pageSizeLadder().length;
+
+function pageSizeLadder(): number[] {
+  const sizes = [MAX_PAGE_SIZE];
+  while (sizes.at(-1)! > MIN_PAGE_SIZE) sizes.push(halved(sizes.at(-1)!));
+  return sizes;
+}
+
+/** The size asked for after a timeout. */
+function halved(size: number): number {
+  return Math.max(MIN_PAGE_SIZE, Math.floor(size / 2));
+}
+
 /** 502, 504 and dropped connections on a big page usually mean GitHub timed out computing it. */
 export function isTimeout(error: unknown): boolean {
   return (
@@ -28,7 +42,7 @@ export async function withAdaptivePageSize<T>(
       return { result, nextPageSize: Math.min(MAX_PAGE_SIZE, size * 2) };
     } catch (error) {
       if (!isTimeout(error) || size <= MIN_PAGE_SIZE) throw error;
-      size = Math.max(MIN_PAGE_SIZE, Math.floor(size / 2));
+      size = halved(size);
     }
   }
 }

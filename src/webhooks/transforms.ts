@@ -1,6 +1,6 @@
 import type { NewPullRequestRow, NewReviewRow } from "../db/schema/index.js";
 import { derivePullRequestState } from "../metrics/pull-request.js";
-import { reviewStateFrom } from "../sync/transforms/pull-request.js";
+import { canonicalLogin, reviewStateFrom } from "../sync/transforms/pull-request.js";
 import { cleanOptionalText, cleanText } from "../text.js";
 import type { WebhookPullRequest, WebhookReview } from "./payloads.js";
 
@@ -14,6 +14,7 @@ export function pullRequestRowFromWebhook(
   repoId: number,
 ): NewPullRequestRow {
   const mergedAt = date(pr.merged_at);
+  const authorType = cleanOptionalText(pr.user?.type) ?? null;
   return {
     installationId,
     id: pr.id,
@@ -25,8 +26,8 @@ export function pullRequestRowFromWebhook(
     state: derivePullRequestState(pr.state, mergedAt),
     draft: pr.draft ?? false,
     authorId: pr.user?.id ?? null,
-    authorLogin: cleanOptionalText(pr.user?.login) ?? null,
-    authorType: cleanOptionalText(pr.user?.type) ?? null,
+    authorLogin: canonicalLogin(pr.user?.login, authorType),
+    authorType,
     headRef: cleanText(pr.head.ref),
     baseRef: cleanText(pr.base.ref),
     createdAt: new Date(pr.created_at),
@@ -47,14 +48,15 @@ export function reviewRowFromWebhook(
   pullRequestId: number,
   repoId: number,
 ): NewReviewRow {
+  const reviewerType = cleanOptionalText(review.user?.type) ?? null;
   return {
     id: review.id,
     installationId,
     pullRequestId,
     repoId,
     reviewerId: review.user?.id ?? null,
-    reviewerLogin: cleanOptionalText(review.user?.login) ?? null,
-    reviewerType: cleanOptionalText(review.user?.type) ?? null,
+    reviewerLogin: canonicalLogin(review.user?.login, reviewerType),
+    reviewerType,
     state: reviewStateFrom(review.state),
     submittedAt: date(review.submitted_at),
   };

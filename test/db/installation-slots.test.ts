@@ -8,6 +8,7 @@ import {
   renewInstallationSlot,
 } from "../../src/db/queries/installation-slots.js";
 import { appState } from "../../src/db/schema/index.js";
+import { AttemptEndedError } from "../../src/errors.js";
 import { withInstallationSlot } from "../../src/jobs/installation-slot.js";
 import { testConfig } from "../support/app.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
@@ -33,6 +34,7 @@ beforeEach(async () => {
 
 const INSTALLATION = 77;
 const key = (slot: number) => `github-slot:${INSTALLATION}:${slot}`;
+const heldSlots = () => database.db.select().from(appState).where(like(appState.key, "github-slot:%"));
 
 /** A lease as a replica left it: held by `job` (attempt 0), last renewed `ageSeconds` ago. */
 async function storeLease(slot: number, job: string, ageSeconds: number) {
@@ -154,5 +156,29 @@ describe("withInstallationSlot", () => {
     attempt.abort(new Error("handler execution exceeded 300s"));
     await expect(waiting).rejects.toThrow("handler execution exceeded 300s");
     expect(ran).toBe(false);
+  });
+
+  it("gives the slot back the moment the attempt ends, without waiting for its work", async () => {
+    const attempt = new AbortController();
+    let started = false;
+    const holding = withInstallationSlot(
+      { database, config: testConfig({ SYNC_CONCURRENCY_PER_INSTALLATION: "1" }) },
+      INSTALLATION,
+      { job: "job-a", attempt: 0 },
+      pino({ level: "silent" }),
+      // Work stuck on something that never ends (a request with no deadline, say).
+      () => {
+        started = true;
+        return new Promise<never>(() => {});
+      },
+      attempt.signal,
+    );
+    await waitFor(() => started, { what: "the work to start" });
+    expect(await heldSlots()).toHaveLength(1);
+
+    attempt.abort(new Error("handler execution exceeded 600s"));
+
+    await expect(holding).rejects.toBeInstanceOf(AttemptEndedError);
+    expect(await heldSlots()).toEqual([]);
   });
 });

@@ -3,7 +3,13 @@ import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema/index.js";
 import { APP_ID, type TestApp } from "./app.js";
-import { buildWebhook, type PullRequest, type Webhook, type World } from "./fake-github/index.js";
+import {
+  buildWebhook,
+  MAX_PULL_REQUEST_COMMITS,
+  type PullRequest,
+  type Webhook,
+  type World,
+} from "./fake-github/index.js";
 import { waitFor } from "./wait.js";
 
 /**
@@ -161,7 +167,7 @@ export async function redeliverFailed(
 
 /**
  * The database holds exactly GitHub's pull requests, reviews and commits for these repositories:
- * every one, with GitHub's values, and nothing else (so nothing twice).
+ * every one GitHub lists, with GitHub's values, and nothing else (so nothing twice).
  */
 export async function expectDatabaseToMatchGitHub(
   database: Pick<Database, "db">,
@@ -219,7 +225,12 @@ export async function expectDatabaseToMatchGitHub(
     .from(schema.commits)
     .where(inArray(schema.commits.repoId, [...repoIds]));
   expect(storedCommits.map((c) => `${c.pullRequestId}:${c.sha}`).sort()).toEqual(
-    prs.flatMap((pr) => pr.commits.map((commit) => `${pr.id}:${commit.sha}`)).sort(),
+    prs
+      .flatMap((pr) =>
+        // What GitHub lists of a pull request's commits: its first 250.
+        pr.commits.slice(0, MAX_PULL_REQUEST_COMMITS).map((commit) => `${pr.id}:${commit.sha}`),
+      )
+      .sort(),
   );
 }
 

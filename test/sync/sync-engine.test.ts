@@ -162,6 +162,30 @@ describe("backfill", () => {
     expect(await repository(repoId)).toMatchObject({ syncStatus: "complete" });
   }, 150_000);
 
+  it("deepening 30 to 60 days counts each pull request of the window once", async () => {
+    // ~3 pull requests a day, so the page that crossed the 30-day cutoff also held newer ones.
+    const { installation, repos } = await install({ prsPerRepo: 360, spanDays: 120 });
+    await t.app.drain(ALL_QUEUES, 120_000);
+    const repoId = repos[0]!.id;
+    const thirtyDays = truthFor([repoId], daysAgo(30)).length;
+    expect(await repository(repoId)).toMatchObject({ prsDone: thirtyDays, prsTotal: thirtyDays });
+
+    await t.database.db
+      .update(schema.repositories)
+      .set({ syncDepth: "60d" })
+      .where(eq(schema.repositories.id, repoId));
+    await enqueue(t.app.boss, "backfillRepo", { installationId: installation.id, repoId });
+    await t.app.drain(ALL_QUEUES, 120_000);
+
+    const sixtyDays = truthFor([repoId], daysAgo(60)).length;
+    expect(await repository(repoId)).toMatchObject({
+      syncStatus: "complete",
+      prsDone: sixtyDays,
+      prsTotal: sixtyDays,
+    });
+    await expectMatchesTruth(installation.id, truthFor([repoId], daysAgo(60)));
+  }, 150_000);
+
   it("a backfill with nothing left to fetch (depth shortened) leaves the repository complete", async () => {
     const { installation, repos } = await install({ prsPerRepo: 30 });
     await t.app.drain(ALL_QUEUES, 60_000);

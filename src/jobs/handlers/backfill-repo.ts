@@ -15,7 +15,7 @@ import { openSyncContext } from "./open-sync-context.js";
  * A job works pages for up to this long, then queues its continuation: other repositories and
  * installations get their turn, and a long history never holds a worker for hours.
  */
-const SLICE_MS = 20_000;
+export const SLICE_MS = 20_000;
 /** Another job holds the repository (a slice still finishing): look again after this long. */
 const BUSY_RETRY_SECONDS = 15;
 
@@ -26,7 +26,7 @@ const BUSY_RETRY_SECONDS = 15;
  */
 export function backfillRepo(deps: JobDeps) {
   return async (data: JobData<"backfillRepo">, context: JobContext): Promise<JobOutput> => {
-    const opened = await openSyncContext(deps, data.installationId, context.log);
+    const opened = await openSyncContext(deps, data.installationId, context);
     if (!opened) return;
     const slice = await withAdvisoryLock(deps.database, LOCK_NAMESPACE.backfill, String(data.repoId), () =>
       workSlice(deps, opened.ctx, data, context),

@@ -16,8 +16,11 @@ import { openSyncContext } from "./open-sync-context.js";
  * left for the delta its backfill queues when it completes (see backfill-repo.ts).
  */
 export function deltaSync(deps: JobDeps) {
-  return async (data: JobData<"deltaSync">, { log, finalAttempt }: JobContext): Promise<JobOutput> => {
-    const opened = await openSyncContext(deps, data.installationId, log);
+  return async (
+    data: JobData<"deltaSync">,
+    { log, finalAttempt, signal }: JobContext,
+  ): Promise<JobOutput> => {
+    const opened = await openSyncContext(deps, data.installationId, { log, signal });
     if (!opened) return;
     const { ctx, installation } = opened;
     const db = deps.database.db;

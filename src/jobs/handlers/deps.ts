@@ -32,6 +32,11 @@ export interface JobContext {
   log: Logger;
   /** No retry follows if this attempt fails: the place to record a terminal error. */
   finalAttempt: boolean;
+  /**
+   * Aborted when the attempt is over: pg-boss expired it (expireInSeconds is its deadline), its
+   * claim was lost, or the process stopped. The attempt's GitHub client carries it.
+   */
+  signal: AbortSignal;
 }
 
 /**

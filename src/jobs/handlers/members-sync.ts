@@ -5,8 +5,8 @@ import type { JobContext, JobDeps, JobOutput } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
 
 export function membersSync(deps: JobDeps) {
-  return async (data: JobData<"membersSync">, { log }: JobContext): Promise<JobOutput> => {
-    const opened = await openSyncContext(deps, data.installationId, log);
+  return async (data: JobData<"membersSync">, { log, signal }: JobContext): Promise<JobOutput> => {
+    const opened = await openSyncContext(deps, data.installationId, { log, signal });
     if (!opened || opened.installation.accountType !== "Organization") return;
     let result;
     try {

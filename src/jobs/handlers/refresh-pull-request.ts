@@ -8,8 +8,8 @@ import { openSyncContext } from "./open-sync-context.js";
 
 /** Fetches one pull request with all its reviews and commits and stores it: what webhooks lack. */
 export function refreshPullRequest(deps: JobDeps) {
-  return async (data: JobData<"refreshPullRequest">, { log }: JobContext): Promise<JobOutput> => {
-    const opened = await openSyncContext(deps, data.installationId, log);
+  return async (data: JobData<"refreshPullRequest">, { log, signal }: JobContext): Promise<JobOutput> => {
+    const opened = await openSyncContext(deps, data.installationId, { log, signal });
     if (!opened) return;
     const { ctx } = opened;
     let snapshot: PullRequestSnapshot | null;

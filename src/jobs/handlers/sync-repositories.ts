@@ -6,8 +6,8 @@ import type { JobContext, JobDeps, JobOutput } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
 
 export function syncRepositoriesJob(deps: JobDeps) {
-  return async (data: JobData<"syncRepositories">, { log }: JobContext): Promise<JobOutput> => {
-    const opened = await openSyncContext(deps, data.installationId, log);
+  return async (data: JobData<"syncRepositories">, { log, signal }: JobContext): Promise<JobOutput> => {
+    const opened = await openSyncContext(deps, data.installationId, { log, signal });
     if (!opened) return;
     let result;
     try {

@@ -32,6 +32,19 @@ function actorType(actor: GqlActor | null): string | null {
       : cleanText(actor.__typename);
 }
 
+const BOT_SUFFIX = "[bot]";
+
+/**
+ * The one spelling of an account's login, whichever path brought it: GitHub's REST API, webhooks and
+ * UI call an App's bot account `dependabot[bot]`, while GraphQL's Bot actor says `dependabot`. A
+ * bot's login gets the suffix; anyone else's is kept as it is (cleaned).
+ */
+export function canonicalLogin(login: string | null | undefined, type: string | null): string | null {
+  const cleaned = cleanOptionalText(login) ?? null;
+  if (cleaned === null || type !== "Bot" || cleaned.endsWith(BOT_SUFFIX)) return cleaned;
+  return `${cleaned}${BOT_SUFFIX}`;
+}
+
 /** Users, bots and mannequins have a database id; organizations and enterprise accounts do not here. */
 function actorId(actor: GqlActor | null): number | null {
   return actor && "databaseId" in actor ? actor.databaseId : null;
@@ -50,7 +63,7 @@ export function reviewRowFromGraphql(
     pullRequestId,
     repoId,
     reviewerId: actorId(review.author),
-    reviewerLogin: cleanOptionalText(review.author?.login) ?? null,
+    reviewerLogin: canonicalLogin(review.author?.login, actorType(review.author)),
     reviewerType: actorType(review.author),
     state: reviewStateFrom(review.state),
     submittedAt: date(review.submittedAt),
@@ -98,7 +111,7 @@ export function pullRequestRowFromGraphql(
     state: derivePullRequestState(pr.state, mergedAt),
     draft: pr.isDraft,
     authorId: actorId(pr.author),
-    authorLogin: cleanOptionalText(pr.author?.login) ?? null,
+    authorLogin: canonicalLogin(pr.author?.login, actorType(pr.author)),
     authorType: actorType(pr.author),
     headRef: cleanText(pr.headRefName),
     baseRef: cleanText(pr.baseRefName),

@@ -17,7 +17,16 @@ export interface FaultSettings {
   /** With maxNodesBeforeTimeout: GraphQL answers bigger than that wait this long per node, then 502. */
   timeoutPerNodeMs?: number;
   maxNodesBeforeTimeout?: number;
+  /** Share of requests accepted and never answered: no status, no headers, until the client leaves. */
+  hangRate?: number;
+  /** Share of requests answered with status, headers and half the body, then nothing more. */
+  stallBodyRate?: number;
+  /** Leave the next `count` requests whose path contains `match` unanswered (like hangRate). */
+  hangNext?: { count: number; match: string };
 }
+
+/** How a request that hangs stops: before its answer starts, or halfway through its body. */
+export type Hang = "no-answer" | "stalled-body";
 
 export interface FaultResponse {
   status: number;
@@ -34,6 +43,10 @@ export class Faults {
   retryAfterSeconds = 1;
   /** How many failures were injected, so a test can tell its faults really happened. */
   injected = 0;
+  /** Requests that hung, of either kind (counted in `injected` too). */
+  hangs = 0;
+  /** Hanging requests whose client has not given up yet. */
+  hanging = 0;
   #settings: FaultSettings = {};
   readonly #rng: Rng;
 
@@ -83,6 +96,24 @@ export class Faults {
     if (this.#roll(s.serverErrorRate)) return failure(502, this.retryAfterSeconds);
     if (this.#roll(s.gatewayTimeoutRate)) return failure(504, this.retryAfterSeconds);
     return null;
+  }
+
+  /**
+   * Decides, after pick() let a request through, whether it hangs instead of being answered.
+   * Token exchange never hangs, so that these faults exercise the API calls.
+   */
+  hang(path: string): Hang | null {
+    if (TOKEN_EXCHANGE_PATH.test(path)) return null;
+    const s = this.#settings;
+    const next = s.hangNext !== undefined && s.hangNext.count > 0 && path.includes(s.hangNext.match);
+    if (next) s.hangNext!.count--;
+    const hang: Hang | null =
+      next || this.#roll(s.hangRate) ? "no-answer" : this.#roll(s.stallBodyRate) ? "stalled-body" : null;
+    if (hang) {
+      this.injected++;
+      this.hangs++;
+    }
+    return hang;
   }
 
   /** After a GraphQL query ran: whether its answer is too big and GitHub would have timed out. */

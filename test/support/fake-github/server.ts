@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Faults } from "./faults.js";
-import type { FaultResponse } from "./faults.js";
+import type { FaultResponse, Hang } from "./faults.js";
 import { executeGraphql, loadGitHubSchema } from "./graphql.js";
 import type { GraphqlRequest } from "./graphql.js";
 import { FakeOAuth } from "./oauth.js";
@@ -132,6 +132,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       }
       const fault = faults.pick(requestUrl.pathname, typeof request.query === "string" ? request.query : "");
       if (fault !== null) return sendFault(res, fault, delay);
+      const hang = faults.hang(requestUrl.pathname);
+      if (hang === "no-answer") return hangUntilClosed(res, faults);
       const installation = authenticateToken(world, req.headers.authorization);
       if (installation === undefined) {
         await delay(0);
@@ -155,6 +157,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         outcome.status,
         outcome.rate === null ? {} : rateLimitHeaders(outcome.rate),
         outcome.body,
+        hang,
+        faults,
       );
     }
 
@@ -174,10 +178,15 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       count(`${method} (fault)`);
       return sendFault(res, fault, delay);
     }
+    const hang = faults.hang(requestUrl.pathname);
+    if (hang === "no-answer") {
+      count(`${method} (hang)`);
+      return hangUntilClosed(res, faults);
+    }
     const response = handleRest({ world, urls, limiter, requestUrl, redeliver }, method, path, req.headers);
     count(response.route);
     await delay(response.nodes);
-    return send(res, response.status, response.headers, response.body);
+    return send(res, response.status, response.headers, response.body, hang, faults);
   };
 
   const server = createServer((req, res) => {
@@ -264,14 +273,32 @@ async function sendFault(
   res.end(fault.body);
 }
 
-function send(res: ServerResponse, status: number, headers: Record<string, string>, body: unknown): void {
-  const text = body === undefined || status === 204 ? "" : JSON.stringify(body);
+function send(
+  res: ServerResponse,
+  status: number,
+  headers: Record<string, string>,
+  body: unknown,
+  hang: Hang | null = null,
+  faults?: Faults,
+): void | Promise<void> {
+  const bytes = Buffer.from(body === undefined || status === 204 ? "" : JSON.stringify(body));
   res.writeHead(status, {
     ...baseHeaders(),
     "content-type": "application/json; charset=utf-8",
+    ...(status === 204 ? {} : { "content-length": String(bytes.length) }),
     ...headers,
   });
-  res.end(text);
+  if (hang !== "stalled-body" || faults === undefined) return void res.end(bytes);
+  // The whole body announced, half of it sent: the client waits for the rest.
+  res.write(bytes.subarray(0, Math.floor(bytes.length / 2)));
+  return hangUntilClosed(res, faults);
+}
+
+/** A request that hangs holds its connection until the client gives up (or the server closes). */
+async function hangUntilClosed(res: ServerResponse, faults: Faults): Promise<void> {
+  faults.hanging++;
+  await new Promise<void>((resolve) => res.once("close", resolve));
+  faults.hanging--;
 }
 
 function baseHeaders(): Record<string, string> {
