@@ -24,32 +24,85 @@ function excluded(column: PgColumn): SQL {
 /**
  * Inserts or updates pull requests, but never with data older than what is stored (GitHub's
  * updated_at is the version). Keys a row leaves undefined keep their stored value, so a webhook
- * payload without, say, additions does not erase what the GraphQL sync wrote. Rows in one call must
- * carry the same keys. Returns the ids that were written.
+ * payload without, say, additions does not erase what the GraphQL sync wrote. Returns the ids that
+ * were written.
  */
 export async function upsertPullRequests(db: Db, rows: NewPullRequestRow[]): Promise<number[]> {
+  return (await upsertPullRequestKeys(db, rows)).map((row) => row.id);
+}
+
+/**
+ * upsertPullRequests for rows of several installations (a batch of webhook deliveries): returns
+ * the (installation, id) keys that were written. Rows are written in key order, so two batches
+ * sharing pull requests lock them in the same order and never deadlock.
+ *
+ * Rows may leave different keys undefined (a review's payload carries no sizes, only a
+ * ready_for_review event sets its moment): such a key is written where a row has it and kept where
+ * it does not. Only nullable columns without a default may vary so, and a row may not set one to
+ * null: in one statement, null is how a row says "keep the stored value".
+ */
+export async function upsertPullRequestKeys(
+  db: Db,
+  rows: NewPullRequestRow[],
+): Promise<{ installationId: number; id: number }[]> {
   if (rows.length === 0) return [];
-  const keys = (Object.keys(rows[0]!) as PrKey[]).filter(
-    (key) => !IMMUTABLE.includes(key) && rows[0]![key] !== undefined,
+  const defined = (row: NewPullRequestRow, key: PrKey) => row[key] !== undefined;
+  const keys = (Object.keys(prColumns) as PrKey[]).filter(
+    (key) => !IMMUTABLE.includes(key) && rows.some((row) => defined(row, key)),
   );
+  const varying = keys.filter((key) => !rows.every((row) => defined(row, key)));
+  for (const key of varying) assertKeepable(key, rows);
   const set: Record<string, SQL> = { writtenAt: sql`now()` };
-  for (const key of keys) set[key] = excluded(prColumns[key]);
-  const written = await db
+  for (const key of keys) {
+    const column = prColumns[key];
+    set[key] = varying.includes(key) ? sql`coalesce(${excluded(column)}, ${column})` : excluded(column);
+  }
+  const sorted = [...rows].sort((a, b) => a.installationId - b.installationId || a.id - b.id);
+  return db
     .insert(pullRequests)
-    .values(rows)
+    .values(sorted.map((row) => withNulls(row, varying)))
     .onConflictDoUpdate({
       target: [pullRequests.installationId, pullRequests.id],
       set,
       setWhere: sql`${pullRequests.updatedAt} <= excluded."updated_at"`,
     })
-    .returning({ id: pullRequests.id });
-  return written.map((row) => row.id);
+    .returning({ installationId: pullRequests.installationId, id: pullRequests.id });
 }
 
-/** A dismissed review stays dismissed: a late "submitted" or "edited" delivery cannot undo it. */
-export async function upsertReviews(db: Db, rows: NewReviewRow[]): Promise<void> {
-  for (const chunk of chunks(rows)) await upsertReviewChunk(db, chunk);
+/** A key rows may leave undefined: inserted as null (not a default) and kept on update. */
+function assertKeepable(key: PrKey, rows: NewPullRequestRow[]): void {
+  const column = prColumns[key];
+  if (column.notNull || column.hasDefault || rows.some((row) => row[key] === null)) {
+    throw new Error(`pull request rows of one statement must agree on whether they set ${key}`);
+  }
 }
+
+function withNulls(row: NewPullRequestRow, varying: PrKey[]): NewPullRequestRow {
+  const filled: Record<string, unknown> = { ...row };
+  for (const key of varying) filled[key] ??= null;
+  return filled as NewPullRequestRow;
+}
+
+/**
+ * A dismissed review stays dismissed: a late "submitted" or "edited" delivery cannot undo it.
+ * Written in id order, so concurrent writers of the same reviews never deadlock.
+ */
+export async function upsertReviews(db: Db, rows: NewReviewRow[]): Promise<void> {
+  const sorted = [...rows].sort((a, b) => a.id - b.id);
+  for (const chunk of chunks(sorted)) await upsertReviewChunk(db, chunk);
+}
+
+/** What is stored of these reviews: what a later delivery may change (see upsertReviews). */
+export async function findStoredReviews(db: Db, ids: number[]) {
+  if (ids.length === 0) return new Map<number, StoredReview>();
+  const rows = await db
+    .select({ id: reviews.id, state: reviews.state, submittedAt: reviews.submittedAt })
+    .from(reviews)
+    .where(inArray(reviews.id, [...new Set(ids)]));
+  return new Map(rows.map(({ id, ...review }) => [id, review]));
+}
+
+export type StoredReview = Pick<NewReviewRow, "state" | "submittedAt">;
 
 async function upsertReviewChunk(db: Db, rows: NewReviewRow[]): Promise<void> {
   await db
@@ -202,18 +255,44 @@ export type DerivedPullRequestColumns = Pick<
   | "isHotfix"
 >;
 
-/** Writes recomputed derived columns, one statement per pull request. */
+/** Writes recomputed derived columns of any number of pull requests in one statement. */
 export async function updatePullRequestMetrics(
   db: Db,
   installationId: number,
-  updates: { id: number; metrics: DerivedPullRequestColumns }[],
+  updates: { id: number; metrics: Required<DerivedPullRequestColumns> }[],
 ): Promise<void> {
-  for (const { id, metrics } of updates) {
-    await db
-      .update(pullRequests)
-      .set(metrics)
-      .where(and(eq(pullRequests.installationId, installationId), eq(pullRequests.id, id)));
-  }
+  if (updates.length === 0) return;
+  // One jsonb parameter typed by jsonb_to_recordset: dates, numerics and booleans keep their types.
+  const values = JSON.stringify(updates.map(({ id, metrics }) => ({ id, ...metricsJson(metrics) })));
+  await db.execute(sql`
+    update ${pullRequests} pr set
+      first_review_at = v.first_review_at, first_commit_at = v.first_commit_at,
+      cycle_time_hours = v.cycle_time_hours, review_time_hours = v.review_time_hours,
+      coding_phase_hours = v.coding_phase_hours, pickup_phase_hours = v.pickup_phase_hours,
+      review_phase_hours = v.review_phase_hours, is_revert = v.is_revert,
+      revert_pattern_match = v.revert_pattern_match, is_hotfix = v.is_hotfix
+    from jsonb_to_recordset(${values}::jsonb) as v(
+      id bigint, first_review_at timestamptz, first_commit_at timestamptz,
+      cycle_time_hours numeric, review_time_hours numeric, coding_phase_hours numeric,
+      pickup_phase_hours numeric, review_phase_hours numeric, is_revert boolean,
+      revert_pattern_match boolean, is_hotfix boolean)
+    where pr.installation_id = ${installationId} and pr.id = v.id`);
+}
+
+/** The derived columns under their SQL names (every one: a column left out would be written null). */
+function metricsJson(metrics: Required<DerivedPullRequestColumns>) {
+  return {
+    first_review_at: metrics.firstReviewAt,
+    first_commit_at: metrics.firstCommitAt,
+    cycle_time_hours: metrics.cycleTimeHours,
+    review_time_hours: metrics.reviewTimeHours,
+    coding_phase_hours: metrics.codingPhaseHours,
+    pickup_phase_hours: metrics.pickupPhaseHours,
+    review_phase_hours: metrics.reviewPhaseHours,
+    is_revert: metrics.isRevert,
+    revert_pattern_match: metrics.revertPatternMatch,
+    is_hotfix: metrics.isHotfix,
+  };
 }
 
 /** The weeks (Mondays in `timeZone`) the repositories' pull requests count in. */

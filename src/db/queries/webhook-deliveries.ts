@@ -41,35 +41,30 @@ export async function findDeliveries(db: Db, ids: string[]): Promise<Map<string,
   return new Map(rows.map((row) => [row.id, row]));
 }
 
-/** Records one processing attempt of each of these deliveries, all with the same final outcome. */
-export async function markDeliveriesProcessed(db: Db, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db
-    .update(webhookDeliveries)
-    .set({
-      status: "processed",
-      lastError: null,
-      attempts: sql`${webhookDeliveries.attempts} + 1`,
-      processedAt: sql`now()`,
-    })
-    .where(inArray(webhookDeliveries.id, ids));
+export interface DeliveryOutcome {
+  id: string;
+  status: DeliveryStatus;
+  error?: string | null;
 }
 
-export async function markDelivery(
-  db: Db,
-  id: string,
-  outcome: { status: DeliveryStatus; error?: string | null },
-): Promise<void> {
-  await db
-    .update(webhookDeliveries)
-    .set({
-      status: outcome.status,
-      lastError: outcome.error ?? null,
-      attempts: sql`${webhookDeliveries.attempts} + 1`,
-      // Only a final outcome is a moment of processing; a retry still waiting has none.
-      processedAt: outcome.status === "processed" || outcome.status === "ignored" ? sql`now()` : null,
-    })
-    .where(eq(webhookDeliveries.id, id));
+/**
+ * Records one processing attempt of each of these deliveries, in one statement whatever their
+ * outcomes. Only a final outcome (processed, ignored) is a moment of processing: the clock at the
+ * end of the batch's work, not the start of its transaction. A retry still waiting has none.
+ */
+export async function recordDeliveryOutcomes(db: Db, outcomes: DeliveryOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  const values = JSON.stringify(
+    outcomes.map(({ id, status, error }) => ({ id, status, error: error ?? null })),
+  );
+  await db.execute(sql`
+    update ${webhookDeliveries} d set
+      status = v.status,
+      last_error = v.error,
+      attempts = d.attempts + 1,
+      processed_at = case when v.status in ('processed', 'ignored') then clock_timestamp() end
+    from jsonb_to_recordset(${values}::jsonb) as v(id text, status text, error text)
+    where d.id = v.id`);
 }
 
 /** Which of these GUIDs are stored here (received and committed, whatever became of them). */

@@ -70,13 +70,24 @@ export async function resolveKnownRepository(
   }
   if (installation.deletedAt) return undefined;
   const settings = parseInstallationSettings(installation.settings);
-  if (!repository || repository.installationId !== installationId || repository.removedAt) {
+  if (!isCurrentRepository(repository, installationId)) {
     await upsertRepositories(db, installationId, [repositoryFacts(payload.repository)], {
       track: settings.autoTrackNewRepos,
     });
     repository = (await findRepository(db, payload.repository.id))!;
   }
   return { installationId, settings, repository };
+}
+
+/**
+ * Whether the stored repository is the installation's as it stands, so that an event about it
+ * needs nothing created or restored first.
+ */
+export function isCurrentRepository(
+  repository: Repository | undefined,
+  installationId: number,
+): repository is Repository {
+  return Boolean(repository && repository.installationId === installationId && !repository.removedAt);
 }
 
 /** The refresh that fetches what a payload lacks (all reviews and commits). */
