@@ -215,20 +215,35 @@ describe("a fetch of pull request activity, applied as one set", () => {
     ]);
   });
 
-  it("deliveries of other events keep their place between the sets", async () => {
-    const removed = webhookExample("installation_repositories", "removed");
-    removed.installation.id = INSTALLATION;
-    removed.repositories_removed = [
-      { id: REPO, node_id: "R_1", name: "Hello-World", full_name: "Codertocat/Hello-World", private: false },
-    ];
-    const deliveries: Delivery[] = [
-      pullRequest("edited", 20, { title: "before the removal" }),
-      { event: "installation_repositories", payload: removed },
-      pullRequest("edited", 30, { title: "after the removal" }),
-    ];
-    const { oneByOne, together } = await bothWays([pullRequest("opened", 10)], deliveries);
-    expect(together).toEqual(oneByOne);
-  });
+  // The repository's access revoked (an event handled one by one) between pull request deliveries:
+  // an event about the repository after the removal stores it again, one before does not.
+  it.each([
+    ["before", ["edited", "removed"], true],
+    ["after", ["edited", "removed", "edited"], false],
+  ])(
+    "deliveries of other events keep their place between the sets (pull request %s the removal)",
+    async (_name, sequence, removedAtTheEnd) => {
+      const removed = webhookExample("installation_repositories", "removed");
+      removed.installation.id = INSTALLATION;
+      removed.repositories_removed = [
+        {
+          id: REPO,
+          node_id: "R_1",
+          name: "Hello-World",
+          full_name: "Codertocat/Hello-World",
+          private: false,
+        },
+      ];
+      const deliveries = sequence.map((step, i): Delivery =>
+        step === "removed"
+          ? { event: "installation_repositories", payload: removed }
+          : pullRequest("edited", 20 + i, { title: `edit ${i}` }),
+      );
+      const { oneByOne, together } = await bothWays([pullRequest("opened", 10)], deliveries);
+      expect(together).toEqual(oneByOne);
+      expect(together.repositories).toEqual([expect.objectContaining({ removed: removedAtTheEnd })]);
+    },
+  );
 });
 
 describe("outcomes of a fetch", () => {
