@@ -47,22 +47,29 @@ export class FollowUps {
   }
 
   /**
-   * Does them all in the caller's transaction. Shared rows are locked in one order (refresh jobs by
-   * pull request, weeks by installation, then repositories by id), so two batches wait for each
-   * other, never deadlock.
+   * Does them all in the caller's transaction, sent together (one round trip) as the last work
+   * before its commit: every batch of an installation marks the same few weeks, and holds their
+   * rows from the mark to its commit, so that moment is kept short. Shared rows are locked in one
+   * order (refresh jobs by pull request, weeks by installation and week, then repositories by id,
+   * as a backfill page does), so two writers wait for each other, never deadlock.
    */
   async apply(boss: PgBoss, db: Db): Promise<void> {
     const refreshes = [...this.#refreshes.values()].sort(
       (a, b) => a.installationId - b.installationId || a.pullRequestId - b.pullRequestId,
     );
-    await enqueueMany(boss, "refreshPullRequest", refreshes, { tx: db });
-    for (const [installationId, { timeZone, prs }] of [...this.#weeks].sort(byKey)) {
-      await queueWeeklyRefresh(boss, db, installationId, timeZone, prs);
-    }
-    await touchRepositories(
-      db,
-      [...this.#activity].map(([id, at]) => ({ id, at })),
-    );
+    const weeksThenRepositories = async () => {
+      for (const [installationId, { timeZone, prs }] of [...this.#weeks].sort(byKey)) {
+        await queueWeeklyRefresh(boss, db, installationId, timeZone, prs);
+      }
+      await touchRepositories(
+        db,
+        [...this.#activity].map(([id, at]) => ({ id, at })),
+      );
+    };
+    await Promise.all([
+      enqueueMany(boss, "refreshPullRequest", refreshes, { tx: db }),
+      weeksThenRepositories(),
+    ]);
   }
 }
 

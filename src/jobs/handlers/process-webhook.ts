@@ -208,11 +208,14 @@ class Batch {
     const followUps = this.#followUps;
     await withTransaction(this.deps.database, async (db) => {
       await work?.(db, followUps);
-      await followUps.apply(this.deps.boss, db);
-      await recordDeliveryOutcomes(
-        db,
-        this.#recorded.map(({ delivery, status, error }) => ({ id: delivery.id, status, error })),
-      );
+      // Sent together; the follow-ups last (see FollowUps.apply).
+      await Promise.all([
+        recordDeliveryOutcomes(
+          db,
+          this.#recorded.map(({ delivery, status, error }) => ({ id: delivery.id, status, error })),
+        ),
+        followUps.apply(this.deps.boss, db),
+      ]);
     });
     for (const { delivery, status } of this.#recorded) {
       this.deps.metrics?.webhookProcessed(delivery.event, METRIC_OUTCOMES[status], delivery.receivedAt);
