@@ -1,6 +1,7 @@
-import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { parseInstallationSettings, type InstallationSettings } from "../../settings.js";
 import type { Db } from "../client.js";
+import { anyOf } from "./any-of.js";
 import { installations, type Installation } from "../schema/index.js";
 
 export interface InstallationAccount {
@@ -45,7 +46,7 @@ export async function findInstallations(db: Db, ids: number[]): Promise<Map<numb
   const rows = await db
     .select()
     .from(installations)
-    .where(inArray(installations.id, [...new Set(ids)]));
+    .where(anyOf(installations.id, [...new Set(ids)]));
   return new Map(rows.map((row) => [row.id, row]));
 }
 

@@ -1,6 +1,6 @@
-import { and, eq, getTableColumns, inArray, sql, type SQL } from "drizzle-orm";
-import type { PgColumn } from "drizzle-orm/pg-core";
+import { and, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
+import { anyOf } from "./any-of.js";
 import {
   commits,
   pullRequests,
@@ -16,10 +16,6 @@ type PrKey = keyof typeof prColumns;
 
 // Identity columns never change on conflict; writtenAt is bookkeeping set on every write.
 const IMMUTABLE: PrKey[] = ["installationId", "id", "writtenAt"];
-
-function excluded(column: PgColumn): SQL {
-  return sql.raw(`excluded."${column.name}"`);
-}
 
 /**
  * Inserts or updates pull requests, but never with data older than what is stored (GitHub's
@@ -48,25 +44,38 @@ export async function upsertPullRequestKeys(
   if (rows.length === 0) return [];
   const defined = (row: NewPullRequestRow, key: PrKey) => row[key] !== undefined;
   const keys = (Object.keys(prColumns) as PrKey[]).filter(
-    (key) => !IMMUTABLE.includes(key) && rows.some((row) => defined(row, key)),
+    (key) => key !== "writtenAt" && rows.some((row) => defined(row, key)),
   );
   const varying = keys.filter((key) => !rows.every((row) => defined(row, key)));
   for (const key of varying) assertKeepable(key, rows);
-  const set: Record<string, SQL> = { writtenAt: sql`now()` };
-  for (const key of keys) {
-    const column = prColumns[key];
-    set[key] = varying.includes(key) ? sql`coalesce(${excluded(column)}, ${column})` : excluded(column);
-  }
+  const name = (key: PrKey) => `"${prColumns[key].name}"`;
+  const columns = sql.raw(keys.map(name).join(", "));
+  const record = sql.raw(keys.map((key) => `${name(key)} ${prColumns[key].getSQLType()}`).join(", "));
+  const set = sql.raw(
+    [
+      ...keys
+        .filter((key) => !IMMUTABLE.includes(key))
+        .map((key) =>
+          varying.includes(key)
+            ? `${name(key)} = coalesce(excluded.${name(key)}, pr.${name(key)})`
+            : `${name(key)} = excluded.${name(key)}`,
+        ),
+      `"written_at" = now()`,
+    ].join(", "),
+  );
   const sorted = [...rows].sort((a, b) => a.installationId - b.installationId || a.id - b.id);
-  return db
-    .insert(pullRequests)
-    .values(sorted.map((row) => withNulls(row, varying)))
-    .onConflictDoUpdate({
-      target: [pullRequests.installationId, pullRequests.id],
-      set,
-      setWhere: sql`${pullRequests.updatedAt} <= excluded."updated_at"`,
-    })
-    .returning({ installationId: pullRequests.installationId, id: pullRequests.id });
+  // One jsonb parameter, however many rows: a statement text the connection has prepared before,
+  // and no per-value query building. Text is clean (src/text.ts), as everything from GitHub is.
+  const values = JSON.stringify(
+    sorted.map((row) => Object.fromEntries(keys.map((key) => [prColumns[key].name, row[key] ?? null]))),
+  );
+  const written = await db.execute<{ installation_id: string; id: string }>(sql`
+    insert into ${pullRequests} as pr (${columns})
+    select ${columns} from jsonb_to_recordset(${values}::jsonb) as x(${record})
+    on conflict (installation_id, id) do update set ${set}
+    where pr.updated_at <= excluded.updated_at
+    returning pr.installation_id, pr.id`);
+  return [...written].map((row) => ({ installationId: Number(row.installation_id), id: Number(row.id) }));
 }
 
 /** A key rows may leave undefined: inserted as null (not a default) and kept on update. */
@@ -75,12 +84,6 @@ function assertKeepable(key: PrKey, rows: NewPullRequestRow[]): void {
   if (column.notNull || column.hasDefault || rows.some((row) => row[key] === null)) {
     throw new Error(`pull request rows of one statement must agree on whether they set ${key}`);
   }
-}
-
-function withNulls(row: NewPullRequestRow, varying: PrKey[]): NewPullRequestRow {
-  const filled: Record<string, unknown> = { ...row };
-  for (const key of varying) filled[key] ??= null;
-  return filled as NewPullRequestRow;
 }
 
 /**
@@ -98,7 +101,7 @@ export async function findStoredReviews(db: Db, ids: number[]) {
   const rows = await db
     .select({ id: reviews.id, state: reviews.state, submittedAt: reviews.submittedAt })
     .from(reviews)
-    .where(inArray(reviews.id, [...new Set(ids)]));
+    .where(anyOf(reviews.id, [...new Set(ids)]));
   return new Map(rows.map(({ id, ...review }) => [id, review]));
 }
 
@@ -191,7 +194,7 @@ export async function findStoredPullRequests(db: Db, installationId: number, ids
       firstReviewAt: pullRequests.firstReviewAt,
     })
     .from(pullRequests)
-    .where(and(eq(pullRequests.installationId, installationId), inArray(pullRequests.id, ids)));
+    .where(and(eq(pullRequests.installationId, installationId), anyOf(pullRequests.id, ids)));
 }
 
 /** Review ids and commit (pull request, sha) pairs already stored for these pull requests. */
@@ -219,11 +222,11 @@ export async function loadPullRequestsWithDetails(db: Db, installationId: number
     db
       .select()
       .from(pullRequests)
-      .where(and(eq(pullRequests.installationId, installationId), inArray(pullRequests.id, ids))),
+      .where(and(eq(pullRequests.installationId, installationId), anyOf(pullRequests.id, ids))),
     db
       .select()
       .from(reviews)
-      .where(and(eq(reviews.installationId, installationId), inArray(reviews.pullRequestId, ids))),
+      .where(and(eq(reviews.installationId, installationId), anyOf(reviews.pullRequestId, ids))),
     db
       .select({
         pullRequestId: commits.pullRequestId,
@@ -232,7 +235,7 @@ export async function loadPullRequestsWithDetails(db: Db, installationId: number
         committedAt: commits.committedAt,
       })
       .from(commits)
-      .where(and(eq(commits.installationId, installationId), inArray(commits.pullRequestId, ids))),
+      .where(and(eq(commits.installationId, installationId), anyOf(commits.pullRequestId, ids))),
   ]);
   return prs.map((pr) => ({
     ...pr,

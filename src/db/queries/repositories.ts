@@ -1,5 +1,6 @@
 import { and, count, eq, inArray, isNull, lt, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
+import { anyOf } from "./any-of.js";
 import { MAX_STORED_ERROR_LENGTH } from "../../errors.js";
 import {
   installations,
@@ -80,7 +81,7 @@ export async function findRepositories(db: Db, ids: number[]): Promise<Map<numbe
   const rows = await db
     .select()
     .from(repositories)
-    .where(inArray(repositories.id, [...new Set(ids)]));
+    .where(anyOf(repositories.id, [...new Set(ids)]));
   return new Map(rows.map((row) => [row.id, row]));
 }
 

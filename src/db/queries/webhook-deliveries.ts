@@ -1,5 +1,6 @@
 import { and, eq, gt, inArray, isNotNull, lt, ne, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
+import { anyOf } from "./any-of.js";
 import { webhookDeliveries, type DeliveryStatus, type WebhookDelivery } from "../schema/index.js";
 
 export interface NewRawDelivery {
@@ -17,27 +18,32 @@ export interface NewRawDelivery {
 
 /**
  * Stores several deliveries in one statement; returns the GUIDs that were new (the others were
- * already recorded: GitHub redelivered them).
+ * already recorded: GitHub redelivered them). The deliveries travel as one jsonb parameter into
+ * which each payload's JSON text is spliced as it is: the statement's text is the same for any
+ * number of deliveries (prepared once per connection), and no payload is serialised twice.
  */
 export async function insertDeliveries(db: Db, deliveries: NewRawDelivery[]): Promise<Set<string>> {
   if (deliveries.length === 0) return new Set();
-  const rows = await db
-    .insert(webhookDeliveries)
-    .values(
-      deliveries.map(({ payloadJson, ...delivery }) => ({
-        ...delivery,
-        payload: sql`${payloadJson}::jsonb`,
-      })),
-    )
-    .onConflictDoNothing({ target: webhookDeliveries.id })
-    .returning({ id: webhookDeliveries.id });
-  return new Set(rows.map((row) => row.id));
+  const rows = deliveries.map(({ payloadJson, ...delivery }) => {
+    const fields = JSON.stringify({ ...delivery, lastError: delivery.lastError ?? null });
+    return `${fields.slice(0, -1)},"payload":${payloadJson}}`;
+  });
+  const stored = await db.execute<{ id: string }>(sql`
+    insert into ${webhookDeliveries}
+      (id, event, action, installation_id, repository_id, status, last_error, payload)
+    select id, event, action, "installationId", "repositoryId", status, "lastError", payload
+    from jsonb_to_recordset(${`[${rows.join(",")}]`}::jsonb) as x(
+      id text, event text, action text, "installationId" bigint, "repositoryId" bigint,
+      status text, "lastError" text, payload jsonb)
+    on conflict (id) do nothing
+    returning id`);
+  return new Set([...stored].map((row) => row.id));
 }
 
 /** The stored deliveries among these GUIDs, by GUID. */
 export async function findDeliveries(db: Db, ids: string[]): Promise<Map<string, WebhookDelivery>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.select().from(webhookDeliveries).where(inArray(webhookDeliveries.id, ids));
+  const rows = await db.select().from(webhookDeliveries).where(anyOf(webhookDeliveries.id, ids));
   return new Map(rows.map((row) => [row.id, row]));
 }
 
