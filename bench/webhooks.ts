@@ -38,6 +38,7 @@ import pino from "pino";
 import { deliver, startCluster, startEngine, WEBHOOK_SECRET, type Cluster, type Engine } from "./engine.js";
 import { startFakeProcess, type FakeProcess } from "./fake-process.js";
 import type { LoadJob, LoadResult } from "./load.js";
+import { postgresCpuMs } from "./postgres-cpu.js";
 import { startReplica } from "./replica.js";
 import { runHeader, saveRawFigures } from "./report.js";
 import { catalog } from "../src/queue/catalog.js";
@@ -103,6 +104,10 @@ interface Phase {
   waits?: Record<string, number>;
   rssMb?: { start: number; peak: number; end: number; samples: number[] };
   statements: Statements;
+  /** CPU time per delivery processed: the app's process, Postgres, the load generator. */
+  cpuMsPerDelivery: { app: number; postgres: number; load: number };
+  /** Jobs of other queues that ran over the phase (refreshes the deliveries queued), per delivery. */
+  otherJobsPerDelivery: Record<string, number>;
   /** Load average when the phase ended (other sessions share the machine). */
   loadAverage: string;
 }
@@ -299,6 +304,30 @@ function sampleEverySecond(engine: Engine, since: Date) {
   };
 }
 
+/** Starts counting CPU time; the result gives it per delivery processed. */
+async function countCpu(engine: Engine) {
+  const app = process.cpuUsage();
+  const postgres = await postgresCpuMs(engine.database.sql);
+  return async (deliveries: number, load: LoadResult) => {
+    const { user, system } = process.cpuUsage(app);
+    const per = Math.max(1, deliveries);
+    return {
+      app: (user + system) / 1000 / per,
+      postgres: ((await postgresCpuMs(engine.database.sql)) - postgres) / per,
+      load: load.cpuMs / per,
+    };
+  };
+}
+
+/** Jobs other than webhook processing that ran since `since`, per delivery processed. */
+async function otherJobs(engine: Engine, since: Date, deliveries: number): Promise<Record<string, number>> {
+  const rows = await engine.database.sql<{ name: string; jobs: number }[]>`
+    select name, count(*)::int as jobs from pgboss.job
+    where name <> 'process-webhook' and started_on >= ${since.toISOString()}::timestamptz
+    group by name order by name`;
+  return Object.fromEntries(rows.map((row) => [row.name, row.jobs / Math.max(1, deliveries)]));
+}
+
 async function resetStatements(engine: Engine): Promise<void> {
   await engine.database.sql`create extension if not exists pg_stat_statements`;
   await engine.database.sql`select pg_stat_statements_reset()`;
@@ -380,6 +409,7 @@ async function runApp<T>(
 async function burstPhase(name: string, { engine, deliveries }: App, windowS: number): Promise<Phase> {
   const since = new Date(Date.now() - 1000);
   await resetStatements(engine);
+  const cpu = await countCpu(engine);
   const load = await runLoad({
     url: engine.webhookUrl,
     deliveries,
@@ -395,6 +425,8 @@ async function burstPhase(name: string, { engine, deliveries }: App, windowS: nu
     drain: drained,
     ...(await integrity(engine, since, load.ok)),
     statements: await statementsPerDelivery(engine, drained.processed),
+    cpuMsPerDelivery: await cpu(drained.processed, load),
+    otherJobsPerDelivery: await otherJobs(engine, since, drained.processed),
     loadAverage: machineLoad(),
   };
 }
@@ -402,6 +434,7 @@ async function burstPhase(name: string, { engine, deliveries }: App, windowS: nu
 async function sustainedPhase({ engine, deliveries }: App): Promise<Phase> {
   const since = new Date(Date.now() - 1000);
   await resetStatements(engine);
+  const cpu = await countCpu(engine);
   const stop = sampleEverySecond(engine, since);
   const profiler = values.profile ? await startProfile() : undefined;
   const load = await runLoad({
@@ -430,6 +463,8 @@ async function sustainedPhase({ engine, deliveries }: App): Promise<Phase> {
       samples: samples.rss,
     },
     statements: await statementsPerDelivery(engine, drained.processed),
+    cpuMsPerDelivery: await cpu(drained.processed, load),
+    otherJobsPerDelivery: await otherJobs(engine, since, drained.processed),
     loadAverage: machineLoad(),
   };
 }
@@ -570,6 +605,19 @@ function report(phases: Phase[], replicas: ReplicaDrain[], baseline: Phase | und
     line(
       `  statements per delivery ${round(p.statements.perDelivery, 2)} ` +
         `(transactions ${round(p.statements.transactionsPerDelivery, 3)}); intake, pg-boss and refresh jobs included`,
+    );
+    const cpu = p.cpuMsPerDelivery;
+    line(
+      `  CPU per delivery        app ${round(cpu.app, 2)} ms, Postgres ${round(cpu.postgres, 2)} ms, ` +
+        `load generator ${round(cpu.load, 2)} ms: ${round(cpu.app + cpu.postgres + cpu.load, 2)} ms ` +
+        `(2 cores: at most ${Math.round(2000 / Math.max(0.01, cpu.app + cpu.postgres + cpu.load))}/s with nothing else running)`,
+    );
+    line(
+      `  other jobs per delivery ${
+        Object.entries(p.otherJobsPerDelivery)
+          .map(([name, jobs]) => `${name} ${round(jobs, 3)}`)
+          .join(", ") || "none"
+      }`,
     );
     if (p.backlog) line(`  backlog (queued) max    ${p.backlog.maxQueued}`);
     if (p.waits) {

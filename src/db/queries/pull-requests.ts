@@ -69,8 +69,10 @@ export async function upsertPullRequestKeys(
   const values = JSON.stringify(
     sorted.map((row) => Object.fromEntries(keys.map((key) => [prColumns[key].name, row[key] ?? null]))),
   );
-  const written = await db.execute<{ installation_id: string; id: string }>(sql`
-    insert into ${pullRequests} as pr (${columns})
+  const written = await db.execute<{
+    installation_id: string;
+    id: string;
+  }>(sql`insert into ${pullRequests} as pr (${columns})
     select ${columns} from jsonb_to_recordset(${values}::jsonb) as x(${record})
     on conflict (installation_id, id) do update set ${set}
     where pr.updated_at <= excluded.updated_at

@@ -18,7 +18,7 @@ export interface NewRawDelivery {
 
 /**
  * Stores several deliveries in one statement; returns the GUIDs that were new (the others were
- * already recorded: GitHub redelivered them). The deliveries travel as one jsonb parameter into
+ * already recorded: GitHub redelivered them). The deliveries travel as one json parameter into
  * which each payload's JSON text is spliced as it is: the statement's text is the same for any
  * number of deliveries (prepared once per connection), and no payload is serialised twice.
  */
@@ -28,13 +28,12 @@ export async function insertDeliveries(db: Db, deliveries: NewRawDelivery[]): Pr
     const fields = JSON.stringify({ ...delivery, lastError: delivery.lastError ?? null });
     return `${fields.slice(0, -1)},"payload":${payloadJson}}`;
   });
-  const stored = await db.execute<{ id: string }>(sql`
-    insert into ${webhookDeliveries}
+  const stored = await db.execute<{ id: string }>(sql`insert into ${webhookDeliveries}
       (id, event, action, installation_id, repository_id, status, last_error, payload)
     select id, event, action, "installationId", "repositoryId", status, "lastError", payload
-    from jsonb_to_recordset(${`[${rows.join(",")}]`}::jsonb) as x(
+    from json_to_recordset(${`[${rows.join(",")}]`}::json) as x(
       id text, event text, action text, "installationId" bigint, "repositoryId" bigint,
-      status text, "lastError" text, payload jsonb)
+      status text, "lastError" text, payload json)
     on conflict (id) do nothing
     returning id`);
   return new Set([...stored].map((row) => row.id));
