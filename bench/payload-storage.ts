@@ -10,7 +10,7 @@ import pino from "pino";
 import { createDatabase } from "../src/db/client.js";
 import { webhookExample } from "../test/support/webhook-examples.js";
 import { startCluster } from "./engine.js";
-import { postgresCpuMs } from "./postgres-cpu.js";
+import { postgresCpuMs } from "./cpu.js";
 
 const { values } = parseArgs({ options: { rows: { type: "string", default: "4000" } } });
 const ROWS = Number(values.rows);

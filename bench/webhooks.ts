@@ -38,7 +38,7 @@ import pino from "pino";
 import { deliver, startCluster, startEngine, WEBHOOK_SECRET, type Cluster, type Engine } from "./engine.js";
 import { startFakeProcess, type FakeProcess } from "./fake-process.js";
 import type { LoadJob, LoadResult } from "./load.js";
-import { postgresCpuMs } from "./postgres-cpu.js";
+import { postgresCpuMs, processCpuMs } from "./cpu.js";
 import { startReplica } from "./replica.js";
 import { runHeader, saveRawFigures } from "./report.js";
 import { catalog } from "../src/queue/catalog.js";
@@ -137,6 +137,11 @@ interface ReplicaDrain {
   processedPerSecond: number;
   lost: number;
   duplicated: number;
+  /** CPU per delivery storing the backlog (no webhook worker running), then draining it. */
+  cpuMsPerDelivery: {
+    intake: { app: number; postgres: number };
+    processing: { replicas: number; app: number; postgres: number };
+  };
   loadAverage: string;
 }
 
@@ -478,6 +483,12 @@ async function replicaDrain(app: App, processes: number, env: Record<string, str
   const { engine } = app;
   const since = new Date(Date.now() - 1000);
   const amount = Number(values["replica-backlog"]);
+  // CPU time so far: this process's (the first app process) and Postgres's.
+  const cpuAt = async () => {
+    const { user, system } = process.cpuUsage();
+    return { app: (user + system) / 1000, postgres: await postgresCpuMs(engine.database.sql) };
+  };
+  const beforeIntake = await cpuAt();
   const stored = await runLoad({
     url: engine.webhookUrl,
     deliveries: app.deliveries,
@@ -486,6 +497,7 @@ async function replicaDrain(app: App, processes: number, env: Record<string, str
     rate: 0,
     maxSeconds: 300,
   });
+  const afterIntake = await cpuAt();
   const replicas = await Promise.all(
     Array.from({ length: processes }, () =>
       startReplica({
@@ -499,8 +511,13 @@ async function replicaDrain(app: App, processes: number, env: Record<string, str
     ),
   );
   const running = new Date();
+  const replicasCpu = async () =>
+    (await Promise.all(replicas.map((replica) => processCpuMs(replica.pid ?? 0)))).reduce((a, b) => a + b, 0);
+  const beforeDrain = { ...(await cpuAt()), replicas: await replicasCpu() };
+  let afterDrain: typeof beforeDrain;
   try {
     await drain(engine, since, 300);
+    afterDrain = { ...(await cpuAt()), replicas: await replicasCpu() };
   } finally {
     await Promise.all(replicas.map((replica) => replica.stop()));
   }
@@ -511,6 +528,7 @@ async function replicaDrain(app: App, processes: number, env: Record<string, str
     0.001,
     ((row!.last ? new Date(row!.last).getTime() : Date.now()) - running.getTime()) / 1000,
   );
+  const perStored = Math.max(1, stored.ok);
   return {
     processes,
     deliveries: stored.ok,
@@ -518,6 +536,17 @@ async function replicaDrain(app: App, processes: number, env: Record<string, str
     seconds: secondsTaken,
     processedPerSecond: row!.processed / secondsTaken,
     ...(await integrity(engine, since, stored.ok)),
+    cpuMsPerDelivery: {
+      intake: {
+        app: (afterIntake.app - beforeIntake.app) / perStored,
+        postgres: (afterIntake.postgres - beforeIntake.postgres) / perStored,
+      },
+      processing: {
+        replicas: (afterDrain.replicas - beforeDrain.replicas) / perStored,
+        app: (afterDrain.app - beforeDrain.app) / perStored,
+        postgres: (afterDrain.postgres - beforeDrain.postgres) / perStored,
+      },
+    },
     loadAverage: machineLoad(),
   };
 }
@@ -653,6 +682,13 @@ function report(phases: Phase[], replicas: ReplicaDrain[], baseline: Phase | und
       `  ${r.processes} process${r.processes > 1 ? "es" : ""}: ${r.processed} of ${r.deliveries} processed in ` +
         `${round(r.seconds)} s once running = ${Math.round(r.processedPerSecond)}/s; lost / duplicated ` +
         `${r.lost} / ${r.duplicated} (load average ${r.loadAverage})`,
+    );
+    const { intake, processing } = r.cpuMsPerDelivery;
+    line(
+      `    CPU per delivery: intake (no worker running) app ${round(intake.app, 2)} ms + Postgres ` +
+        `${round(intake.postgres, 2)} ms; processing: replica${r.processes > 1 ? "s" : ""} ` +
+        `${round(processing.replicas, 2)} ms + Postgres ${round(processing.postgres, 2)} ms ` +
+        `(+ ${round(processing.app, 2)} ms in the first process: refreshes, sampling)`,
     );
   }
   const tunedBurst = phases.find((p) => p.name.startsWith("burst"));

@@ -1,4 +1,4 @@
-/** CPU time of a Postgres server's processes, read from /proc (Linux), for the benchmarks. */
+/** CPU time of processes, read from /proc (Linux), for the benchmarks. */
 import { readdir, readFile } from "node:fs/promises";
 import type { Sql } from "postgres";
 
@@ -10,6 +10,15 @@ async function processTicks(pid: number): Promise<{ ppid: number; own: number; e
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   const tick = (index: number) => Number(fields[index]);
   return { ppid: tick(1), own: tick(11) + tick(12), ended: tick(13) + tick(14) };
+}
+
+/** CPU time a process has used so far (0 where /proc cannot be read). */
+export async function processCpuMs(pid: number): Promise<number> {
+  try {
+    return ((await processTicks(pid)).own * 1000) / CLOCK_TICKS_PER_S;
+  } catch {
+    return 0;
+  }
 }
 
 /**
