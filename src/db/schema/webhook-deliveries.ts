@@ -19,9 +19,9 @@ export const webhookDeliveries = pgTable(
     lastError: text("last_error"),
     /**
      * Kept for the retention period (WEBHOOK_PAYLOAD_RETENTION_DAYS); the row itself stays. json,
-     * not jsonb: the text as received (cleaned), checked but not converted, which costs Postgres a
-     * third of the CPU per delivery that jsonb's conversion of a 23 KB payload did (0.4 against
-     * 1.2 ms, bench/RESULTS.md); nothing queries inside it.
+     * not jsonb: the text as received (cleaned), checked but not converted. Converting a 23 KB
+     * payload to jsonb was a third of the intake's Postgres CPU per delivery (bench/RESULTS.md),
+     * and nothing queries inside payloads.
      */
     payload: json("payload"),
   },
