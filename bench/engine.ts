@@ -13,10 +13,11 @@ import { loadConfig, type Config } from "../src/config.js";
 import { createDatabase, type Database } from "../src/db/client.js";
 import { startEmbeddedPostgres, type RunningPostgres } from "../src/db/embedded.js";
 import { migrateDatabase } from "../src/db/migrate.js";
+import type { QueueKey } from "../src/queue/catalog.js";
 import { startRuntime } from "../src/runtime.js";
 import { WEBHOOK_PATH } from "../src/server.js";
 import { testPrivateKey } from "../test/support/app.js";
-import { freePort } from "../test/support/ports.js";
+import { freePort } from "../test/support/free-port.js";
 import { deliverWebhook, type Webhook } from "../test/support/fake-github/webhooks.js";
 
 export const WEBHOOK_SECRET = `bench-${randomBytes(8).toString("hex")}`;
@@ -91,6 +92,8 @@ export async function startEngine(options: {
   logLevel: string;
   /** More settings, as environment variables (e.g. WEBHOOK_BATCH_SIZE). */
   env?: Record<string, string>;
+  /** The queues this process works (all by default). */
+  queues?: readonly QueueKey[];
 }): Promise<Engine> {
   const config = loadConfig({
     APP_ID: String(options.appId),
@@ -107,7 +110,7 @@ export async function startEngine(options: {
   });
   // Logs go to stderr so that stdout holds only the figures.
   const log = pino({ level: config.logLevel }, pino.destination(2));
-  const runtime = await startRuntime({ config, log });
+  const runtime = await startRuntime({ config, log, ...(options.queues ? { queues: options.queues } : {}) });
   return {
     config,
     database: runtime.database,

@@ -29,6 +29,8 @@ export interface LoadResult {
   durationS: number;
   requestsPerSecond: number;
   latencyMs: { p50: number; p90: number; p99: number; max: number };
+  /** CPU time the load generator itself used. */
+  cpuMs: number;
 }
 
 async function readJob(): Promise<LoadJob> {
@@ -38,6 +40,7 @@ async function readJob(): Promise<LoadJob> {
 }
 
 const job = await readJob();
+const cpuAtStart = process.cpuUsage();
 let next = 0;
 const result = await autocannon({
   url: job.url,
@@ -79,6 +82,11 @@ const summary: LoadResult = {
     p99: result.latency.p99,
     max: result.latency.max,
   },
+  cpuMs: cpuMs(process.cpuUsage(cpuAtStart)),
 };
 process.stdout.write(JSON.stringify(summary));
+
+function cpuMs({ user, system }: NodeJS.CpuUsage): number {
+  return (user + system) / 1000;
+}
 setTimeout(() => process.exit(0), job.maxSeconds * 1000).unref();

@@ -1,24 +1,35 @@
 /**
  * `npm run bench:webhooks`: how fast signed deliveries are acknowledged and processed by the real
- * app (intake, pg-boss, Probot handlers, Postgres), with a load generator in a separate process.
+ * app (intake, pg-boss, the webhook worker, Postgres), with a load generator in a separate process.
  *
- *   npm run bench:webhooks                      # burst + 30 s at 1,000/s + the same burst on the old setting
+ *   npm run bench:webhooks                      # burst, 30 s at 1,000/s, replicas, batch size 1
  *   npm run bench:webhooks -- --seconds 300     # the 5-minute soak (memory over time)
  *   npm run bench:webhooks -- --rate 1500       # look for the ceiling
+ *   npm run bench:webhooks -- --profile         # CPU profile of the app during the sustained phase
  *
- * Per run: a fresh database on one embedded Postgres, a fake GitHub child process with an org whose
- * repositories are backfilled first, then:
- * 1. burst: `--burst` signed pull_request.synchronize deliveries, `--connections` at a time, as fast
- *    as the app answers; then the drain: until every stored delivery is processed;
- * 2. sustained: `--rate` deliveries a second for `--seconds`, the backlog and RSS sampled every second;
- * 3. baseline, measured in the same run: the burst again on a fresh app whose webhook workers take
- *    one job per fetch (WEBHOOK_BATCH_SIZE=1, how they worked before), drain watched for a bounded
- *    window.
+ * Deliveries are GitHub's size: pull_request.synchronize payloads of the fake GitHub's pull
+ * requests laid over GitHub's own example (@octokit/webhooks-examples), so that each carries the
+ * pull request with both repositories, the repository and the sender, 22–23 KB, pre-signed.
+ *
+ * Per run: a fresh database on one embedded Postgres (pg_stat_statements loaded), a fake GitHub
+ * child process with an org whose repositories are backfilled first, then:
+ * 1. burst: `--burst` deliveries from `--connections` connections, as fast as the app answers;
+ *    then the drain: until every stored delivery is processed;
+ * 2. sustained: `--rate` deliveries a second for `--seconds`, the backlog and RSS sampled every
+ *    second (and with --profile, the app's CPU profile);
+ * 3. replicas: the app's own webhook workers stop, `--replica-backlog` deliveries are stored, and
+ *    one, then two, more processes of the app (bench/replica.ts) on the same Postgres drain them;
+ * 4. baseline, measured in the same run: the burst again on a fresh app whose webhook workers take
+ *    one job per fetch (WEBHOOK_BATCH_SIZE=1): one transaction per delivery.
  * Acknowledgement latency is autocannon's; processing lag is processed_at − received_at of each
- * delivery row. Lost = acknowledged but not stored; duplicated = stored or processed twice.
+ * delivery row; statements are pg_stat_statements' calls over the phase (every statement of the
+ * database: intake, pg-boss, webhook worker, the refresh jobs it queues). Lost = acknowledged but
+ * not stored; duplicated = stored, queued or written twice.
  */
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
+import { writeFile } from "node:fs/promises";
+import { Session } from "node:inspector/promises";
 import { loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
@@ -27,22 +38,29 @@ import pino from "pino";
 import { deliver, startCluster, startEngine, WEBHOOK_SECRET, type Cluster, type Engine } from "./engine.js";
 import { startFakeProcess, type FakeProcess } from "./fake-process.js";
 import type { LoadJob, LoadResult } from "./load.js";
+import { postgresCpuMs, processCpuMs } from "./cpu.js";
+import { startReplica } from "./replica.js";
 import { runHeader, saveRawFigures } from "./report.js";
+import { catalog } from "../src/queue/catalog.js";
+import { webhookExample } from "../test/support/webhook-examples.js";
 
 const { values } = parseArgs({
   allowNegative: true,
   options: {
-    burst: { type: "string", default: "1500" },
-    connections: { type: "string", default: "32" },
+    burst: { type: "string", default: "5000" },
+    connections: { type: "string", default: "64" },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "30" },
     repos: { type: "string", default: "20" },
     prs: { type: "string", default: "25" },
     /** How long the baseline's drain is watched before its rate is taken. */
-    "baseline-window-seconds": { type: "string", default: "60" },
+    "baseline-window-seconds": { type: "string", default: "120" },
     baseline: { type: "boolean", default: true },
-    /** Where the burst's database time goes: pg_stat_statements, per delivery. */
-    statements: { type: "boolean", default: false },
+    /** One, then two more processes of the app drain a backlog of this many deliveries. */
+    replicas: { type: "boolean", default: true },
+    "replica-backlog": { type: "string", default: "10000" },
+    /** A CPU profile of the app's process during the sustained phase (bench/out/*.cpuprofile). */
+    profile: { type: "boolean", default: false },
     /** Settings of the app under test, as environment variables: KEY=VALUE,KEY=VALUE. */
     env: { type: "string", default: "" },
     "log-level": { type: "string", default: "warn" },
@@ -56,10 +74,14 @@ const burst = Number(values.burst);
 const connections = Number(values.connections);
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
-const TARGETS = { ackPerSecond: 1000, ackP99Ms: 50, lagP99S: 2 };
+const TARGETS = { processedPerSecond: 1000, ackP99Ms: 50, lagP99S: 2 };
 
 const say = (line: string) => console.log(line);
 const round = (value: number, digits = 1) => Number(value.toFixed(digits));
+const machineLoad = () =>
+  loadavg()
+    .map((v) => round(v, 2))
+    .join(" / ");
 
 interface Drain {
   stored: number;
@@ -81,8 +103,22 @@ interface Phase {
   /** Active Postgres sessions by what they waited on, summed over the per-second samples. */
   waits?: Record<string, number>;
   rssMb?: { start: number; peak: number; end: number; samples: number[] };
-  /** With --statements: the statements that took the most database time, per delivery. */
-  statements?: StatementCost[];
+  statements: Statements;
+  /** CPU time per delivery processed: the app's process, Postgres, the load generator. */
+  cpuMsPerDelivery: { app: number; postgres: number; load: number };
+  /** Jobs of other queues that ran over the phase (refreshes the deliveries queued), per delivery. */
+  otherJobsPerDelivery: Record<string, number>;
+  /** Load average when the phase ended (other sessions share the machine). */
+  loadAverage: string;
+}
+
+interface Statements {
+  /** Every statement of the database over the phase, per delivery processed. */
+  perDelivery: number;
+  /** Explicit transactions (BEGIN) per delivery processed. */
+  transactionsPerDelivery: number;
+  /** The statements that took the most database time. */
+  top: StatementCost[];
 }
 
 interface StatementCost {
@@ -90,6 +126,23 @@ interface StatementCost {
   callsPerDelivery: number;
   msPerDelivery: number;
   share: number;
+}
+
+interface ReplicaDrain {
+  processes: number;
+  deliveries: number;
+  /** Processed once every replica was running, and how long that took. */
+  processed: number;
+  seconds: number;
+  processedPerSecond: number;
+  lost: number;
+  duplicated: number;
+  /** CPU per delivery storing the backlog (no webhook worker running), then draining it. */
+  cpuMsPerDelivery: {
+    intake: { app: number; postgres: number };
+    processing: { replicas: number; app: number; postgres: number };
+  };
+  loadAverage: string;
 }
 
 /** Runs bench/load.ts in its own Node process: it reads its job on stdin, answers on stdout. */
@@ -109,6 +162,21 @@ async function runLoad(job: LoadJob): Promise<LoadResult> {
   return JSON.parse(output) as LoadResult;
 }
 
+/** `top` laid over `base`: objects merged key by key, anything else taken from `top`. */
+function overlay(base: unknown, top: unknown): unknown {
+  const isObject = (value: unknown): value is Record<string, unknown> =>
+    typeof value === "object" && value !== null && !Array.isArray(value);
+  if (!isObject(base) || !isObject(top)) return top;
+  const merged: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(top)) merged[key] = overlay(base[key], value);
+  return merged;
+}
+
+/**
+ * A synchronize delivery for each of the installation's pull requests, as GitHub sends it: the
+ * fake GitHub's payload (its ids, so that the deliveries update the backfilled rows) laid over
+ * GitHub's example, which brings every field GitHub sends (both repositories in full, _links...).
+ */
 async function deliveryBodies(fake: FakeProcess, installationId: number): Promise<LoadJob["deliveries"]> {
   const webhooks = await fake.request({
     type: "pull-request-webhooks",
@@ -116,8 +184,9 @@ async function deliveryBodies(fake: FakeProcess, installationId: number): Promis
     action: "synchronize",
     limit: 1000,
   });
+  const example = webhookExample("pull_request", "synchronize");
   return webhooks.map((webhook) => {
-    const body = JSON.stringify(webhook.payload);
+    const body = JSON.stringify(overlay(example, webhook.payload));
     return {
       event: webhook.name,
       body,
@@ -193,18 +262,20 @@ async function drain(engine: Engine, since: Date, windowS: number): Promise<Drai
   };
 }
 
-/** Acknowledged but not stored, and stored or processed more than once. */
-async function integrity(engine: Engine, since: Date, load: LoadResult) {
-  const [row] = await engine.database.sql<{ stored: number; jobs: number }[]>`
+/** Acknowledged but not stored, and stored, queued or written more than once. */
+async function integrity(engine: Engine, since: Date, acknowledged: number) {
+  const [row] = await engine.database.sql<{ stored: number; jobs: number; attempts: number }[]>`
     select (select count(*)::int from webhook_deliveries where received_at >= ${since.toISOString()}::timestamptz) as stored,
+           (select count(*)::int from webhook_deliveries
+              where received_at >= ${since.toISOString()}::timestamptz and attempts > 1) as attempts,
            (select count(*)::int from pgboss.job where name = 'process-webhook' and created_on >= ${since.toISOString()}::timestamptz) as jobs`;
   const [dup] = await engine.database.sql<{ extra: number }[]>`
     select coalesce(sum(n - 1), 0)::int as extra from (
       select count(*) as n from pull_requests group by installation_id, id having count(*) > 1) d`;
   return {
-    lost: Math.max(0, load.ok - row!.stored),
-    // Every stored delivery has one processing job; a second one, or a duplicated row, is a duplicate.
-    duplicated: Math.max(0, row!.jobs - row!.stored) + dup!.extra,
+    lost: Math.max(0, acknowledged - row!.stored),
+    // One processing job and one attempt per stored delivery; a second one, or a duplicated row, is a duplicate.
+    duplicated: Math.max(0, row!.jobs - row!.stored) + row!.attempts + dup!.extra,
   };
 }
 
@@ -238,12 +309,75 @@ function sampleEverySecond(engine: Engine, since: Date) {
   };
 }
 
-async function runApp(
+/** Starts counting CPU time; the result gives it per delivery processed. */
+async function countCpu(engine: Engine) {
+  const app = process.cpuUsage();
+  const postgres = await postgresCpuMs(engine.database.sql);
+  return async (deliveries: number, load: LoadResult) => {
+    const { user, system } = process.cpuUsage(app);
+    const per = Math.max(1, deliveries);
+    return {
+      app: (user + system) / 1000 / per,
+      postgres: ((await postgresCpuMs(engine.database.sql)) - postgres) / per,
+      load: load.cpuMs / per,
+    };
+  };
+}
+
+/** Jobs other than webhook processing that ran since `since`, per delivery processed. */
+async function otherJobs(engine: Engine, since: Date, deliveries: number): Promise<Record<string, number>> {
+  const rows = await engine.database.sql<{ name: string; jobs: number }[]>`
+    select name, count(*)::int as jobs from pgboss.job
+    where name <> 'process-webhook' and started_on >= ${since.toISOString()}::timestamptz
+    group by name order by name`;
+  return Object.fromEntries(rows.map((row) => [row.name, row.jobs / Math.max(1, deliveries)]));
+}
+
+async function resetStatements(engine: Engine): Promise<void> {
+  await engine.database.sql`create extension if not exists pg_stat_statements`;
+  await engine.database.sql`select pg_stat_statements_reset()`;
+}
+
+/** Every statement of the database since the reset (the app's, pg-boss's, the refresh jobs'), per delivery. */
+async function statementsPerDelivery(engine: Engine, deliveries: number): Promise<Statements> {
+  const rows = await engine.database.sql<{ query: string; calls: number; ms: number }[]>`
+    select regexp_replace(query, '[[:space:]]+', ' ', 'g') as query, calls::float8 as calls,
+           total_exec_time::float8 as ms
+    from pg_stat_statements
+    where dbid = (select oid from pg_database where datname = current_database())
+      and query not like '%pg_stat_statements%'
+      and query not like '%pg_stat_activity%'
+      and query not like '%webhook_deliveries where received_at >=%'
+    order by total_exec_time desc`;
+  const total = rows.reduce((sum, row) => sum + row.ms, 0);
+  const per = Math.max(1, deliveries);
+  const calls = (filter: (query: string) => boolean) =>
+    rows.filter((row) => filter(row.query)).reduce((sum, row) => sum + row.calls, 0);
+  return {
+    perDelivery: calls(() => true) / per,
+    transactionsPerDelivery: calls((query) => /^begin\b/i.test(query.trim())) / per,
+    top: rows.slice(0, 12).map((row) => ({
+      query: row.query.slice(0, 110),
+      callsPerDelivery: row.calls / per,
+      msPerDelivery: row.ms / per,
+      share: row.ms / Math.max(total, 1e-9),
+    })),
+  };
+}
+
+interface App {
+  engine: Engine;
+  fake: FakeProcess;
+  deliveries: LoadJob["deliveries"];
+  databaseUrl: string;
+}
+
+async function runApp<T>(
   cluster: Cluster,
   name: string,
   env: Record<string, string>,
-  phases: (engine: Engine, deliveries: LoadJob["deliveries"]) => Promise<Phase[]>,
-): Promise<Phase[]> {
+  phases: (app: App) => Promise<T>,
+): Promise<T> {
   const repos = Number(values.repos);
   const fake = await startFakeProcess({
     seed: SEED,
@@ -254,8 +388,9 @@ async function runApp(
   });
   let engine: Engine | undefined;
   try {
+    const databaseUrl = await cluster.createDatabase(`bench_hooks_${name}_${Date.now()}`);
     engine = await startEngine({
-      databaseUrl: await cluster.createDatabase(`bench_hooks_${name}_${Date.now()}`),
+      databaseUrl,
       githubHost: fake.host,
       appId: APP_ID,
       logLevel: values["log-level"],
@@ -264,73 +399,49 @@ async function runApp(
     const installation = fake.installations[0]!;
     await install(fake, engine, installation.id, repos);
     const deliveries = await deliveryBodies(fake, installation.id);
-    say(`  ${name}: ${repos} repos backfilled; ${deliveries.length} distinct pull requests to update`);
-    return await phases(engine, deliveries);
+    const bytes = deliveries.map((delivery) => Buffer.byteLength(delivery.body));
+    say(
+      `  ${name}: ${repos} repos backfilled; ${deliveries.length} distinct pull requests to update, ` +
+        `payloads ${round(Math.min(...bytes) / 1024)}–${round(Math.max(...bytes) / 1024)} KB`,
+    );
+    return await phases({ engine, fake, deliveries, databaseUrl });
   } finally {
     await engine?.stop();
     await fake.stop();
   }
 }
 
-async function burstPhase(
-  name: string,
-  engine: Engine,
-  deliveries: LoadJob["deliveries"],
-  windowS: number,
-): Promise<Phase> {
+async function burstPhase(name: string, { engine, deliveries }: App, windowS: number): Promise<Phase> {
   const since = new Date(Date.now() - 1000);
-  if (values.statements) {
-    await engine.database.sql`create extension if not exists pg_stat_statements`;
-    await engine.database.sql`select pg_stat_statements_reset()`;
-  }
+  await resetStatements(engine);
+  const cpu = await countCpu(engine);
   const load = await runLoad({
     url: engine.webhookUrl,
     deliveries,
     connections,
     amount: burst,
     rate: 0,
-    maxSeconds: 120,
+    maxSeconds: 300,
   });
   const drained = await drain(engine, since, windowS);
   return {
     name,
     load,
     drain: drained,
-    ...(await integrity(engine, since, load)),
-    ...(values.statements ? { statements: await statementCosts(engine, drained.processed) } : {}),
+    ...(await integrity(engine, since, load.ok)),
+    statements: await statementsPerDelivery(engine, drained.processed),
+    cpuMsPerDelivery: await cpu(drained.processed, load),
+    otherJobsPerDelivery: await otherJobs(engine, since, drained.processed),
+    loadAverage: machineLoad(),
   };
 }
 
-/** Every statement of the run (the app's, pg-boss's and the refresh jobs'), per delivery processed. */
-async function statementCosts(engine: Engine, deliveries: number): Promise<StatementCost[]> {
-  const rows = await engine.database.sql<{ query: string; calls: number; ms: number }[]>`
-    select regexp_replace(query, '[[:space:]]+', ' ', 'g') as query, calls::float8 as calls,
-           total_exec_time::float8 as ms
-    from pg_stat_statements
-    where dbid = (select oid from pg_database where datname = current_database())
-      and query not like '%pg_stat_statements%'
-    order by total_exec_time desc`;
-  const total = rows.reduce((sum, row) => sum + row.ms, 0);
-  const per = Math.max(1, deliveries);
-  return [
-    {
-      query: "(all statements)",
-      callsPerDelivery: rows.reduce((sum, row) => sum + row.calls, 0) / per,
-      msPerDelivery: total / per,
-      share: 1,
-    },
-    ...rows.slice(0, 15).map((row) => ({
-      query: row.query.slice(0, 110),
-      callsPerDelivery: row.calls / per,
-      msPerDelivery: row.ms / per,
-      share: row.ms / Math.max(total, 1e-9),
-    })),
-  ];
-}
-
-async function sustainedPhase(engine: Engine, deliveries: LoadJob["deliveries"]): Promise<Phase> {
+async function sustainedPhase({ engine, deliveries }: App): Promise<Phase> {
   const since = new Date(Date.now() - 1000);
+  await resetStatements(engine);
+  const cpu = await countCpu(engine);
   const stop = sampleEverySecond(engine, since);
+  const profiler = values.profile ? await startProfile() : undefined;
   const load = await runLoad({
     url: engine.webhookUrl,
     deliveries,
@@ -339,14 +450,16 @@ async function sustainedPhase(engine: Engine, deliveries: LoadJob["deliveries"])
     rate,
     maxSeconds: seconds * 3 + 60,
   });
+  const profile = await profiler?.();
   const drained = await drain(engine, since, 120);
   const samples = await stop();
+  if (profile) await reportProfile(profile);
   return {
     waits: Object.fromEntries([...samples.waits].sort((a, b) => b[1] - a[1]).slice(0, 8)),
     name: `sustained ${rate}/s for ${seconds} s`,
     load,
     drain: drained,
-    ...(await integrity(engine, since, load)),
+    ...(await integrity(engine, since, load.ok)),
     backlog: { maxQueued: Math.max(0, ...samples.backlog), samples: samples.backlog },
     rssMb: {
       start: samples.rss[0] ?? 0,
@@ -354,15 +467,153 @@ async function sustainedPhase(engine: Engine, deliveries: LoadJob["deliveries"])
       end: samples.rss.at(-1) ?? 0,
       samples: samples.rss,
     },
+    statements: await statementsPerDelivery(engine, drained.processed),
+    cpuMsPerDelivery: await cpu(drained.processed, load),
+    otherJobsPerDelivery: await otherJobs(engine, since, drained.processed),
+    loadAverage: machineLoad(),
   };
 }
 
-function report(phases: Phase[], baseline: Phase | undefined): string[] {
+/**
+ * The app's own webhook workers stop; a backlog is stored through its intake; then `processes`
+ * more processes of the app, working only webhooks, drain it. The rate counts what was processed
+ * once all of them were running.
+ */
+async function replicaDrain(app: App, processes: number, env: Record<string, string>): Promise<ReplicaDrain> {
+  const { engine } = app;
+  const since = new Date(Date.now() - 1000);
+  const amount = Number(values["replica-backlog"]);
+  // CPU time so far: this process's (the first app process) and Postgres's.
+  const cpuAt = async () => {
+    const { user, system } = process.cpuUsage();
+    return { app: (user + system) / 1000, postgres: await postgresCpuMs(engine.database.sql) };
+  };
+  const beforeIntake = await cpuAt();
+  const stored = await runLoad({
+    url: engine.webhookUrl,
+    deliveries: app.deliveries,
+    connections,
+    amount,
+    rate: 0,
+    maxSeconds: 300,
+  });
+  const afterIntake = await cpuAt();
+  const replicas = await Promise.all(
+    Array.from({ length: processes }, () =>
+      startReplica({
+        databaseUrl: app.databaseUrl,
+        githubHost: app.fake.host,
+        appId: APP_ID,
+        logLevel: values["log-level"],
+        env,
+        queues: ["processWebhook"],
+      }),
+    ),
+  );
+  const running = new Date();
+  const replicasCpu = async () =>
+    (await Promise.all(replicas.map((replica) => processCpuMs(replica.pid ?? 0)))).reduce((a, b) => a + b, 0);
+  const beforeDrain = { ...(await cpuAt()), replicas: await replicasCpu() };
+  let afterDrain: typeof beforeDrain;
+  try {
+    await drain(engine, since, 300);
+    afterDrain = { ...(await cpuAt()), replicas: await replicasCpu() };
+  } finally {
+    await Promise.all(replicas.map((replica) => replica.stop()));
+  }
+  const [row] = await engine.database.sql<{ processed: number; last: Date | null }[]>`
+    select count(*)::int as processed, max(processed_at) as last from webhook_deliveries
+    where received_at >= ${since.toISOString()}::timestamptz and processed_at >= ${running.toISOString()}::timestamptz`;
+  const secondsTaken = Math.max(
+    0.001,
+    ((row!.last ? new Date(row!.last).getTime() : Date.now()) - running.getTime()) / 1000,
+  );
+  const perStored = Math.max(1, stored.ok);
+  return {
+    processes,
+    deliveries: stored.ok,
+    processed: row!.processed,
+    seconds: secondsTaken,
+    processedPerSecond: row!.processed / secondsTaken,
+    ...(await integrity(engine, since, stored.ok)),
+    cpuMsPerDelivery: {
+      intake: {
+        app: (afterIntake.app - beforeIntake.app) / perStored,
+        postgres: (afterIntake.postgres - beforeIntake.postgres) / perStored,
+      },
+      processing: {
+        replicas: (afterDrain.replicas - beforeDrain.replicas) / perStored,
+        app: (afterDrain.app - beforeDrain.app) / perStored,
+        postgres: (afterDrain.postgres - beforeDrain.postgres) / perStored,
+      },
+    },
+    loadAverage: machineLoad(),
+  };
+}
+
+async function replicasPhase(app: App, env: Record<string, string>): Promise<ReplicaDrain[]> {
+  await app.engine.boss.offWork(catalog.processWebhook.name);
+  const drains: ReplicaDrain[] = [];
+  for (const processes of [1, 2]) drains.push(await replicaDrain(app, processes, env));
+  return drains;
+}
+
+type CpuProfile = {
+  nodes: { id: number; callFrame: { functionName: string; url: string }; hitCount?: number }[];
+  startTime: number;
+  endTime: number;
+};
+
+/** Starts V8's sampling profiler in this process (the app's); the result stops it. */
+async function startProfile(): Promise<() => Promise<CpuProfile>> {
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.start");
+  return async () => {
+    const { profile } = (await session.post("Profiler.stop")) as unknown as { profile: CpuProfile };
+    session.disconnect();
+    return profile;
+  };
+}
+
+/** Where the app's CPU time went, by package (or file of src/), saved in full for DevTools. */
+async function reportProfile(profile: CpuProfile): Promise<void> {
+  const file = `bench/out/webhooks-${new Date().toISOString().replace(/[:.]/g, "-")}.cpuprofile`;
+  await writeFile(file, JSON.stringify(profile));
+  const byPlace = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const place = placeOf(node.callFrame);
+    byPlace.set(place, (byPlace.get(place) ?? 0) + (node.hitCount ?? 0));
+  }
+  const idle = byPlace.get("(idle)") ?? 0;
+  const total = [...byPlace.values()].reduce((sum, hits) => sum + hits, 0);
+  const busy = Math.max(1, total - idle);
+  say(`\n## CPU profile of the app's process (sustained phase; ${file})`);
+  say(`  busy ${Math.round((busy / Math.max(1, total)) * 100)}% of the samples; of the busy time:`);
+  for (const [place, hits] of [...byPlace]
+    .filter(([place]) => place !== "(idle)")
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 15)) {
+    say(`  ${Math.round((hits / busy) * 1000) / 10}%`.padEnd(9) + place);
+  }
+}
+
+function placeOf({ functionName, url }: { functionName: string; url: string }): string {
+  if (!url) return functionName.startsWith("(") ? functionName : `(native) ${functionName}`;
+  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url)?.[1];
+  if (pkg) return pkg;
+  if (url.startsWith("node:")) return `node: ${url.slice(5).split("/")[0]}`;
+  const ours = /\/(src|bench|test)\/(.*)$/.exec(url);
+  return ours ? `${ours[1]}/${ours[2]}` : url;
+}
+
+function report(phases: Phase[], replicas: ReplicaDrain[], baseline: Phase | undefined): string[] {
   const lines: string[] = [];
   const line = (text = "") => lines.push(text);
   line("\n# Results");
   for (const p of [...phases, ...(baseline ? [baseline] : [])]) {
-    line(`\n## ${p.name}`);
+    line(`\n## ${p.name} (load average at its end ${p.loadAverage})`);
     line(
       `  acknowledged            ${p.load.ok} of ${p.load.sent} (non-2xx ${p.load.non2xx}, errors ${p.load.errors}, ` +
         `timeouts ${p.load.timeouts}) in ${round(p.load.durationS)} s = ${Math.round(p.load.ok / p.load.durationS)}/s`,
@@ -380,6 +631,23 @@ function report(phases: Phase[], baseline: Phase | undefined): string[] {
         `max ${Math.round(p.drain.lagMs.max)} ms`,
     );
     line(`  lost / duplicated       ${p.lost} / ${p.duplicated}`);
+    line(
+      `  statements per delivery ${round(p.statements.perDelivery, 2)} ` +
+        `(transactions ${round(p.statements.transactionsPerDelivery, 3)}); intake, pg-boss and refresh jobs included`,
+    );
+    const cpu = p.cpuMsPerDelivery;
+    line(
+      `  CPU per delivery        app ${round(cpu.app, 2)} ms, Postgres ${round(cpu.postgres, 2)} ms, ` +
+        `load generator ${round(cpu.load, 2)} ms: ${round(cpu.app + cpu.postgres + cpu.load, 2)} ms ` +
+        `(2 cores: at most ${Math.round(2000 / Math.max(0.01, cpu.app + cpu.postgres + cpu.load))}/s with nothing else running)`,
+    );
+    line(
+      `  other jobs per delivery ${
+        Object.entries(p.otherJobsPerDelivery)
+          .map(([name, jobs]) => `${name} ${round(jobs, 3)}`)
+          .join(", ") || "none"
+      }`,
+    );
     if (p.backlog) line(`  backlog (queued) max    ${p.backlog.maxQueued}`);
     if (p.waits) {
       line(
@@ -388,17 +656,15 @@ function report(phases: Phase[], baseline: Phase | undefined): string[] {
           .join(", ")} (active sessions summed over 1 s samples)`,
       );
     }
-    if (p.statements) {
-      line(`  database time per delivery (pg_stat_statements; calls, ms, share of the time):`);
-      for (const cost of p.statements) {
-        line(
-          `    ${round(cost.callsPerDelivery, 2).toString().padStart(6)}  ${round(cost.msPerDelivery, 3)
-            .toString()
-            .padStart(7)} ms  ${Math.round(cost.share * 100)
-            .toString()
-            .padStart(3)}%  ${cost.query}`,
-        );
-      }
+    line(`  database time per delivery (pg_stat_statements; calls, ms, share of the time):`);
+    for (const cost of p.statements.top) {
+      line(
+        `    ${round(cost.callsPerDelivery, 3).toString().padStart(6)}  ${round(cost.msPerDelivery, 3)
+          .toString()
+          .padStart(7)} ms  ${Math.round(cost.share * 100)
+          .toString()
+          .padStart(3)}%  ${cost.query}`,
+      );
     }
     if (p.rssMb) {
       const half = Math.floor(p.rssMb.samples.length / 2);
@@ -409,30 +675,47 @@ function report(phases: Phase[], baseline: Phase | undefined): string[] {
       );
     }
   }
+  if (replicas.length > 0)
+    line(`\n## Replicas: a backlog drained by more processes of the app on one Postgres`);
+  for (const r of replicas) {
+    line(
+      `  ${r.processes} process${r.processes > 1 ? "es" : ""}: ${r.processed} of ${r.deliveries} processed in ` +
+        `${round(r.seconds)} s once running = ${Math.round(r.processedPerSecond)}/s; lost / duplicated ` +
+        `${r.lost} / ${r.duplicated} (load average ${r.loadAverage})`,
+    );
+    const { intake, processing } = r.cpuMsPerDelivery;
+    line(
+      `    CPU per delivery: intake (no worker running) app ${round(intake.app, 2)} ms + Postgres ` +
+        `${round(intake.postgres, 2)} ms; processing: replica${r.processes > 1 ? "s" : ""} ` +
+        `${round(processing.replicas, 2)} ms + Postgres ${round(processing.postgres, 2)} ms ` +
+        `(+ ${round(processing.app, 2)} ms in the first process: refreshes, sampling)`,
+    );
+  }
   const tunedBurst = phases.find((p) => p.name.startsWith("burst"));
   if (tunedBurst && baseline) {
     line(
-      `\n## Ratio: burst drain ${Math.round(tunedBurst.drain.processedPerSecond)}/s now vs ` +
-        `${round(baseline.drain.processedPerSecond, 2)}/s with one job per fetch = ` +
-        `${Math.round(tunedBurst.drain.processedPerSecond / Math.max(0.01, baseline.drain.processedPerSecond))}×`,
+      `\n## Ratio against one transaction per delivery (WEBHOOK_BATCH_SIZE=1), same run: statements per delivery ` +
+        `${round(tunedBurst.statements.perDelivery, 2)} vs ${round(baseline.statements.perDelivery, 2)} ` +
+        `(${round(baseline.statements.perDelivery / Math.max(0.01, tunedBurst.statements.perDelivery), 1)}× fewer), ` +
+        `transactions ${round(tunedBurst.statements.transactionsPerDelivery, 3)} vs ` +
+        `${round(baseline.statements.transactionsPerDelivery, 3)}, burst drain ` +
+        `${Math.round(tunedBurst.drain.processedPerSecond)}/s vs ${Math.round(baseline.drain.processedPerSecond)}/s ` +
+        `(${round(tunedBurst.drain.processedPerSecond / Math.max(0.01, baseline.drain.processedPerSecond), 1)}×)`,
     );
   }
-  line(
-    `\n## Targets (load average at the end ${loadavg()
-      .map((v) => round(v, 2))
-      .join(" / ")})`,
-  );
+  line(`\n## Targets (load average at the end ${machineLoad()})`);
   const check = (ok: boolean, text: string) => line(`  ${ok ? "PASS" : "FAIL"}  ${text}`);
   const sustained = phases.find((p) => p.name.startsWith("sustained"));
   if (sustained) {
-    const ackRate = sustained.load.ok / sustained.load.durationS;
-    if (rate >= TARGETS.ackPerSecond) {
+    const processedRate = sustained.drain.processedPerSecond;
+    if (rate >= TARGETS.processedPerSecond) {
       check(
-        ackRate >= TARGETS.ackPerSecond * 0.98,
-        `sustained ≥ ${TARGETS.ackPerSecond}/s acknowledged (${Math.round(ackRate)}/s)`,
+        processedRate >= TARGETS.processedPerSecond * 0.98 && sustained.drain.processed === sustained.load.ok,
+        `sustained ≥ ${TARGETS.processedPerSecond}/s processed (${Math.round(processedRate)}/s, ` +
+          `acknowledged ${Math.round(sustained.load.ok / sustained.load.durationS)}/s)`,
       );
     } else {
-      line(`  –     sustained ≥ ${TARGETS.ackPerSecond}/s acknowledged: not judged at --rate ${rate}`);
+      line(`  –     sustained ≥ ${TARGETS.processedPerSecond}/s processed: not judged at --rate ${rate}`);
     }
     check(
       sustained.load.latencyMs.p99 < TARGETS.ackP99Ms,
@@ -444,6 +727,15 @@ function report(phases: Phase[], baseline: Phase | undefined): string[] {
     );
   }
   for (const p of phases) check(p.lost === 0 && p.duplicated === 0, `${p.name}: zero lost, zero duplicated`);
+  const [one, two] = replicas;
+  if (one && two) {
+    check(
+      two.processedPerSecond > one.processedPerSecond &&
+        one.lost + one.duplicated + two.lost + two.duplicated === 0,
+      `two processes drain faster than one (${Math.round(two.processedPerSecond)}/s vs ` +
+        `${Math.round(one.processedPerSecond)}/s), nothing lost or duplicated`,
+    );
+  }
   return lines;
 }
 
@@ -452,21 +744,18 @@ let cluster: Cluster | undefined;
 async function main(): Promise<void> {
   const startedAt = new Date();
   say(runHeader("webhooks", startedAt));
-  say(`  burst ${burst} at ${connections} connections; sustained ${rate}/s for ${seconds} s`);
-  const log = pino({ level: values["log-level"] }, pino.destination(2));
-  cluster = await startCluster(
-    log,
-    values.statements
-      ? {
-          postgresFlags: [
-            "-c",
-            "shared_preload_libraries=pg_stat_statements",
-            "-c",
-            "pg_stat_statements.track=all",
-          ],
-        }
-      : {},
+  say(
+    `  burst ${burst} at ${connections} connections; sustained ${rate}/s for ${seconds} s; load average ${machineLoad()}`,
   );
+  const log = pino({ level: values["log-level"] }, pino.destination(2));
+  cluster = await startCluster(log, {
+    postgresFlags: [
+      "-c",
+      "shared_preload_libraries=pg_stat_statements",
+      "-c",
+      "pg_stat_statements.track=all",
+    ],
+  });
   try {
     const env = Object.fromEntries(
       values.env
@@ -475,30 +764,22 @@ async function main(): Promise<void> {
         .map((pair) => pair.split("=") as [string, string]),
     );
     if (Object.keys(env).length > 0) say(`  app settings: ${JSON.stringify(env)}`);
-    const phases = await runApp(cluster, "now", env, async (engine, deliveries) => [
-      await burstPhase(`burst of ${burst}`, engine, deliveries, 300),
-      await sustainedPhase(engine, deliveries),
-    ]);
+    const { phases, replicas } = await runApp(cluster, "now", env, async (app) => {
+      const measured = [await burstPhase(`burst of ${burst}`, app, 300), await sustainedPhase(app)];
+      return { phases: measured, replicas: values.replicas ? await replicasPhase(app, env) : [] };
+    });
     const baseline = values.baseline
-      ? (
-          await runApp(
-            cluster,
-            "baseline",
-            { ...env, WEBHOOK_BATCH_SIZE: "1" },
-            async (engine, deliveries) => [
-              await burstPhase(
-                `baseline: burst of ${burst}, one job per fetch (watched for ${values["baseline-window-seconds"]} s)`,
-                engine,
-                deliveries,
-                Number(values["baseline-window-seconds"]),
-              ),
-            ],
-          )
-        )[0]
+      ? await runApp(cluster, "baseline", { ...env, WEBHOOK_BATCH_SIZE: "1" }, (app) =>
+          burstPhase(
+            `baseline: burst of ${burst}, one delivery per fetch and transaction (watched for ${values["baseline-window-seconds"]} s)`,
+            app,
+            Number(values["baseline-window-seconds"]),
+          ),
+        )
       : undefined;
-    const lines = report(phases, baseline);
+    const lines = report(phases, replicas, baseline);
     for (const text of lines) say(text);
-    const file = await saveRawFigures("webhooks", startedAt, { phases, baseline });
+    const file = await saveRawFigures("webhooks", startedAt, { phases, replicas, baseline });
     say(`\n(raw figures: ${file})`);
   } finally {
     await cluster.stop();
@@ -512,7 +793,7 @@ setTimeout(
     console.error("bench: hard time limit reached; stopping Postgres and exiting");
     void Promise.race([cluster?.stop() ?? Promise.resolve(), sleep(15_000)]).finally(() => process.exit(2));
   },
-  (seconds * 3 + 900) * 1000,
+  (seconds * 3 + 1800) * 1000,
 ).unref();
 
 main().then(

@@ -124,6 +124,14 @@ export async function withTransaction<T>(
   return database.db.transaction((tx) => work(tx));
 }
 
+/**
+ * Runs `work` in a savepoint of the caller's transaction: if it throws, its statements are rolled
+ * back and the transaction goes on (a batch's work that failed as a whole is done again in parts).
+ */
+export async function withSavepoint<T>(db: Db, work: (db: Db) => Promise<T>): Promise<T> {
+  return db.transaction((savepoint) => work(savepoint));
+}
+
 /** The transaction as pg-boss's database adapter: a job sent through it commits with the rows. */
 export function jobDatabase(db: Db): JobDb {
   return fromDrizzle(db, drizzleSql);

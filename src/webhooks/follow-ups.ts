@@ -1,22 +1,20 @@
-import { AsyncLocalStorage } from "node:async_hooks";
 import type { PgBoss } from "pg-boss";
-import { withTransaction, type Database, type Db } from "../db/client.js";
-import { touchRepository } from "../db/queries/repositories.js";
+import type { Db } from "../db/client.js";
+import { touchRepositories } from "../db/queries/repositories.js";
 import type { DatedPullRequest } from "../metrics/weeks.js";
 import { enqueueMany } from "../queue/boss.js";
 import type { JobData } from "../queue/catalog.js";
 import { queueWeeklyRefresh } from "../sync/weekly.js";
 
 /**
- * What a pull request event leaves to do once its rows are committed: fetch the reviews and
- * commits its payload lacks, mark the weeks it counts in for a refresh, and move its repository up
- * the repositories page.
+ * What pull request activity leaves to do once its rows are written: fetch the reviews and commits
+ * its payloads lack, mark the weeks it counts in for a refresh, and move its repository up the
+ * repositories page.
  *
- * The webhook worker runs a batch of deliveries inside `gatherFollowUps` and does the follow-ups of
- * all of them at once, in the transaction that records their outcome: one statement for every
- * refresh, one per installation for the weeks, instead of four transactions per delivery. A handler
- * run outside a batch does its own at once. A crash before that transaction commits leaves the
- * deliveries unprocessed: their jobs run again and leave the same follow-ups.
+ * The webhook worker gathers the follow-ups of a whole batch of deliveries and does them once, in
+ * the transaction that records their outcome: one statement for every refresh, two per
+ * installation for the weeks, one for the repositories. A crash before that transaction commits
+ * leaves the deliveries unprocessed: their jobs run again and leave the same follow-ups.
  */
 export class FollowUps {
   readonly #refreshes = new Map<string, JobData<"refreshPullRequest">>();
@@ -41,10 +39,6 @@ export class FollowUps {
     if (!known || known < at) this.#activity.set(repoId, at);
   }
 
-  get empty(): boolean {
-    return this.#refreshes.size === 0 && this.#weeks.size === 0 && this.#activity.size === 0;
-  }
-
   merge(other: FollowUps): void {
     for (const job of other.#refreshes.values()) this.refresh(job);
     for (const [installationId, { timeZone, prs }] of other.#weeks)
@@ -53,37 +47,30 @@ export class FollowUps {
   }
 
   /**
-   * Does them all in the caller's transaction. Shared rows are locked in one order (weeks by
-   * installation, then repositories by id), so two batches wait for each other, never deadlock.
+   * Does them all in the caller's transaction, sent together (one round trip) as the last work
+   * before its commit: every batch of an installation marks the same few weeks, and holds their
+   * rows from the mark to its commit, so that moment is kept short. Shared rows are locked in one
+   * order (refresh jobs by pull request, weeks by installation and week, then repositories by id,
+   * as a backfill page does), so two writers wait for each other, never deadlock.
    */
   async apply(boss: PgBoss, db: Db): Promise<void> {
-    await enqueueMany(boss, "refreshPullRequest", [...this.#refreshes.values()], { tx: db });
-    for (const [installationId, { timeZone, prs }] of [...this.#weeks].sort(byKey)) {
-      await queueWeeklyRefresh(boss, db, installationId, timeZone, prs);
-    }
-    for (const [repoId, at] of [...this.#activity].sort(byKey)) await touchRepository(db, repoId, at);
+    const refreshes = [...this.#refreshes.values()].sort(
+      (a, b) => a.installationId - b.installationId || a.pullRequestId - b.pullRequestId,
+    );
+    const weeksThenRepositories = async () => {
+      for (const [installationId, { timeZone, prs }] of [...this.#weeks].sort(byKey)) {
+        await queueWeeklyRefresh(boss, db, installationId, timeZone, prs);
+      }
+      await touchRepositories(
+        db,
+        [...this.#activity].map(([id, at]) => ({ id, at })),
+      );
+    };
+    await Promise.all([
+      enqueueMany(boss, "refreshPullRequest", refreshes, { tx: db }),
+      weeksThenRepositories(),
+    ]);
   }
 }
 
 const byKey = <T>([a]: [number, T], [b]: [number, T]) => a - b;
-
-const batchScope = new AsyncLocalStorage<FollowUps>();
-
-/** Runs `work` (the handlers of a batch of deliveries); the follow-ups they leave land in `into`. */
-export function gatherFollowUps<T>(into: FollowUps, work: () => Promise<T>): Promise<T> {
-  return batchScope.run(into, work);
-}
-
-/** A handler's follow-ups: handed to its batch when it runs in one, else done now. */
-export async function leaveFollowUps(
-  deps: { database: Pick<Database, "db">; boss: PgBoss },
-  followUps: FollowUps,
-): Promise<void> {
-  if (followUps.empty) return;
-  const batch = batchScope.getStore();
-  if (batch) {
-    batch.merge(followUps);
-    return;
-  }
-  await withTransaction(deps.database, (db) => followUps.apply(deps.boss, db));
-}

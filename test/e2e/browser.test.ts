@@ -5,7 +5,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
 import { APP_ID, startTestApp, WEBHOOK_SECRET, type TestApp } from "../support/app.js";
-import { freePort } from "../support/ports.js";
+import { freePort } from "../support/free-port.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import {
   buildWebhook,

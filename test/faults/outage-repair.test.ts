@@ -7,7 +7,7 @@ import {
   seedActiveOrg,
   waitForBackfill,
 } from "../support/delivery-stream.js";
-import { freePort } from "../support/ports.js";
+import { freePort } from "../support/free-port.js";
 import { buildWebhook, deliverWebhook, type Webhook, type World } from "../support/fake-github/index.js";
 import { waitFor } from "../support/wait.js";
 

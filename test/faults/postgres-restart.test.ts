@@ -9,7 +9,7 @@ import { startEmbeddedPostgres, type RunningPostgres } from "../../src/db/embedd
 import * as schema from "../../src/db/schema/index.js";
 import { drainJobs, RETRIES_INCLUDED } from "../support/app.js";
 import { startAppProcess, startSupervisor, type AppProcess } from "../support/app-process.js";
-import { freePort } from "../support/ports.js";
+import { freePort } from "../support/free-port.js";
 import {
   DeliveryLog,
   expectDatabaseToMatchGitHub,

@@ -2,7 +2,6 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll } from "@jest/globals";
 import { PgBoss } from "pg-boss";
 import { APP_ID, testPrivateKey, WEBHOOK_SECRET } from "./app.js";
-import { freePort } from "./ports.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 import {
   deliverWebhook,
@@ -11,7 +10,10 @@ import {
   type FakeGitHubOptions,
   type Webhook,
 } from "./fake-github/index.js";
+import { freePort } from "./free-port.js";
 import { waitFor } from "./wait.js";
+
+export { freePort };
 
 /**
  * PR Pulse as production runs it: `src/main.ts` in a process of its own (tsx as a loader, not its

@@ -1,6 +1,7 @@
 import { and, eq, isNull, lt, or, sql } from "drizzle-orm";
 import { parseInstallationSettings, type InstallationSettings } from "../../settings.js";
 import type { Db } from "../client.js";
+import { anyOf } from "./any-of.js";
 import { installations, type Installation } from "../schema/index.js";
 
 export interface InstallationAccount {
@@ -37,6 +38,16 @@ export async function upsertInstallation(db: Db, account: InstallationAccount): 
 export async function findInstallation(db: Db, id: number): Promise<Installation | undefined> {
   const [row] = await db.select().from(installations).where(eq(installations.id, id));
   return row;
+}
+
+/** The stored installations among these ids, by id: one statement for a batch of deliveries. */
+export async function findInstallations(db: Db, ids: number[]): Promise<Map<number, Installation>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select()
+    .from(installations)
+    .where(anyOf(installations.id, [...new Set(ids)]));
+  return new Map(rows.map((row) => [row.id, row]));
 }
 
 /** An installation whose data may be synced from GitHub: known, not uninstalled, not suspended. */

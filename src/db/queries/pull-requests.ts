@@ -2,6 +2,7 @@ import { and, eq, getTableColumns, inArray, sql, type SQL } from "drizzle-orm";
 import type { PgColumn } from "drizzle-orm/pg-core";
 import { EVENTS } from "../../figures.js";
 import type { Db } from "../client.js";
+import { anyOf } from "./any-of.js";
 import {
   commits,
   pullRequests,
@@ -18,39 +19,97 @@ type PrKey = keyof typeof prColumns;
 // Identity columns never change on conflict; writtenAt is bookkeeping set on every write.
 const IMMUTABLE: PrKey[] = ["installationId", "id", "writtenAt"];
 
-function excluded(column: PgColumn): SQL {
-  return sql.raw(`excluded."${column.name}"`);
-}
-
 /**
  * Inserts or updates pull requests, but never with data older than what is stored (GitHub's
  * updated_at is the version). Keys a row leaves undefined keep their stored value, so a webhook
- * payload without, say, additions does not erase what the GraphQL sync wrote. Rows in one call must
- * carry the same keys. Returns the ids that were written.
+ * payload without, say, additions does not erase what the GraphQL sync wrote. Returns the ids that
+ * were written.
  */
 export async function upsertPullRequests(db: Db, rows: NewPullRequestRow[]): Promise<number[]> {
-  if (rows.length === 0) return [];
-  const keys = (Object.keys(rows[0]!) as PrKey[]).filter(
-    (key) => !IMMUTABLE.includes(key) && rows[0]![key] !== undefined,
-  );
-  const set: Record<string, SQL> = { writtenAt: sql`now()` };
-  for (const key of keys) set[key] = excluded(prColumns[key]);
-  const written = await db
-    .insert(pullRequests)
-    .values(rows)
-    .onConflictDoUpdate({
-      target: [pullRequests.installationId, pullRequests.id],
-      set,
-      setWhere: sql`${pullRequests.updatedAt} <= excluded."updated_at"`,
-    })
-    .returning({ id: pullRequests.id });
-  return written.map((row) => row.id);
+  return (await upsertPullRequestKeys(db, rows)).map((row) => row.id);
 }
 
-/** A dismissed review stays dismissed: a late "submitted" or "edited" delivery cannot undo it. */
-export async function upsertReviews(db: Db, rows: NewReviewRow[]): Promise<void> {
-  for (const chunk of chunks(rows)) await upsertReviewChunk(db, chunk);
+/**
+ * upsertPullRequests for rows of several installations (a batch of webhook deliveries): returns
+ * the (installation, id) keys that were written. Rows are written in key order, so two batches
+ * sharing pull requests lock them in the same order and never deadlock.
+ *
+ * Rows may leave different keys undefined (a review's payload carries no sizes, only a
+ * ready_for_review event sets its moment): such a key is written where a row has it and kept where
+ * it does not. Only nullable columns without a default may vary so, and a row may not set one to
+ * null: in one statement, null is how a row says "keep the stored value".
+ */
+export async function upsertPullRequestKeys(
+  db: Db,
+  rows: NewPullRequestRow[],
+): Promise<{ installationId: number; id: number }[]> {
+  if (rows.length === 0) return [];
+  const defined = (row: NewPullRequestRow, key: PrKey) => row[key] !== undefined;
+  const keys = (Object.keys(prColumns) as PrKey[]).filter(
+    (key) => key !== "writtenAt" && rows.some((row) => defined(row, key)),
+  );
+  const varying = keys.filter((key) => !rows.every((row) => defined(row, key)));
+  for (const key of varying) assertKeepable(key, rows);
+  const name = (key: PrKey) => `"${prColumns[key].name}"`;
+  const columns = sql.raw(keys.map(name).join(", "));
+  const record = sql.raw(keys.map((key) => `${name(key)} ${prColumns[key].getSQLType()}`).join(", "));
+  const set = sql.raw(
+    [
+      ...keys
+        .filter((key) => !IMMUTABLE.includes(key))
+        .map((key) =>
+          varying.includes(key)
+            ? `${name(key)} = coalesce(excluded.${name(key)}, pr.${name(key)})`
+            : `${name(key)} = excluded.${name(key)}`,
+        ),
+      `"written_at" = now()`,
+    ].join(", "),
+  );
+  const sorted = [...rows].sort((a, b) => a.installationId - b.installationId || a.id - b.id);
+  // One jsonb parameter, however many rows: a statement text the connection has prepared before,
+  // and no per-value query building. Text is clean (src/text.ts), as everything from GitHub is.
+  const values = JSON.stringify(
+    sorted.map((row) => Object.fromEntries(keys.map((key) => [prColumns[key].name, row[key] ?? null]))),
+  );
+  const written = await db.execute<{
+    installation_id: string;
+    id: string;
+  }>(sql`insert into ${pullRequests} as pr (${columns})
+    select ${columns} from jsonb_to_recordset(${values}::jsonb) as x(${record})
+    on conflict (installation_id, id) do update set ${set}
+    where pr.updated_at <= excluded.updated_at
+    returning pr.installation_id, pr.id`);
+  return [...written].map((row) => ({ installationId: Number(row.installation_id), id: Number(row.id) }));
 }
+
+/** A key rows may leave undefined: inserted as null (not a default) and kept on update. */
+function assertKeepable(key: PrKey, rows: NewPullRequestRow[]): void {
+  const column = prColumns[key];
+  if (column.notNull || column.hasDefault || rows.some((row) => row[key] === null)) {
+    throw new Error(`pull request rows of one statement must agree on whether they set ${key}`);
+  }
+}
+
+/**
+ * A dismissed review stays dismissed: a late "submitted" or "edited" delivery cannot undo it.
+ * Written in id order, so concurrent writers of the same reviews never deadlock.
+ */
+export async function upsertReviews(db: Db, rows: NewReviewRow[]): Promise<void> {
+  const sorted = [...rows].sort((a, b) => a.id - b.id);
+  for (const chunk of chunks(sorted)) await upsertReviewChunk(db, chunk);
+}
+
+/** What is stored of these reviews: what a later delivery may change (see upsertReviews). */
+export async function findStoredReviews(db: Db, ids: number[]) {
+  if (ids.length === 0) return new Map<number, StoredReview>();
+  const rows = await db
+    .select({ id: reviews.id, state: reviews.state, submittedAt: reviews.submittedAt })
+    .from(reviews)
+    .where(anyOf(reviews.id, [...new Set(ids)]));
+  return new Map(rows.map(({ id, ...review }) => [id, review]));
+}
+
+export type StoredReview = Pick<NewReviewRow, "state" | "submittedAt">;
 
 async function upsertReviewChunk(db: Db, rows: NewReviewRow[]): Promise<void> {
   await db
@@ -139,7 +198,7 @@ export async function findStoredPullRequests(db: Db, installationId: number, ids
       firstReviewAt: pullRequests.firstReviewAt,
     })
     .from(pullRequests)
-    .where(and(eq(pullRequests.installationId, installationId), inArray(pullRequests.id, ids)));
+    .where(and(eq(pullRequests.installationId, installationId), anyOf(pullRequests.id, ids)));
 }
 
 /** Review ids and commit (pull request, sha) pairs already stored for these pull requests. */
@@ -167,11 +226,11 @@ export async function loadPullRequestsWithDetails(db: Db, installationId: number
     db
       .select()
       .from(pullRequests)
-      .where(and(eq(pullRequests.installationId, installationId), inArray(pullRequests.id, ids))),
+      .where(and(eq(pullRequests.installationId, installationId), anyOf(pullRequests.id, ids))),
     db
       .select()
       .from(reviews)
-      .where(and(eq(reviews.installationId, installationId), inArray(reviews.pullRequestId, ids))),
+      .where(and(eq(reviews.installationId, installationId), anyOf(reviews.pullRequestId, ids))),
     db
       .select({
         pullRequestId: commits.pullRequestId,
@@ -180,7 +239,7 @@ export async function loadPullRequestsWithDetails(db: Db, installationId: number
         committedAt: commits.committedAt,
       })
       .from(commits)
-      .where(and(eq(commits.installationId, installationId), inArray(commits.pullRequestId, ids))),
+      .where(and(eq(commits.installationId, installationId), anyOf(commits.pullRequestId, ids))),
   ]);
   return prs.map((pr) => ({
     ...pr,

@@ -1,5 +1,6 @@
 import { and, count, eq, inArray, isNull, lt, lte, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
+import { anyOf } from "./any-of.js";
 import { MAX_STORED_ERROR_LENGTH } from "../../errors.js";
 import {
   installations,
@@ -72,6 +73,16 @@ export async function upsertRepositories(
 export async function findRepository(db: Db, id: number): Promise<Repository | undefined> {
   const [row] = await db.select().from(repositories).where(eq(repositories.id, id));
   return row;
+}
+
+/** The stored repositories among these ids, by id: one statement for a batch of deliveries. */
+export async function findRepositories(db: Db, ids: number[]): Promise<Map<number, Repository>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .select()
+    .from(repositories)
+    .where(anyOf(repositories.id, [...new Set(ids)]));
+  return new Map(rows.map((row) => [row.id, row]));
 }
 
 export async function updateRepository(
@@ -257,18 +268,28 @@ export async function summarizeRepositories(db: Db, installationId: number): Pro
 }
 
 /** A repository saw activity (a pull request event): it moves up the repositories page. */
-export async function touchRepository(db: Db, id: number, at: Date): Promise<void> {
-  const when = sql`${at.toISOString()}::timestamptz`;
-  // Only a later moment writes (and locks) the row.
-  await db
-    .update(repositories)
-    .set({ lastActivityAt: when })
-    .where(
-      and(
-        eq(repositories.id, id),
-        or(isNull(repositories.lastActivityAt), lt(repositories.lastActivityAt, when)),
-      ),
-    );
+/**
+ * Records activity on repositories, one statement for any number of them: only a later moment
+ * writes (and locks) a row, and the rows are locked in id order, so two batches touching the same
+ * repositories wait for each other instead of deadlocking.
+ */
+export async function touchRepositories(db: Db, activity: { id: number; at: Date }[]): Promise<void> {
+  if (activity.length === 0) return;
+  const ids = sql.param(activity.map((entry) => String(entry.id)));
+  const ats = sql.param(activity.map((entry) => entry.at.toISOString()));
+  await db.execute(sql`
+    with touched as (
+      select t.id, max(t.at) as at
+      from unnest(${ids}::bigint[], ${ats}::text[]::timestamptz[]) as t(id, at)
+      group by t.id
+    ), later as (
+      select r.id, touched.at
+      from ${repositories} r join touched on touched.id = r.id
+      where r.last_activity_at is null or r.last_activity_at < touched.at
+      order by r.id
+      for update of r
+    )
+    update ${repositories} r set last_activity_at = later.at from later where r.id = later.id`);
 }
 
 export type RepositoryFilter = "all" | "tracked" | "untracked";

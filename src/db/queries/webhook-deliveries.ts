@@ -1,5 +1,6 @@
 import { and, eq, gt, inArray, isNotNull, lt, ne, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
+import { anyOf } from "./any-of.js";
 import { webhookDeliveries, type DeliveryStatus, type WebhookDelivery } from "../schema/index.js";
 
 export interface NewRawDelivery {
@@ -17,59 +18,58 @@ export interface NewRawDelivery {
 
 /**
  * Stores several deliveries in one statement; returns the GUIDs that were new (the others were
- * already recorded: GitHub redelivered them).
+ * already recorded: GitHub redelivered them). The deliveries travel as one json parameter into
+ * which each payload's JSON text is spliced as it is: the statement's text is the same for any
+ * number of deliveries (prepared once per connection), and no payload is serialised twice.
  */
 export async function insertDeliveries(db: Db, deliveries: NewRawDelivery[]): Promise<Set<string>> {
   if (deliveries.length === 0) return new Set();
-  const rows = await db
-    .insert(webhookDeliveries)
-    .values(
-      deliveries.map(({ payloadJson, ...delivery }) => ({
-        ...delivery,
-        payload: sql`${payloadJson}::jsonb`,
-      })),
-    )
-    .onConflictDoNothing({ target: webhookDeliveries.id })
-    .returning({ id: webhookDeliveries.id });
-  return new Set(rows.map((row) => row.id));
+  const rows = deliveries.map(({ payloadJson, ...delivery }) => {
+    const fields = JSON.stringify({ ...delivery, lastError: delivery.lastError ?? null });
+    return `${fields.slice(0, -1)},"payload":${payloadJson}}`;
+  });
+  const stored = await db.execute<{ id: string }>(sql`insert into ${webhookDeliveries}
+      (id, event, action, installation_id, repository_id, status, last_error, payload)
+    select id, event, action, "installationId", "repositoryId", status, "lastError", payload
+    from json_to_recordset(${`[${rows.join(",")}]`}::json) as x(
+      id text, event text, action text, "installationId" bigint, "repositoryId" bigint,
+      status text, "lastError" text, payload json)
+    on conflict (id) do nothing
+    returning id`);
+  return new Set([...stored].map((row) => row.id));
 }
 
 /** The stored deliveries among these GUIDs, by GUID. */
 export async function findDeliveries(db: Db, ids: string[]): Promise<Map<string, WebhookDelivery>> {
   if (ids.length === 0) return new Map();
-  const rows = await db.select().from(webhookDeliveries).where(inArray(webhookDeliveries.id, ids));
+  const rows = await db.select().from(webhookDeliveries).where(anyOf(webhookDeliveries.id, ids));
   return new Map(rows.map((row) => [row.id, row]));
 }
 
-/** Records one processing attempt of each of these deliveries, all with the same final outcome. */
-export async function markDeliveriesProcessed(db: Db, ids: string[]): Promise<void> {
-  if (ids.length === 0) return;
-  await db
-    .update(webhookDeliveries)
-    .set({
-      status: "processed",
-      lastError: null,
-      attempts: sql`${webhookDeliveries.attempts} + 1`,
-      processedAt: sql`now()`,
-    })
-    .where(inArray(webhookDeliveries.id, ids));
+export interface DeliveryOutcome {
+  id: string;
+  status: DeliveryStatus;
+  error?: string | null;
 }
 
-export async function markDelivery(
-  db: Db,
-  id: string,
-  outcome: { status: DeliveryStatus; error?: string | null },
-): Promise<void> {
-  await db
-    .update(webhookDeliveries)
-    .set({
-      status: outcome.status,
-      lastError: outcome.error ?? null,
-      attempts: sql`${webhookDeliveries.attempts} + 1`,
-      // Only a final outcome is a moment of processing; a retry still waiting has none.
-      processedAt: outcome.status === "processed" || outcome.status === "ignored" ? sql`now()` : null,
-    })
-    .where(eq(webhookDeliveries.id, id));
+/**
+ * Records one processing attempt of each of these deliveries, in one statement whatever their
+ * outcomes. Only a final outcome (processed, ignored) is a moment of processing: the clock at the
+ * end of the batch's work, not the start of its transaction. A retry still waiting has none.
+ */
+export async function recordDeliveryOutcomes(db: Db, outcomes: DeliveryOutcome[]): Promise<void> {
+  if (outcomes.length === 0) return;
+  const values = JSON.stringify(
+    outcomes.map(({ id, status, error }) => ({ id, status, error: error ?? null })),
+  );
+  await db.execute(sql`
+    update ${webhookDeliveries} d set
+      status = v.status,
+      last_error = v.error,
+      attempts = d.attempts + 1,
+      processed_at = case when v.status in ('processed', 'ignored') then clock_timestamp() end
+    from jsonb_to_recordset(${values}::jsonb) as v(id text, status text, error text)
+    where d.id = v.id`);
 }
 
 /** Which of these GUIDs are stored here (received and committed, whatever became of them). */

@@ -1,5 +1,5 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, integer, jsonb, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, index, integer, json, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 export type DeliveryStatus = "queued" | "processed" | "ignored" | "failed";
 
@@ -17,8 +17,13 @@ export const webhookDeliveries = pgTable(
     status: text("status").$type<DeliveryStatus>().notNull().default("queued"),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
-    /** Kept for the retention period (WEBHOOK_PAYLOAD_RETENTION_DAYS); the row itself stays. */
-    payload: jsonb("payload"),
+    /**
+     * Kept for the retention period (WEBHOOK_PAYLOAD_RETENTION_DAYS); the row itself stays. json,
+     * not jsonb: the text as received (cleaned), checked but not converted. Converting a 23 KB
+     * payload to jsonb was a third of the intake's Postgres CPU per delivery (bench/RESULTS.md),
+     * and nothing queries inside payloads.
+     */
+    payload: json("payload"),
   },
   (t) => [
     index("webhook_deliveries_received_idx").on(t.receivedAt),

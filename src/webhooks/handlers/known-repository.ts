@@ -67,7 +67,7 @@ export async function resolveKnownRepository(
   }
   if (installation.deletedAt) return undefined;
   const settings = parseInstallationSettings(installation.settings);
-  if (!repository || repository.installationId !== installationId || repository.removedAt) {
+  if (!isCurrentRepository(repository, installationId)) {
     const tracked = await upsertRepositories(db, installationId, [repositoryFacts(payload.repository)], {
       track: settings.autoTrackNewRepos,
     });
@@ -84,6 +84,17 @@ function payloadAccount(payload: RepositoryEventBase): PayloadAccount | undefine
   return owner && (owner.type === "User" || owner.type === "Organization")
     ? { id: owner.id, login: owner.login, type: owner.type }
     : undefined;
+}
+
+/**
+ * Whether the stored repository is the installation's as it stands, so that an event about it
+ * needs nothing created or restored first.
+ */
+export function isCurrentRepository(
+  repository: Repository | undefined,
+  installationId: number,
+): repository is Repository {
+  return Boolean(repository && repository.installationId === installationId && !repository.removedAt);
 }
 
 /** The refresh that fetches what a payload lacks (all reviews and commits). */

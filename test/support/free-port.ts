@@ -1,6 +1,6 @@
 import net from "node:net";
 
-// Apart from the helpers that import jest: the benchmarks run outside jest and use it too.
+// Without jest imports: the benchmarks, which run outside jest, use it too.
 
 /** A port nothing listens on right now, on loopback. */
 export async function freePort(): Promise<number> {
