@@ -174,4 +174,58 @@ describe("nightly delta of many repositories", () => {
     expect(await runDelta(installationId, present)).toEqual({ queries: 2, points: 2 });
     await expectDatabaseToMatchGitHub(t.database, world, present);
   }, 300_000);
+
+  it("fetches a pull request updated in the same second as the read before, from a backfill or a delta", async () => {
+    // Half past a second: GitHub stamps whole seconds, our clock has milliseconds.
+    github.world.setNow(new Date(Math.floor(Date.now() / 1000) * 1000 + 500));
+    const { installationId, repoIds } = await installAndBackfill(2, 0);
+    const [afterBackfill, afterDelta] = repoIds.map((id) => pullRequestsOf(id!)[0]!);
+    const { world } = github;
+    // Retitled just after the backfill read it, in the same second.
+    world.updatePullRequest(afterBackfill!.id, { title: "Retitled as the backfill ended" });
+
+    // An hour later a delta reads a change, and the same pull request changes again 300 ms later.
+    const read = advanceClock(HOUR);
+    world.updatePullRequest(afterDelta!.id, { title: "Read by the delta" });
+    await runDelta(installationId, repoIds);
+    github.world.setNow(new Date(read.getTime() + 300));
+    world.updatePullRequest(afterDelta!.id, { title: "Retitled in the second the delta read it" });
+
+    advanceClock(DAY);
+    await runDelta(installationId, repoIds);
+    await expectDatabaseToMatchGitHub(t.database, world, repoIds);
+  }, 120_000);
+
+  it("a rate limit after the check queues the repositories not done yet for the reset; the resumed run completes them", async () => {
+    const { installationId, repoIds } = await installAndBackfill(2, 3);
+    advanceClock(HOUR);
+    const [changed] = repoIds;
+    github.world.createPullRequest(changed!, { authorId: author().id, title: "Waits for the budget" });
+    advanceClock(HOUR);
+    // One point left: the check spends it; fetching the changed pull request must wait.
+    const { remaining } = github.rateLimits.peek(installationId, "graphql");
+    github.rateLimits.take(installationId, "graphql", remaining - 1);
+
+    const tonight = advanceClock(HOUR);
+    expect((await runDelta(installationId, repoIds)).points).toBe(1);
+    const [resumed] = await t.database.sql<{ data: { repoIds: number[] }; deferred: boolean }[]>`
+      select data, start_after > now() + interval '1 minute' as deferred
+      from pgboss.job where name = 'delta-sync' and state = 'created'`;
+    // The quiet repositories are synced; the changed one is left for the reset.
+    expect(resumed).toEqual({ data: { installationId, repoIds: [changed] }, deferred: true });
+    const rows = await repositories(repoIds);
+    expect(
+      rows
+        .filter((row) => row.lastSuccessfulSyncAt! >= tonight)
+        .map((row) => row.id)
+        .sort(),
+    ).toEqual(repoIds.slice(1).sort());
+
+    // The hour is over.
+    github.rateLimits.reset();
+    await t.database
+      .sql`update pgboss.job set start_after = now() where name = 'delta-sync' and state = 'created'`;
+    await t.app.drain(["delta-sync"], 60_000);
+    await expectDatabaseToMatchGitHub(t.database, github.world, repoIds);
+  }, 120_000);
 });
