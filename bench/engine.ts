@@ -16,7 +16,7 @@ import { migrateDatabase } from "../src/db/migrate.js";
 import { startRuntime } from "../src/runtime.js";
 import { WEBHOOK_PATH } from "../src/server.js";
 import { testPrivateKey } from "../test/support/app.js";
-import { freePort } from "../test/support/app-process.js";
+import { freePort } from "../test/support/free-port.js";
 import { deliverWebhook, type Webhook } from "../test/support/fake-github/webhooks.js";
 
 export const WEBHOOK_SECRET = `bench-${randomBytes(8).toString("hex")}`;
@@ -24,6 +24,8 @@ export const WEBHOOK_SECRET = `bench-${randomBytes(8).toString("hex")}`;
 export interface Cluster {
   /** A fresh, migrated database on the cluster. */
   createDatabase(name: string): Promise<string>;
+  /** A copy of database `from` (Postgres copies it whole); nothing may be connected to `from`. */
+  copyDatabase(from: string, to: string): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -57,6 +59,14 @@ export async function startCluster(
       const url = new URL(running.url);
       url.pathname = `/${name}`;
       await migrateDatabase(url.toString());
+      return url.toString();
+    },
+    async copyDatabase(from, to) {
+      const admin = createDatabase(running.url, { max: 1 });
+      await admin.sql.unsafe(`create database ${to} template ${from}`);
+      await admin.close();
+      const url = new URL(running.url);
+      url.pathname = `/${to}`;
       return url.toString();
     },
     async stop() {

@@ -1,5 +1,4 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import net from "node:net";
 import { afterAll, beforeAll } from "@jest/globals";
 import { PgBoss } from "pg-boss";
 import { APP_ID, testPrivateKey, WEBHOOK_SECRET } from "./app.js";
@@ -11,7 +10,11 @@ import {
   type FakeGitHubOptions,
   type Webhook,
 } from "./fake-github/index.js";
+import { freePort } from "./free-port.js";
 import { waitFor } from "./wait.js";
+
+// Tests take it from here, beside the app processes it is for.
+export { freePort };
 
 /**
  * PR Pulse as production runs it: `src/main.ts` in a process of its own (tsx as a loader, not its
@@ -138,18 +141,6 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
     throw error;
   }
   return app;
-}
-
-/** A port nothing listens on right now, on loopback. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /**
