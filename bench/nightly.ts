@@ -16,6 +16,7 @@
  * Octokit's one-GraphQL-request-a-second throttle, which would make 5,000 queries take 83 minutes.
  */
 import { isDeepStrictEqual, parseArgs } from "node:util";
+import { loadavg } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import pino from "pino";
 import { withTransaction } from "../src/db/client.js";
@@ -77,6 +78,8 @@ interface RunFigures {
   way: string;
   points: number;
   queries: number;
+  /** What the run's sync runs say it found: repositories with updated pull requests, and those. */
+  found: { repositories: number; pullRequests: number; drift: number };
   pointsPerRepository: number;
   wallS: number;
   exact: boolean;
@@ -120,6 +123,11 @@ try {
   const today = await runToday(todayUrl, installationId, repoIds);
   const tonight = await runNightlyJob(newUrl, installationId, repoIds);
   report([today, tonight], { repos: repoCount, prs, changes });
+  say(
+    `load average ${loadavg()
+      .map((load) => load.toFixed(2))
+      .join(" / ")}`,
+  );
   const file = await saveRawFigures("nightly", startedAt, {
     repos: repoCount,
     prs,
@@ -293,10 +301,15 @@ async function figures(way: string, engine: Engine, repoIds: number[], started: 
   const wallS = (performance.now() - started) / 1000;
   const { graphql, graphqlPoints } = fake.stats.snapshot();
   const mismatches = await compareWithGitHub(engine, repoIds);
+  const [found] = await engine.database.sql<RunFigures["found"][]>`
+    select count(*) filter (where changed > 0)::int as repositories,
+           coalesce(sum(changed), 0)::int as "pullRequests", coalesce(sum(drift), 0)::int as drift
+    from sync_runs`;
   return {
     way,
     points: graphqlPoints,
     queries: graphql,
+    found: found!,
     pointsPerRepository: graphqlPoints / repoIds.length,
     wallS,
     exact: mismatches.length === 0,
@@ -317,12 +330,16 @@ async function compareWithGitHub(engine: Engine, repoIds: number[]): Promise<str
 function report(runs: RunFigures[], context: { repos: number; prs: number; changes: { repos: number } }) {
   const [today, tonight] = runs as [RunFigures, RunFigures];
   say("");
-  say("| | points | queries | points per repository | wall time | database equals GitHub |");
-  say("| --- | ---: | ---: | ---: | ---: | --- |");
+  say(
+    "| | points | queries | points per repository | found (repositories / pull requests / drift) | wall time | database equals GitHub |",
+  );
+  say("| --- | ---: | ---: | ---: | ---: | ---: | --- |");
   for (const run of runs) {
+    const { repositories, pullRequests, drift } = run.found;
     say(
       `| ${run.way} | ${run.points.toLocaleString("en-US")} | ${run.queries.toLocaleString("en-US")} | ` +
-        `${run.pointsPerRepository.toFixed(4)} | ${run.wallS.toFixed(0)} s | ${run.exact ? "yes" : `NO: ${run.mismatches.join("; ")}`} |`,
+        `${run.pointsPerRepository.toFixed(4)} | ${repositories} / ${pullRequests} / ${drift} | ` +
+        `${run.wallS.toFixed(0)} s | ${run.exact ? "yes" : `NO: ${run.mismatches.join("; ")}`} |`,
     );
   }
   say("");
