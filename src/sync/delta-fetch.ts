@@ -38,25 +38,40 @@ export async function syncChangedPullRequests(
   const full: Repository[] = [];
   for (const repos of packRepositories(changed)) {
     const pack = await fetchPack(ctx, repos);
-    const deltas: { delta: FinishedRepositoryDelta; snapshots: PullRequestSnapshot[]; checkedAt: Date }[] =
-      [];
+    const ready: ReadyDelta[] = [];
     for (const entry of pack.repos) {
-      const prs = entry.pullRequestIds.map((id) => pack.fetched.get(id) ?? null);
-      const queriesBefore = ctx.client.spent.graphqlCalls;
-      const snapshots = prs.every((pr) => pr !== null) ? await completeOrGiveUp(ctx, prs) : undefined;
-      if (!snapshots) {
-        full.push(entry.repo);
-        continue;
-      }
-      // The check, the pack's query, and the pages past 100 reviews or commits.
-      const queries = 2 + ctx.client.spent.graphqlCalls - queriesBefore;
-      const result = { changed: snapshots.length, drift: 0, queries };
-      deltas.push({ delta: { repo: entry.repo, result }, snapshots, checkedAt: entry.checkedAt });
+      const delta = await completeRepository(ctx, pack, entry);
+      if (delta) ready.push(delta);
+      else full.push(entry.repo);
     }
-    await storeDeltas(ctx, deltas);
-    onSynced(deltas.map(({ delta }) => delta));
+    await storeDeltas(ctx, ready);
+    onSynced(ready.map(({ delta }) => delta));
   }
   return full;
+}
+
+/** A repository's updated pull requests, complete, with what its delta found so far. */
+interface ReadyDelta {
+  delta: FinishedRepositoryDelta;
+  snapshots: PullRequestSnapshot[];
+  checkedAt: Date;
+}
+
+/** Every updated pull request of the repository, complete; undefined when one is missing. */
+async function completeRepository(
+  ctx: SyncContext,
+  pack: Pack,
+  entry: ChangedRepository,
+): Promise<ReadyDelta | undefined> {
+  const prs = entry.pullRequestIds.map((id) => pack.fetched.get(id) ?? null);
+  if (!prs.every((pr) => pr !== null)) return undefined;
+  const queriesBefore = ctx.client.spent.graphqlCalls;
+  const snapshots = await completeOrGiveUp(ctx, prs);
+  if (!snapshots) return undefined;
+  // The check, the pack's query, and the pages past 100 reviews or commits.
+  const queries = 2 + ctx.client.spent.graphqlCalls - queriesBefore;
+  const result = { changed: snapshots.length, drift: 0, queries };
+  return { delta: { repo: entry.repo, result }, snapshots, checkedAt: entry.checkedAt };
 }
 
 /** Whole repositories per query, in order, up to PULL_REQUESTS_PER_QUERY pull requests each. */
@@ -108,13 +123,10 @@ async function completeOrGiveUp(
 }
 
 /** A pack's repositories stored and recorded in one transaction, so none is half synced. */
-async function storeDeltas(
-  ctx: SyncContext,
-  deltas: { delta: FinishedRepositoryDelta; snapshots: PullRequestSnapshot[]; checkedAt: Date }[],
-): Promise<void> {
+async function storeDeltas(ctx: SyncContext, ready: ReadyDelta[]): Promise<void> {
   const now = ctx.now();
   await withTransaction(ctx.database, async (db) => {
-    for (const { delta, snapshots, checkedAt } of deltas) {
+    for (const { delta, snapshots, checkedAt } of ready) {
       const stored = await storePullRequests(db, ctx, delta.repo.id, snapshots, { now, countDrift: true });
       delta.result.drift = stored.drift;
       await recordDeltas(db, ctx, [delta], checkedAt);
