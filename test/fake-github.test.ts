@@ -368,6 +368,52 @@ describe("fake GitHub", () => {
       expect(h.fake.stats.snapshot().graphqlPoints - before).toBe(cost);
     });
 
+    it.each([
+      // One pullRequests connection per repository, nothing nested: 100 requests, 1 point.
+      ["pullRequests(first: 10) { nodes { updatedAt } }", 1, 100 * 10],
+      // 100 + 100 × 10 reviews connections = 1,100 requests, 11 points.
+      [
+        "pullRequests(first: 10) { nodes { reviews(first: 100) { totalCount } } }",
+        11,
+        100 * 10 + 100 * 10 * 100,
+      ],
+    ])(
+      "charges each of nodes(ids:)'s 100 objects its own requests: %s",
+      async (selection, cost, nodeCount) => {
+        const ids = Array.from({ length: 100 }, (_, i) => h.repos[i % 2]!.nodeId);
+        const { body } = await h.graphql(
+          `query ($ids: [ID!]!) { rateLimit { cost nodeCount } nodes(ids: $ids) { ... on Repository { ${selection} } } }`,
+          { ids },
+        );
+        expect(body.errors).toBeUndefined();
+        expect(body.data?.["rateLimit"]).toEqual({ cost, nodeCount });
+        expect(body.data?.["nodes"]).toHaveLength(100);
+      },
+    );
+
+    it("refuses more than 100 node ids, and answers an unknown id with null and NOT_FOUND at its index", async () => {
+      const ids = Array.from({ length: 101 }, () => h.repos[0]!.nodeId);
+      const tooMany = await h.graphql("query ($ids: [ID!]!) { nodes(ids: $ids) { id } }", { ids });
+      expect(tooMany.body.data).toBeUndefined();
+      expect(tooMany.body.errors?.[0]).toMatchObject({
+        type: "ARGUMENT_LIMIT",
+        message: "You may not provide more than 100 node ids; you provided 101.",
+      });
+
+      const gone = "R_kgDOgone";
+      const { body } = await h.graphql("query ($ids: [ID!]!) { nodes(ids: $ids) { id } }", {
+        ids: [h.repos[0]!.nodeId, gone, h.repos[1]!.nodeId],
+      });
+      expect(body.data?.["nodes"]).toEqual([{ id: h.repos[0]!.nodeId }, null, { id: h.repos[1]!.nodeId }]);
+      expect(body.errors).toEqual([
+        expect.objectContaining({
+          type: "NOT_FOUND",
+          path: ["nodes", 1],
+          message: `Could not resolve to a node with the global id of '${gone}'`,
+        }),
+      ]);
+    });
+
     it("rejects queries over GitHub's 500,000 node limit", async () => {
       const { body } = await h.graphql(
         '{ repository(owner: "acme", name: "api") { pullRequests(first: 100) { nodes { reviews(first: 100) { nodes { comments(first: 100) { totalCount } } } } } } }',

@@ -114,17 +114,46 @@ export class GitHubClient {
     options: { retries?: number } = {},
   ): Promise<QueryResult<N>> {
     try {
-      const data = await this.octokit.graphql<QueryResult<N>>(loadQuery(name), {
-        ...variables,
-        ...(options.retries === undefined ? {} : { request: { retries: options.retries } }),
-      });
-      this.spent.graphqlCalls += 1;
+      const data = await this.runQuery(name, variables, options);
       this.observeGraphqlRateLimit(data.rateLimit);
       return data;
     } catch (error) {
-      this.spent.graphqlCalls += 1;
       throw this.failure(error);
     }
+  }
+
+  /**
+   * Runs a query whose parts may fail alone, `nodes(ids:)` above all: an id GitHub cannot resolve
+   * is a null in the list and a NOT_FOUND error at its index, while the other objects are answered.
+   * Returns the data with the errors that came with it; a query that failed as a whole (a rate
+   * limit, a refused token, no data at all) throws like graphql().
+   */
+  async graphqlPartial<N extends QueryName>(
+    name: N,
+    variables: QueryVariables<N>,
+  ): Promise<{ data: QueryResult<N>; errors: PartialError[] }> {
+    try {
+      const data = await this.runQuery(name, variables, {});
+      this.observeGraphqlRateLimit(data.rateLimit);
+      return { data, errors: [] };
+    } catch (error) {
+      const partial = partialResult<QueryResult<N>>(error);
+      if (!partial) throw this.failure(error);
+      this.observeGraphqlRateLimit(partial.data.rateLimit);
+      return partial;
+    }
+  }
+
+  private async runQuery<N extends QueryName>(
+    name: N,
+    variables: QueryVariables<N>,
+    options: { retries?: number },
+  ): Promise<QueryResult<N>> {
+    this.spent.graphqlCalls += 1;
+    return this.octokit.graphql<QueryResult<N>>(loadQuery(name), {
+      ...variables,
+      ...(options.retries === undefined ? {} : { request: { retries: options.retries } }),
+    });
   }
 
   /** Every page of a REST list, 100 items a page. */
@@ -211,6 +240,41 @@ function header(headers: Record<string, unknown> | undefined, name: string): str
 function resetFromHeaders(headers: Record<string, unknown> | undefined): Date {
   const reset = Number(header(headers, "x-ratelimit-reset"));
   return Number.isFinite(reset) && reset > 0 ? new Date(reset * 1000) : new Date(Date.now() + 60_000);
+}
+
+/** A GraphQL error that came with data: GitHub's type for it and the path of what failed. */
+export interface PartialError {
+  type: string | undefined;
+  path: (string | number)[];
+  message: string;
+}
+
+/**
+ * The indexes of a `nodes(ids:)` list that errors were about; null when an error was about anything
+ * else, so that no object of the answer can be trusted on its own.
+ */
+export function failedNodeIndexes(errors: PartialError[]): Set<number> | null {
+  const failed = new Set<number>();
+  for (const { path } of errors) {
+    const [field, index] = path;
+    if (field !== "nodes" || typeof index !== "number") return null;
+    failed.add(index);
+  }
+  return failed;
+}
+
+/** The data and errors of a response that answered in part; undefined when nothing was answered. */
+function partialResult<T extends { rateLimit?: unknown }>(
+  error: unknown,
+): { data: T; errors: PartialError[] } | undefined {
+  if (!(error instanceof GraphqlResponseError) || !error.data) return undefined;
+  const errors = (error.errors ?? []) as { type?: string; path?: (string | number)[]; message?: string }[];
+  // A rate limit refuses the whole query, whatever else the response holds.
+  if (errors.some((e) => e.type === "RATE_LIMITED")) return undefined;
+  return {
+    data: error.data as T,
+    errors: errors.map((e) => ({ type: e.type, path: e.path ?? [], message: e.message ?? "" })),
+  };
 }
 
 /** Maps whatever Octokit threw to one of the app's typed errors. */

@@ -15,7 +15,11 @@ import type {
   PullRequestQueryVariables,
   PullRequestReviewsQuery,
   PullRequestReviewsQueryVariables,
+  PullRequestsByIdQuery,
+  PullRequestsByIdQueryVariables,
   RateLimitFieldsFragment,
+  RepositoriesChangedQuery,
+  RepositoriesChangedQueryVariables,
   RepositoryPullRequestsQuery,
   RepositoryPullRequestsQueryVariables,
   ReviewFieldsFragment,
@@ -36,6 +40,8 @@ export interface Queries {
   "pull-request-commits": [PullRequestCommitsQuery, PullRequestCommitsQueryVariables];
   "organization-members": [OrganizationMembersQuery, OrganizationMembersQueryVariables];
   "pull-request-count": [PullRequestCountQuery, PullRequestCountQueryVariables];
+  "repositories-changed": [RepositoriesChangedQuery, RepositoriesChangedQueryVariables];
+  "pull-requests-by-id": [PullRequestsByIdQuery, PullRequestsByIdQueryVariables];
 }
 export type QueryName = keyof Queries;
 export type QueryResult<N extends QueryName> = Queries[N][0];
@@ -48,6 +54,8 @@ const names: Record<QueryName, true> = {
   "pull-request-commits": true,
   "organization-members": true,
   "pull-request-count": true,
+  "repositories-changed": true,
+  "pull-requests-by-id": true,
 };
 export const queryNames = Object.keys(names) as QueryName[];
 

@@ -7,6 +7,7 @@ import { enqueue, enqueueMany } from "../queue/boss.js";
 import { syncDepthToDays, type SyncDepth } from "../settings.js";
 import { completePullRequests, fetchPullRequestPage, storePullRequests } from "./pull-requests.js";
 import type { SyncContext } from "./sync-context.js";
+import { settledBefore } from "./watermark.js";
 
 const DAY_MS = 86_400_000;
 /** backfilled_since when the whole history is in: nothing older exists. */
@@ -92,7 +93,7 @@ export async function backfillPage(ctx: SyncContext, repo: Repository): Promise<
             syncFinishedAt: now,
             lastSuccessfulSyncAt: now,
             // Webhooks cover what changed since the backfill started; the nightly delta starts there.
-            watermark: repo.watermark ?? repo.syncStartedAt ?? now,
+            watermark: repo.watermark ?? settledBefore(repo.syncStartedAt ?? now),
             lastError: null,
             lastErrorCode: null,
           }

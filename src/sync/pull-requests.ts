@@ -9,7 +9,7 @@ import {
 } from "../db/queries/pull-requests.js";
 import type { NewCommitRow, NewPullRequestRow, NewReviewRow, Repository } from "../db/schema/index.js";
 import { NotFoundError, ObjectNotFoundError } from "../errors.js";
-import type { GitHubClient } from "../github/client.js";
+import { failedNodeIndexes, type GitHubClient } from "../github/client.js";
 import type { GqlCommit, GqlPullRequest, GqlReview } from "../github/queries.js";
 import { computePullRequestMetrics, type HotfixPatterns } from "../metrics/pull-request.js";
 import { cleanOptionalText } from "../text.js";
@@ -45,7 +45,7 @@ export interface PullRequestPage {
   nextPageSize: number;
 }
 
-const present = <T>(value: T | null | undefined): value is T => value !== null && value !== undefined;
+export const present = <T>(value: T | null | undefined): value is T => value !== null && value !== undefined;
 
 /** `node(id:)` answers any type; the fragment's fields are there only for a pull request. */
 const isPullRequest = (node: GqlPullRequest | Record<PropertyKey, never>): node is GqlPullRequest =>
@@ -122,6 +122,24 @@ export async function completePullRequests(
   // One at a time: only the rare pull request with more than 100 reviews or commits costs a call.
   for (const pr of prs) snapshots.push(await completePullRequest(client, pr));
   return snapshots;
+}
+
+/**
+ * Pull requests by node id, any repositories, up to 100 a query (nodes(ids:)), in the order asked:
+ * null where GitHub answered nothing for an id (gone, or an error about that one alone). Below the
+ * rate-limit reserve it throws RateLimitedError instead of spending it.
+ */
+export async function fetchPullRequestsById(
+  ctx: Pick<SyncContext, "client" | "reservePercent">,
+  ids: string[],
+): Promise<(GqlPullRequest | null)[]> {
+  ctx.client.assertBudget(ctx.reservePercent);
+  const { data, errors } = await ctx.client.graphqlPartial("pull-requests-by-id", { ids });
+  const failed = failedNodeIndexes(errors);
+  return ids.map((_, index) => {
+    const node = data.nodes[index];
+    return failed && !failed.has(index) && node && isPullRequest(node) ? node : null;
+  });
 }
 
 /** One pull request by node id, complete; null when GitHub no longer has it. */

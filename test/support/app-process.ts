@@ -13,6 +13,7 @@ import {
 import { freePort } from "./free-port.js";
 import { waitFor } from "./wait.js";
 
+// Tests take it from here, beside the app processes it is for.
 export { freePort };
 
 /**

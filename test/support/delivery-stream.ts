@@ -3,13 +3,8 @@ import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema/index.js";
 import { APP_ID, type TestApp } from "./app.js";
-import {
-  buildWebhook,
-  MAX_PULL_REQUEST_COMMITS,
-  type PullRequest,
-  type Webhook,
-  type World,
-} from "./fake-github/index.js";
+import { buildWebhook, type PullRequest, type Webhook, type World } from "./fake-github/index.js";
+import { readStoredAndTruth } from "./github-truth.js";
 import { waitFor } from "./wait.js";
 
 /**
@@ -174,64 +169,10 @@ export async function expectDatabaseToMatchGitHub(
   world: World,
   repoIds: readonly number[],
 ): Promise<void> {
-  const prs = repoIds.flatMap((repoId) => world.listPullRequests(repoId));
-  const storedPrs = await database.db
-    .select()
-    .from(schema.pullRequests)
-    .where(inArray(schema.pullRequests.repoId, [...repoIds]))
-    .orderBy(asc(schema.pullRequests.id));
-  expect(
-    storedPrs.map((row) => ({
-      id: row.id,
-      number: row.number,
-      repoId: row.repoId,
-      state: row.state,
-      title: row.title,
-      updatedAt: row.updatedAt,
-      mergedAt: row.mergedAt,
-      additions: row.additions,
-      deletions: row.deletions,
-    })),
-  ).toEqual(
-    [...prs]
-      .sort((a, b) => a.id - b.id)
-      .map((pr) => ({
-        id: pr.id,
-        number: pr.number,
-        repoId: pr.repoId,
-        state: pr.state === "MERGED" ? "merged" : pr.state === "OPEN" ? "open" : "closed",
-        title: pr.title,
-        updatedAt: new Date(pr.updatedAt),
-        mergedAt: pr.mergedAt ? new Date(pr.mergedAt) : null,
-        additions: pr.additions,
-        deletions: pr.deletions,
-      })),
-  );
-
-  const storedReviews = await database.db
-    .select({ id: schema.reviews.id, state: schema.reviews.state })
-    .from(schema.reviews)
-    .where(inArray(schema.reviews.repoId, [...repoIds]));
-  expect(storedReviews.map((r) => `${r.id}:${r.state}`).sort()).toEqual(
-    prs
-      .flatMap((pr) => pr.reviews)
-      .filter((review) => review.state !== "PENDING")
-      .map((review) => `${review.id}:${review.state.toLowerCase()}`)
-      .sort(),
-  );
-
-  const storedCommits = await database.db
-    .select({ pullRequestId: schema.commits.pullRequestId, sha: schema.commits.sha })
-    .from(schema.commits)
-    .where(inArray(schema.commits.repoId, [...repoIds]));
-  expect(storedCommits.map((c) => `${c.pullRequestId}:${c.sha}`).sort()).toEqual(
-    prs
-      .flatMap((pr) =>
-        // What GitHub lists of a pull request's commits: its first 250.
-        pr.commits.slice(0, MAX_PULL_REQUEST_COMMITS).map((commit) => `${pr.id}:${commit.sha}`),
-      )
-      .sort(),
-  );
+  const { stored, truth } = await readStoredAndTruth(database, world, repoIds);
+  expect(stored.pullRequests).toEqual(truth.pullRequests);
+  expect(stored.reviews).toEqual(truth.reviews);
+  expect(stored.commits).toEqual(truth.commits);
 }
 
 /**

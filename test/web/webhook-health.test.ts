@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "@jest/globals";
 import { randomUUID } from "node:crypto";
-import { insertSyncRun } from "../../src/db/queries/sync-runs.js";
+import { insertSyncRuns } from "../../src/db/queries/sync-runs.js";
 import * as schema from "../../src/db/schema/index.js";
 import { enqueue } from "../../src/queue/boss.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
@@ -238,15 +238,17 @@ describe("webhook health", () => {
 
   it("shows the drift per repository and night, nights counted in the installation's zone", async () => {
     const run = (org: Org, repoId: number, startedAt: string, drift: number) =>
-      insertSyncRun(t.database.db, {
-        installationId: org.installationId,
-        repoId,
-        startedAt: new Date(startedAt),
-        finishedAt: new Date(new Date(startedAt).getTime() + MIN),
-        changed: drift,
-        drift,
-        queries: 1,
-      });
+      insertSyncRuns(t.database.db, [
+        {
+          installationId: org.installationId,
+          repoId,
+          startedAt: new Date(startedAt),
+          finishedAt: new Date(new Date(startedAt).getTime() + MIN),
+          changed: drift,
+          drift,
+          queries: 1,
+        },
+      ]);
     // 02:30 on March 15 in Tokyo, still March 14 in UTC.
     await run(acme, acme.repoId, "2026-03-14T17:30:00Z", 2);
     // March 12 in Tokyo: the nightly run and a "sync now" at noon.

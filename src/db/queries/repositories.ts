@@ -451,6 +451,38 @@ export async function requestDeltaSync(db: Db, installationId: number, repoIds: 
   return rows.map((row) => row.id);
 }
 
+export interface FinishedDelta {
+  id: number;
+  watermark: Date;
+  /** Changes the delta found that webhooks had not delivered. */
+  drift: number;
+}
+
+/**
+ * Delta syncs that read GitHub at `at` and stored everything they found: each repository's new
+ * watermark and drift, the repository complete and its last error cleared. One statement for a
+ * whole query's worth of repositories.
+ */
+export async function recordDeltasFinished(db: Db, finished: FinishedDelta[], at: Date): Promise<void> {
+  if (finished.length === 0) return;
+  // Arrays travel as text, which the driver serializes for any element type.
+  const ids = finished.map((delta) => String(delta.id));
+  const watermarks = finished.map((delta) => delta.watermark.toISOString());
+  const drifts = finished.map((delta) => String(delta.drift));
+  await db.execute(sql`
+    update ${repositories} r
+    set watermark = v.watermark, last_drift_count = v.drift,
+        last_successful_sync_at = ${at.toISOString()}::timestamptz, sync_status = 'complete',
+        paused_until = null, last_error = null, last_error_code = null, updated_at = now()
+    from unnest(
+      ${sql.param(ids)}::text[]::bigint[],
+      ${sql.param(watermarks)}::text[]::timestamptz[],
+      ${sql.param(drifts)}::text[]::int[]
+    )
+      as v(id, watermark, drift)
+    where r.id = v.id`);
+}
+
 /** A delta sync met the request made at `requestedAt`: cleared, unless a newer one came since. */
 export async function clearDeltaRequest(db: Db, repoId: number, requestedAt: Date): Promise<void> {
   await db

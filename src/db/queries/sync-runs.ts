@@ -9,12 +9,14 @@ export interface NewSyncRun {
   finishedAt: Date;
   changed: number;
   drift: number;
+  /** GitHub queries that asked about this repository (one about a hundred counts for each). */
   queries: number;
 }
 
-/** Records a finished delta sync of one repository. */
-export async function insertSyncRun(db: Db, run: NewSyncRun): Promise<void> {
-  await db.insert(syncRuns).values({ ...run, kind: "delta" });
+/** Records finished delta syncs, one row per repository. */
+export async function insertSyncRuns(db: Db, runs: NewSyncRun[]): Promise<void> {
+  if (runs.length === 0) return;
+  await db.insert(syncRuns).values(runs.map((run) => ({ ...run, kind: "delta" as const })));
 }
 
 export interface DriftNight {

@@ -20,6 +20,8 @@ import type {
 /** GitHub's per-connection page cap and per-query node cap. */
 export const MAX_PAGE_SIZE = 100;
 export const MAX_NODES = 500_000;
+/** `nodes(ids:)` takes at most this many ids ("You may not provide more than 100 node ids"). */
+export const MAX_NODE_IDS = 100;
 /** Requests are divided by this to get points. */
 const REQUESTS_PER_POINT = 100;
 
@@ -119,6 +121,21 @@ function visitField(
 
   const type = getNamedType(definition.type);
   let childMultiplier = multiplier;
+  if (name === "nodes" && parent === walk.schema.getQueryType()) {
+    // Every object `nodes(ids:)` returns is fetched on its own, so each connection below it is one
+    // request per id, as below a connection's `first` objects.
+    const ids = argument(walk, field, "ids");
+    const count = Array.isArray(ids) ? ids.length : 0;
+    if (count > MAX_NODE_IDS) {
+      walk.errors.push({
+        type: "ARGUMENT_LIMIT",
+        path: fieldPath,
+        message: `You may not provide more than ${MAX_NODE_IDS} node ids; you provided ${count}.`,
+      });
+      return;
+    }
+    childMultiplier = multiplier * count;
+  }
   const isConnection =
     isObjectType(type) &&
     type.getFields()["pageInfo"] !== undefined &&
@@ -189,6 +206,8 @@ function literal(walk: Walk, node: ValueNode): unknown {
       return node.value;
     case Kind.NULL:
       return null;
+    case Kind.LIST:
+      return node.values.map((value) => literal(walk, value));
     case Kind.VARIABLE: {
       const value = walk.variables[node.name.value];
       if (value !== undefined) return value;

@@ -275,6 +275,15 @@ function notFound(message: string): GitHubQueryError {
   return new GitHubQueryError("NOT_FOUND", message);
 }
 
+/** A list item that fails alone: graphql-js nulls it and reports the error at its index. */
+function missingNode(id: string): Promise<never> {
+  const failed = Promise.reject(notFound(`Could not resolve to a node with the global id of '${id}'`));
+  // graphql-js takes the rejection when it completes the list; this only keeps Node from calling
+  // it unhandled in the meantime.
+  failed.catch(() => undefined);
+  return failed;
+}
+
 function buildRoot(ctx: GraphqlContext, rateLimit: View | null, dryRun: boolean): View {
   const views = new Views(ctx);
   if (dryRun) return { rateLimit: () => rateLimit };
@@ -292,7 +301,9 @@ function buildRoot(ctx: GraphqlContext, rateLimit: View | null, dryRun: boolean)
       if (view === null) throw notFound(`Could not resolve to a node with the global id of '${args.id}'`);
       return view;
     },
-    nodes: (args: { ids: string[] }) => args.ids.map((id) => views.node(id)),
+    // An id GitHub cannot resolve is a null in the list and a NOT_FOUND error at its index; the
+    // other objects are answered.
+    nodes: (args: { ids: string[] }) => args.ids.map((id) => views.node(id) ?? missingNode(id)),
     // Issue search, for the qualifiers the App uses: repo:OWNER/NAME is:pr created:>=YYYY-MM-DD.
     search: (args: { query: string; type: string }) => {
       const qualifiers = new Map(
