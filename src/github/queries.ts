@@ -6,6 +6,8 @@ import type {
   CommitFieldsFragment,
   OrganizationMembersQuery,
   OrganizationMembersQueryVariables,
+  OrganizationTeamsQuery,
+  OrganizationTeamsQueryVariables,
   PullRequestCountQuery,
   PullRequestCountQueryVariables,
   PullRequestCommitsQuery,
@@ -19,6 +21,10 @@ import type {
   RepositoryPullRequestsQuery,
   RepositoryPullRequestsQueryVariables,
   ReviewFieldsFragment,
+  TeamFieldsFragment,
+  TeamMemberConnectionFieldsFragment,
+  TeamMembersQuery,
+  TeamMembersQueryVariables,
 } from "./generated/graphql.js";
 
 /** The .graphql files beside this module (copied next to the build output by `npm run build`). */
@@ -36,6 +42,8 @@ export interface Queries {
   "pull-request-commits": [PullRequestCommitsQuery, PullRequestCommitsQueryVariables];
   "organization-members": [OrganizationMembersQuery, OrganizationMembersQueryVariables];
   "pull-request-count": [PullRequestCountQuery, PullRequestCountQueryVariables];
+  "organization-teams": [OrganizationTeamsQuery, OrganizationTeamsQueryVariables];
+  "team-members": [TeamMembersQuery, TeamMembersQueryVariables];
 }
 export type QueryName = keyof Queries;
 export type QueryResult<N extends QueryName> = Queries[N][0];
@@ -48,6 +56,8 @@ const names: Record<QueryName, true> = {
   "pull-request-commits": true,
   "organization-members": true,
   "pull-request-count": true,
+  "organization-teams": true,
+  "team-members": true,
 };
 export const queryNames = Object.keys(names) as QueryName[];
 
@@ -57,6 +67,8 @@ export type GqlActor = ActorFieldsFragment;
 export type GqlReview = ReviewFieldsFragment;
 export type GqlCommit = CommitFieldsFragment;
 export type GqlPullRequest = PullRequestFieldsFragment;
+export type GqlTeam = TeamFieldsFragment;
+export type GqlTeamMembers = TeamMemberConnectionFieldsFragment;
 
 const cache = new Map<QueryName, string>();
 

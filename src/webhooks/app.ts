@@ -4,10 +4,12 @@ import { InvalidInputError } from "../errors.js";
 import type { HandlerDeps } from "./handlers/deps.js";
 import { handleInstallationRepositories } from "./handlers/installation-repositories.js";
 import { handleInstallation } from "./handlers/installation.js";
+import { handleMembership } from "./handlers/membership.js";
 import { handleOrganization } from "./handlers/organization.js";
 import { handlePullRequestReview } from "./handlers/pull-request-review.js";
 import { handlePullRequest } from "./handlers/pull-request.js";
 import { handleRepository } from "./handlers/repository.js";
+import { handleTeam } from "./handlers/team.js";
 import { handledActions, payloadSchemas, type HandledEvent, type PayloadOf } from "./payloads.js";
 
 type Handler<E extends HandledEvent> = (deps: HandlerDeps, payload: PayloadOf<E>) => Promise<void>;
@@ -31,6 +33,8 @@ function attachHandlers(app: Probot, deps: HandlerDeps): void {
   on(app, deps, "organization", handleOrganization);
   on(app, deps, "pull_request", handlePullRequest);
   on(app, deps, "pull_request_review", handlePullRequestReview);
+  on(app, deps, "team", handleTeam);
+  on(app, deps, "membership", handleMembership);
 }
 
 function on<E extends HandledEvent>(app: Probot, deps: HandlerDeps, event: E, handler: Handler<E>): void {
