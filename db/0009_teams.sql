@@ -23,6 +23,8 @@ ALTER TABLE "pull_requests" ADD COLUMN "first_reviewer_id" bigint;--> statement-
 ALTER TABLE "teams" ADD CONSTRAINT "teams_installation_id_installations_id_fk" FOREIGN KEY ("installation_id") REFERENCES "public"."installations"("id") ON DELETE no action ON UPDATE no action;--> statement-breakpoint
 CREATE INDEX "team_members_user_idx" ON "team_members" USING btree ("installation_id","user_id");--> statement-breakpoint
 CREATE INDEX "pull_requests_installation_author_idx" ON "pull_requests" USING btree ("installation_id","author_id");--> statement-breakpoint
+CREATE INDEX "reviews_installation_submitted_idx" ON "reviews" USING btree ("installation_id","submitted_at");
+--> statement-breakpoint
 -- Pull requests stored before first_reviewer_id existed: who gave the review first_review_at
 -- holds, by the rule of src/metrics/pull-request.ts computeFirstReview (submitted, not by the
 -- author, not by a bot; the lowest review id of one second). Every later write computes it there.

@@ -336,3 +336,20 @@ export async function teamsVersion(db: Db, installationId: number): Promise<stri
     ) as version`);
   return row?.version ?? "";
 }
+
+/**
+ * Someone of the installation by GitHub user id: a member, or someone in one of its teams (whose
+ * member row the next members sync brings). Undefined for anyone else.
+ */
+export async function findPerson(
+  db: Db,
+  installationId: number,
+  userId: number,
+): Promise<{ userId: number; login: string; name: string | null } | undefined> {
+  const [row] = await db.execute<{ login: string; name: string | null }>(sql`
+    select login, name from ${members} where installation_id = ${installationId} and user_id = ${userId}
+    union all
+    select login, null from ${teamMembers} where installation_id = ${installationId} and user_id = ${userId}
+    limit 1`);
+  return row ? { userId, login: row.login, name: row.name } : undefined;
+}
