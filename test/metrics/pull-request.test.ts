@@ -200,6 +200,7 @@ describe("computePullRequestMetrics", () => {
     );
     expect(metrics).toEqual({
       firstReviewAt: t("2024-01-01T03:15:00Z"),
+      firstReviewerId: 2,
       firstCommitAt: t("2023-12-31T20:00:00Z"),
       cycleTimeHours: 36,
       reviewTimeHours: 3.25,
