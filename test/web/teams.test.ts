@@ -1,5 +1,10 @@
 import { describe, expect, it } from "@jest/globals";
-import { refreshWeeklyMetrics } from "../../src/db/queries/weekly-metrics.js";
+import {
+  clearPendingWeeks,
+  listPendingWeeks,
+  markWeeksPending,
+  refreshWeeklyMetrics,
+} from "../../src/db/queries/weekly-metrics.js";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
 import { recomputePullRequests } from "../../src/sync/recompute.js";
@@ -343,6 +348,43 @@ describe("review load", () => {
     expect(page.body).toContain('<span data-metric="reviews">2</span> reviews given');
     expect(page.body).toMatch(/<strong>22%<\/strong> of the organization&#39;s reviews/);
     expect(page.body).toMatch(/<strong>40%<\/strong> <a href="[^"]+">of Platform&#39;s reviews<\/a>/);
+  });
+});
+
+describe("kept figures", () => {
+  it("are not shown once a review arrives or a team changes: the next view counts it, before and after the weekly refresh", async () => {
+    await seed();
+    const browser = await admin();
+    const everyone = async (path: string) =>
+      rows(await browser.get(path), "data-team", "teams-table").everyone!;
+    const teamWeek = async () =>
+      rows(await browser.get(`/installations/${ACME}/teams/${PLATFORM}?${RANGE}`), "data-week", "team-weeks")[
+        "2024-02-19"
+      ]!;
+    const teamsPath = `/installations/${ACME}/teams?${RANGE}`;
+    const metricsPath = `/installations/${ACME}/metrics?${RANGE}&team=${PLATFORM}`;
+    expect(table(await browser.get(metricsPath)).rows["2024-03-04"]!.opened).toBe("0");
+    expect((await everyone(teamsPath)).reviews).toBe("9");
+    expect((await teamWeek()).reviews).toBe("0");
+    // Grace reviews P5 again in W1: the week of no event of P5, as the review webhook leaves it.
+    await t.database.db.insert(schema.reviews).values(review(5, GRACE, "2024-02-22T10:00:00Z", "commented"));
+    await recomputePullRequests(t.database.db, ACME, [5], defaultInstallationSettings);
+    await markWeeksPending(t.database.db, ACME, ["2024-02-19", "2024-03-04"]);
+    expect((await everyone(teamsPath)).reviews).toBe("10");
+    expect((await teamWeek()).reviews).toBe("1");
+    // The weekly job refreshes the weeks and clears them.
+    await refreshWeeklyMetrics(t.database.db, ACME, ["2024-02-19", "2024-03-04"], "UTC");
+    await clearPendingWeeks(t.database.db, ACME, await listPendingWeeks(t.database.db, ACME));
+    expect((await everyone(teamsPath)).reviews).toBe("10");
+    expect((await teamWeek()).reviews).toBe("1");
+    expect(table(await browser.get(metricsPath)).rows["2024-03-04"]!.opened).toBe("0");
+    // Ken joins Platform on GitHub: his review of P2 is Platform's now (5 + Grace's new one + his).
+    await t.database.db
+      .insert(schema.teamMembers)
+      .values({ installationId: ACME, teamId: PLATFORM, userId: KEN, login: "ken" });
+    expect(rows(await browser.get(teamsPath), "data-team", "teams-table")[PLATFORM]!.reviews).toBe("7");
+    // And his pull request P4, opened in W3, is Platform's too.
+    expect(table(await browser.get(metricsPath)).rows["2024-03-04"]!.opened).toBe("1");
   });
 });
 

@@ -284,3 +284,18 @@ export async function listWeeksWithRows(db: Db, installationId: number): Promise
     .orderBy(weeklyMetrics.weekStart);
   return rows.map((row) => row.weekStart);
 }
+
+/**
+ * A version of everything an installation's figures are computed from: every change to a pull
+ * request or review marks the weeks it counts in pending, and their refresh rewrites those weeks'
+ * rows (a new refreshed_at, or fewer rows), the installation's roll-up rows (repo_id 0) among
+ * them. Null while any week is pending: the figures are about to change.
+ */
+export async function figuresVersion(db: Db, installationId: number): Promise<string | null> {
+  const [row] = await db.execute<{ pending: boolean; version: string }>(sql`
+    select exists (select 1 from ${weeklyMetricsPending} where installation_id = ${installationId}) as pending,
+           concat_ws('/', count(*), max(refreshed_at)::text) as version
+    from ${weeklyMetrics}
+    where installation_id = ${installationId} and repo_id = ${ALL_REPOSITORIES}`);
+  return !row || row.pending ? null : row.version;
+}

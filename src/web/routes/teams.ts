@@ -23,7 +23,7 @@ import { metricsQuery } from "./metrics.js";
  */
 export async function teamRoutes(fastify: FastifyInstance, context: UiContext) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
-  const summaries = createSummaryCache();
+  const caches = { figures: createSummaryCache(), reviews: createSummaryCache<unknown>() };
   const access = "installation-admin" as const;
   const db = () => context.database.db;
 
@@ -61,7 +61,7 @@ export async function teamRoutes(fastify: FastifyInstance, context: UiContext) {
         db(),
         installation,
         { ...resolved, query: resolved.query },
-        resolved.teams,
+        caches,
       );
       return page(request, reply, "teams", model);
     },
@@ -81,9 +81,8 @@ export async function teamRoutes(fastify: FastifyInstance, context: UiContext) {
         return refuse(request, reply, (installationId) => teamPath(installationId, team.id));
       const model = await buildTeamViewModel(db(), installation, team, {
         resolved: { ...resolved, query: resolved.query },
-        teams: resolved.teams,
         now,
-        cache: summaries,
+        caches,
       });
       return page(request, reply, "team", model);
     },
@@ -104,6 +103,7 @@ export async function teamRoutes(fastify: FastifyInstance, context: UiContext) {
       const model = await buildPersonViewModel(db(), installation, person, {
         resolved: { ...resolved, query: resolved.query },
         now,
+        caches,
       });
       return page(request, reply, "person", model);
     },

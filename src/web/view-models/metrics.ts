@@ -280,14 +280,14 @@ export interface RangeFigures {
  * same (and, cut by team, the teams too). With a week pending, nothing is kept. A dashboard
  * reloaded all day then scans its range's pull requests once per refresh instead of once per view.
  */
-export interface SummaryCache {
-  get(key: string): RangeFigures | undefined;
-  set(key: string, figures: RangeFigures): void;
+export interface SummaryCache<T = RangeFigures> {
+  get(key: string): T | undefined;
+  set(key: string, figures: T): void;
 }
 
 /** The most recently used `limit` summaries of this process (each a few hundred bytes). */
-export function createSummaryCache(limit = 1000): SummaryCache {
-  const entries = new Map<string, RangeFigures>();
+export function createSummaryCache<T = RangeFigures>(limit = 1000): SummaryCache<T> {
+  const entries = new Map<string, T>();
   return {
     get(key) {
       const summary = entries.get(key);

@@ -1,12 +1,14 @@
 import type { Db } from "../../db/client.js";
 import {
-  reviewLoadByWeek,
-  reviewLoadOverRange,
+  reviewLoadByTeam,
+  reviewLoadOf,
   type ReviewLoadRange,
   type ReviewLoadView,
   type ReviewLoadWeek,
+  type Reviewers,
 } from "../../db/queries/review-load.js";
-import { listTeamPeople, listTeamsOfUser, type TeamListing } from "../../db/queries/teams.js";
+import { listTeamPeople, listTeamsOfUser, teamsVersion } from "../../db/queries/teams.js";
+import { figuresVersion } from "../../db/queries/weekly-metrics.js";
 import type { Installation, Team } from "../../db/schema/index.js";
 import { lastDayOfWeek, listWeeks } from "../../metrics/range.js";
 import { reviewShares, TOP_REVIEWERS, type ReviewShares } from "../../metrics/review-load.js";
@@ -40,6 +42,41 @@ import {
  */
 
 type Resolved = ResolvedMetricsQuery & { query: MetricsQuery };
+
+/** What the tab keeps between views: figures (as the metrics page) and review load. */
+export interface TeamsCaches {
+  figures: SummaryCache;
+  reviews: SummaryCache<unknown>;
+}
+
+/**
+ * Review load computed once per view, reviewers and version of the data (weekly-metrics.ts
+ * figuresVersion: any change to a pull request or review; and the teams): a page viewed again
+ * reads the range's reviews once per change, not once per view.
+ */
+async function keptReviewLoad<T>(
+  db: Db,
+  cache: SummaryCache<unknown>,
+  view: ReviewLoadView,
+  reviewers: Reviewers | "by-team",
+  compute: () => Promise<T>,
+): Promise<T> {
+  const [figures, teams] = await Promise.all([
+    figuresVersion(db, view.installationId),
+    teamsVersion(db, view.installationId),
+  ]);
+  const key = figures === null ? null : [JSON.stringify([view, reviewers]), figures, teams].join("|");
+  const kept = key ? cache.get(key) : undefined;
+  if (kept) return kept as T;
+  const value = await compute();
+  if (key) cache.set(key, value);
+  return value;
+}
+
+const byTeam = (db: Db, cache: SummaryCache<unknown>, view: ReviewLoadView) =>
+  keptReviewLoad(db, cache, view, "by-team", () => reviewLoadByTeam(db, view));
+const loadOf = (db: Db, cache: SummaryCache<unknown>, view: ReviewLoadView, reviewers: Reviewers) =>
+  keptReviewLoad(db, cache, view, reviewers, () => reviewLoadOf(db, view, reviewers));
 
 export function teamsPath(installationId: number): string {
   return installationPath(installationId, "teams");
@@ -137,10 +174,10 @@ export async function buildTeamsViewModel(
   db: Db,
   installation: Installation,
   resolved: Resolved,
-  teams: readonly TeamListing[],
+  caches: TeamsCaches,
 ) {
-  const { query } = resolved;
-  const load = await reviewLoadOverRange(db, viewOf(installation, query));
+  const { query, teams } = resolved;
+  const load = await byTeam(db, caches.reviews, viewOf(installation, query));
   const everyone = loadCells(load.get("everyone"));
   return {
     title: `Teams · ${installation.accountLogin}`,
@@ -178,25 +215,25 @@ export async function buildTeamViewModel(
   db: Db,
   installation: Installation,
   team: Team,
-  context: { resolved: Resolved; teams: readonly TeamListing[]; now: Date; cache: SummaryCache },
+  context: { resolved: Resolved; now: Date; caches: TeamsCaches },
 ) {
-  const { resolved, teams, now, cache } = context;
-  const { query } = resolved;
+  const { resolved, now, caches } = context;
+  const { query, teams } = resolved;
   const view = viewOf(installation, query);
-  const [ours, org, reviewWeeks, load, people] = await Promise.all([
-    readViewFigures(db, installation.id, { ...view, teamId: team.id }, now, cache),
-    readViewFigures(db, installation.id, view, now, cache),
-    reviewLoadByWeek(db, view, { teamId: team.id }),
-    reviewLoadOverRange(db, view),
+  const [ours, org, reviews, people] = await Promise.all([
+    readViewFigures(db, installation.id, { ...view, teamId: team.id }, now, caches.figures),
+    readViewFigures(db, installation.id, view, now, caches.figures),
+    loadOf(db, caches.reviews, view, { teamId: team.id }),
     listTeamPeople(db, installation.id, team.id),
   ]);
+  const reviewWeeks = reviews.weeks;
   const weeks = listWeeks(query.from, query.to);
   const labels = weeks.map(formatWeek);
   const reviewsByWeek = new Map(reviewWeeks.map((week) => [week.weekStart, week]));
   const thisWeek = weekStartOf(now, view.timeZone);
   const listing = teams.find((candidate) => candidate.id === team.id);
   const parent = teams.find((candidate) => candidate.id === team.parentId);
-  const range = loadCells(load.get(team.id));
+  const range = loadCells(reviews.range);
   const texts = scopeText(resolved);
   const figureCells = (index: number) => [
     countCell("opened", ours.figures[index]!.prsOpened),
@@ -297,8 +334,8 @@ export async function buildTeamViewModel(
         hoursCell("org-review-time", org.totals.medianReviewTimeHours),
         countCell("reviews", range.shares.reviews),
         countCell("reviewers", range.shares.reviewers),
-        countCell("first-reviews", load.get(team.id)?.firstReviews ?? 0),
-        hoursCell("first-review-time", load.get(team.id)?.medianReviewTimeHours ?? null),
+        countCell("first-reviews", reviews.range.firstReviews),
+        hoursCell("first-review-time", reviews.range.medianReviewTimeHours),
       ],
     },
     shares: {
@@ -322,16 +359,17 @@ export async function buildPersonViewModel(
   db: Db,
   installation: Installation,
   person: { userId: number; login: string; name: string | null },
-  context: { resolved: Resolved; now: Date },
+  context: { resolved: Resolved; now: Date; caches: TeamsCaches },
 ) {
-  const { resolved, now } = context;
+  const { resolved, now, caches } = context;
   const { query } = resolved;
   const view = viewOf(installation, query);
-  const [reviewWeeks, load, teams] = await Promise.all([
-    reviewLoadByWeek(db, view, { userId: person.userId }),
-    reviewLoadOverRange(db, view),
+  const [own, load, teams] = await Promise.all([
+    loadOf(db, caches.reviews, view, { userId: person.userId }),
+    byTeam(db, caches.reviews, view),
     listTeamsOfUser(db, installation.id, person.userId),
   ]);
+  const reviewWeeks = own.weeks;
   const weeks = listWeeks(query.from, query.to);
   const byWeek = new Map(reviewWeeks.map((week) => [week.weekStart, week]));
   const thisWeek = weekStartOf(now, view.timeZone);
