@@ -2,6 +2,7 @@ import { and, desc, eq, lte, sql, type SQL } from "drizzle-orm";
 import { EVENTS, FIGURES, type FigureName, type MetricEvent } from "../../figures.js";
 import { LOCK_NAMESPACE, type Db } from "../client.js";
 import { weeklyMetrics, weeklyMetricsPending, type WeeklyMetricsRow } from "../schema/index.js";
+import { rangeBounds, type WeekRange } from "./week-range.js";
 import {
   anyEventBetween,
   countedColumn,
@@ -143,28 +144,40 @@ function insertWeeks(installationId: number, weekArray: string, timeZone: string
 /** A week's figures (src/figures.ts), as its stored row holds them. */
 export type WeekFigures = Pick<WeeklyMetricsRow, FigureName | "weekStart">;
 
+/** A range's figures over its whole span (its percentiles: src/figures.ts). */
+export type RangeFigures = Pick<WeeklyMetricsRow, FigureName>;
+
 /**
- * The weeks' figures for a scope no stored row is kept for (a team), computed from the counted
- * pull requests as the weekly refresh computes its rows: same activity, same definitions. Weeks
- * without activity have no row, as in the table. Oldest first.
+ * The figures of a scope no stored row is kept for (a team), computed from the counted pull
+ * requests as the weekly refresh computes its rows (same activity, same definitions): each week
+ * with activity (oldest first; weeks without any have no row, as in the table), and the whole
+ * range, whose percentiles are over the range's pull requests as the range medians are
+ * (metrics.ts summarizeRange). One statement: the scope's pull requests are read once for both.
  */
-export async function computeWeeklyFigures(
+export async function computeViewFigures(
   db: Db,
   scope: CountedScope,
+  range: WeekRange,
   weeks: string[],
-  timeZone: string,
-): Promise<WeekFigures[]> {
-  if (weeks.length === 0) return [];
-  const rows = await db.execute<Record<string, string | number | null>>(sql`
-    with ${weeklyActivity(scope, weekArrayOf(weeks), timeZone)}
-    select p.week_start::text as "weekStart", ${sql.join(
-      figureNames.map((name) => sql`${figureSql(name, inWeek)} as ${sql.identifier(name)}`),
+): Promise<{ weeks: WeekFigures[]; range: RangeFigures }> {
+  const { low, high } = rangeBounds(range);
+  const inRange = (event: MetricEvent) =>
+    sql`(p.${countedColumn(event)} >= ${low} and p.${countedColumn(event)} < ${high})`;
+  const figures = (inPeriod: (event: MetricEvent) => SQL) =>
+    sql.join(
+      figureNames.map((name) => sql`${figureSql(name, inPeriod)} as ${sql.identifier(name)}`),
       sql`, `,
-    )}
+    );
+  const rows = await db.execute<Record<string, string | number | null>>(sql`
+    with ${weeklyActivity(scope, weekArrayOf(weeks), range.timeZone)}
+    select p.week_start::text as "weekStart", ${figures(inWeek)}
     from activity p
     group by p.week_start
-    order by p.week_start`);
-  return [...rows].map(
+    union all
+    select null, ${figures(inRange)}
+    from prs p
+    order by 1 nulls last`);
+  const parsed = [...rows].map(
     (row) =>
       Object.fromEntries([
         ["weekStart", row.weekStart],
@@ -172,6 +185,8 @@ export async function computeWeeklyFigures(
         ...figureNames.map((name) => [name, row[name] === null ? null : Number(row[name])]),
       ]) as WeekFigures,
   );
+  const { weekStart: _whole, ...whole } = parsed.pop()!;
+  return { weeks: parsed, range: whole };
 }
 
 /**

@@ -5,7 +5,7 @@ import { findInstallationRepositories } from "../../db/queries/repositories.js";
 import { listTeams, teamsVersion, type TeamListing } from "../../db/queries/teams.js";
 import {
   ALL_REPOSITORIES,
-  computeWeeklyFigures,
+  computeViewFigures,
   listPendingWeeks,
   listWeeklyMetrics,
   type WeekFigures,
@@ -255,6 +255,9 @@ function cellsOf(figures: Figures, showPatternReverts: boolean): Cell[] {
   ];
 }
 
+const pickPercentiles = (figures: Figures) =>
+  Object.fromEntries(PERCENTILE_FIGURES.map((name) => [name, figures[name]])) as RangeSummary;
+
 /** The range's row: counts and sums added up over the weeks, percentiles over the range's pull requests. */
 function totalsOf(weeks: readonly Figures[], summary: RangeSummary): Figures {
   const totals = { ...IDLE_WEEK, ...summary };
@@ -406,7 +409,7 @@ export interface MetricsView {
 /**
  * A view's figures week by week (a week without activity as zeros) and over its whole range. The
  * installation's and a repository's weeks are the stored weekly rows; a team's are computed from
- * its members' pull requests by the same definitions (weekly-metrics.ts computeWeeklyFigures),
+ * its members' pull requests by the same definitions (weekly-metrics.ts computeViewFigures),
  * since membership changes at any time and no row could stay right. What is computed when read
  * is kept (SummaryCache) for as long as its inputs stay the same.
  */
@@ -441,11 +444,12 @@ export async function readViewFigures(
       : null;
   let computed = key ? cache.get(key) : undefined;
   if (!computed) {
-    const [summary, teamWeeks] = await Promise.all([
-      summarizeRange(db, installationId, view),
-      byTeam ? computeWeeklyFigures(db, { installationId, ...view }, weeks, view.timeZone) : null,
-    ]);
-    computed = { summary, weeks: teamWeeks };
+    if (byTeam) {
+      const team = await computeViewFigures(db, { installationId, ...view }, view, weeks);
+      computed = { summary: pickPercentiles(team.range), weeks: team.weeks };
+    } else {
+      computed = { summary: await summarizeRange(db, installationId, view), weeks: null };
+    }
     if (key) cache.set(key, computed);
   }
   const byWeek = new Map<string, Figures>((computed.weeks ?? rows).map((row) => [row.weekStart, row]));
