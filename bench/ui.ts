@@ -369,6 +369,10 @@ async function main(): Promise<void> {
       ["metrics page, 52 weeks, a team, new range each view", coldTeamYear],
       ["teams page, 52 weeks (review load of 20 teams)", `${base}/teams?range=52`],
       ["teams page, 12 weeks", `${base}/teams`],
+      [
+        "teams page, 52 weeks, new range each view",
+        (index: number) => coldYear(index).replace("/metrics?", "/teams?"),
+      ],
       ["team page, 52 weeks, a division", `${base}/teams/${division}?range=52`],
       [
         "team page, 52 weeks, a division, new range each view",

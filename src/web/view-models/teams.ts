@@ -9,7 +9,8 @@ import {
 } from "../../db/queries/review-load.js";
 import { listTeamPeople, listTeamsOfUser, teamsVersion } from "../../db/queries/teams.js";
 import { figuresVersion } from "../../db/queries/weekly-metrics.js";
-import type { Installation, Team } from "../../db/schema/index.js";
+import type { Installation, Team, WeeklyMetricsRow } from "../../db/schema/index.js";
+import type { FigureName } from "../../figures.js";
 import { lastDayOfWeek, listWeeks } from "../../metrics/range.js";
 import { reviewShares, TOP_REVIEWERS, type ReviewShares } from "../../metrics/review-load.js";
 import { weekStartOf } from "../../metrics/weeks.js";
@@ -42,6 +43,7 @@ import {
  */
 
 type Resolved = ResolvedMetricsQuery & { query: MetricsQuery };
+type Figures = Pick<WeeklyMetricsRow, FigureName>;
 
 /** What the tab keeps between views: figures (as the metrics page) and review load. */
 export interface TeamsCaches {
@@ -210,6 +212,80 @@ function reviewCells(week: ReviewLoadWeek | undefined): Cell[] {
   ];
 }
 
+/** A week's (or the range's) figures of the team beside the organization's. */
+function comparedCells(ours: Figures, org: Figures): Cell[] {
+  return [
+    countCell("opened", ours.prsOpened),
+    countCell("merged", ours.prsMerged),
+    hoursCell("cycle", ours.medianCycleTimeHours),
+    hoursCell("org-cycle", org.medianCycleTimeHours),
+    hoursCell("review-time", ours.medianReviewTimeHours),
+    hoursCell("org-review-time", org.medianReviewTimeHours),
+  ];
+}
+
+/** Where the team sits: its parent and the teams under it, each a link keeping the view. */
+function teamPlace(installation: Installation, team: Team, resolved: Resolved) {
+  const { teams, query } = resolved;
+  const link = (other: { id: number; name: string }) => ({
+    name: other.name,
+    href: withView(teamPath(installation.id, other.id), query),
+  });
+  const parent = teams.find((candidate) => candidate.id === team.parentId);
+  return {
+    parent: parent ? link(parent) : null,
+    children: teams.filter((candidate) => candidate.parentId === team.id).map(link),
+  };
+}
+
+/** The team's median cycle time beside the organization's, and the reviews its members gave. */
+function teamCharts(
+  team: Team,
+  weeks: string[],
+  figures: { ours: readonly Figures[]; org: readonly Figures[] },
+  reviewsByWeek: Map<string, ReviewLoadWeek>,
+  rangeText: string,
+) {
+  const labels = weeks.map(formatWeek);
+  const { ours, org } = figures;
+  const given = (index: number) => reviewsByWeek.get(weeks[index]!);
+  return [
+    buildGroupedHoursChart({
+      id: "chart-team-cycle",
+      title: "Median cycle time per week: the team beside the organization",
+      description: `Bars per week, ${rangeText}: the median cycle time of the team's pull requests merged that week, and of the organization's; the table below has the same numbers.`,
+      weeks: labels,
+      series: [
+        { label: team.name, className: "series-team", values: ours.map((f) => f.medianCycleTimeHours) },
+        { label: "Organization", className: "series-org", values: org.map((f) => f.medianCycleTimeHours) },
+      ],
+      formatHours,
+      tooltip: (index) =>
+        `Week of ${labels[index]!.long}: ${team.name} ${formatHours(ours[index]!.medianCycleTimeHours)}, organization ${formatHours(org[index]!.medianCycleTimeHours)}`,
+    }),
+    buildGroupedBarChart({
+      id: "chart-team-reviews",
+      title: "Reviews given per week by the team's members",
+      description: `Bars per week, ${rangeText}: reviews given, and first reviews given; the table below has the same numbers.`,
+      weeks: labels,
+      series: [
+        {
+          label: "Reviews given",
+          className: "series-reviews",
+          values: weeks.map((_, index) => given(index)?.reviews ?? 0),
+        },
+        {
+          label: "First reviews given",
+          className: "series-first-reviews",
+          values: weeks.map((_, index) => given(index)?.firstReviews ?? 0),
+        },
+      ],
+      tooltip: (index) =>
+        `Week of ${labels[index]!.long}: ${formatCount(given(index)?.reviews ?? 0)} reviews given, ${formatCount(given(index)?.firstReviews ?? 0)} first reviews`,
+    }),
+  ];
+}
+
 /** A team's page: its weeks beside the organization's, its members' reviews, and who is in it. */
 export async function buildTeamViewModel(
   db: Db,
@@ -218,7 +294,7 @@ export async function buildTeamViewModel(
   context: { resolved: Resolved; now: Date; caches: TeamsCaches },
 ) {
   const { resolved, now, caches } = context;
-  const { query, teams } = resolved;
+  const { query } = resolved;
   const view = viewOf(installation, query);
   const [ours, org, reviews, people] = await Promise.all([
     readViewFigures(db, installation.id, { ...view, teamId: team.id }, now, caches.figures),
@@ -226,23 +302,12 @@ export async function buildTeamViewModel(
     loadOf(db, caches.reviews, view, { teamId: team.id }),
     listTeamPeople(db, installation.id, team.id),
   ]);
-  const reviewWeeks = reviews.weeks;
   const weeks = listWeeks(query.from, query.to);
-  const labels = weeks.map(formatWeek);
-  const reviewsByWeek = new Map(reviewWeeks.map((week) => [week.weekStart, week]));
+  const reviewsByWeek = new Map(reviews.weeks.map((week) => [week.weekStart, week]));
   const thisWeek = weekStartOf(now, view.timeZone);
-  const listing = teams.find((candidate) => candidate.id === team.id);
-  const parent = teams.find((candidate) => candidate.id === team.parentId);
-  const range = loadCells(reviews.range);
+  const { shares, cells: rangeCells } = loadCells(reviews.range);
   const texts = scopeText(resolved);
-  const figureCells = (index: number) => [
-    countCell("opened", ours.figures[index]!.prsOpened),
-    countCell("merged", ours.figures[index]!.prsMerged),
-    hoursCell("cycle", ours.figures[index]!.medianCycleTimeHours),
-    hoursCell("org-cycle", org.figures[index]!.medianCycleTimeHours),
-    hoursCell("review-time", ours.figures[index]!.medianReviewTimeHours),
-    hoursCell("org-review-time", org.figures[index]!.medianReviewTimeHours),
-  ];
+  const teamQuery = metricsParams({ ...query, teamId: team.id }).toString();
   return {
     title: `${team.name} · Teams · ${installation.accountLogin}`,
     installation: installationHeader(installation, "teams"),
@@ -251,98 +316,45 @@ export async function buildTeamViewModel(
     team: {
       name: team.name,
       description: team.description,
-      members: formatCount(listing?.members ?? people.length),
-      parent: parent
-        ? { name: parent.name, href: withView(teamPath(installation.id, parent.id), query) }
-        : null,
-      children: teams
-        .filter((candidate) => candidate.parentId === team.id)
-        .map((child) => ({ name: child.name, href: withView(teamPath(installation.id, child.id), query) })),
+      members: formatCount(people.length),
+      ...teamPlace(installation, team, resolved),
     },
     links: {
       teams: withView(teamsPath(installation.id), query),
-      metrics: `${installationPath(installation.id, "metrics")}?${metricsParams({ ...query, teamId: team.id }).toString()}`,
-      csv: `${installationPath(installation.id, "metrics")}.csv?${metricsParams({ ...query, teamId: team.id }).toString()}`,
+      metrics: `${installationPath(installation.id, "metrics")}?${teamQuery}`,
+      csv: `${installationPath(installation.id, "metrics")}.csv?${teamQuery}`,
     },
     dataAsOf: ours.dataAsOf,
     headline: {
       merged: formatCount(ours.totals.prsMerged),
       cycle: formatHours(ours.totals.medianCycleTimeHours),
       orgCycle: formatHours(org.totals.medianCycleTimeHours),
-      reviews: formatCount(range.shares.reviews),
-      topThree: percent(range.shares.topThree),
+      reviews: formatCount(shares.reviews),
+      topThree: percent(shares.topThree),
     },
-    charts: [
-      buildGroupedHoursChart({
-        id: "chart-team-cycle",
-        title: "Median cycle time per week: the team beside the organization",
-        description: `Bars per week, ${texts.rangeText}: the median cycle time of the team's pull requests merged that week, and of the organization's; the table below has the same numbers.`,
-        weeks: labels,
-        series: [
-          {
-            label: team.name,
-            className: "series-team",
-            values: ours.figures.map((f) => f.medianCycleTimeHours),
-          },
-          {
-            label: "Organization",
-            className: "series-org",
-            values: org.figures.map((f) => f.medianCycleTimeHours),
-          },
-        ],
-        formatHours,
-        tooltip: (index) =>
-          `Week of ${labels[index]!.long}: ${team.name} ${formatHours(ours.figures[index]!.medianCycleTimeHours)}, organization ${formatHours(org.figures[index]!.medianCycleTimeHours)}`,
-      }),
-      buildGroupedBarChart({
-        id: "chart-team-reviews",
-        title: "Reviews given per week by the team's members",
-        description: `Bars per week, ${texts.rangeText}: reviews given, and first reviews given; the table below has the same numbers.`,
-        weeks: labels,
-        series: [
-          {
-            label: "Reviews given",
-            className: "series-reviews",
-            values: weeks.map((week) => reviewsByWeek.get(week)?.reviews ?? 0),
-          },
-          {
-            label: "First reviews given",
-            className: "series-first-reviews",
-            values: weeks.map((week) => reviewsByWeek.get(week)?.firstReviews ?? 0),
-          },
-        ],
-        tooltip: (index) => {
-          const week = reviewsByWeek.get(weeks[index]!);
-          return `Week of ${labels[index]!.long}: ${formatCount(week?.reviews ?? 0)} reviews given, ${formatCount(week?.firstReviews ?? 0)} first reviews`;
-        },
-      }),
-    ],
+    charts: teamCharts(team, weeks, { ours: ours.figures, org: org.figures }, reviewsByWeek, texts.rangeText),
     weeks: weeks.map((week, index) => ({
       iso: week,
-      label: labels[index]!.long,
+      label: formatWeek(week).long,
       current: week === thisWeek,
-      cells: [...figureCells(index), ...reviewCells(reviewsByWeek.get(week))],
+      cells: [
+        ...comparedCells(ours.figures[index]!, org.figures[index]!),
+        ...reviewCells(reviewsByWeek.get(week)),
+      ],
     })),
     totals: {
       label: `${formatCount(weeks.length)} ${weeks.length === 1 ? "week" : "weeks"}`,
+      // The range's reviews, reviewers, first reviews and their time (not its top shares: below).
       cells: [
-        countCell("opened", ours.totals.prsOpened),
-        countCell("merged", ours.totals.prsMerged),
-        hoursCell("cycle", ours.totals.medianCycleTimeHours),
-        hoursCell("org-cycle", org.totals.medianCycleTimeHours),
-        hoursCell("review-time", ours.totals.medianReviewTimeHours),
-        hoursCell("org-review-time", org.totals.medianReviewTimeHours),
-        countCell("reviews", range.shares.reviews),
-        countCell("reviewers", range.shares.reviewers),
-        countCell("first-reviews", reviews.range.firstReviews),
-        hoursCell("first-review-time", reviews.range.medianReviewTimeHours),
+        ...comparedCells(ours.totals, org.totals),
+        ...rangeCells.filter((cell) => cell.metric !== "top-three" && cell.metric !== "top-fifth"),
       ],
     },
     shares: {
-      topThree: percent(range.shares.topThree),
-      topFifth: percent(range.shares.topFifth),
-      topFifthCount: formatCount(range.shares.topFifthCount),
-      reviewers: formatCount(range.shares.reviewers),
+      topThree: percent(shares.topThree),
+      topFifth: percent(shares.topFifth),
+      topFifthCount: formatCount(shares.topFifthCount),
+      reviewers: formatCount(shares.reviewers),
     },
     people: people.map((person) => ({
       login: person.login,
