@@ -2,8 +2,8 @@
  * A large installation written straight into Postgres, for the benchmarks that need one: one
  * organization's repositories and pull requests over two years (`generate_series`, random but
  * seeded, so every run writes the same data), with the reviews and commits the pull requests'
- * metrics are computed from, and what a sync stores from those: the first review, the first commit,
- * the fixed revert rule. Instants are whole seconds, as GitHub gives them. The values settings
+ * metrics are computed from, and what a sync stores from those: the first review and its reviewer,
+ * the first commit, the fixed revert rule. Instants are whole seconds, as GitHub gives them. The values settings
  * decide (durations, hotfix and pattern flags) and the weekly rows are left to the app: see
  * settleOrganization.
  */
@@ -100,15 +100,17 @@ export async function seedOrganization(database: Database, options: SeedOptions)
       insert into pull_requests (
         installation_id, id, repo_id, number, title, state, author_id, author_login, author_type,
         head_ref, base_ref, created_at, updated_at, closed_at, merged_at, ready_for_review_at,
-        first_commit_at, first_review_at, is_revert, additions, deletions, changed_files, commits_count,
-        details_synced_at)
+        first_commit_at, first_review_at, first_reviewer_id, is_revert, additions, deletions, changed_files,
+        commits_count, details_synced_at)
       select ${INSTALLATION}, i, repo_id, number, title,
              case when merged_at is not null then 'merged' when closed then 'closed' else 'open' end,
              author_id, author_login, author_type, head_ref, 'main', created_at,
              coalesce(merged_at, created_at),
              case when merged_at is not null or closed then coalesce(merged_at, date_trunc('second', least(now(), ready + interval '3 days'))) end,
-             merged_at, ready_at, first_commit, first_review, reverts, additions, deletions, 3, commit_count,
-             now()
+             merged_at, ready_at, first_commit, first_review,
+             -- The first review's reviewer (review 1 below: the others are later, a bot's or the author's).
+             case when first_review is not null then 1000 + (i + 7) % 200 end,
+             reverts, additions, deletions, 3, commit_count, now()
       from facts`;
     // The first review by someone else; for some a second one later; for some an earlier review
     // by a bot or by the author, which the first review leaves out.
@@ -146,6 +148,29 @@ export async function seedOrganization(database: Database, options: SeedOptions)
              (select count(*)::int from commits) as commits`;
     return counts!;
   });
+}
+
+/**
+ * The organization's teams, as the members sync stores them: 4 divisions of 4 squads each (20
+ * teams). The 200 authors (and reviewers) of seedOrganization are spread over the 16 squads, 12 or
+ * 13 each, so a squad's figures read about 6% of the pull requests and a division's (its squads'
+ * members) about a quarter. Returns the ids: divisions first, then squads.
+ */
+export async function seedTeams(database: Database): Promise<{ divisions: number[]; squads: number[] }> {
+  const { sql } = database;
+  const divisions = [1, 2, 3, 4].map((d) => 5000 + d);
+  const squads = divisions.flatMap((division, d) => [1, 2, 3, 4].map((s) => 5100 + d * 4 + s));
+  await sql`
+    insert into teams (installation_id, id, slug, name, parent_id)
+    select ${INSTALLATION}::bigint, 5000 + d, 'division-' || d, 'Division ' || d, null from generate_series(1, 4) as d
+    union all
+    select ${INSTALLATION}::bigint, 5100 + (d - 1) * 4 + s, 'squad-' || d || '-' || s, 'Squad ' || d || '.' || s, 5000 + d
+    from generate_series(1, 4) as d cross join generate_series(1, 4) as s`;
+  await sql`
+    insert into team_members (installation_id, team_id, user_id, login)
+    select ${INSTALLATION}::bigint, 5101 + i % 16, 1000 + i, 'dev-' || i from generate_series(0, 199) as i`;
+  await sql`analyze teams, team_members`;
+  return { divisions, squads };
 }
 
 /**

@@ -391,7 +391,16 @@ function rewriteStrings(value: unknown, change: (text: string, key: string) => s
 
 const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T/;
 /** Strings GitHub sends from a fixed set: a U+FFFD in them is a different value, rightly refused. */
-const ENUM_KEYS = new Set(["action", "state", "type", "repository_selection", "privacy", "role"]);
+const ENUM_KEYS = new Set([
+  "action",
+  "state",
+  "type",
+  "repository_selection",
+  "privacy",
+  "role",
+  // membership: "team" or "organization".
+  "scope",
+]);
 /** Free text: where a lone surrogate is just a character. */
 const isFreeText = (text: string, key: string) => !TIMESTAMP.test(text) && !ENUM_KEYS.has(key);
 

@@ -105,6 +105,12 @@ describe("uninstalled installations", () => {
       .insert(schema.members)
       .values({ installationId: id, userId: id + 1, login: `dev${id}` });
     await t.database.db
+      .insert(schema.teams)
+      .values({ installationId: id, id: id + 2, slug: `team-${id}`, name: `Team ${id}` });
+    await t.database.db
+      .insert(schema.teamMembers)
+      .values({ installationId: id, teamId: id + 2, userId: id + 1, login: `dev${id}` });
+    await t.database.db
       .insert(schema.weeklyMetrics)
       .values({ installationId: id, repoId: 0, weekStart: "2024-01-01" });
     await t.database.db
@@ -120,6 +126,8 @@ describe("uninstalled installations", () => {
       reviews: schema.reviews.installationId,
       commits: schema.commits.installationId,
       members: schema.members.installationId,
+      teams: schema.teams.installationId,
+      teamMembers: schema.teamMembers.installationId,
       weeklyMetrics: schema.weeklyMetrics.installationId,
       weeklyMetricsPending: schema.weeklyMetricsPending.installationId,
     } as const;
@@ -141,6 +149,8 @@ describe("uninstalled installations", () => {
     reviews: 1,
     commits,
     members: 1,
+    teams: 1,
+    teamMembers: 1,
     weeklyMetrics: 1,
     weeklyMetricsPending: 1,
   });
@@ -159,7 +169,7 @@ describe("uninstalled installations", () => {
     expect(await rowsOf(503)).toEqual(everything(3));
     const [purge] = await t.database.sql<{ output: unknown }[]>`
       select output from pgboss.job where name = 'purge-installation' and state = 'completed'`;
-    expect(purge!.output).toEqual({ deleted: 6007, finished: true });
+    expect(purge!.output).toEqual({ deleted: 6009, finished: true });
   });
 
   it("a reinstall before the purge runs stops it: nothing is deleted", async () => {

@@ -6,6 +6,8 @@ import type {
   CommitFieldsFragment,
   OrganizationMembersQuery,
   OrganizationMembersQueryVariables,
+  OrganizationTeamsQuery,
+  OrganizationTeamsQueryVariables,
   PullRequestCountQuery,
   PullRequestCountQueryVariables,
   PullRequestCommitsQuery,
@@ -23,6 +25,10 @@ import type {
   RepositoryPullRequestsQuery,
   RepositoryPullRequestsQueryVariables,
   ReviewFieldsFragment,
+  TeamFieldsFragment,
+  TeamMemberConnectionFieldsFragment,
+  TeamMembersQuery,
+  TeamMembersQueryVariables,
 } from "./generated/graphql.js";
 
 /** The .graphql files beside this module (copied next to the build output by `npm run build`). */
@@ -42,6 +48,8 @@ export interface Queries {
   "pull-request-count": [PullRequestCountQuery, PullRequestCountQueryVariables];
   "repositories-changed": [RepositoriesChangedQuery, RepositoriesChangedQueryVariables];
   "pull-requests-by-id": [PullRequestsByIdQuery, PullRequestsByIdQueryVariables];
+  "organization-teams": [OrganizationTeamsQuery, OrganizationTeamsQueryVariables];
+  "team-members": [TeamMembersQuery, TeamMembersQueryVariables];
 }
 export type QueryName = keyof Queries;
 export type QueryResult<N extends QueryName> = Queries[N][0];
@@ -56,6 +64,8 @@ const names: Record<QueryName, true> = {
   "pull-request-count": true,
   "repositories-changed": true,
   "pull-requests-by-id": true,
+  "organization-teams": true,
+  "team-members": true,
 };
 export const queryNames = Object.keys(names) as QueryName[];
 
@@ -65,6 +75,8 @@ export type GqlActor = ActorFieldsFragment;
 export type GqlReview = ReviewFieldsFragment;
 export type GqlCommit = CommitFieldsFragment;
 export type GqlPullRequest = PullRequestFieldsFragment;
+export type GqlTeam = TeamFieldsFragment;
+export type GqlTeamMembers = TeamMemberConnectionFieldsFragment;
 
 const cache = new Map<QueryName, string>();
 

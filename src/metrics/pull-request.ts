@@ -38,8 +38,7 @@ export interface HotfixPatterns {
   revertTitlePattern?: string;
 }
 
-export interface PullRequestMetrics {
-  firstReviewAt: Date | null;
+export interface PullRequestMetrics extends FirstReview {
   firstCommitAt: Date | null;
   cycleTimeHours: number | null;
   reviewTimeHours: number | null;
@@ -81,11 +80,20 @@ export function isBotCommitAuthor(author: {
   );
 }
 
-/** Earliest submitted review by someone other than the author and not a bot. */
-export function computeFirstReviewAt(
+/** The first review of a pull request: when, and by whom (null for a deleted account). */
+export interface FirstReview {
+  firstReviewAt: Date | null;
+  firstReviewerId: number | null;
+}
+
+/**
+ * The earliest submitted review by someone other than the author and not a bot. Of reviews
+ * submitted in the same second, the first listed is the first review.
+ */
+export function computeFirstReview(
   facts: Pick<PullRequestFacts, "authorId" | "authorLogin" | "reviews">,
-): Date | null {
-  let first: Date | null = null;
+): FirstReview {
+  let first: ReviewFacts | null = null;
   for (const review of facts.reviews) {
     if (review.state === "pending" || !review.submittedAt) continue;
     if (isBot(review.reviewerLogin, review.reviewerType)) continue;
@@ -93,9 +101,9 @@ export function computeFirstReviewAt(
       (facts.authorId !== null && review.reviewerId === facts.authorId) ||
       (facts.authorId === null && facts.authorLogin !== null && review.reviewerLogin === facts.authorLogin);
     if (byAuthor) continue;
-    if (!first || review.submittedAt < first) first = review.submittedAt;
+    if (!first || review.submittedAt < first.submittedAt!) first = review;
   }
-  return first;
+  return { firstReviewAt: first?.submittedAt ?? null, firstReviewerId: first?.reviewerId ?? null };
 }
 
 /** Author date, not committer date: a rebase rewrites the latter. */
@@ -184,7 +192,10 @@ export interface DerivationFacts {
   firstReviewAt: Date | null;
 }
 
-export type DerivedMetrics = Omit<PullRequestMetrics, "firstReviewAt" | "firstCommitAt" | "isRevert">;
+export type DerivedMetrics = Omit<
+  PullRequestMetrics,
+  "firstReviewAt" | "firstReviewerId" | "firstCommitAt" | "isRevert"
+>;
 
 /**
  * What a pull request's dates, title and branch make of it under the installation's settings:
@@ -206,10 +217,11 @@ export function computePullRequestMetrics(
   facts: PullRequestFacts,
   patterns: HotfixPatterns = defaultInstallationSettings,
 ): PullRequestMetrics {
-  const firstReviewAt = computeFirstReviewAt(facts);
+  const { firstReviewAt, firstReviewerId } = computeFirstReview(facts);
   const firstCommitAt = computeFirstCommitAt(facts.commits);
   return {
     firstReviewAt,
+    firstReviewerId,
     firstCommitAt,
     ...computeDerivedMetrics({ ...facts, firstCommitAt, firstReviewAt }, patterns),
     isRevert: isRevertPullRequest(facts),

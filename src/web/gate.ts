@@ -57,7 +57,8 @@ function redirectToSignIn(request: FastifyRequest, reply: FastifyReply) {
   return reply.redirect(`/login${next}`, 303);
 }
 
-function notFound(request: FastifyRequest, reply: FastifyReply) {
+/** What anyone gets for a page they may not see: the same answer as for one that does not exist. */
+export function notFound(request: FastifyRequest, reply: FastifyReply) {
   return message(request, reply, 404, {
     title: "Not found",
     heading: "Not found",

@@ -15,6 +15,7 @@ import { memberRoutes } from "./routes/members.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { repositoryRoutes } from "./routes/repositories.js";
 import { settingsRoutes } from "./routes/settings.js";
+import { teamRoutes } from "./routes/teams.js";
 import { webhookHealthRoutes } from "./routes/webhook-health.js";
 import { loadSession } from "./session.js";
 
@@ -75,4 +76,5 @@ export async function settingsUi(app: FastifyInstance, deps: UiDeps) {
   await app.register(memberRoutes, context);
   await app.register(webhookHealthRoutes, context);
   await app.register(metricsRoutes, context);
+  await app.register(teamRoutes, context);
 }

@@ -4,9 +4,11 @@ import { InvalidInputError } from "../errors.js";
 import type { HandlerDeps } from "./handlers/deps.js";
 import { handleInstallationRepositories } from "./handlers/installation-repositories.js";
 import { handleInstallation } from "./handlers/installation.js";
+import { handleMembership } from "./handlers/membership.js";
 import { handleOrganization } from "./handlers/organization.js";
 import type { PullRequestActivity } from "./handlers/pull-request-activity.js";
 import { handleRepository } from "./handlers/repository.js";
+import { handleTeam } from "./handlers/team.js";
 import { handledActions, payloadSchemas, type HandledEvent, type PayloadOf } from "./payloads.js";
 
 type Handler<E extends HandledEvent> = (deps: HandlerDeps, payload: PayloadOf<E>) => Promise<void>;
@@ -36,6 +38,8 @@ const routes: { [E in HandledEvent]: Route<E> } = {
   installation_repositories: { handle: handleInstallationRepositories },
   repository: { handle: handleRepository },
   organization: { handle: handleOrganization },
+  team: { handle: handleTeam },
+  membership: { handle: handleMembership },
   // Nearly all of the traffic.
   pull_request: { activity: (payload) => ({ event: "pull_request", payload }) },
   pull_request_review: { activity: (payload) => ({ event: "pull_request_review", payload }) },

@@ -201,6 +201,41 @@ export const organizationEvent = eventSchema({
 });
 export type OrganizationEvent = z.infer<typeof organizationEvent>;
 
+/**
+ * A team as GitHub's team and membership events carry it (webhooks_team): a deleted team in a
+ * membership event is only its id and name. `parent` is null at the top; a payload without it
+ * says nothing about the parent.
+ */
+const teamSchema = z.object({
+  id,
+  node_id: name.optional(),
+  name: text,
+  slug: name.optional(),
+  description: text.nullable().optional(),
+  parent: z.object({ id }).nullable().optional(),
+  deleted: z.boolean().optional(),
+});
+export type PayloadTeam = z.infer<typeof teamSchema>;
+
+export const teamEvent = eventSchema({
+  action: z.enum(["created", "deleted", "edited"]),
+  installation: installationRef,
+  organization: organizationSchema,
+  team: teamSchema.extend({ slug: name }),
+});
+export type TeamEvent = z.infer<typeof teamEvent>;
+
+export const membershipEvent = eventSchema({
+  action: z.enum(["added", "removed"]),
+  installation: installationRef,
+  organization: organizationSchema,
+  // "organization": the member left the organization, and with it every team.
+  scope: z.enum(["team", "organization"]),
+  member: userSchema.nullable(),
+  team: teamSchema,
+});
+export type MembershipEvent = z.infer<typeof membershipEvent>;
+
 /** The pull request a review payload carries: no sizes or counts. */
 const reviewedPullRequestSchema = z.object({
   id,
@@ -269,6 +304,8 @@ export const payloadSchemas = {
   organization: organizationEvent,
   pull_request: pullRequestEvent,
   pull_request_review: pullRequestReviewEvent,
+  team: teamEvent,
+  membership: membershipEvent,
 } as const;
 export type HandledEvent = keyof typeof payloadSchemas;
 export type PayloadOf<E extends HandledEvent> = z.infer<(typeof payloadSchemas)[E]>;

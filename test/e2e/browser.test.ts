@@ -18,7 +18,8 @@ import {
 // wired to the fake GitHub as a GHES: sign in through the OAuth flow, track repositories, watch the
 // backfill, go further back with an estimate first, change a pattern, repair a missed webhook with
 // Sync now, match a commit identity to a member, read the webhook health, narrow the metrics and
-// download their CSV, then every page again at a phone's width (nothing scrolls sideways, every
+// download their CSV, cut them by team, read the teams' review load, a team's page and a person's,
+// then every page again at a phone's width (nothing scrolls sideways, every
 // tab in sight), with no request of any page left unanswered (the icon included). A screenshot of every page goes to
 // test/screenshots/ (not committed) to be looked at.
 
@@ -101,6 +102,14 @@ it("takes a new admin from sign-in to synced repositories, new patterns, matched
     appId: Number(APP_ID),
   });
   const admin = seeded.members[0]!;
+  // Teams on GitHub: Engineering ⊃ Backend; Design apart.
+  const engineering = github.world.addTeam("northwind", { name: "Engineering" });
+  const backend = github.world.addTeam("northwind", { name: "Backend", parentId: engineering.id });
+  const design = github.world.addTeam("northwind", { name: "Design" });
+  github.world.addTeamMember(engineering.id, admin.id);
+  github.world.addTeamMember(backend.id, seeded.members[1]!.id);
+  github.world.addTeamMember(backend.id, seeded.members[2]!.id);
+  github.world.addTeamMember(design.id, seeded.members[3]!.id);
   github.oauth.setRole("northwind", admin.login, "admin");
   github.oauth.signInAs(admin.login);
   // Auto-tracking off, so the admin chooses the repositories.
@@ -287,7 +296,7 @@ it("takes a new admin from sign-in to synced repositories, new patterns, matched
     "repository,number,title,author,author_is_bot,state,draft,created_at,first_commit_at," +
       "ready_for_review_at,first_review_at,merged_at,closed_at,cycle_time_hours,review_time_hours," +
       "coding_phase_hours,pickup_phase_hours,review_phase_hours,additions,deletions,size_lines," +
-      "is_revert,revert_pattern_match,is_hotfix",
+      "is_revert,revert_pattern_match,is_hotfix,teams",
   );
   const exported = humans.filter(
     (pr) =>
@@ -301,7 +310,38 @@ it("takes a new admin from sign-in to synced repositories, new patterns, matched
       .sort(),
   ).toEqual(exported.map((pr) => `northwind/${first!.name},${pr.number}`).sort());
 
-  // 10. Every page on a phone's width: the page itself never scrolls sideways (wide tables scroll
+  // 10. Cut by team: Engineering counts Backend's members too. The page's merged total is the
+  //     database's for those authors, and a team's page and a member's follow from the Teams tab.
+  const engineers = new Set([admin.id, seeded.members[1]!.id, seeded.members[2]!.id]);
+  await page.getByLabel("Team").selectOption({ label: "Engineering" });
+  await page.getByRole("button", { name: "Show" }).click();
+  await page.waitForURL(new RegExp(`team=${engineering.id}`));
+  await expect(page.locator("table.metrics-table caption").textContent()).resolves.toContain(
+    "team Engineering",
+  );
+  await expect(
+    page.locator('table.metrics-table tfoot td[data-metric="merged"]').textContent(),
+  ).resolves.toBe(String(humans.filter((pr) => engineers.has(pr.authorId!) && inRange(pr.mergedAt)).length));
+  await shot("15-metrics-team");
+  await page.getByRole("link", { name: "Teams", exact: true }).click();
+  await page.getByRole("heading", { name: "Teams", level: 1 }).waitFor();
+  expect(await page.locator("table.teams-table tbody tr").count()).toBe(4);
+  await expect(
+    page
+      .locator(`table.teams-table tr[data-team="${engineering.id}"] td[data-metric="members"]`)
+      .textContent(),
+  ).resolves.toBe("3");
+  await shot("16-teams");
+  await page.getByRole("link", { name: "Backend", exact: true }).click();
+  await page.getByRole("heading", { name: "Backend", level: 1 }).waitFor();
+  await expect(page.locator("table.team-weeks tbody tr").count()).resolves.toBe(12);
+  await shot("17-team");
+  const member = seeded.members[1]!;
+  await page.getByRole("link", { name: `@${member.login}` }).click();
+  await page.getByRole("heading", { name: new RegExp(`@${member.login}`), level: 1 }).waitFor();
+  await shot("18-person");
+
+  // 11. Every page on a phone's width: the page itself never scrolls sideways (wide tables scroll
   //     inside their cards).
   await page.setViewportSize({ width: 390, height: 844 });
   const installation = `/installations/${seeded.installation.id}`;
@@ -316,6 +356,10 @@ it("takes a new admin from sign-in to synced repositories, new patterns, matched
     ],
     ["webhook-health", `${installation}/webhooks`],
     ["metrics", `${installation}/metrics?range=26&repo=${first!.id}`],
+    ["metrics-team", `${installation}/metrics?range=26&team=${engineering.id}`],
+    ["teams", `${installation}/teams`],
+    ["team", `${installation}/teams/${backend.id}`],
+    ["person", `${installation}/people/${seeded.members[1]!.id}`],
   ];
   const overflow: Record<string, number> = {};
   const hiddenTabs: Record<string, string[]> = {};

@@ -2,7 +2,7 @@ import { describe, expect, it } from "@jest/globals";
 import {
   computeCycleTimePhases,
   computeFirstCommitAt,
-  computeFirstReviewAt,
+  computeFirstReview,
   computePullRequestMetrics,
   derivePullRequestState,
   hoursBetween,
@@ -49,7 +49,7 @@ describe("derivePullRequestState", () => {
   });
 });
 
-describe("computeFirstReviewAt", () => {
+describe("computeFirstReview", () => {
   it.each<[string, ReviewFacts[], string | null]>([
     ["no reviews", [], null],
     ["one review", [review({})], "2024-01-01T10:00:00.000Z"],
@@ -79,12 +79,41 @@ describe("computeFirstReviewAt", () => {
       "2024-01-01T10:00:00.000Z",
     ],
   ])("%s", (_name, reviews, expected) => {
-    expect(computeFirstReviewAt(facts({ reviews }))?.toISOString() ?? null).toBe(expected);
+    expect(computeFirstReview(facts({ reviews })).firstReviewAt?.toISOString() ?? null).toBe(expected);
   });
 
   it("matches the author by login when GitHub gave no author id", () => {
     const pr = facts({ authorId: null, reviews: [review({ reviewerId: 9, reviewerLogin: "author" })] });
-    expect(computeFirstReviewAt(pr)).toBeNull();
+    expect(computeFirstReview(pr)).toEqual({ firstReviewAt: null, firstReviewerId: null });
+  });
+
+  it.each<[string, ReviewFacts[], number | null]>([
+    ["no reviews", [], null],
+    [
+      "the earliest reviewer, whatever the order",
+      [
+        review({ reviewerId: 3, submittedAt: t("2024-01-03T00:00:00Z") }),
+        review({ reviewerId: 4, submittedAt: t("2024-01-02T00:00:00Z") }),
+      ],
+      4,
+    ],
+    [
+      "not the author or a bot before them",
+      [
+        review({ reviewerId: 1, reviewerLogin: "author", submittedAt: t("2024-01-01T01:00:00Z") }),
+        review({ reviewerId: 7, reviewerType: "Bot", submittedAt: t("2024-01-01T02:00:00Z") }),
+        review({ reviewerId: 5 }),
+      ],
+      5,
+    ],
+    [
+      "the first listed of reviews in the same second",
+      [review({ reviewerId: 6 }), review({ reviewerId: 5 })],
+      6,
+    ],
+    ["a deleted account: a time, no reviewer", [review({ reviewerId: null, reviewerLogin: null })], null],
+  ])("first reviewer: %s", (_name, reviews, expected) => {
+    expect(computeFirstReview(facts({ reviews })).firstReviewerId).toBe(expected);
   });
 });
 
@@ -171,6 +200,7 @@ describe("computePullRequestMetrics", () => {
     );
     expect(metrics).toEqual({
       firstReviewAt: t("2024-01-01T03:15:00Z"),
+      firstReviewerId: 2,
       firstCommitAt: t("2023-12-31T20:00:00Z"),
       cycleTimeHours: 36,
       reviewTimeHours: 3.25,

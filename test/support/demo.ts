@@ -1,8 +1,8 @@
 /**
  * `npm run demo`: PR Pulse against a fake GitHub Enterprise Server, with data flowing in.
  *
- * 1. Start the fake GitHub on 127.0.0.1 with an org (acme: 5 repositories × 200 pull requests) and a
- *    demo user who administers it.
+ * 1. Start the fake GitHub on 127.0.0.1 with an org (acme: 5 repositories × 200 pull requests, teams
+ *    nested two deep) and a demo user who administers it.
  * 2. Start the built app exactly as `npm start` does (node dist/src/main.js) with an embedded
  *    Postgres in .data/demo-postgres; .env is neither read nor written.
  * 3. Deliver a signed installation.created: the app stores the installation, backfills, syncs members.
@@ -80,7 +80,20 @@ async function startGitHub() {
   const admin = seeded.members[0]!;
   github.oauth.setRole(ORG, admin.login, "admin");
   github.oauth.signInAs(admin.login);
+  seedTeams(github, seeded.members);
   return { github, ...seeded, admin };
+}
+
+/** Engineering ⊃ Platform ⊃ Infra, Engineering ⊃ Product, and Design: the 12 members spread over them. */
+function seedTeams(github: FakeGitHub, members: User[]): void {
+  const world = github.world;
+  const engineering = world.addTeam(ORG, { name: "Engineering", description: "Everyone who ships code" });
+  const platform = world.addTeam(ORG, { name: "Platform", parentId: engineering.id });
+  const infra = world.addTeam(ORG, { name: "Infra", parentId: platform.id });
+  const product = world.addTeam(ORG, { name: "Product", parentId: engineering.id });
+  const design = world.addTeam(ORG, { name: "Design" });
+  const places = [engineering, platform, platform, infra, infra, product, product, product, design, design];
+  members.forEach((member, index) => world.addTeamMember(places[index % places.length]!.id, member.id));
 }
 
 function appEnv(github: FakeGitHub): NodeJS.ProcessEnv {

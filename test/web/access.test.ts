@@ -35,6 +35,8 @@ const IDENTITY = "email:contractor@agency.example";
 interface Org {
   installationId: number;
   repoId: number;
+  /** The organization's one team, with its admin in it. */
+  teamId: number;
   admin: User;
   member: User;
 }
@@ -71,13 +73,24 @@ async function org(): Promise<Org> {
     message: "change",
     authorEmail: IDENTITY.slice("email:".length),
   });
-  return { installationId: seeded.installation.id, repoId: seeded.repos[0]!.id, admin, member };
+  const teamId = 7000 + orgs;
+  await t.database.db.insert(schema.teams).values({
+    installationId: seeded.installation.id,
+    id: teamId,
+    slug: `team-${orgs}`,
+    name: `Team ${orgs}`,
+  });
+  await t.database.db
+    .insert(schema.teamMembers)
+    .values({ installationId: seeded.installation.id, teamId, userId: admin.id, login: admin.login });
+  return { installationId: seeded.installation.id, repoId: seeded.repos[0]!.id, teamId, admin, member };
 }
 
 /**
- * A route as Fastify registers it (`:installationId`, `:repoId` and `:memberUserId` in the path,
- * query and form stand for the organization's), and what the admin gets from it: the page, the
- * redirect after a change, or the form again with what was refused.
+ * A route as Fastify registers it (`:installationId`, `:repoId`, `:teamId`, `:userId` and
+ * `:memberUserId` in the path, query and form stand for the organization's; `:userId` is its
+ * admin), and what the admin gets from it: the page, the redirect after a change, or the form again
+ * with what was refused.
  */
 type Route = {
   method: "GET" | "POST";
@@ -112,6 +125,9 @@ const routes: Route[] = [
   { method: "GET", path: `${base}/webhooks/live`, served: 200 },
   { method: "GET", path: `${base}/metrics`, served: 200 },
   { method: "GET", path: `${base}/metrics.csv`, served: 200 },
+  { method: "GET", path: `${base}/teams`, served: 200 },
+  { method: "GET", path: `${base}/teams/:teamId`, served: 200 },
+  { method: "GET", path: `${base}/people/:userId`, served: 200 },
 ];
 const label = (route: Route) => `${route.method} ${route.path}${route.query ? `?${route.query}` : ""}`;
 
@@ -120,6 +136,8 @@ function fill(text: string, o: Org): string {
   return text
     .replaceAll(":installationId", String(o.installationId))
     .replaceAll(":repoId", String(o.repoId))
+    .replaceAll(":teamId", String(o.teamId))
+    .replaceAll(":userId", String(o.admin.id))
     .replaceAll(":memberUserId", String(o.member.id));
 }
 

@@ -32,6 +32,7 @@ function row(title: string): PullRequestExportRow {
     isRevert: false,
     revertPatternMatch: false,
     isHotfix: false,
+    teams: null,
   };
 }
 

@@ -29,7 +29,11 @@ describe("formatHours", () => {
 
 describe("parseMetricsQuery", () => {
   it.each<
-    [string, Record<string, unknown>, { from: string; to: string; repoId?: number; includeBots?: boolean }]
+    [
+      string,
+      Record<string, unknown>,
+      { from: string; to: string; repoId?: number; teamId?: number; includeBots?: boolean },
+    ]
   >([
     ["the default: the last 12 weeks", {}, { from: "2023-12-18", to: THIS_WEEK }],
     ["a preset", { range: "4" }, { from: "2024-02-12", to: THIS_WEEK }],
@@ -56,13 +60,15 @@ describe("parseMetricsQuery", () => {
     ],
     [
       "empty values, as a form sends them",
-      { range: "", repo: "", bots: "" },
+      { range: "", repo: "", team: "", bots: "" },
       { from: "2023-12-18", to: THIS_WEEK },
     ],
+    ["a team", { team: "3253328" }, { from: "2023-12-18", to: THIS_WEEK, teamId: 3253328 }],
+    ["everyone", { team: "all" }, { from: "2023-12-18", to: THIS_WEEK }],
   ])("reads %s", (_name, raw, expected) => {
     const { query, errors } = parseMetricsQuery(raw, THIS_WEEK);
     expect(errors).toEqual({});
-    expect(query).toMatchObject({ repoId: undefined, includeBots: false, ...expected });
+    expect(query).toMatchObject({ repoId: undefined, teamId: undefined, includeBots: false, ...expected });
   });
 
   it.each<[string, Record<string, unknown>, string]>([
@@ -75,6 +81,8 @@ describe("parseMetricsQuery", () => {
     ["a missing end", { range: "custom", from: "2024-02-01" }, "to"],
     ["an end after this week", { range: "custom", from: "2024-02-01", to: "2024-03-11" }, "to"],
     ["a bots value that is not the box's", { bots: "true" }, "bots"],
+    ["a team by name", { team: "platform" }, "team"],
+    ["two teams", { team: ["1", "2"] }, "team"],
   ])("refuses %s, naming the field", (_name, raw, field) => {
     const { query, errors, form } = parseMetricsQuery(raw, THIS_WEEK);
     expect(query).toBeNull();

@@ -9,6 +9,7 @@ import {
   type PullRequestValue,
 } from "../../figures.js";
 import { pullRequests, repositories } from "../schema/index.js";
+import { inTeam } from "./teams.js";
 
 /**
  * Which pull requests count, with the values each brings to a figure: the one relation every
@@ -24,6 +25,8 @@ export interface CountedScope {
   repoId?: number | undefined;
   /** Leave out pull requests opened by bots. */
   humansOnly?: boolean;
+  /** One team: the pull requests whose author is in it now, or in a team under it. */
+  teamId?: number | undefined;
 }
 
 type CombinedName = PullRequestFlag | PullRequestValue | "byBot";
@@ -72,6 +75,8 @@ export function countedPullRequests(scope: CountedScope): SQL {
   const conditions = [sql`pr.installation_id = ${scope.installationId}::bigint`];
   if (scope.repoId !== undefined) conditions.push(sql`pr.repo_id = ${scope.repoId}::bigint`);
   if (scope.humansOnly) conditions.push(sql`not ${COMBINED_VALUES.byBot}`);
+  if (scope.teamId !== undefined)
+    conditions.push(inTeam(scope.installationId, scope.teamId, sql`pr.author_id`));
   return sql`(
     select pr.*, r.full_name as repository, ${sql.join(combined, sql`, `)}
     from ${pullRequests} pr

@@ -1,4 +1,4 @@
-import { and, eq, sql, type SQL } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { PgDialect } from "drizzle-orm/pg-core";
 import type { ParameterOrJSON, PendingQuery, Sql } from "postgres";
 import {
@@ -18,6 +18,8 @@ import {
   figureSql,
   type CountedScope,
 } from "./counted-pull-requests.js";
+import { rangeBounds, type WeekRange } from "./week-range.js";
+import { teamsOfUsers } from "./teams.js";
 
 /**
  * What the metrics page and its CSV export read beyond the weekly rows: the repositories to choose
@@ -28,27 +30,11 @@ import {
  * Monday 00:00, the Monday after its last week 00:00) on the installation's wall clock.
  */
 
-/** A range of weeks on the installation's calendar, both ends included (Mondays, YYYY-MM-DD). */
-export interface WeekRange {
-  from: string;
-  to: string;
-  /** The installation's IANA zone: weeks start on its Monday midnight. */
-  timeZone: string;
-}
-
 export interface RangeFilter extends WeekRange, Omit<CountedScope, "installationId"> {
   humansOnly: boolean;
 }
 
 const dialect = new PgDialect();
-
-const WEEK_START = /^\d{4}-\d{2}-\d{2}$/;
-
-function checkRange(range: WeekRange): void {
-  if (!WEEK_START.test(range.from) || !WEEK_START.test(range.to)) {
-    throw new TypeError(`Not week starts (YYYY-MM-DD): "${range.from}", "${range.to}"`);
-  }
-}
 
 /** The installation's tracked repositories, by name: the choices of the metrics page. */
 export async function listTrackedRepositoryNames(
@@ -64,16 +50,6 @@ export async function listTrackedRepositoryNames(
 
 /** The range's percentiles, by figure name (medianCycleTimeHours, p75CycleTimeHours, …). */
 export type RangeSummary = Record<PercentileFigure, number | null>;
-
-/** Local midnight of the range's first Monday, and of the Monday after its last week. */
-function rangeBounds(range: WeekRange): { low: SQL; high: SQL } {
-  checkRange(range);
-  const tz = sql`${range.timeZone}::text`;
-  return {
-    low: sql`(${range.from}::date::timestamp at time zone ${tz})`,
-    high: sql`((${range.to}::date + 7)::timestamp at time zone ${tz})`,
-  };
-}
 
 /**
  * The percentile figures over a whole range, which the weekly ones cannot give: each over the
@@ -128,6 +104,8 @@ export interface PullRequestExportRow {
   isRevert: boolean;
   revertPatternMatch: boolean;
   isHotfix: boolean;
+  /** The author's teams now (sub-team memberships count for the parents): slugs, space-separated. */
+  teams: string | null;
 }
 
 /**
@@ -155,8 +133,10 @@ export function selectPullRequestExport(
            ${hours("codingPhaseHours")} as "codingPhaseHours", ${hours("pickupPhaseHours")} as "pickupPhaseHours",
            ${hours("reviewPhaseHours")} as "reviewPhaseHours",
            p.additions, p.deletions, p.${countedColumn("sizeLines")} as "sizeLines",
-           p.is_revert as "isRevert", p.revert_pattern_match as "revertPatternMatch", p.is_hotfix as "isHotfix"
+           p.is_revert as "isRevert", p.revert_pattern_match as "revertPatternMatch", p.is_hotfix as "isHotfix",
+           author_teams.teams
     from ${countedPullRequests({ installationId, ...filter })} p
+    left join ${teamsOfUsers(installationId)} author_teams on author_teams.user_id = p.author_id
     where ${anyEventBetween(Object.keys(EVENTS) as MetricEvent[], low, high)}
     order by p.created_at, p.id`);
   return client.unsafe<PullRequestExportRow[]>(query.sql, query.params as ParameterOrJSON<never>[]);

@@ -251,6 +251,7 @@ export async function loadPullRequestsWithDetails(db: Db, installationId: number
 export type DerivedPullRequestColumns = Pick<
   NewPullRequestRow,
   | "firstReviewAt"
+  | "firstReviewerId"
   | "firstCommitAt"
   | "cycleTimeHours"
   | "reviewTimeHours"

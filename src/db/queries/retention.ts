@@ -7,6 +7,8 @@ import {
   pullRequests,
   repositories,
   reviews,
+  teamMembers,
+  teams,
   weeklyMetrics,
   weeklyMetricsPending,
 } from "../schema/index.js";
@@ -28,6 +30,8 @@ const PURGE_ORDER = [
   pullRequests,
   weeklyMetricsPending,
   weeklyMetrics,
+  teamMembers,
+  teams,
   members,
   repositories,
 ] as const;

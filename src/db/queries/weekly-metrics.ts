@@ -2,7 +2,14 @@ import { and, desc, eq, lte, sql, type SQL } from "drizzle-orm";
 import { EVENTS, FIGURES, type FigureName, type MetricEvent } from "../../figures.js";
 import { LOCK_NAMESPACE, type Db } from "../client.js";
 import { weeklyMetrics, weeklyMetricsPending, type WeeklyMetricsRow } from "../schema/index.js";
-import { anyEventBetween, countedColumn, countedPullRequests, figureSql } from "./counted-pull-requests.js";
+import { rangeBounds, type WeekRange } from "./week-range.js";
+import {
+  anyEventBetween,
+  countedColumn,
+  countedPullRequests,
+  figureSql,
+  type CountedScope,
+} from "./counted-pull-requests.js";
 
 /** The repo_id of a week's roll-up over every tracked repository of the installation. */
 export const ALL_REPOSITORIES = 0;
@@ -19,6 +26,14 @@ type Undefined = Exclude<WeeklyFigureColumn, FigureName>;
 const _everyColumnDefined: [Undefined] extends [never] ? true : Undefined = true;
 
 const figureNames = Object.keys(FIGURES) as FigureName[];
+
+/** Week starts as a Postgres array literal, each checked first, so it is safe to build as text. */
+function weekArrayOf(weeks: string[]): string {
+  for (const week of weeks) {
+    if (!WEEK_START.test(week)) throw new TypeError(`Not a week start (YYYY-MM-DD): "${week}"`);
+  }
+  return `{${weeks.join(",")}}`;
+}
 const weekColumn = (event: MetricEvent) => sql.identifier(`${event}_week`);
 
 /**
@@ -45,11 +60,7 @@ export async function refreshWeeklyMetrics(
   timeZone: string,
 ): Promise<void> {
   if (weeks.length === 0) return;
-  for (const week of weeks) {
-    if (!WEEK_START.test(week)) throw new TypeError(`Not a week start (YYYY-MM-DD): "${week}"`);
-  }
-  // Checked above, so the array literal is safe to build as text; Postgres casts it to date[].
-  const weekArray = `{${weeks.join(",")}}`;
+  const weekArray = weekArrayOf(weeks);
   await db.transaction(async (tx) => {
     await tx.execute(
       sql`select pg_advisory_xact_lock(${LOCK_NAMESPACE.weeklyMetrics}::int, hashtext(${String(installationId)}))`,
@@ -61,17 +72,20 @@ export async function refreshWeeklyMetrics(
   });
 }
 
-function insertWeeks(installationId: number, weekArray: string, timeZone: string): SQL {
+/**
+ * The counted pull requests of a scope once per target week they have activity in, as the CTEs
+ * `target` … `activity` (the week, then every column of the counted relation): what a week's
+ * figures are aggregated over, for the stored rows and for the figures computed when read alike.
+ */
+function weeklyActivity(scope: CountedScope, weekArray: string, timeZone: string): SQL {
   const tz = sql`${timeZone}::text`;
   const events = Object.keys(EVENTS) as MetricEvent[];
   const eventWeeks = events.map(
     (event) =>
       sql`date_trunc('week', p.${countedColumn(event)} at time zone ${tz})::date as ${weekColumn(event)}`,
   );
-  const inWeek = (event: MetricEvent) => sql`p.${weekColumn(event)} = p.week_start`;
-  const columns = figureNames.map((name) => sql.identifier(weeklyMetrics[name].name));
   return sql`
-    with target as (
+    target as (
       select distinct unnest(${weekArray}::date[]) as week_start
     ),
     bounds as (
@@ -82,14 +96,13 @@ function insertWeeks(installationId: number, weekArray: string, timeZone: string
     ),
     prs as (
       select p.*, ${sql.join(eventWeeks, sql`, `)}
-      from ${countedPullRequests({ installationId })} p
+      from ${countedPullRequests(scope)} p
       cross join bounds b
       where ${anyEventBetween(events, sql`b.low`, sql`b.high`)}
     ),
-    -- A pull request once per week it has activity in; in the "all" rows, and in the humans-only
-    -- rows unless a bot opened it.
+    -- A pull request once per week it has activity in.
     activity as (
-      select t.week_start, s.humans_only, p.*
+      select t.week_start, p.*
       from prs p
       cross join lateral (
         select distinct week from unnest(array[${sql.join(
@@ -98,7 +111,20 @@ function insertWeeks(installationId: number, weekArray: string, timeZone: string
         )}]) as week
       ) as e
       join target t on t.week_start = e.week
-      join (values (false), (true)) as s(humans_only) on not (s.humans_only and p.by_bot)
+    )`;
+}
+
+const inWeek = (event: MetricEvent) => sql`p.${weekColumn(event)} = p.week_start`;
+
+function insertWeeks(installationId: number, weekArray: string, timeZone: string): SQL {
+  const columns = figureNames.map((name) => sql.identifier(weeklyMetrics[name].name));
+  return sql`
+    with ${weeklyActivity({ installationId }, weekArray, timeZone)},
+    -- In the "all" rows, and in the humans-only rows unless a bot opened it.
+    variants as (
+      select s.humans_only, a.*
+      from activity a
+      join (values (false), (true)) as s(humans_only) on not (s.humans_only and a.by_bot)
     )
     insert into ${weeklyMetrics} (
       installation_id, repo_id, week_start, humans_only, ${sql.join(columns, sql`, `)}, refreshed_at
@@ -111,8 +137,56 @@ function insertWeeks(installationId: number, weekArray: string, timeZone: string
              sql`, `,
            )},
            now()
-    from activity p
+    from variants p
     group by grouping sets ((p.humans_only, p.week_start, p.repo_id), (p.humans_only, p.week_start))`;
+}
+
+/** A week's figures (src/figures.ts), as its stored row holds them. */
+export type WeekFigures = Pick<WeeklyMetricsRow, FigureName | "weekStart">;
+
+/** A range's figures over its whole span (its percentiles: src/figures.ts). */
+export type RangeFigures = Pick<WeeklyMetricsRow, FigureName>;
+
+/**
+ * The figures of a scope no stored row is kept for (a team), computed from the counted pull
+ * requests as the weekly refresh computes its rows (same activity, same definitions): each week
+ * with activity (oldest first; weeks without any have no row, as in the table), and the whole
+ * range, whose percentiles are over the range's pull requests as the range medians are
+ * (metrics.ts summarizeRange). One statement: the scope's pull requests are read once for both.
+ */
+export async function computeViewFigures(
+  db: Db,
+  scope: CountedScope,
+  range: WeekRange,
+  weeks: string[],
+): Promise<{ weeks: WeekFigures[]; range: RangeFigures }> {
+  const { low, high } = rangeBounds(range);
+  const inRange = (event: MetricEvent) =>
+    sql`(p.${countedColumn(event)} >= ${low} and p.${countedColumn(event)} < ${high})`;
+  const figures = (inPeriod: (event: MetricEvent) => SQL) =>
+    sql.join(
+      figureNames.map((name) => sql`${figureSql(name, inPeriod)} as ${sql.identifier(name)}`),
+      sql`, `,
+    );
+  const rows = await db.execute<Record<string, string | number | null>>(sql`
+    with ${weeklyActivity(scope, weekArrayOf(weeks), range.timeZone)}
+    select p.week_start::text as "weekStart", ${figures(inWeek)}
+    from activity p
+    group by p.week_start
+    union all
+    select null, ${figures(inRange)}
+    from prs p
+    order by 1 nulls last`);
+  const parsed = [...rows].map(
+    (row) =>
+      Object.fromEntries([
+        ["weekStart", row.weekStart],
+        // Percentiles come back as numeric text; counts and sums as integers.
+        ...figureNames.map((name) => [name, row[name] === null ? null : Number(row[name])]),
+      ]) as WeekFigures,
+  );
+  const { weekStart: _whole, ...whole } = parsed.pop()!;
+  return { weeks: parsed, range: whole };
 }
 
 /**
@@ -224,4 +298,19 @@ export async function listWeeksWithRows(db: Db, installationId: number): Promise
     .where(eq(weeklyMetrics.installationId, installationId))
     .orderBy(weeklyMetrics.weekStart);
   return rows.map((row) => row.weekStart);
+}
+
+/**
+ * A version of everything an installation's figures are computed from: every change to a pull
+ * request or review marks the weeks it counts in pending, and their refresh rewrites those weeks'
+ * rows (a new refreshed_at, or fewer rows), the installation's roll-up rows (repo_id 0) among
+ * them. Null while any week is pending: the figures are about to change.
+ */
+export async function figuresVersion(db: Db, installationId: number): Promise<string | null> {
+  const [row] = await db.execute<{ pending: boolean; version: string }>(sql`
+    select exists (select 1 from ${weeklyMetricsPending} where installation_id = ${installationId}) as pending,
+           concat_ws('/', count(*), max(refreshed_at)::text) as version
+    from ${weeklyMetrics}
+    where installation_id = ${installationId} and repo_id = ${ALL_REPOSITORIES}`);
+  return !row || row.pending ? null : row.version;
 }

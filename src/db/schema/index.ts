@@ -10,3 +10,4 @@ export * from "./app-state.js";
 export * from "./sessions.js";
 export * from "./identity-matches.js";
 export * from "./sync-runs.js";
+export * from "./teams.js";

@@ -40,6 +40,8 @@ export const pullRequests = pgTable(
     readyForReviewAt: timestamp("ready_for_review_at", { withTimezone: true }),
     firstCommitAt: timestamp("first_commit_at", { withTimezone: true }),
     firstReviewAt: timestamp("first_review_at", { withTimezone: true }),
+    /** Who gave that first review (GitHub user id): review load counts it for their teams. */
+    firstReviewerId: bigint("first_reviewer_id", { mode: "number" }),
     additions: integer("additions"),
     deletions: integer("deletions"),
     changedFiles: integer("changed_files"),
@@ -67,6 +69,8 @@ export const pullRequests = pgTable(
     index("pull_requests_repo_number_idx").on(t.repoId, t.number),
     index("pull_requests_installation_created_idx").on(t.installationId, t.createdAt),
     index("pull_requests_installation_merged_idx").on(t.installationId, t.mergedAt),
+    // A team's figures read its members' pull requests.
+    index("pull_requests_installation_author_idx").on(t.installationId, t.authorId),
   ],
 );
 

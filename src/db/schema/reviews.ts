@@ -16,7 +16,11 @@ export const reviews = pgTable(
     submittedAt: timestamp("submitted_at", { withTimezone: true }),
     writtenAt: timestamp("written_at", { withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index("reviews_pull_request_idx").on(t.installationId, t.pullRequestId)],
+  (t) => [
+    index("reviews_pull_request_idx").on(t.installationId, t.pullRequestId),
+    // Review load reads the reviews submitted in a range of weeks.
+    index("reviews_installation_submitted_idx").on(t.installationId, t.submittedAt),
+  ],
 );
 
 export type ReviewRow = typeof reviews.$inferSelect;

@@ -90,6 +90,10 @@ export type PullRequestFieldsFragment = { id: string, fullDatabaseId: string | n
         | { __typename: 'User', databaseId: number | null, login: string }
        | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null } };
 
+export type TeamFieldsFragment = { id: string, databaseId: number | null, slug: string, name: string, description: string | null, parentTeam: { databaseId: number | null } | null };
+
+export type TeamMemberConnectionFieldsFragment = { pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ databaseId: number | null, login: string } | null> | null };
+
 export type OrganizationMembersQueryVariables = Exact<{
   login: string;
   after: string | null | undefined;
@@ -97,6 +101,14 @@ export type OrganizationMembersQueryVariables = Exact<{
 
 
 export type OrganizationMembersQuery = { rateLimit: { cost: number, remaining: number, resetAt: string, limit: number } | null, organization: { membersWithRole: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ databaseId: number | null, login: string, name: string | null, email: string } | null> | null } } | null };
+
+export type OrganizationTeamsQueryVariables = Exact<{
+  login: string;
+  after: string | null | undefined;
+}>;
+
+
+export type OrganizationTeamsQuery = { rateLimit: { cost: number, remaining: number, resetAt: string, limit: number } | null, organization: { teams: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, databaseId: number | null, slug: string, name: string, description: string | null, members: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ databaseId: number | null, login: string } | null> | null }, parentTeam: { databaseId: number | null } | null } | null> | null } } | null };
 
 export type PullRequestCommitsQueryVariables = Exact<{
   id: string | number;
@@ -225,3 +237,12 @@ export type RepositoryPullRequestsQuery = { rateLimit: { cost: number, remaining
                | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null } } | null> | null } }
     | Record<PropertyKey, never>
    | null };
+
+export type TeamMembersQueryVariables = Exact<{
+  login: string;
+  slug: string;
+  after: string | null | undefined;
+}>;
+
+
+export type TeamMembersQuery = { rateLimit: { cost: number, remaining: number, resetAt: string, limit: number } | null, organization: { team: { members: { pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ databaseId: number | null, login: string } | null> | null } } | null } | null };

@@ -18,16 +18,17 @@ import { csvFilename, stringifyCsvBatches } from "../view-models/metrics-csv.js"
 /**
  * Delivery metrics of an installation, or of one of its repositories, week by week: a page read
  * from the weekly rows, and a CSV of the pull requests behind them, streamed. Both take the same
- * GET query (range, repo, bots), so the page's form works without JavaScript and its export link
+ * GET query (range, repo, team, bots), so the page's form works without JavaScript and its export link
  * is the page's own query.
  */
 
 /** The query's shape; what the values mean (and the messages beside the fields) is resolveMetricsQuery's. */
-const metricsQuery = query({
+export const metricsQuery = query({
   range: text(100).optional(),
   from: text(100).optional(),
   to: text(100).optional(),
   repo: text(100).optional(),
+  team: text(100).optional(),
   bots: text(100).optional(),
 });
 
@@ -90,6 +91,7 @@ export async function metricsRoutes(fastify: FastifyInstance, context: UiContext
         to: query.to,
         timeZone: parseInstallationSettings(installation.settings).timezone,
         repoId: query.repoId,
+        teamId: query.teamId,
         humansOnly: !query.includeBots,
       },
       CSV_BATCH_ROWS,

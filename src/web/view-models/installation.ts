@@ -1,11 +1,12 @@
 import type { Installation } from "../../db/schema/index.js";
 import { syncDepths, type SyncDepth } from "../../settings.js";
 
-export type InstallationTab = "repositories" | "metrics" | "members" | "webhooks" | "settings";
+export type InstallationTab = "repositories" | "metrics" | "teams" | "members" | "webhooks" | "settings";
 
 const TABS: { tab: InstallationTab; label: string }[] = [
   { tab: "repositories", label: "Repositories" },
   { tab: "metrics", label: "Metrics" },
+  { tab: "teams", label: "Teams" },
   { tab: "members", label: "Members" },
   { tab: "webhooks", label: "Webhook health" },
   { tab: "settings", label: "Settings" },

@@ -198,3 +198,46 @@ export function buildStackedHoursChart(options: {
     empty: highest === 0,
   };
 }
+
+/**
+ * Bars side by side per week, one per series, of durations (a team's median cycle time beside the
+ * organization's): a week without a value has no bar for it, not a bar of zero.
+ */
+export function buildGroupedHoursChart(options: {
+  id: string;
+  title: string;
+  description: string;
+  weeks: readonly ChartWeek[];
+  series: readonly HoursSeries[];
+  formatHours: (hours: number) => string;
+  tooltip: (index: number) => string;
+}): ChartView {
+  const { weeks, series } = options;
+  const highest = Math.max(0, ...series.flatMap((s) => s.values.map((value) => value ?? 0)));
+  const max = niceHoursCeiling(highest);
+  const { head, plot, slot, y } = frame(options, max, options.formatHours);
+  const barWidth = (slot * FILL) / Math.max(1, series.length);
+  return {
+    ...head,
+    weeks: weeks.map((_, index) => ({
+      tooltip: options.tooltip(index),
+      rects: series.flatMap((s, at) => {
+        const value = s.values[index];
+        if (value === null || value === undefined) return [];
+        const top = y(value);
+        return [
+          {
+            x: round(plot.left + slot * index + (slot * (1 - FILL)) / 2 + barWidth * at),
+            y: top,
+            width: round(Math.max(barWidth, 0.5)),
+            height: round(plot.bottom - top),
+            className: s.className,
+          },
+        ];
+      }),
+      markers: [],
+    })),
+    legend: series.map((s) => ({ label: s.label, className: s.className })),
+    empty: highest === 0,
+  };
+}

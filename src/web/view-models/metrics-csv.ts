@@ -35,6 +35,7 @@ const COLUMNS: [string, (row: PullRequestExportRow) => CsvValue][] = [
   ["is_revert", (row) => flag(row.isRevert)],
   ["revert_pattern_match", (row) => flag(row.revertPatternMatch)],
   ["is_hotfix", (row) => flag(row.isHotfix)],
+  ["teams", (row) => row.teams ?? ""],
 ];
 
 function flag(value: boolean): string {

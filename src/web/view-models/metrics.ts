@@ -2,7 +2,14 @@ import { z } from "zod";
 import type { Db } from "../../db/client.js";
 import { listTrackedRepositoryNames, summarizeRange, type RangeSummary } from "../../db/queries/metrics.js";
 import { findInstallationRepositories } from "../../db/queries/repositories.js";
-import { ALL_REPOSITORIES, listPendingWeeks, listWeeklyMetrics } from "../../db/queries/weekly-metrics.js";
+import { listTeams, teamsVersion, type TeamListing } from "../../db/queries/teams.js";
+import {
+  ALL_REPOSITORIES,
+  computeViewFigures,
+  listPendingWeeks,
+  listWeeklyMetrics,
+  type WeekFigures,
+} from "../../db/queries/weekly-metrics.js";
 import type { Installation, WeeklyMetricsRow } from "../../db/schema/index.js";
 import { ADDITIVE_FIGURES, PERCENTILE_FIGURES, type FigureName } from "../../figures.js";
 import { addWeeks, countWeeks, lastDayOfWeek, listWeeks, mondayOf } from "../../metrics/range.js";
@@ -33,10 +40,11 @@ export interface MetricsForm {
   from: string;
   to: string;
   repo: string;
+  team: string;
   includeBots: boolean;
 }
 
-export type MetricsField = "range" | "from" | "to" | "repo" | "bots";
+export type MetricsField = "range" | "from" | "to" | "repo" | "team" | "bots";
 export type FieldErrors = Partial<Record<MetricsField, string>>;
 
 /** A valid request: a range of whole weeks, a repository or all, bots in or out. */
@@ -46,6 +54,8 @@ export interface MetricsQuery {
   from: string;
   to: string;
   repoId: number | undefined;
+  /** A team: the pull requests of its members (sub-teams' included); undefined for everyone. */
+  teamId: number | undefined;
   includeBots: boolean;
 }
 
@@ -54,6 +64,7 @@ const MESSAGES: Record<MetricsField, string> = {
   from: "Enter a date as YYYY-MM-DD.",
   to: "Enter a date as YYYY-MM-DD.",
   repo: "Choose a repository from the list.",
+  team: "Choose a team from the list.",
   bots: "Tick the box to include bots, or leave it empty.",
 };
 
@@ -65,6 +76,7 @@ const rawQuerySchema = z.object({
   from: text("from"),
   to: text("to"),
   repo: text("repo").pipe(z.union([z.enum(["", "all"]), z.string().regex(/^\d{1,15}$/)]).optional()),
+  team: text("team").pipe(z.union([z.enum(["", "all"]), z.string().regex(/^\d{1,15}$/)]).optional()),
   bots: text("bots").pipe(z.enum(["", "include"], MESSAGES.bots).optional()),
 });
 
@@ -81,6 +93,7 @@ function formOf(raw: unknown): MetricsForm {
     from,
     to,
     repo: value("repo") || "all",
+    team: value("team") || "all",
     includeBots: value("bots") === "include",
   };
 }
@@ -133,6 +146,7 @@ export function parseMetricsQuery(
       from,
       to,
       repoId: form.repo === "all" || form.repo === "" ? undefined : Number(form.repo),
+      teamId: form.team === "all" || form.team === "" ? undefined : Number(form.team),
       includeBots: form.includeBots,
     },
   };
@@ -140,6 +154,11 @@ export function parseMetricsQuery(
 
 /** The query string of a metrics view (the page, or its CSV with suffix ".csv"). */
 export function metricsHref(installationId: number, query: MetricsQuery, suffix = ""): string {
+  return `${installationPath(installationId, "metrics")}${suffix}?${metricsParams(query).toString()}`;
+}
+
+/** A view's parameters, as the metrics form sends them: what links between views carry along. */
+export function metricsParams(query: MetricsQuery): URLSearchParams {
   const params = new URLSearchParams();
   params.set("range", query.range);
   if (query.range === "custom") {
@@ -147,8 +166,9 @@ export function metricsHref(installationId: number, query: MetricsQuery, suffix 
     params.set("to", query.to);
   }
   if (query.repoId !== undefined) params.set("repo", String(query.repoId));
+  if (query.teamId !== undefined) params.set("team", String(query.teamId));
   if (query.includeBots) params.set("bots", "include");
-  return `${installationPath(installationId, "metrics")}${suffix}?${params.toString()}`;
+  return params;
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
@@ -179,22 +199,22 @@ export interface Cell {
   exact: string | null;
 }
 
-function hoursCell(metric: string, hours: number | null): Cell {
+export function hoursCell(metric: string, hours: number | null): Cell {
   return { metric, text: formatHours(hours), exact: hours === null ? null : `${hours.toFixed(2)} hours` };
 }
 
-function countCell(metric: string, value: number): Cell {
+export function countCell(metric: string, value: number): Cell {
   return { metric, text: formatCount(value), exact: null };
 }
 
 /** A week's figures, or a range's (src/figures.ts). */
-type WeekFigures = Pick<WeeklyMetricsRow, FigureName>;
+type Figures = Pick<WeeklyMetricsRow, FigureName>;
 
 /** A week without a stored row had no activity: zero pull requests, no percentiles. */
 const IDLE_WEEK = {
   ...Object.fromEntries(ADDITIVE_FIGURES.map((name) => [name, 0])),
   ...Object.fromEntries(PERCENTILE_FIGURES.map((name) => [name, null])),
-} as WeekFigures;
+} as Figures;
 
 /** The table's columns after the week: the pattern reverts only where a pattern was set. */
 function columnsOf(showPatternReverts: boolean) {
@@ -214,7 +234,7 @@ function columnsOf(showPatternReverts: boolean) {
   ];
 }
 
-function cellsOf(figures: WeekFigures, showPatternReverts: boolean): Cell[] {
+function cellsOf(figures: Figures, showPatternReverts: boolean): Cell[] {
   return [
     countCell("opened", figures.prsOpened),
     countCell("merged", figures.prsMerged),
@@ -235,29 +255,42 @@ function cellsOf(figures: WeekFigures, showPatternReverts: boolean): Cell[] {
   ];
 }
 
+const pickPercentiles = (figures: Figures) =>
+  Object.fromEntries(PERCENTILE_FIGURES.map((name) => [name, figures[name]])) as RangeSummary;
+
 /** The range's row: counts and sums added up over the weeks, percentiles over the range's pull requests. */
-function totalsOf(weeks: readonly WeekFigures[], summary: RangeSummary): WeekFigures {
+function totalsOf(weeks: readonly Figures[], summary: RangeSummary): Figures {
   const totals = { ...IDLE_WEEK, ...summary };
   for (const name of ADDITIVE_FIGURES) totals[name] = weeks.reduce((total, week) => total + week[name], 0);
   return totals;
 }
 
 /**
- * Range medians already computed, by what they were computed from. A range's pull requests change
+ * What a view computes from the pull requests when it is read: the range's medians, and for a
+ * view no weekly row is stored for (a team) its weeks too.
+ */
+export interface RangeFigures {
+  summary: RangeSummary;
+  /** Null: the weeks are the stored weekly rows. */
+  weeks: WeekFigures[] | null;
+}
+
+/**
+ * Figures already computed, by what they were computed from. A range's pull requests change
  * only with a change that marks their weeks pending, in the same transaction, until the refresh
  * rewrites the weeks' rows (a newer refreshed_at, or fewer rows): so medians computed while none of
  * the range's weeks was pending hold for as long as its rows' count and latest refresh stay the
- * same. With a week pending, nothing is kept. A dashboard reloaded all day then scans its range's
- * pull requests once per refresh instead of once per view.
+ * same (and, cut by team, the teams too). With a week pending, nothing is kept. A dashboard
+ * reloaded all day then scans its range's pull requests once per refresh instead of once per view.
  */
-export interface SummaryCache {
-  get(key: string): RangeSummary | undefined;
-  set(key: string, summary: RangeSummary): void;
+export interface SummaryCache<T = RangeFigures> {
+  get(key: string): T | undefined;
+  set(key: string, figures: T): void;
 }
 
 /** The most recently used `limit` summaries of this process (each a few hundred bytes). */
-export function createSummaryCache(limit = 1000): SummaryCache {
-  const entries = new Map<string, RangeSummary>();
+export function createSummaryCache<T = RangeFigures>(limit = 1000): SummaryCache<T> {
+  const entries = new Map<string, T>();
   return {
     get(key) {
       const summary = entries.get(key);
@@ -281,30 +314,52 @@ function currentWeek(installation: Installation, now: Date): string {
 }
 
 /**
- * The query string read and checked against the installation's repositories: a repository id of
- * another installation, or one that does not exist, is refused like garbage, with nothing said
+ * The query string read and checked against the installation's repositories and teams: an id of
+ * another installation's, or one that does not exist, is refused like garbage, with nothing said
  * about whose it is.
  */
 export async function resolveMetricsQuery(db: Db, installation: Installation, raw: unknown, now: Date) {
   const parsed = parseMetricsQuery(raw, currentWeek(installation, now));
-  const repositories = await listTrackedRepositoryNames(db, installation.id);
+  const [repositories, teams] = await Promise.all([
+    listTrackedRepositoryNames(db, installation.id),
+    listTeams(db, installation.id),
+  ]);
   const repoId = parsed.query?.repoId;
+  const teamId = parsed.query?.teamId;
   if (parsed.query && repoId !== undefined && !repositories.some((repo) => repo.id === repoId)) {
     const [own] = await findInstallationRepositories(db, installation.id, [repoId]);
     parsed.errors.repo = own
       ? `${own.fullName} is not tracked, so it has no metrics. Track it on the Repositories page first.`
       : `${installation.accountLogin} has no tracked repository with the id ${repoId}.`;
-    return { ...parsed, query: null, repositories };
   }
-  return { ...parsed, repositories };
+  if (parsed.query && teamId !== undefined && !teams.some((team) => team.id === teamId)) {
+    parsed.errors.team = `${installation.accountLogin} has no team with the id ${teamId}.`;
+  }
+  if (Object.keys(parsed.errors).length > 0) return { ...parsed, query: null, repositories, teams };
+  return { ...parsed, repositories, teams };
 }
 
 export type ResolvedMetricsQuery = Awaited<ReturnType<typeof resolveMetricsQuery>>;
 
-function formView(installation: Installation, resolved: ResolvedMetricsQuery) {
-  const { form, errors, repositories } = resolved;
+/** A team as an option of a list: its place under its parents shown by indentation. */
+export function teamOptions(teams: readonly TeamListing[], selected: string) {
+  return teams.map((team) => ({
+    value: String(team.id),
+    // No-break spaces: a select keeps them, and they say nothing to a screen reader.
+    label: `${"\u00a0\u00a0".repeat(team.depth)}${team.name}`,
+    selected: String(team.id) === selected,
+  }));
+}
+
+/** The form of a metrics view; other pages with the same filters post it to their own path. */
+export function formView(
+  installation: Installation,
+  resolved: ResolvedMetricsQuery,
+  action = installationPath(installation.id, "metrics"),
+) {
+  const { form, errors, repositories, teams } = resolved;
   return {
-    action: installationPath(installation.id, "metrics"),
+    action,
     values: form,
     errors,
     invalid: Object.keys(errors).length > 0,
@@ -320,6 +375,14 @@ function formView(installation: Installation, resolved: ResolvedMetricsQuery) {
         selected: String(repo.id) === form.repo,
       })),
     ],
+    // Only an organization with teams on GitHub has the choice.
+    teams:
+      teams.length === 0
+        ? null
+        : [
+            { value: "all", label: "Everyone", selected: form.team === "all" },
+            ...teamOptions(teams, form.team),
+          ],
   };
 }
 
@@ -330,6 +393,73 @@ export function buildInvalidMetricsViewModel(installation: Installation, resolve
     installation: installationHeader(installation, "metrics"),
     form: formView(installation, resolved),
     report: null,
+  };
+}
+
+/** What a view of the metrics counts: its weeks, and which pull requests. */
+export interface MetricsView {
+  from: string;
+  to: string;
+  timeZone: string;
+  repoId: number | undefined;
+  teamId: number | undefined;
+  humansOnly: boolean;
+}
+
+/**
+ * A view's figures week by week (a week without activity as zeros) and over its whole range. The
+ * installation's and a repository's weeks are the stored weekly rows; a team's are computed from
+ * its members' pull requests by the same definitions (weekly-metrics.ts computeViewFigures),
+ * since membership changes at any time and no row could stay right. What is computed when read
+ * is kept (SummaryCache) for as long as its inputs stay the same.
+ */
+export async function readViewFigures(
+  db: Db,
+  installationId: number,
+  view: MetricsView,
+  now: Date,
+  cache: SummaryCache,
+) {
+  const weeks = listWeeks(view.from, view.to);
+  const byTeam = view.teamId !== undefined;
+  const [rows, pending, teams] = await Promise.all([
+    listWeeklyMetrics(db, installationId, {
+      repoId: view.repoId ?? ALL_REPOSITORIES,
+      weeks: weeks.length,
+      until: view.to,
+      humansOnly: view.humansOnly,
+    }),
+    listPendingWeeks(db, installationId),
+    byTeam ? teamsVersion(db, installationId) : "",
+  ]);
+  const refreshedAt = rows.reduce<Date | null>(
+    (latest, row) => (!latest || row.refreshedAt > latest ? row.refreshedAt : latest),
+    null,
+  );
+  const pendingWeeks = pending.filter((week) => week.weekStart >= view.from && week.weekStart <= view.to);
+  // The stored rows change whenever the view's pull requests do (see SummaryCache), a team's too.
+  const key =
+    pendingWeeks.length === 0
+      ? [installationId, JSON.stringify(view), rows.length, refreshedAt?.getTime() ?? 0, teams].join("|")
+      : null;
+  let computed = key ? cache.get(key) : undefined;
+  if (!computed) {
+    if (byTeam) {
+      const team = await computeViewFigures(db, { installationId, ...view }, view, weeks);
+      computed = { summary: pickPercentiles(team.range), weeks: team.weeks };
+    } else {
+      computed = { summary: await summarizeRange(db, installationId, view), weeks: null };
+    }
+    if (key) cache.set(key, computed);
+  }
+  const byWeek = new Map<string, Figures>((computed.weeks ?? rows).map((row) => [row.weekStart, row]));
+  const figures = weeks.map((week) => byWeek.get(week) ?? IDLE_WEEK);
+  return {
+    figures,
+    totals: totalsOf(figures, computed.summary),
+    // A team's figures are computed from the pull requests as they are when read.
+    dataAsOf: byTeam ? (byWeek.size > 0 ? now : null) : refreshedAt,
+    pendingWeeks: byTeam ? 0 : pendingWeeks.length,
   };
 }
 
@@ -345,44 +475,27 @@ export async function buildMetricsViewModel(
   const settings = parseInstallationSettings(installation.settings);
   const thisWeek = weekStartOf(now, settings.timezone);
   const weeks = listWeeks(query.from, query.to);
-  const humansOnly = !query.includeBots;
-  const [rows, pending] = await Promise.all([
-    listWeeklyMetrics(db, installation.id, {
-      repoId: query.repoId ?? ALL_REPOSITORIES,
-      weeks: weeks.length,
-      until: query.to,
-      humansOnly,
-    }),
-    listPendingWeeks(db, installation.id),
-  ]);
-  const refreshedAt = rows.reduce<Date | null>(
-    (latest, row) => (!latest || row.refreshedAt > latest ? row.refreshedAt : latest),
-    null,
+  const { figures, totals, dataAsOf, pendingWeeks } = await readViewFigures(
+    db,
+    installation.id,
+    {
+      from: query.from,
+      to: query.to,
+      timeZone: settings.timezone,
+      repoId: query.repoId,
+      teamId: query.teamId,
+      humansOnly: !query.includeBots,
+    },
+    now,
+    cache,
   );
-  const pendingWeeks = pending.filter((week) => week.weekStart >= query.from && week.weekStart <= query.to);
-  const filter = {
-    from: query.from,
-    to: query.to,
-    timeZone: settings.timezone,
-    repoId: query.repoId,
-    humansOnly,
-  };
-  const key =
-    pendingWeeks.length === 0
-      ? [installation.id, JSON.stringify(filter), rows.length, refreshedAt?.getTime() ?? 0].join("|")
-      : null;
-  let summary = key ? cache.get(key) : undefined;
-  if (!summary) {
-    summary = await summarizeRange(db, installation.id, filter);
-    if (key) cache.set(key, summary);
-  }
-
-  const byWeek = new Map(rows.map((row) => [row.weekStart, row]));
-  const figures = weeks.map((week) => byWeek.get(week) ?? IDLE_WEEK);
   const labels = weeks.map(formatWeek);
-  const totals = totalsOf(figures, summary);
   const repository = resolved.repositories.find((repo) => repo.id === query.repoId);
-  const scope = repository ? repository.fullName : "all tracked repositories";
+  const team = resolved.teams.find((candidate) => candidate.id === query.teamId);
+  const scope = [
+    repository ? repository.fullName : "all tracked repositories",
+    ...(team ? [`team ${team.name}`] : []),
+  ].join(", ");
   const who = query.includeBots ? "every pull request" : "pull requests opened by people (bots left out)";
   const rangeText = `${labels[0]!.long} – ${formatWeek(lastDayOfWeek(query.to)).long}`;
   const showPatternReverts = settings.revertTitlePattern !== "";
@@ -397,11 +510,14 @@ export async function buildMetricsViewModel(
       who,
       weekCount: weeks.length,
       csvHref: metricsHref(installation.id, query, ".csv"),
-      dataAsOf: timeView(refreshedAt),
+      dataAsOf: timeView(dataAsOf),
       pending:
-        pendingWeeks.length === 0
+        pendingWeeks === 0
           ? null
-          : `${pendingWeeks.length === 1 ? "One week" : `${formatCount(pendingWeeks.length)} weeks`} of this range ${pendingWeeks.length === 1 ? "is" : "are"} being recomputed after recent changes; ${pendingWeeks.length === 1 ? "its" : "their"} figures may change in a minute.`,
+          : `${pendingWeeks === 1 ? "One week" : `${formatCount(pendingWeeks)} weeks`} of this range ${pendingWeeks === 1 ? "is" : "are"} being recomputed after recent changes; ${pendingWeeks === 1 ? "its" : "their"} figures may change in a minute.`,
+      team: team
+        ? { name: team.name, href: `${installationPath(installation.id, "teams")}/${team.id}` }
+        : null,
       headline: {
         merged: formatCount(totals.prsMerged),
         opened: formatCount(totals.prsOpened),

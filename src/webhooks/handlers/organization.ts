@@ -1,11 +1,15 @@
 import { withTransaction } from "../../db/client.js";
 import { findInstallation } from "../../db/queries/installations.js";
 import { deactivateMembers, upsertMembers } from "../../db/queries/members.js";
+import { removeFromAllTeams } from "../../db/queries/teams.js";
 import { cleanOptionalText, cleanText } from "../../text.js";
 import type { OrganizationEvent } from "../payloads.js";
 import type { HandlerDeps } from "./deps.js";
 
-/** organization.member_added / member_removed: members are keyed by GitHub user id. */
+/**
+ * organization.member_added / member_removed: members are keyed by GitHub user id. Someone who
+ * leaves the organization leaves its teams with it.
+ */
 export async function handleOrganization(deps: HandlerDeps, payload: OrganizationEvent): Promise<void> {
   const installationId = payload.installation.id;
   const user = payload.membership.user;
@@ -24,6 +28,7 @@ export async function handleOrganization(deps: HandlerDeps, payload: Organizatio
       ]);
     } else {
       await deactivateMembers(db, installationId, [user.id]);
+      await removeFromAllTeams(db, installationId, user.id);
     }
   });
 }

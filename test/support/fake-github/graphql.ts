@@ -22,6 +22,7 @@ import type {
   PullRequestState,
   Repo,
   Review,
+  Team,
   TimelineEvent,
   TimelineEventType,
   User,
@@ -388,6 +389,10 @@ class Views {
         const org = world.accounts.get(decoded.id);
         return org === undefined ? null : this.organization(org);
       }
+      case "T": {
+        const team = world.getTeam(decoded.id);
+        return team === undefined ? null : this.team(team);
+      }
       case "PRR": {
         const found = world.getReview(decoded.id);
         const repo = found === undefined ? undefined : world.getRepo(found.pullRequest.repoId);
@@ -607,6 +612,74 @@ class Views {
           return user === undefined ? [] : [user];
         });
         return connection(members, args, (user) => this.actor(user));
+      },
+      // GitHub lists teams by name; rootTeamsOnly keeps those without a parent.
+      teams: (args: PageArgs & { rootTeamsOnly?: boolean | null; query?: string | null }) => {
+        const query = args.query?.toLowerCase();
+        const teams = world
+          .teamsOf(org.id)
+          .filter(
+            (team) =>
+              (!args.rootTeamsOnly || team.parentId === null) &&
+              (query === undefined || team.name.toLowerCase().includes(query) || team.slug.includes(query)),
+          );
+        return connection(teams, args, (team) => this.team(team));
+      },
+      team: (args: { slug: string }) => {
+        const team = world.findTeam(org.id, args.slug);
+        return team === undefined ? null : this.team(team);
+      },
+    };
+  }
+
+  team(team: Team): View {
+    const { world, urls } = this.#ctx;
+    const org = world.accounts.get(team.orgId);
+    const users = (ids: readonly number[]) =>
+      ids.flatMap((id) => {
+        const user = world.getUser(id);
+        return user === undefined ? [] : [user];
+      });
+    const url = `${urls.web}/orgs/${org?.login ?? "unknown"}/teams/${team.slug}`;
+    return {
+      __typename: "Team",
+      id: team.nodeId,
+      databaseId: team.id,
+      slug: team.slug,
+      combinedSlug: `${org?.login ?? "unknown"}/${team.slug}`,
+      name: team.name,
+      description: team.description,
+      privacy: team.privacy === "secret" ? "SECRET" : "VISIBLE",
+      createdAt: team.createdAt,
+      updatedAt: team.updatedAt,
+      url,
+      resourcePath: url.slice(urls.web.length),
+      organization: () => (org === undefined ? null : this.organization(org)),
+      parentTeam: () => {
+        const parent = team.parentId === null ? undefined : world.getTeam(team.parentId);
+        return parent === undefined ? null : this.team(parent);
+      },
+      childTeams: (args: PageArgs & { immediateOnly?: boolean | null }) => {
+        const children =
+          args.immediateOnly === false
+            ? world.descendantsOf(team.id)
+            : [...world.teams.values()].filter((child) => child.parentId === team.id);
+        return connection(children, args, (child) => this.team(child));
+      },
+      // IMMEDIATE: the team's own members; CHILD_TEAM: its sub-teams' (at any depth) who are not;
+      // ALL (GitHub's default): both.
+      members: (args: PageArgs & { membership?: "ALL" | "IMMEDIATE" | "CHILD_TEAM" | null }) => {
+        const membership = args.membership ?? "ALL";
+        const below = [...new Set(world.descendantsOf(team.id).flatMap((child) => child.memberIds))].filter(
+          (id) => !team.memberIds.includes(id),
+        );
+        const ids =
+          membership === "IMMEDIATE"
+            ? team.memberIds
+            : membership === "CHILD_TEAM"
+              ? below
+              : [...team.memberIds, ...below];
+        return connection(users(ids), args, (user) => this.actor(user));
       },
     };
   }

@@ -4,7 +4,7 @@
  */
 export { startFakeGitHub } from "./server.js";
 export type { FakeGitHub, FakeGitHubOptions, FakeGitHubStats } from "./server.js";
-export { World, PullRequest, encodeNodeId, decodeNodeId, fakeSha } from "./world.js";
+export { World, PullRequest, encodeNodeId, decodeNodeId, fakeSha, teamSlug } from "./world.js";
 export type {
   Account,
   App,
@@ -18,6 +18,7 @@ export type {
   Repo,
   Review,
   ReviewState,
+  Team,
   TimelineEvent,
   User,
 } from "./world.js";

@@ -2,7 +2,18 @@
  * GitHub's REST JSON shapes (snake_case), shared by the REST routes and the webhook payloads,
  * which embed the same objects. Only the url fields clients commonly read are filled in.
  */
-import type { Account, App, Commit, Installation, PullRequest, Repo, Review, User, World } from "./world.js";
+import type {
+  Account,
+  App,
+  Commit,
+  Installation,
+  PullRequest,
+  Repo,
+  Review,
+  Team,
+  User,
+  World,
+} from "./world.js";
 
 export interface Urls {
   /** REST base, e.g. http://127.0.0.1:3999/api/v3 */
@@ -95,6 +106,37 @@ export function organizationJson(account: Account, urls: Urls): JsonObject {
     avatar_url: `${urls.web}/avatars/u/${account.id}?v=4`,
     description: "",
   };
+}
+
+/**
+ * A team as webhook payloads carry it (GitHub's webhooks_team), with its `parent` (null at the
+ * top); `nested: false` for the parent itself, which has no parent field.
+ */
+export function teamJson(world: World, team: Team, urls: Urls, nested = true): JsonObject {
+  const org = world.accounts.get(team.orgId);
+  const url = `${urls.api}/organizations/${team.orgId}/team/${team.id}`;
+  const json: JsonObject = {
+    name: team.name,
+    id: team.id,
+    node_id: team.nodeId,
+    slug: team.slug,
+    description: team.description,
+    privacy: team.privacy,
+    notification_setting: "notifications_enabled",
+    url,
+    html_url: `${urls.web}/orgs/${org?.login ?? "unknown"}/teams/${team.slug}`,
+    members_url: `${url}/members{/member}`,
+    repositories_url: `${url}/repos`,
+    permission: "pull",
+  };
+  if (nested) {
+    const parent =
+      team.parentId === null
+        ? undefined
+        : (world.getTeam(team.parentId) ?? world.deletedTeams.get(team.parentId));
+    json["parent"] = parent === undefined ? null : teamJson(world, parent, urls, false);
+  }
+  return json;
 }
 
 /** The owner object of a repo: the account when known, else a user-shaped stand-in. */

@@ -11,10 +11,11 @@ import {
   repoJson,
   repoSummaryJson,
   reviewJson,
+  teamJson,
   userJson,
 } from "./shapes.js";
 import type { Json, JsonObject, Urls } from "./shapes.js";
-import type { HookDeliveryRecord, Installation, Repo, User, World } from "./world.js";
+import type { HookDeliveryRecord, Installation, Repo, Team, User, World } from "./world.js";
 
 export interface WebhookActions {
   installation: "created" | "deleted" | "suspend" | "unsuspend" | "new_permissions_accepted";
@@ -24,6 +25,8 @@ export interface WebhookActions {
   pull_request:
     "opened" | "edited" | "closed" | "reopened" | "synchronize" | "ready_for_review" | "converted_to_draft";
   pull_request_review: "submitted" | "edited" | "dismissed";
+  team: "created" | "deleted" | "edited";
+  membership: "added" | "removed";
 }
 export type WebhookEvent = keyof WebhookActions;
 
@@ -33,8 +36,12 @@ export interface WebhookRefs {
   repoId?: number;
   prId?: number;
   reviewId?: number;
-  /** The member for organization events. */
+  /** The member for organization and membership events. */
   userId?: number;
+  /** The team of team and membership events (a deleted one too). */
+  teamId?: number;
+  /** membership events: GitHub sends "organization" when someone left the organization. */
+  scope?: "team" | "organization";
   /** Who acted; defaults to the PR/review author, the member, or the account's first member. */
   senderId?: number;
   /** installation_repositories added/removed, and the repositories of installation events. */
@@ -86,7 +93,58 @@ class PayloadBuilder {
         return this.pullRequestEvent(action);
       case "pull_request_review":
         return this.pullRequestReviewEvent(action);
+      case "team":
+        return this.teamEvent(action);
+      case "membership":
+        return this.membershipEvent(action);
     }
+  }
+
+  /** team.created / deleted / edited: the team as it is (as it was, once deleted). */
+  teamEvent(action: string): JsonObject {
+    const { team, org, installation } = this.teamContext();
+    const payload: JsonObject = { action };
+    if (action === "edited") payload["changes"] = this.refs.changes ?? {};
+    payload["team"] = teamJson(this.world, team, this.urls);
+    payload["organization"] = organizationJson(org, this.urls);
+    payload["sender"] = this.sender(installation);
+    payload["installation"] = installationRef(installation);
+    return payload;
+  }
+
+  /** membership.added / removed: a user joined or left a team (a deleted team is only its id and name). */
+  membershipEvent(action: string): JsonObject {
+    const { team, org, installation } = this.teamContext();
+    const member = this.user(this.refs.userId);
+    if (member === undefined) throw new Error("membership events need a userId");
+    const deleted = this.world.getTeam(team.id) === undefined;
+    return {
+      action,
+      scope: this.refs.scope ?? "team",
+      member: userJson(member, this.urls),
+      sender: this.sender(installation, member),
+      team: deleted ? { id: team.id, name: team.name, deleted: true } : teamJson(this.world, team, this.urls),
+      organization: organizationJson(org, this.urls),
+      installation: installationRef(installation),
+    };
+  }
+
+  teamContext(): {
+    team: Team;
+    org: NonNullable<ReturnType<World["getAccount"]>>;
+    installation: Installation;
+  } {
+    const id = this.refs.teamId;
+    const team = id === undefined ? undefined : (this.world.getTeam(id) ?? this.world.deletedTeams.get(id));
+    if (team === undefined) throw new Error("team and membership events need a teamId");
+    const org = this.world.accounts.get(team.orgId);
+    if (org === undefined) throw new Error(`team ${team.id} has no organization`);
+    const installation =
+      this.refs.installationId === undefined
+        ? [...this.world.installations.values()].find((candidate) => candidate.accountId === org.id)
+        : this.installation();
+    if (installation === undefined) throw new Error(`no installation on ${org.login}`);
+    return { team, org, installation };
   }
 
   installationEvent(action: string): JsonObject {

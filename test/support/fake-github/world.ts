@@ -31,6 +31,23 @@ export interface Account {
   createdAt: string;
 }
 
+/** A team of an organization. GitHub keeps each team's immediate members; parents are links. */
+export interface Team {
+  id: number;
+  nodeId: string;
+  orgId: number;
+  slug: string;
+  name: string;
+  description: string | null;
+  /** REST's "closed" is GraphQL's VISIBLE; secret teams cannot be nested on GitHub. */
+  privacy: "closed" | "secret";
+  parentId: number | null;
+  /** Immediate members, in the order they joined. */
+  memberIds: number[];
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface App {
   id: number;
   nodeId: string;
@@ -271,6 +288,7 @@ export const DEFAULT_APP_EVENTS = [
   "pull_request",
   "pull_request_review",
   "repository",
+  "team",
 ];
 
 export interface PullRequestQuery {
@@ -294,6 +312,9 @@ export class World {
   readonly installations = new Map<number, Installation>();
   readonly repos = new Map<number, Repo>();
   readonly pullRequests = new Map<number, PullRequest>();
+  readonly teams = new Map<number, Team>();
+  /** Kept so webhooks about a deleted team can still describe it. */
+  readonly deletedTeams = new Map<number, Team>();
   /** Kept so webhooks about deletions can still describe what was deleted. */
   readonly deletedRepos = new Map<number, Repo>();
   readonly deletedInstallations = new Map<number, Installation>();
@@ -326,6 +347,7 @@ export class World {
   #nextReviewId = 50_000_001;
   #nextEventId = 90_000_001;
   #nextHookDeliveryId = 70_000_001;
+  #nextTeamId = 3_000_001;
 
   constructor(options: WorldOptions = {}) {
     this.seed = options.seed ?? 1;
@@ -437,11 +459,137 @@ export class World {
     return this.#orgRoles.get(`${orgId}:${userId}`) ?? "member";
   }
 
+  /** Someone who leaves the organization leaves its teams too, as on GitHub. */
   removeMember(orgLogin: string, userId: number): Account {
     const org = this.#mustAccount(orgLogin);
     org.memberIds = org.memberIds.filter((id) => id !== userId);
+    for (const team of this.teams.values()) {
+      if (team.orgId === org.id) team.memberIds = team.memberIds.filter((id) => id !== userId);
+    }
     this.version++;
     return org;
+  }
+
+  // ---- teams ---------------------------------------------------------------------------------
+
+  /** A new team; its slug is GitHub's: the name lower-cased, runs of other characters as "-". */
+  addTeam(
+    orgLogin: string,
+    input: {
+      name: string;
+      parentId?: number | null;
+      description?: string | null;
+      privacy?: "closed" | "secret";
+      id?: number;
+    },
+  ): Team {
+    const org = this.#mustAccount(orgLogin);
+    if (input.parentId != null) this.#mustTeam(input.parentId);
+    const id = input.id ?? this.#nextTeamId++;
+    const now = this.nowIso();
+    const team: Team = {
+      id,
+      nodeId: encodeNodeId("T", id),
+      orgId: org.id,
+      slug: teamSlug(input.name),
+      name: input.name,
+      description: input.description ?? null,
+      privacy: input.privacy ?? "closed",
+      parentId: input.parentId ?? null,
+      memberIds: [],
+      createdAt: now,
+      updatedAt: now,
+    };
+    this.teams.set(id, team);
+    this.version++;
+    return team;
+  }
+
+  getTeam(id: number): Team | undefined {
+    return this.teams.get(id);
+  }
+
+  findTeam(orgId: number, slug: string): Team | undefined {
+    for (const team of this.teams.values()) if (team.orgId === orgId && team.slug === slug) return team;
+    return undefined;
+  }
+
+  /** An organization's teams as GitHub lists them: by name. */
+  teamsOf(orgId: number): Team[] {
+    return [...this.teams.values()]
+      .filter((team) => team.orgId === orgId)
+      .sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()) || a.id - b.id);
+  }
+
+  /** Renames (the slug follows the name, as on GitHub), re-describes or moves a team. */
+  editTeam(
+    teamId: number,
+    patch: { name?: string; description?: string | null; parentId?: number | null },
+  ): Team {
+    const team = this.#mustTeam(teamId);
+    if (patch.parentId != null) {
+      // GitHub refuses a parent that is the team itself or one of its descendants.
+      for (let at: Team | undefined = this.#mustTeam(patch.parentId); at;) {
+        if (at.id === teamId) throw new Error("a team cannot be nested under itself");
+        at = at.parentId === null ? undefined : this.teams.get(at.parentId);
+      }
+    }
+    if (patch.name !== undefined) {
+      team.name = patch.name;
+      team.slug = teamSlug(patch.name);
+    }
+    if (patch.description !== undefined) team.description = patch.description;
+    if (patch.parentId !== undefined) team.parentId = patch.parentId;
+    team.updatedAt = this.nowIso();
+    this.version++;
+    return team;
+  }
+
+  /** Deletes a team and, as GitHub does, every team under it. Returns them, the team first. */
+  deleteTeam(teamId: number): Team[] {
+    const deleted: Team[] = [];
+    const pending = [this.#mustTeam(teamId)];
+    while (pending.length > 0) {
+      const team = pending.shift()!;
+      this.teams.delete(team.id);
+      this.deletedTeams.set(team.id, team);
+      deleted.push(team);
+      pending.push(...[...this.teams.values()].filter((child) => child.parentId === team.id));
+    }
+    this.version++;
+    return deleted;
+  }
+
+  addTeamMember(teamId: number, userId: number): Team {
+    const team = this.#mustTeam(teamId);
+    const org = this.accounts.get(team.orgId);
+    if (!org?.memberIds.includes(userId)) throw new Error(`user ${userId} is not a member of the team's org`);
+    if (!team.memberIds.includes(userId)) team.memberIds.push(userId);
+    this.version++;
+    return team;
+  }
+
+  removeTeamMember(teamId: number, userId: number): Team {
+    const team = this.#mustTeam(teamId);
+    team.memberIds = team.memberIds.filter((id) => id !== userId);
+    this.version++;
+    return team;
+  }
+
+  /** The teams under a team, at any depth. */
+  descendantsOf(teamId: number): Team[] {
+    const found: Team[] = [];
+    const pending = [teamId];
+    while (pending.length > 0) {
+      const parent = pending.shift()!;
+      for (const team of this.teams.values()) {
+        if (team.parentId === parent) {
+          found.push(team);
+          pending.push(team.id);
+        }
+      }
+    }
+    return found;
   }
 
   addApp(input: { id: number; slug?: string; name?: string }): App {
@@ -921,11 +1069,24 @@ export class World {
     if (installation === undefined) throw new Error(`unknown installation ${id}`);
     return installation;
   }
+  #mustTeam(id: number): Team {
+    const team = this.teams.get(id);
+    if (team === undefined) throw new Error(`unknown team ${id}`);
+    return team;
+  }
   #mustAccount(login: string): Account {
     const account = this.getAccount(login);
     if (account === undefined) throw new Error(`unknown account ${login}`);
     return account;
   }
+}
+
+/** GitHub's slug of a team name: lower case, every run of other characters one "-". */
+export function teamSlug(name: string): string {
+  return name
+    .toLowerCase()
+    .replace(/[^a-z0-9_]+/g, "-")
+    .replace(/^-+|-+$/g, "");
 }
 
 /** A stable 40-hex sha derived from a number, for commits created by tests. */
