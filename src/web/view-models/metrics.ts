@@ -4,13 +4,22 @@ import { listTrackedRepositoryNames, summarizeRange, type RangeSummary } from ".
 import { findInstallationRepositories } from "../../db/queries/repositories.js";
 import { ALL_REPOSITORIES, listPendingWeeks, listWeeklyMetrics } from "../../db/queries/weekly-metrics.js";
 import type { Installation, WeeklyMetricsRow } from "../../db/schema/index.js";
-import { ADDITIVE_FIGURES, PERCENTILE_FIGURES, type FigureName } from "../../figures.js";
+import {
+  ADDITIVE_FIGURES,
+  DURATION_FIGURES,
+  HOUR_KINDS,
+  PERCENTILE_FIGURES,
+  type FigureName,
+  type HourKind,
+  type PercentileFigure,
+} from "../../figures.js";
 import { addWeeks, countWeeks, lastDayOfWeek, listWeeks, mondayOf } from "../../metrics/range.js";
 import { weekStartOf } from "../../metrics/weeks.js";
 import { parseInstallationSettings } from "../../settings.js";
 import { formatCount, timeView } from "./format.js";
 import { installationHeader, installationPath } from "./installation.js";
 import { buildGroupedBarChart, buildStackedHoursChart, type ChartWeek } from "./metrics-charts.js";
+import { workingHoursDefinition } from "./working-time.js";
 
 /**
  * The metrics page: which weeks, repository and pull requests an admin asked for (validated from
@@ -34,9 +43,10 @@ export interface MetricsForm {
   to: string;
   repo: string;
   includeBots: boolean;
+  hours: string;
 }
 
-export type MetricsField = "range" | "from" | "to" | "repo" | "bots";
+export type MetricsField = "range" | "from" | "to" | "repo" | "bots" | "hours";
 export type FieldErrors = Partial<Record<MetricsField, string>>;
 
 /** A valid request: a range of whole weeks, a repository or all, bots in or out. */
@@ -47,6 +57,8 @@ export interface MetricsQuery {
   to: string;
   repoId: number | undefined;
   includeBots: boolean;
+  /** Durations in calendar hours (the default) or in the installation's working hours. */
+  hours: HourKind;
 }
 
 const MESSAGES: Record<MetricsField, string> = {
@@ -55,6 +67,7 @@ const MESSAGES: Record<MetricsField, string> = {
   to: "Enter a date as YYYY-MM-DD.",
   repo: "Choose a repository from the list.",
   bots: "Tick the box to include bots, or leave it empty.",
+  hours: "Choose calendar hours or working hours.",
 };
 
 /** Each parameter once, as text (a repeated one arrives as an array and is refused). */
@@ -66,6 +79,7 @@ const rawQuerySchema = z.object({
   to: text("to"),
   repo: text("repo").pipe(z.union([z.enum(["", "all"]), z.string().regex(/^\d{1,15}$/)]).optional()),
   bots: text("bots").pipe(z.enum(["", "include"], MESSAGES.bots).optional()),
+  hours: text("hours").pipe(z.enum(["", ...HOUR_KINDS], MESSAGES.hours).optional()),
 });
 
 /** The typed values to show again, whatever they were. */
@@ -82,6 +96,7 @@ function formOf(raw: unknown): MetricsForm {
     to,
     repo: value("repo") || "all",
     includeBots: value("bots") === "include",
+    hours: value("hours") || "calendar",
   };
 }
 
@@ -134,6 +149,7 @@ export function parseMetricsQuery(
       to,
       repoId: form.repo === "all" || form.repo === "" ? undefined : Number(form.repo),
       includeBots: form.includeBots,
+      hours: form.hours as HourKind,
     },
   };
 }
@@ -148,6 +164,7 @@ export function metricsHref(installationId: number, query: MetricsQuery, suffix 
   }
   if (query.repoId !== undefined) params.set("repo", String(query.repoId));
   if (query.includeBots) params.set("bots", "include");
+  if (query.hours === "working") params.set("hours", "working");
   return `${installationPath(installationId, "metrics")}${suffix}?${params.toString()}`;
 }
 
@@ -172,6 +189,22 @@ export function formatHours(hours: number | null): string {
   return `${days < 10 ? trimmed(days) : Math.round(days)} d`;
 }
 
+/**
+ * Working hours as a person reads them: "45 min", "7.5 h", "63 h". Never in days: a day of 24
+ * working hours does not exist, and one of 8 or 9 would be a second definition.
+ */
+export function formatWorkingHours(hours: number | null): string {
+  if (hours === null) return "–";
+  if (Math.round(hours * 60) < 60) return formatHours(hours);
+  return `${hours < 10 ? trimmed(hours) : Math.round(hours)} h`;
+}
+
+/** How a kind of hours is written: in the cells, and in their exact tooltip. */
+const HOUR_FORMATS: Record<HourKind, { short: (hours: number | null) => string; unit: string }> = {
+  calendar: { short: formatHours, unit: "hours" },
+  working: { short: formatWorkingHours, unit: "working hours" },
+};
+
 /** A table cell: its column, its text, and for durations the exact hours (tooltip, and the tests). */
 export interface Cell {
   metric: string;
@@ -179,8 +212,13 @@ export interface Cell {
   exact: string | null;
 }
 
-function hoursCell(metric: string, hours: number | null): Cell {
-  return { metric, text: formatHours(hours), exact: hours === null ? null : `${hours.toFixed(2)} hours` };
+function hoursCell(metric: string, hours: number | null, kind: HourKind): Cell {
+  const format = HOUR_FORMATS[kind];
+  return {
+    metric,
+    text: format.short(hours),
+    exact: hours === null ? null : `${hours.toFixed(2)} ${format.unit}`,
+  };
 }
 
 function countCell(metric: string, value: number): Cell {
@@ -214,16 +252,17 @@ function columnsOf(showPatternReverts: boolean) {
   ];
 }
 
-function cellsOf(figures: WeekFigures, showPatternReverts: boolean): Cell[] {
+function cellsOf(figures: WeekFigures, showPatternReverts: boolean, kind: HourKind): Cell[] {
+  const duration = DURATION_FIGURES[kind];
   return [
     countCell("opened", figures.prsOpened),
     countCell("merged", figures.prsMerged),
-    hoursCell("cycle", figures.medianCycleTimeHours),
-    hoursCell("cycle-p75", figures.p75CycleTimeHours),
-    hoursCell("review-time", figures.medianReviewTimeHours),
-    hoursCell("coding", figures.medianCodingPhaseHours),
-    hoursCell("pickup", figures.medianPickupPhaseHours),
-    hoursCell("review", figures.medianReviewPhaseHours),
+    hoursCell("cycle", figures[duration.cycle], kind),
+    hoursCell("cycle-p75", figures[duration.cycleP75], kind),
+    hoursCell("review-time", figures[duration.reviewTime], kind),
+    hoursCell("coding", figures[duration.coding], kind),
+    hoursCell("pickup", figures[duration.pickup], kind),
+    hoursCell("review", figures[duration.review], kind),
     countCell("reverts", figures.reverts),
     ...(showPatternReverts ? [countCell("reverts-with-pattern", figures.revertsWithPattern)] : []),
     countCell("hotfixes", figures.hotfixes),
@@ -233,6 +272,11 @@ function cellsOf(figures: WeekFigures, showPatternReverts: boolean): Cell[] {
       exact: null,
     },
   ];
+}
+
+/** The range percentiles a page shows: its kind of durations, and the size. */
+function shownPercentiles(kind: HourKind): PercentileFigure[] {
+  return [...Object.values(DURATION_FIGURES[kind]), "medianSizeLines"];
 }
 
 /** The range's row: counts and sums added up over the weeks, percentiles over the range's pull requests. */
@@ -367,15 +411,18 @@ export async function buildMetricsViewModel(
     repoId: query.repoId,
     humansOnly,
   };
+  const kind = query.hours;
+  const duration = DURATION_FIGURES[kind];
   const key =
     pendingWeeks.length === 0
-      ? [installation.id, JSON.stringify(filter), rows.length, refreshedAt?.getTime() ?? 0].join("|")
+      ? [installation.id, JSON.stringify(filter), kind, rows.length, refreshedAt?.getTime() ?? 0].join("|")
       : null;
   let summary = key ? cache.get(key) : undefined;
   if (!summary) {
-    summary = await summarizeRange(db, installation.id, filter);
+    summary = await summarizeRange(db, installation.id, filter, shownPercentiles(kind));
     if (key) cache.set(key, summary);
   }
+  const format = HOUR_FORMATS[kind].short;
 
   const byWeek = new Map(rows.map((row) => [row.weekStart, row]));
   const figures = weeks.map((week) => byWeek.get(week) ?? IDLE_WEEK);
@@ -386,6 +433,7 @@ export async function buildMetricsViewModel(
   const who = query.includeBots ? "every pull request" : "pull requests opened by people (bots left out)";
   const rangeText = `${labels[0]!.long} – ${formatWeek(lastDayOfWeek(query.to)).long}`;
   const showPatternReverts = settings.revertTitlePattern !== "";
+  const unit = kind === "working" ? " (working hours)" : "";
 
   return {
     title: `Metrics · ${installation.accountLogin}`,
@@ -402,22 +450,33 @@ export async function buildMetricsViewModel(
         pendingWeeks.length === 0
           ? null
           : `${pendingWeeks.length === 1 ? "One week" : `${formatCount(pendingWeeks.length)} weeks`} of this range ${pendingWeeks.length === 1 ? "is" : "are"} being recomputed after recent changes; ${pendingWeeks.length === 1 ? "its" : "their"} figures may change in a minute.`,
+      hours: {
+        kind,
+        definition: workingHoursDefinition(settings),
+        toggle: HOUR_KINDS.map((option) => ({
+          kind: option,
+          label: option === "calendar" ? "Calendar hours" : "Working hours",
+          href: metricsHref(installation.id, { ...query, hours: option }),
+          current: option === kind,
+        })),
+      },
       headline: {
         merged: formatCount(totals.prsMerged),
         opened: formatCount(totals.prsOpened),
-        medianCycle: formatHours(totals.medianCycleTimeHours),
-        medianReview: formatHours(totals.medianReviewTimeHours),
+        medianCycle: format(totals[duration.cycle]),
+        medianReview: format(totals[duration.reviewTime]),
+        unit,
       },
       columns: columnsOf(showPatternReverts),
       weeks: weeks.map((week, index) => ({
         iso: week,
         label: labels[index]!.long,
         current: week === thisWeek,
-        cells: cellsOf(figures[index]!, showPatternReverts),
+        cells: cellsOf(figures[index]!, showPatternReverts, kind),
       })),
       totals: {
         label: `${formatCount(weeks.length)} ${weeks.length === 1 ? "week" : "weeks"}`,
-        cells: cellsOf(totals, showPatternReverts),
+        cells: cellsOf(totals, showPatternReverts, kind),
       },
       charts: [
         buildGroupedBarChart({
@@ -434,37 +493,37 @@ export async function buildMetricsViewModel(
         }),
         buildStackedHoursChart({
           id: "chart-cycle-time",
-          title: "Median cycle time per week, by phase",
-          description: `Median coding, pickup and review time of the pull requests merged each week, ${rangeText}, stacked, with a mark at the median cycle time; the table below has the same numbers.`,
+          title: `Median cycle time per week, by phase${unit}`,
+          description: `Median coding, pickup and review time${unit} of the pull requests merged each week, ${rangeText}, stacked, with a mark at the median cycle time; the table below has the same numbers.`,
           weeks: labels,
           stack: [
             {
               label: "Coding",
               className: "series-coding",
-              values: figures.map((f) => f.medianCodingPhaseHours),
+              values: figures.map((f) => f[duration.coding]),
             },
             {
               label: "Pickup",
               className: "series-pickup",
-              values: figures.map((f) => f.medianPickupPhaseHours),
+              values: figures.map((f) => f[duration.pickup]),
             },
             {
               label: "Review",
               className: "series-review",
-              values: figures.map((f) => f.medianReviewPhaseHours),
+              values: figures.map((f) => f[duration.review]),
             },
           ],
           marker: {
             label: "Median cycle time",
             className: "series-cycle",
-            values: figures.map((f) => f.medianCycleTimeHours),
+            values: figures.map((f) => f[duration.cycle]),
           },
-          formatHours,
+          formatHours: format,
           tooltip: (index) => {
             const f = figures[index]!;
             return f.prsMerged === 0
               ? `Week of ${labels[index]!.long}: nothing merged`
-              : `Week of ${labels[index]!.long}: coding ${formatHours(f.medianCodingPhaseHours)}, pickup ${formatHours(f.medianPickupPhaseHours)}, review ${formatHours(f.medianReviewPhaseHours)}; median cycle time ${formatHours(f.medianCycleTimeHours)}`;
+              : `Week of ${labels[index]!.long}: coding ${format(f[duration.coding])}, pickup ${format(f[duration.pickup])}, review ${format(f[duration.review])}; median cycle time ${format(f[duration.cycle])}${unit}`;
           },
         }),
       ],
