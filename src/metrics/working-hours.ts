@@ -20,7 +20,7 @@ export type WorkingTime = Pick<
 >;
 
 const MS_PER_MINUTE = 60_000;
-const MS_PER_HOUR = 3_600_000;
+const MS_PER_HUNDREDTH = 36_000;
 const MS_PER_DAY = 86_400_000;
 const CLOCK = /^(\d{2}):(\d{2})$/;
 
@@ -150,5 +150,7 @@ function calendarOf(time: WorkingTime): WorkingCalendar {
 export function workingHoursBetween(from: Date, to: Date | null, time: WorkingTime): number | null {
   if (!to) return null;
   const ms = calendarOf(time).workingMs(from.getTime(), to.getTime());
-  return Math.round((ms / MS_PER_HOUR) * 100) / 100;
+  // Hundredths of an hour from whole ms, halves away from zero: 1 h 0 min 18 s is 1.01 h, where
+  // ms / 3,600,000 * 100 would land just below 100.5 and round down.
+  return (Math.sign(ms) * Math.round(Math.abs(ms) / MS_PER_HUNDREDTH)) / 100 || 0;
 }

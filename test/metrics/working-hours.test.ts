@@ -37,6 +37,7 @@ describe("workingHoursBetween", () => {
     ["two whole weeks: ten days of nine hours", BERLIN, "2024-01-08T08:00:00Z", "2024-01-22T08:00:00Z", 90],
     ["a full working day, to the minute", BERLIN, "2024-01-08T08:00:00Z", "2024-01-08T17:00:00Z", 9],
     ["twenty minutes, to hundredths", BERLIN, "2024-01-08T10:00:00Z", "2024-01-08T10:20:00Z", 0.33],
+    ["half a hundredth rounds up", BERLIN, "2024-01-08T10:00:00Z", "2024-01-08T11:00:18Z", 1.01],
     [
       "an end before the start: negative, as in calendar hours",
       BERLIN,
