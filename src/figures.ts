@@ -35,6 +35,11 @@ export type PullRequestValue =
   | "codingPhaseHours"
   | "pickupPhaseHours"
   | "reviewPhaseHours"
+  | "cycleTimeWorkingHours"
+  | "reviewTimeWorkingHours"
+  | "codingPhaseWorkingHours"
+  | "pickupPhaseWorkingHours"
+  | "reviewPhaseWorkingHours"
   | "sizeLines"
   | "additions"
   | "deletions";
@@ -62,7 +67,9 @@ export type Figure =
 /**
  * Every figure, named as its column of the weekly rows. Durations count in the week the pull
  * request merged, as the cycle time they divide, except time to first review, which counts in the
- * week of that first review.
+ * week of that first review. Each duration has a twin in working hours (`…WorkingHours`): the same
+ * figure over the same pull requests, of the value measured inside the installation's working
+ * hours only.
  */
 export const FIGURES = {
   prsOpened: { kind: "count", event: "opened" },
@@ -110,6 +117,48 @@ export const FIGURES = {
     event: "merged",
     rounding: "hundredths",
   },
+  medianCycleTimeWorkingHours: {
+    kind: "percentile",
+    fraction: 0.5,
+    value: "cycleTimeWorkingHours",
+    event: "merged",
+    rounding: "hundredths",
+  },
+  p75CycleTimeWorkingHours: {
+    kind: "percentile",
+    fraction: 0.75,
+    value: "cycleTimeWorkingHours",
+    event: "merged",
+    rounding: "hundredths",
+  },
+  medianReviewTimeWorkingHours: {
+    kind: "percentile",
+    fraction: 0.5,
+    value: "reviewTimeWorkingHours",
+    event: "firstReviewed",
+    rounding: "hundredths",
+  },
+  medianCodingPhaseWorkingHours: {
+    kind: "percentile",
+    fraction: 0.5,
+    value: "codingPhaseWorkingHours",
+    event: "merged",
+    rounding: "hundredths",
+  },
+  medianPickupPhaseWorkingHours: {
+    kind: "percentile",
+    fraction: 0.5,
+    value: "pickupPhaseWorkingHours",
+    event: "merged",
+    rounding: "hundredths",
+  },
+  medianReviewPhaseWorkingHours: {
+    kind: "percentile",
+    fraction: 0.5,
+    value: "reviewPhaseWorkingHours",
+    event: "merged",
+    rounding: "hundredths",
+  },
   medianSizeLines: {
     kind: "percentile",
     fraction: 0.5,
@@ -146,3 +195,30 @@ export const PERCENTILE_FIGURES = names.filter(
 export function eventsOf(names: readonly FigureName[]): MetricEvent[] {
   return [...new Set(names.map((name) => (FIGURES[name] as Figure).event))];
 }
+
+/** How durations are counted: every hour, or only the installation's working hours. */
+export const HOUR_KINDS = ["calendar", "working"] as const;
+export type HourKind = (typeof HOUR_KINDS)[number];
+
+/** The duration figures a page shows, by what they are. */
+export type DurationRole = "cycle" | "cycleP75" | "reviewTime" | "coding" | "pickup" | "review";
+
+/** Which figure each duration is, in calendar and in working hours. */
+export const DURATION_FIGURES = {
+  calendar: {
+    cycle: "medianCycleTimeHours",
+    cycleP75: "p75CycleTimeHours",
+    reviewTime: "medianReviewTimeHours",
+    coding: "medianCodingPhaseHours",
+    pickup: "medianPickupPhaseHours",
+    review: "medianReviewPhaseHours",
+  },
+  working: {
+    cycle: "medianCycleTimeWorkingHours",
+    cycleP75: "p75CycleTimeWorkingHours",
+    reviewTime: "medianReviewTimeWorkingHours",
+    coding: "medianCodingPhaseWorkingHours",
+    pickup: "medianPickupPhaseWorkingHours",
+    review: "medianReviewPhaseWorkingHours",
+  },
+} as const satisfies Record<HourKind, Record<DurationRole, PercentileFigure>>;

@@ -19,6 +19,7 @@ import { retireQueues, startBoss } from "./queue/boss.js";
 import type { QueueKey } from "./queue/catalog.js";
 import { scheduleMaintenance } from "./queue/schedule.js";
 import { buildServer, WEBHOOK_PATH } from "./server.js";
+import { queueMissingWorkingHours } from "./sync/recompute.js";
 import { setupLink } from "./web/setup-token.js";
 import { createWebhookApp } from "./webhooks/app.js";
 
@@ -227,6 +228,8 @@ async function startServices(
       deps.queues,
     );
     await scheduleMaintenance(boss, config.operations);
+    const missing = await queueMissingWorkingHours(database, boss);
+    if (missing > 0) log.info({ installations: missing }, "working hours queued for stored pull requests");
     metrics.watch({ boss, database });
     const server = await buildServer({ config, database, log, probot, boss, github, now, metrics });
     return { config, server, boss, probot, stopping };

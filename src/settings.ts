@@ -4,6 +4,12 @@ import { z } from "zod";
 export const syncDepths = ["30d", "60d", "90d", "180d", "365d", "full"] as const;
 export type SyncDepth = (typeof syncDepths)[number];
 
+/** A wall-clock time, 00:00 to 24:00. */
+const CLOCK = /^(?:[01]\d|2[0-3]):[0-5]\d$|^24:00$/;
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+/** Twenty years of public holidays and company days off, with room to spare. */
+export const MAX_HOLIDAYS = 500;
+
 /** Per-installation settings, stored as JSON on the installation and edited in the settings UI. */
 export const installationSettingsSchema = z.object({
   /** IANA zone the nightly delta sync runs in (02:00 local). */
@@ -19,6 +25,16 @@ export const installationSettingsSchema = z.object({
    * "^Rollback"). Empty: only the fixed rule (title starts `Revert "`, or "This reverts commit").
    */
   revertTitlePattern: z.string().default(""),
+  /**
+   * The work week, in `timezone`: the days (ISO weekdays, Monday 1 … Sunday 7), one span of hours
+   * for every working day ("HH:MM", start before end; "24:00" is midnight at the day's end), and
+   * non-working dates (YYYY-MM-DD on that calendar). Durations are also stored in working hours:
+   * the time inside these hours (src/metrics/working-hours.ts).
+   */
+  workDays: z.array(z.number().int().min(1).max(7)).min(1).default([1, 2, 3, 4, 5]),
+  workStart: z.string().regex(CLOCK).default("09:00"),
+  workEnd: z.string().regex(CLOCK).default("18:00"),
+  holidays: z.array(z.string().regex(DATE)).max(MAX_HOLIDAYS).default([]),
 });
 
 export type InstallationSettings = z.infer<typeof installationSettingsSchema>;

@@ -253,6 +253,30 @@ describe("the settings UI", () => {
       "Choose a time zone from the list",
     ],
     [
+      "a NUL in the non-working dates",
+      (csrf) => ({
+        path: `${base}/settings`,
+        form: { _csrf: csrf, timezone: "UTC", defaultSyncDepth: "30d", holidays: "2024-12-25\u0000" },
+      }),
+      "That value holds invalid characters",
+    ],
+    [
+      "more working-day boxes than a week has days",
+      (csrf) => ({
+        path: `${base}/settings`,
+        form: { _csrf: csrf, timezone: "UTC", workDays: ["1", "2", "3", "4", "5", "6", "7", "1"] },
+      }),
+      "At most 7 values.",
+    ],
+    [
+      "a working day's start sent twice",
+      (csrf) => ({
+        path: `${base}/settings`,
+        form: { _csrf: csrf, timezone: "UTC", workStart: ["09:00", "10:00"] },
+      }),
+      "Expected one text value.",
+    ],
+    [
       "returnTo sent twice",
       (csrf) => ({
         path: `${base}/repositories/track`,

@@ -2,6 +2,7 @@ import type { PullRequestState } from "../db/schema/pull-requests.js";
 import type { ReviewState } from "../db/schema/reviews.js";
 import { defaultInstallationSettings } from "../settings.js";
 import { compilePattern } from "./patterns.js";
+import { workingHoursBetween, type WorkingTime } from "./working-hours.js";
 
 export interface ReviewFacts {
   reviewerId: number | null;
@@ -38,6 +39,9 @@ export interface HotfixPatterns {
   revertTitlePattern?: string;
 }
 
+/** The settings a pull request's derived values depend on: its patterns and its working time. */
+export type DerivationSettings = HotfixPatterns & WorkingTime;
+
 export interface PullRequestMetrics extends FirstReview {
   firstCommitAt: Date | null;
   cycleTimeHours: number | null;
@@ -45,6 +49,12 @@ export interface PullRequestMetrics extends FirstReview {
   codingPhaseHours: number | null;
   pickupPhaseHours: number | null;
   reviewPhaseHours: number | null;
+  /** The same durations in working hours (src/metrics/working-hours.ts). */
+  cycleTimeWorkingHours: number | null;
+  reviewTimeWorkingHours: number | null;
+  codingPhaseWorkingHours: number | null;
+  pickupPhaseWorkingHours: number | null;
+  reviewPhaseWorkingHours: number | null;
   isRevert: boolean;
   revertPatternMatch: boolean;
   isHotfix: boolean;
@@ -121,10 +131,13 @@ export function hoursBetween(from: Date, to: Date | null): number | null {
   return Math.round(((to.getTime() - from.getTime()) / MS_PER_HOUR) * 100) / 100;
 }
 
-/** A phase's length in hours; a phase whose end came first (a commit after review began) is 0. */
-function phaseHours(from: Date | null, to: Date | null): number | null {
+/** How long from one instant to another: calendar hours, or working hours. */
+type Measure = (from: Date, to: Date | null) => number | null;
+
+/** A phase's length; a phase whose end came first (a commit after review began) is 0. */
+function phaseLength(measure: Measure, from: Date | null, to: Date | null): number | null {
   if (!from || !to) return null;
-  return Math.max(0, hoursBetween(from, to)!);
+  return Math.max(0, measure(from, to)!);
 }
 
 export interface CycleTimePhases {
@@ -133,23 +146,48 @@ export interface CycleTimePhases {
   reviewPhaseHours: number | null;
 }
 
-/**
- * Cycle time in three phases: coding (first commit → ready for review), pickup (ready for review →
- * first review), review (first review → merge). Ready for review is the last ready-for-review event,
- * or else the creation time.
- */
-export function computeCycleTimePhases(facts: {
+/** The instants each phase runs between. */
+interface PhaseFacts {
   createdAt: Date;
   readyForReviewAt?: Date | null;
   firstCommitAt: Date | null;
   firstReviewAt: Date | null;
   mergedAt: Date | null;
-}): CycleTimePhases {
+}
+
+/**
+ * Cycle time in three phases: coding (first commit → ready for review), pickup (ready for review →
+ * first review), review (first review → merge). Ready for review is the last ready-for-review event,
+ * or else the creation time. Measured in calendar hours unless another measure is given.
+ */
+export function computeCycleTimePhases(facts: PhaseFacts, measure: Measure = hoursBetween): CycleTimePhases {
   const ready = facts.readyForReviewAt ?? facts.createdAt;
   return {
-    codingPhaseHours: phaseHours(facts.firstCommitAt, ready),
-    pickupPhaseHours: phaseHours(ready, facts.firstReviewAt),
-    reviewPhaseHours: facts.mergedAt ? phaseHours(facts.firstReviewAt, facts.mergedAt) : null,
+    codingPhaseHours: phaseLength(measure, facts.firstCommitAt, ready),
+    pickupPhaseHours: phaseLength(measure, ready, facts.firstReviewAt),
+    reviewPhaseHours: facts.mergedAt ? phaseLength(measure, facts.firstReviewAt, facts.mergedAt) : null,
+  };
+}
+
+type WorkingDurations = Pick<
+  PullRequestMetrics,
+  | "cycleTimeWorkingHours"
+  | "reviewTimeWorkingHours"
+  | "codingPhaseWorkingHours"
+  | "pickupPhaseWorkingHours"
+  | "reviewPhaseWorkingHours"
+>;
+
+/** Every duration in working hours: the same intervals as the calendar ones, inside working time only. */
+export function computeWorkingDurations(facts: PhaseFacts, time: WorkingTime): WorkingDurations {
+  const measure: Measure = (from, to) => workingHoursBetween(from, to, time);
+  const phases = computeCycleTimePhases(facts, measure);
+  return {
+    cycleTimeWorkingHours: measure(facts.createdAt, facts.mergedAt),
+    reviewTimeWorkingHours: measure(facts.createdAt, facts.firstReviewAt),
+    codingPhaseWorkingHours: phases.codingPhaseHours,
+    pickupPhaseWorkingHours: phases.pickupPhaseHours,
+    reviewPhaseWorkingHours: phases.reviewPhaseHours,
   };
 }
 
@@ -199,23 +237,24 @@ export type DerivedMetrics = Omit<
 
 /**
  * What a pull request's dates, title and branch make of it under the installation's settings:
- * durations, hotfix, revert by pattern. The full recompute after new settings runs this alone over
- * the stored columns; the first review, the first commit and the fixed revert rule come from the
- * reviews and commits, which settings do not change.
+ * durations (in calendar and in working hours), hotfix, revert by pattern. The full recompute
+ * after new settings runs this alone over the stored columns; the first review, the first commit
+ * and the fixed revert rule come from the reviews and commits, which settings do not change.
  */
-export function computeDerivedMetrics(facts: DerivationFacts, patterns: HotfixPatterns): DerivedMetrics {
+export function computeDerivedMetrics(facts: DerivationFacts, settings: DerivationSettings): DerivedMetrics {
   return {
     cycleTimeHours: hoursBetween(facts.createdAt, facts.mergedAt),
     reviewTimeHours: hoursBetween(facts.createdAt, facts.firstReviewAt),
     ...computeCycleTimePhases(facts),
-    revertPatternMatch: matchesRevertPattern(facts, patterns),
-    isHotfix: isHotfixPullRequest(facts, patterns),
+    ...computeWorkingDurations(facts, settings),
+    revertPatternMatch: matchesRevertPattern(facts, settings),
+    isHotfix: isHotfixPullRequest(facts, settings),
   };
 }
 
 export function computePullRequestMetrics(
   facts: PullRequestFacts,
-  patterns: HotfixPatterns = defaultInstallationSettings,
+  settings: DerivationSettings = defaultInstallationSettings,
 ): PullRequestMetrics {
   const { firstReviewAt, firstReviewerId } = computeFirstReview(facts);
   const firstCommitAt = computeFirstCommitAt(facts.commits);
@@ -223,7 +262,7 @@ export function computePullRequestMetrics(
     firstReviewAt,
     firstReviewerId,
     firstCommitAt,
-    ...computeDerivedMetrics({ ...facts, firstCommitAt, firstReviewAt }, patterns),
+    ...computeDerivedMetrics({ ...facts, firstCommitAt, firstReviewAt }, settings),
     isRevert: isRevertPullRequest(facts),
   };
 }

@@ -11,7 +11,7 @@ import type { NewCommitRow, NewPullRequestRow, NewReviewRow, Repository } from "
 import { NotFoundError, ObjectNotFoundError } from "../errors.js";
 import { failedNodeIndexes, type GitHubClient } from "../github/client.js";
 import type { GqlCommit, GqlPullRequest, GqlReview } from "../github/queries.js";
-import { computePullRequestMetrics, type HotfixPatterns } from "../metrics/pull-request.js";
+import { computePullRequestMetrics, type DerivationSettings } from "../metrics/pull-request.js";
 import { cleanOptionalText } from "../text.js";
 import { withAdaptivePageSize } from "./page-size.js";
 import type { SyncContext } from "./sync-context.js";
@@ -163,7 +163,7 @@ export function snapshotRows(
   snapshot: PullRequestSnapshot,
   installationId: number,
   repoId: number,
-  patterns: HotfixPatterns,
+  settings: DerivationSettings,
   now: Date,
 ): SnapshotRows {
   const pullRequest = pullRequestRowFromGraphql(snapshot.pr, installationId, repoId);
@@ -197,7 +197,7 @@ export function snapshotRows(
         committedAt: commit.committedAt ?? null,
       })),
     },
-    patterns,
+    settings,
   );
   return {
     pullRequest: {

@@ -3,6 +3,7 @@ import { LOCK_NAMESPACE, inTurn, withTransaction, type Database, type Db } from 
 import { getInstallationSettings } from "../db/queries/installations.js";
 import {
   listDerivationInputs,
+  listInstallationsMissingWorkingHours,
   loadPullRequestsWithDetails,
   updateDerivedColumns,
   weeksOfInstallation,
@@ -12,8 +13,9 @@ import { listWeeksWithRows } from "../db/queries/weekly-metrics.js";
 import {
   computeDerivedMetrics,
   computePullRequestMetrics,
-  type HotfixPatterns,
+  type DerivationSettings,
 } from "../metrics/pull-request.js";
+import { enqueue } from "../queue/boss.js";
 import type { InstallationSettings } from "../settings.js";
 import { queueWeeks } from "./weekly.js";
 
@@ -25,10 +27,10 @@ export async function recomputePullRequests(
   db: Db,
   installationId: number,
   ids: number[],
-  patterns: HotfixPatterns,
+  settings: DerivationSettings,
 ) {
   const prs = await loadPullRequestsWithDetails(db, installationId, ids);
-  const computed = prs.map((pr) => ({ pr, metrics: computePullRequestMetrics(pr, patterns) }));
+  const computed = prs.map((pr) => ({ pr, metrics: computePullRequestMetrics(pr, settings) }));
   // Most events (a push, a label) change none of them: no write, no row version.
   const changed = computed.filter(({ pr, metrics }) => !unchanged(pr, metrics));
   await updateDerivedColumns(
@@ -58,9 +60,10 @@ const BATCH = 5000;
 
 /**
  * After an installation's settings changed, every figure again: each stored pull request's values
- * that settings decide (durations, hotfix, revert by pattern), then every week that has rows or
- * activity marked out of date, which the weekly job rebuilds in one statement (a new timezone moves
- * every week's boundaries; new patterns change flags anywhere in the history).
+ * that settings decide (durations in calendar and working hours, hotfix, revert by pattern), then
+ * every week that has rows or activity marked out of date, which the weekly job rebuilds in one
+ * statement (a new timezone moves every week's boundaries; new patterns change flags and new working
+ * hours change durations anywhere in the history).
  *
  * Recomputes of one installation take turns, each reading the settings when its turn comes: after
  * saves in quick succession the last one's settings win, and two never write over each other.
@@ -116,4 +119,20 @@ export async function recomputeDerivedValues(
     after = prs.at(-1)!.id;
   }
   return { pullRequests: seen, changed };
+}
+
+/**
+ * At start: a recompute for every installation whose stored pull requests lack working hours
+ * (written by a version before them), so that upgrading fills them in without a settings change.
+ * Replicas starting together may queue one each; recomputes of an installation take turns, and the
+ * second finds nothing to change.
+ */
+export async function queueMissingWorkingHours(
+  database: Pick<Database, "db">,
+  boss: PgBoss,
+): Promise<number> {
+  const installations = await listInstallationsMissingWorkingHours(database.db);
+  for (const installationId of installations)
+    await enqueue(boss, "recomputePullRequests", { installationId });
+  return installations.length;
 }

@@ -8,12 +8,16 @@ import type { InstallationSettings } from "../settings.js";
 export interface SettingsChange {
   patternsChanged: boolean;
   timezoneChanged: boolean;
+  workingTimeChanged: boolean;
 }
 
+/** The settings working hours are made of, besides the timezone. */
+const WORKING_TIME_KEYS = ["workDays", "workStart", "workEnd", "holidays"] as const;
+
 /**
- * Saves an installation's settings (already validated). New patterns or a new timezone queue the
- * job that recomputes the stored pull requests' flags and the weekly figures; a new timezone also
- * moves the nightly sync.
+ * Saves an installation's settings (already validated). New patterns, a new timezone or new working
+ * hours queue the job that recomputes the stored pull requests' flags and durations and the weekly
+ * figures; a new timezone also moves the nightly sync.
  */
 export async function saveSettings(
   database: Pick<Database, "db">,
@@ -30,8 +34,11 @@ export async function saveSettings(
         before.hotfixTitlePattern !== settings.hotfixTitlePattern ||
         before.revertTitlePattern !== settings.revertTitlePattern,
       timezoneChanged: before.timezone !== settings.timezone,
+      workingTimeChanged: WORKING_TIME_KEYS.some(
+        (key) => JSON.stringify(before[key]) !== JSON.stringify(settings[key]),
+      ),
     };
-    if (result.patternsChanged || result.timezoneChanged) {
+    if (result.patternsChanged || result.timezoneChanged || result.workingTimeChanged) {
       await enqueue(boss, "recomputePullRequests", { installationId }, { tx: db });
     }
     return result;

@@ -6,6 +6,7 @@ import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
 import { APP_ID, startTestApp, WEBHOOK_SECRET, type TestApp } from "../support/app.js";
 import { freePort } from "../support/free-port.js";
+import { expectedWorkingHours, median } from "../support/working-hours.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 import {
   buildWebhook,
@@ -19,7 +20,8 @@ import {
 // backfill, go further back with an estimate first, change a pattern, repair a missed webhook with
 // Sync now, match a commit identity to a member, read the webhook health, narrow the metrics and
 // download their CSV, cut them by team, read the teams' review load, a team's page and a person's,
-// then every page again at a phone's width (nothing scrolls sideways, every
+// set working hours and read the metrics in them, then every page again at a phone's width (nothing
+// scrolls sideways, every
 // tab in sight), with no request of any page left unanswered (the icon included). A screenshot of every page goes to
 // test/screenshots/ (not committed) to be looked at.
 
@@ -296,7 +298,8 @@ it("takes a new admin from sign-in to synced repositories, new patterns, matched
     "repository,number,title,author,author_is_bot,state,draft,created_at,first_commit_at," +
       "ready_for_review_at,first_review_at,merged_at,closed_at,cycle_time_hours,review_time_hours," +
       "coding_phase_hours,pickup_phase_hours,review_phase_hours,additions,deletions,size_lines," +
-      "is_revert,revert_pattern_match,is_hotfix,teams",
+      "is_revert,revert_pattern_match,is_hotfix,teams,cycle_time_working_hours,review_time_working_hours," +
+      "coding_phase_working_hours,pickup_phase_working_hours,review_phase_working_hours",
   );
   const exported = humans.filter(
     (pr) =>
@@ -341,7 +344,47 @@ it("takes a new admin from sign-in to synced repositories, new patterns, matched
   await page.getByRole("heading", { name: new RegExp(`@${member.login}`), level: 1 }).waitFor();
   await shot("18-person");
 
-  // 11. Every page on a phone's width: the page itself never scrolls sideways (wide tables scroll
+  // 11. Working hours: Monday to Thursday 10:00–16:00 with a day off in the range, saved on the
+  //     settings page; the metrics page in working hours then shows the median of what Postgres
+  //     works out on its own from the stored instants (support/working-hours.ts).
+  await page.getByRole("link", { name: "Settings" }).click();
+  await page.getByLabel("Friday").uncheck();
+  await page.getByLabel("Starts at").fill("10:00");
+  await page.getByLabel("Ends at").fill("16:00");
+  const dayOff = weekStarts.at(-3)!;
+  await page.getByLabel("Non-working dates (optional)").fill(`${dayOff}\n`);
+  await page.getByRole("button", { name: "Save settings" }).click();
+  await page.getByText("Settings saved.").waitFor();
+  await expect(page.locator(".working-time-now").textContent()).resolves.toBe(
+    "Mon–Thu 10:00–16:00 UTC, excluding 1 holiday",
+  );
+  await shot("19-settings-working-hours");
+  await app.drain();
+  await page.goto(`${app.url}/installations/${seeded.installation.id}/metrics?range=26&repo=${first!.id}`);
+  await page.getByRole("link", { name: "Working hours" }).click();
+  await page.waitForURL(/hours=working/);
+  await expect(page.locator(".working-hours-definition").textContent()).resolves.toBe(
+    "Working hours: Mon–Thu 10:00–16:00 UTC, excluding 1 holiday; a duration counts only the time inside those hours.",
+  );
+  await shot("20-metrics-working-hours");
+  const truth = await expectedWorkingHours(database.sql, seeded.installation.id, {
+    timezone: "UTC",
+    workDays: [1, 2, 3, 4],
+    workStart: "10:00",
+    workEnd: "16:00",
+    holidays: [dayOff],
+  });
+  const mergedHere = new Set(humans.filter((pr) => inRange(pr.mergedAt)).map((pr) => pr.id));
+  const cycleMedian = median(truth.filter((pr) => mergedHere.has(pr.id)).map((pr) => pr.cycle!));
+  await expect(
+    page.locator('table.metrics-table tfoot td[data-metric="cycle"]').getAttribute("title"),
+  ).resolves.toBe(`${cycleMedian!.toFixed(2)} working hours`);
+  // The toggle is remembered in the form: showing another range keeps working hours.
+  await page.getByLabel("Weeks").selectOption({ label: "Last 12 weeks" });
+  await page.getByRole("button", { name: "Show" }).click();
+  await page.waitForURL(/range=12.*hours=working/);
+
+  // 12. Every page on a phone's width: the page itself never scrolls sideways (wide tables scroll
   //     inside their cards).
   await page.setViewportSize({ width: 390, height: 844 });
   const installation = `/installations/${seeded.installation.id}`;
@@ -360,6 +403,7 @@ it("takes a new admin from sign-in to synced repositories, new patterns, matched
     ["teams", `${installation}/teams`],
     ["team", `${installation}/teams/${backend.id}`],
     ["person", `${installation}/people/${seeded.members[1]!.id}`],
+    ["metrics-working-hours", `${installation}/metrics?range=26&repo=${first!.id}&hours=working`],
   ];
   const overflow: Record<string, number> = {};
   const hiddenTabs: Record<string, string[]> = {};

@@ -209,6 +209,12 @@ describe("computePullRequestMetrics", () => {
       codingPhaseHours: 4,
       pickupPhaseHours: 3.25,
       reviewPhaseHours: 32.75,
+      // The default working hours, Mon–Fri 09:00–18:00 UTC: merged Tuesday noon after Monday's 9 h.
+      cycleTimeWorkingHours: 12,
+      reviewTimeWorkingHours: 0,
+      codingPhaseWorkingHours: 0,
+      pickupPhaseWorkingHours: 0,
+      reviewPhaseWorkingHours: 12,
       isRevert: false,
       revertPatternMatch: false,
       isHotfix: false,

@@ -10,7 +10,7 @@ import {
 import { refreshWeeklyMetrics } from "../../src/db/queries/weekly-metrics.js";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
-import { recomputeInstallation } from "../../src/sync/recompute.js";
+import { queueMissingWorkingHours, recomputeInstallation } from "../../src/sync/recompute.js";
 import { useTestApp } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 
@@ -105,6 +105,36 @@ describe("recomputeInstallation", () => {
 
     await next;
     expect((await stored()).pr.isHotfix).toBe(true);
+  });
+});
+
+describe("queueMissingWorkingHours", () => {
+  it("queues a recompute for an installation whose durations lack working hours, which fills them", async () => {
+    await seed();
+    // As a version before working hours left it: calendar hours stored, working hours not.
+    await t.database.db
+      .update(schema.pullRequests)
+      .set({ cycleTimeHours: 0.25 })
+      .where(eq(schema.pullRequests.id, SUNDAY_NIGHT.id));
+    // Another installation whose rows are complete gets nothing.
+    await t.database.db
+      .insert(schema.installations)
+      .values({ id: INSTALLATION + 1, accountId: 2, accountLogin: "globex", accountType: "Organization" });
+    await t.database.db.insert(schema.pullRequests).values({
+      ...SUNDAY_NIGHT,
+      installationId: INSTALLATION + 1,
+      cycleTimeHours: 0.25,
+      cycleTimeWorkingHours: 0,
+    });
+
+    expect(await queueMissingWorkingHours(t.database, t.app.boss)).toBe(1);
+    const jobs = await t.app.jobs("recompute-pull-requests");
+    expect(jobs.map((job) => job.data)).toEqual([{ installationId: INSTALLATION }]);
+
+    await recomputeInstallation(t.database, t.app.boss, INSTALLATION);
+    // Sunday night in UTC: no working time at all.
+    expect((await stored()).pr).toMatchObject({ cycleTimeHours: 0.25, cycleTimeWorkingHours: 0 });
+    expect(await queueMissingWorkingHours(t.database, t.app.boss)).toBe(0);
   });
 });
 

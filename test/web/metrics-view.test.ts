@@ -1,6 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { niceCeiling, niceHoursCeiling } from "../../src/web/view-models/metrics-charts.js";
-import { formatHours, parseMetricsQuery } from "../../src/web/view-models/metrics.js";
+import { formatHours, formatWorkingHours, parseMetricsQuery } from "../../src/web/view-models/metrics.js";
+import { describeWorkDays } from "../../src/web/view-models/working-time.js";
 
 // The metrics page's pure parts: reading its query string, and how durations read.
 const THIS_WEEK = "2024-03-04";
@@ -24,6 +25,32 @@ describe("formatHours", () => {
     [24 * 45.4, "45 d"],
   ])("%s hours → %s", (hours, text) => {
     expect(formatHours(hours)).toBe(text);
+  });
+});
+
+describe("formatWorkingHours", () => {
+  // Never in days: a working day is not 24 hours, and its own length would be a second definition.
+  it.each<[number | null, string]>([
+    [null, "–"],
+    [0, "0 min"],
+    [0.5, "30 min"],
+    [7.25, "7.3 h"],
+    [24, "24 h"],
+    [63.4, "63 h"],
+  ])("%s working hours → %s", (hours, text) => {
+    expect(formatWorkingHours(hours)).toBe(text);
+  });
+});
+
+describe("describeWorkDays", () => {
+  it.each<[number[], string]>([
+    [[1, 2, 3, 4, 5], "Mon–Fri"],
+    [[1, 2, 3, 4, 5, 6, 7], "Mon–Sun"],
+    [[1, 2], "Mon, Tue"],
+    [[7, 1, 2, 3, 4], "Mon–Thu, Sun"],
+    [[1, 3, 5], "Mon, Wed, Fri"],
+  ])("%j → %s", (days, text) => {
+    expect(describeWorkDays(days)).toBe(text);
   });
 });
 

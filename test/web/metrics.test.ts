@@ -413,6 +413,7 @@ describe("metrics page", () => {
     ["the roll-up's id", "repo=0", "acme has no tracked repository with the id 0."],
     ["garbage for a repository", "repo=%27%20or%201%3D1", "Choose a repository from the list."],
     ["garbage for the bots toggle", "bots=yes", "Tick the box to include bots, or leave it empty."],
+    ["another kind of hours", "hours=days", "Choose calendar hours or working hours."],
   ])("refuses %s with a message beside the field, never a 500", async (_name, query, text) => {
     await seed();
     const browser = await admin();

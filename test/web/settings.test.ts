@@ -63,7 +63,10 @@ async function setUp(): Promise<{ browser: Browser; session: TestSession }> {
 
 const path = `/installations/${INSTALLATION}/settings`;
 
-function form(session: TestSession, patch: Record<string, string> = {}): Record<string, string> {
+function form(
+  session: TestSession,
+  patch: Record<string, string | string[]> = {},
+): Record<string, string | string[]> {
   return {
     _csrf: session.csrfToken,
     timezone: "UTC",
@@ -72,6 +75,10 @@ function form(session: TestSession, patch: Record<string, string> = {}): Record<
     hotfixBranchPattern: defaultInstallationSettings.hotfixBranchPattern,
     hotfixTitlePattern: defaultInstallationSettings.hotfixTitlePattern,
     revertTitlePattern: "",
+    workDays: ["1", "2", "3", "4", "5"],
+    workStart: "09:00",
+    workEnd: "18:00",
+    holidays: "",
     ...patch,
   };
 }
@@ -99,9 +106,19 @@ describe("settings", () => {
     ["an invalid regular expression", { hotfixTitlePattern: "(unclosed" }, "Not a valid regular expression"],
     ["a backreference RE2 does not run", { hotfixBranchPattern: "(a)\\1" }, "Not a valid regular expression"],
     ["a pattern too long", { revertTitlePattern: "a".repeat(201) }, "At most 200 characters"],
+    ["a working day that is not a time", { workStart: "9am" }, "Enter a time as HH:MM"],
+    ["a working day that ends before it starts", { workEnd: "08:30" }, "must end after it starts"],
+    [
+      "a non-working date that is not a date",
+      { holidays: "2024-12-25\n2024-02-30" },
+      "“2024-02-30” is not a date",
+    ],
   ])("refuses %s, keeps what was typed and saves nothing", async (_name, patch, error) => {
     const { browser, session } = await setUp();
-    const typed = form(session, { ...patch, hotfixTitlePattern: patch.hotfixTitlePattern ?? "\\burgent\\b" });
+    const typed = form(session, {
+      ...patch,
+      hotfixTitlePattern: patch.hotfixTitlePattern ?? "\\burgent\\b",
+    }) as Record<string, string>;
     const page = await browser.post(path, typed);
     expect(page.status).toBe(400);
     expect(page.body).toContain(error);
@@ -113,6 +130,62 @@ describe("settings", () => {
     expect(page.body).toContain(typed.hotfixTitlePattern);
     // Not even the valid fields were saved.
     expect(await storedSettings()).toEqual(defaultInstallationSettings);
+  });
+
+  it.each<[string, string[], string]>([
+    ["no working day", [], "Choose at least one working day."],
+    ["a day that is not a weekday", ["1", "8"], "Choose days from the list."],
+  ])("refuses %s and saves nothing", async (_name, workDays, error) => {
+    const { browser, session } = await setUp();
+    const page = await browser.post(path, form(session, { workDays, workStart: "07:30" }));
+    expect(page.status).toBe(400);
+    expect(page.body).toContain(error);
+    expect(page.body).toContain('value="07:30"');
+    expect(await storedSettings()).toEqual(defaultInstallationSettings);
+  });
+
+  it("saves new working hours alone, then recomputes the stored durations and the weekly figures", async () => {
+    const { browser, session } = await setUp();
+    const saved = await browser.post(
+      path,
+      // Two dates on a line, one twice: stored once each, in order.
+      form(session, {
+        workDays: ["2", "1"],
+        workStart: "08:00",
+        workEnd: "16:00",
+        holidays: "2024-03-04, 2023-12-25\n2024-03-04",
+      }),
+    );
+    expect(saved.status).toBe(303);
+    expect(await storedSettings()).toMatchObject({
+      workDays: [1, 2],
+      workStart: "08:00",
+      workEnd: "16:00",
+      holidays: ["2023-12-25", "2024-03-04"],
+    });
+    await t.app.drain();
+    // Opened Monday 10:00 UTC, a holiday now; merged Tuesday 10:00: two hours of 08:00–16:00.
+    const prs = await t.database.db
+      .select({
+        calendar: schema.pullRequests.cycleTimeHours,
+        working: schema.pullRequests.cycleTimeWorkingHours,
+      })
+      .from(schema.pullRequests)
+      .orderBy(schema.pullRequests.id);
+    expect(prs).toEqual([1, 2, 3].map(() => ({ calendar: 24, working: 2 })));
+    const [week] = await t.database.db
+      .select()
+      .from(schema.weeklyMetrics)
+      .where(eq(schema.weeklyMetrics.repoId, REPO));
+    expect(week).toMatchObject({
+      weekStart: "2024-03-04",
+      medianCycleTimeHours: 24,
+      medianCycleTimeWorkingHours: 2,
+    });
+    const page = await browser.get(path);
+    expect(page.body).toContain("Stored pull requests and weekly figures are being recomputed");
+    expect(page.body).toContain("Mon, Tue 08:00–16:00 UTC, excluding 2 holidays");
+    expect(page.body).toContain("2023-12-25\n2024-03-04</textarea>");
   });
 
   it("refuses a form without the session's CSRF token", async () => {

@@ -49,31 +49,38 @@ export async function listTrackedRepositoryNames(
 }
 
 /** The range's percentiles, by figure name (medianCycleTimeHours, p75CycleTimeHours, …). */
-export type RangeSummary = Record<PercentileFigure, number | null>;
+export type RangeSummary = Partial<Record<PercentileFigure, number | null>>;
 
 /**
  * The percentile figures over a whole range, which the weekly ones cannot give: each over the
  * pull requests whose event falls in the range, as a week's row counts them (src/figures.ts). One
  * pass over the range's pull requests: with no index on first_review_at, reading the merged ones
- * by index and the reviewed ones by a second scan cost nearly twice as much.
+ * by index and the reviewed ones by a second scan cost nearly twice as much. Every percentile
+ * figure, or only those named (each is a sort of the range's pull requests: a page in calendar
+ * hours need not sort them by working hours too).
  */
-export async function summarizeRange(db: Db, installationId: number, filter: RangeFilter) {
+export async function summarizeRange<Name extends PercentileFigure = PercentileFigure>(
+  db: Db,
+  installationId: number,
+  filter: RangeFilter,
+  names: readonly Name[] = PERCENTILE_FIGURES as Name[],
+): Promise<Record<Name, number | null>> {
   const { low, high } = rangeBounds(filter);
   const inRange = (event: MetricEvent) =>
     sql`(p.${countedColumn(event)} >= ${low} and p.${countedColumn(event)} < ${high})`;
-  const [row] = await db.execute<Record<PercentileFigure, string | number | null>>(sql`
+  const [row] = await db.execute<Record<Name, string | number | null>>(sql`
     select ${sql.join(
-      PERCENTILE_FIGURES.map((name) => sql`${figureSql(name, inRange)} as ${sql.identifier(name)}`),
+      names.map((name) => sql`${figureSql(name, inRange)} as ${sql.identifier(name)}`),
       sql`, `,
     )}
     from ${countedPullRequests({ installationId, ...filter })} p
-    where ${anyEventBetween(eventsOf(PERCENTILE_FIGURES), low, high)}`);
+    where ${anyEventBetween(eventsOf(names), low, high)}`);
   return Object.fromEntries(
-    PERCENTILE_FIGURES.map((name) => {
+    names.map((name) => {
       const value = row?.[name];
       return [name, value === null || value === undefined ? null : Number(value)];
     }),
-  ) as RangeSummary;
+  ) as Record<Name, number | null>;
 }
 
 /** One pull request of a CSV export: numbers and times as Postgres prints them. */
@@ -98,6 +105,11 @@ export interface PullRequestExportRow {
   codingPhaseHours: string | null;
   pickupPhaseHours: string | null;
   reviewPhaseHours: string | null;
+  cycleTimeWorkingHours: string | null;
+  reviewTimeWorkingHours: string | null;
+  codingPhaseWorkingHours: string | null;
+  pickupPhaseWorkingHours: string | null;
+  reviewPhaseWorkingHours: string | null;
   additions: number | null;
   deletions: number | null;
   sizeLines: number;
@@ -132,6 +144,11 @@ export function selectPullRequestExport(
            ${hours("cycleTimeHours")} as "cycleTimeHours", ${hours("reviewTimeHours")} as "reviewTimeHours",
            ${hours("codingPhaseHours")} as "codingPhaseHours", ${hours("pickupPhaseHours")} as "pickupPhaseHours",
            ${hours("reviewPhaseHours")} as "reviewPhaseHours",
+           ${hours("cycleTimeWorkingHours")} as "cycleTimeWorkingHours",
+           ${hours("reviewTimeWorkingHours")} as "reviewTimeWorkingHours",
+           ${hours("codingPhaseWorkingHours")} as "codingPhaseWorkingHours",
+           ${hours("pickupPhaseWorkingHours")} as "pickupPhaseWorkingHours",
+           ${hours("reviewPhaseWorkingHours")} as "reviewPhaseWorkingHours",
            p.additions, p.deletions, p.${countedColumn("sizeLines")} as "sizeLines",
            p.is_revert as "isRevert", p.revert_pattern_match as "revertPatternMatch", p.is_hotfix as "isHotfix",
            author_teams.teams

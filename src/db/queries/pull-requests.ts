@@ -258,6 +258,11 @@ export type DerivedPullRequestColumns = Pick<
   | "codingPhaseHours"
   | "pickupPhaseHours"
   | "reviewPhaseHours"
+  | "cycleTimeWorkingHours"
+  | "reviewTimeWorkingHours"
+  | "codingPhaseWorkingHours"
+  | "pickupPhaseWorkingHours"
+  | "reviewPhaseWorkingHours"
   | "isRevert"
   | "revertPatternMatch"
   | "isHotfix"
@@ -347,6 +352,11 @@ export async function listDerivationInputs(db: Db, installationId: number, after
       codingPhaseHours: pullRequests.codingPhaseHours,
       pickupPhaseHours: pullRequests.pickupPhaseHours,
       reviewPhaseHours: pullRequests.reviewPhaseHours,
+      cycleTimeWorkingHours: pullRequests.cycleTimeWorkingHours,
+      reviewTimeWorkingHours: pullRequests.reviewTimeWorkingHours,
+      codingPhaseWorkingHours: pullRequests.codingPhaseWorkingHours,
+      pickupPhaseWorkingHours: pullRequests.pickupPhaseWorkingHours,
+      reviewPhaseWorkingHours: pullRequests.reviewPhaseWorkingHours,
       revertPatternMatch: pullRequests.revertPatternMatch,
       isHotfix: pullRequests.isHotfix,
     })
@@ -436,4 +446,17 @@ async function weeksCountedIn(
     cross join lateral unnest(array[${sql.join(eventColumns, sql`, `)}]) as at
     where pr.installation_id = ${installationId} ${ofRepositories} and at is not null`);
   return [...rows].map((row) => row.week).sort();
+}
+
+/**
+ * Installations with a duration stored without its working-hours twin: rows written before working
+ * hours were stored, which only a recompute fills in.
+ */
+export async function listInstallationsMissingWorkingHours(db: Db): Promise<number[]> {
+  const rows = await db.execute<{ id: string }>(sql`
+    select distinct installation_id::text as id from ${pullRequests}
+    where (cycle_time_hours is not null and cycle_time_working_hours is null)
+       or (review_time_hours is not null and review_time_working_hours is null)
+       or (coding_phase_hours is not null and coding_phase_working_hours is null)`);
+  return [...rows].map((row) => Number(row.id));
 }

@@ -58,6 +58,27 @@ export const pullRequests = pgTable(
     pickupPhaseHours: numeric("pickup_phase_hours", { precision: 12, scale: 2, mode: "number" }),
     /** First review → merge. */
     reviewPhaseHours: numeric("review_phase_hours", { precision: 12, scale: 2, mode: "number" }),
+    /**
+     * The same five durations in working hours: the time of each interval inside the installation's
+     * working hours (src/metrics/working-hours.ts), recomputed when those settings change.
+     */
+    cycleTimeWorkingHours: numeric("cycle_time_working_hours", { precision: 12, scale: 2, mode: "number" }),
+    reviewTimeWorkingHours: numeric("review_time_working_hours", { precision: 12, scale: 2, mode: "number" }),
+    codingPhaseWorkingHours: numeric("coding_phase_working_hours", {
+      precision: 12,
+      scale: 2,
+      mode: "number",
+    }),
+    pickupPhaseWorkingHours: numeric("pickup_phase_working_hours", {
+      precision: 12,
+      scale: 2,
+      mode: "number",
+    }),
+    reviewPhaseWorkingHours: numeric("review_phase_working_hours", {
+      precision: 12,
+      scale: 2,
+      mode: "number",
+    }),
     /** The title matches the installation's own revert pattern (is_revert keeps the fixed rule). */
     revertPatternMatch: boolean("revert_pattern_match").notNull().default(false),
     /** When reviews and commits were last fetched in full from GitHub (null: only webhook data). */

@@ -23,6 +23,37 @@ export const weeklyMetrics = pgTable(
     medianCodingPhaseHours: numeric("median_coding_phase_hours", { precision: 12, scale: 2, mode: "number" }),
     medianPickupPhaseHours: numeric("median_pickup_phase_hours", { precision: 12, scale: 2, mode: "number" }),
     medianReviewPhaseHours: numeric("median_review_phase_hours", { precision: 12, scale: 2, mode: "number" }),
+    /** The durations above in working hours (pull_requests.*_working_hours). */
+    medianCycleTimeWorkingHours: numeric("median_cycle_time_working_hours", {
+      precision: 12,
+      scale: 2,
+      mode: "number",
+    }),
+    p75CycleTimeWorkingHours: numeric("p75_cycle_time_working_hours", {
+      precision: 12,
+      scale: 2,
+      mode: "number",
+    }),
+    medianReviewTimeWorkingHours: numeric("median_review_time_working_hours", {
+      precision: 12,
+      scale: 2,
+      mode: "number",
+    }),
+    medianCodingPhaseWorkingHours: numeric("median_coding_phase_working_hours", {
+      precision: 12,
+      scale: 2,
+      mode: "number",
+    }),
+    medianPickupPhaseWorkingHours: numeric("median_pickup_phase_working_hours", {
+      precision: 12,
+      scale: 2,
+      mode: "number",
+    }),
+    medianReviewPhaseWorkingHours: numeric("median_review_phase_working_hours", {
+      precision: 12,
+      scale: 2,
+      mode: "number",
+    }),
     /** Lines added plus deleted, median over the week's merged pull requests. */
     medianSizeLines: integer("median_size_lines"),
     reverts: integer("reverts").notNull().default(0),

@@ -18,7 +18,7 @@ import { csvFilename, stringifyCsvBatches } from "../view-models/metrics-csv.js"
 /**
  * Delivery metrics of an installation, or of one of its repositories, week by week: a page read
  * from the weekly rows, and a CSV of the pull requests behind them, streamed. Both take the same
- * GET query (range, repo, team, bots), so the page's form works without JavaScript and its export link
+ * GET query (range, repo, team, bots, hours), so the page's form works without JavaScript and its export link
  * is the page's own query.
  */
 
@@ -30,6 +30,7 @@ export const metricsQuery = query({
   repo: text(100).optional(),
   team: text(100).optional(),
   bots: text(100).optional(),
+  hours: text(100).optional(),
 });
 
 /**

@@ -2,10 +2,25 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import type { Installation } from "../../db/schema/index.js";
 import type { RequestInputError } from "../../errors.js";
 import { patternError } from "../../metrics/patterns.js";
+import { parseCalendarDate } from "../../metrics/range.js";
 import { isTimeZone } from "../../metrics/weeks.js";
-import { installationSettingsSchema, syncDepths, type InstallationSettings } from "../../settings.js";
+import { parseClock } from "../../metrics/working-hours.js";
+import {
+  MAX_HOLIDAYS,
+  installationSettingsSchema,
+  syncDepths,
+  type InstallationSettings,
+} from "../../settings.js";
 import { saveSettings } from "../../sync/settings.js";
-import { checkbox, form, installationParams, noQuery, text, type ZodTypeProvider } from "../contract.js";
+import {
+  checkbox,
+  form,
+  installationParams,
+  list,
+  noQuery,
+  text,
+  type ZodTypeProvider,
+} from "../contract.js";
 import { page, setFlash } from "../render.js";
 import type { UiContext } from "../ui.js";
 import { installationPath } from "../view-models/installation.js";
@@ -20,6 +35,11 @@ const settingsForm = form({
   hotfixBranchPattern: text(1000).optional(),
   hotfixTitlePattern: text(1000).optional(),
   revertTitlePattern: text(1000).optional(),
+  workDays: list(text(10), 7),
+  workStart: text(20).optional(),
+  workEnd: text(20).optional(),
+  // A date and a line break each: room for every holiday allowed, and then some.
+  holidays: text(MAX_HOLIDAYS * 20).optional(),
 });
 
 /** The form as posted, or as typed when it did not fit: only strings are shown again. */
@@ -34,6 +54,11 @@ function readForm(body: unknown): SettingsForm {
     hotfixBranchPattern: text("hotfixBranchPattern"),
     hotfixTitlePattern: text("hotfixTitlePattern"),
     revertTitlePattern: text("revertTitlePattern"),
+    // Unchecked boxes are not sent; one checked box arrives as a string, several as a list.
+    workDays: [fields.workDays ?? []].flat().filter((day): day is string => typeof day === "string"),
+    workStart: text("workStart").trim(),
+    workEnd: text("workEnd").trim(),
+    holidays: text("holidays"),
   };
 }
 
@@ -49,14 +74,56 @@ function validate(form: SettingsForm): { settings: InstallationSettings } | { er
     const problem = patternError(form[key]);
     if (problem) errors[key] = problem;
   }
-  if (Object.keys(errors).length > 0) return { errors };
-  return { settings: installationSettingsSchema.parse(form) };
+  const working = readWorkingTime(form, errors);
+  if (!working || Object.keys(errors).length > 0) return { errors };
+  return { settings: installationSettingsSchema.parse({ ...form, ...working }) };
+}
+
+const WEEKDAY = /^[1-7]$/;
+
+/** The work week of a form, or undefined after a message for each field that cannot be used. */
+function readWorkingTime(form: SettingsForm, errors: SettingsErrors) {
+  if (!form.workDays.every((day) => WEEKDAY.test(day))) errors.workDays = "Choose days from the list.";
+  else if (form.workDays.length === 0) errors.workDays = "Choose at least one working day.";
+  const start = parseClock(form.workStart);
+  const end = parseClock(form.workEnd);
+  const clockError = "Enter a time as HH:MM, from 00:00 to 24:00.";
+  if (start === null) errors.workStart = clockError;
+  if (end === null) errors.workEnd = clockError;
+  else if (start !== null && end <= start) {
+    errors.workEnd = "The working day must end after it starts (one span, within a day).";
+  }
+  const holidays = readHolidays(form.holidays, errors);
+  if (errors.workDays || errors.workStart || errors.workEnd || !holidays) return undefined;
+  return {
+    workDays: [...new Set(form.workDays.map(Number))].sort((a, b) => a - b),
+    workStart: form.workStart,
+    workEnd: form.workEnd,
+    holidays,
+  };
+}
+
+/** Dates separated by line breaks, spaces or commas: sorted, each once; undefined after a message. */
+function readHolidays(text: string, errors: SettingsErrors): string[] | undefined {
+  const dates = text.split(/[\s,;]+/).filter(Boolean);
+  const wrong = dates.find((date) => parseCalendarDate(date) === null);
+  if (wrong !== undefined) {
+    errors.holidays = `“${wrong.slice(0, 20)}” is not a date: write each as YYYY-MM-DD.`;
+    return undefined;
+  }
+  const unique = [...new Set(dates)].sort();
+  if (unique.length > MAX_HOLIDAYS) {
+    errors.holidays = `At most ${MAX_HOLIDAYS} dates.`;
+    return undefined;
+  }
+  return unique;
 }
 
 /**
  * An installation's settings: the nightly sync's timezone, the default sync depth, auto-tracking,
- * and the hotfix and revert patterns with a preview on the latest pull requests. Saving new
- * patterns (or a new timezone) recomputes the stored flags and weekly figures in a job.
+ * the hotfix and revert patterns with a preview on the latest pull requests, and the working
+ * hours. Saving new patterns, a new timezone or new working hours recomputes the stored flags,
+ * durations and weekly figures in a job.
  */
 export async function settingsRoutes(fastify: FastifyInstance, context: UiContext) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
@@ -122,7 +189,7 @@ export async function settingsRoutes(fastify: FastifyInstance, context: UiContex
     setFlash(reply, {
       kind: "ok",
       text:
-        change.patternsChanged || change.timezoneChanged
+        change.patternsChanged || change.timezoneChanged || change.workingTimeChanged
           ? "Settings saved. Stored pull requests and weekly figures are being recomputed; this takes a minute for large histories."
           : "Settings saved.",
     });

@@ -35,7 +35,13 @@ const COLUMNS: [string, (row: PullRequestExportRow) => CsvValue][] = [
   ["is_revert", (row) => flag(row.isRevert)],
   ["revert_pattern_match", (row) => flag(row.revertPatternMatch)],
   ["is_hotfix", (row) => flag(row.isHotfix)],
+  // Added after the first release: new columns go last, so a spreadsheet reading by position keeps working.
   ["teams", (row) => row.teams ?? ""],
+  ["cycle_time_working_hours", (row) => hours(row.cycleTimeWorkingHours)],
+  ["review_time_working_hours", (row) => hours(row.reviewTimeWorkingHours)],
+  ["coding_phase_working_hours", (row) => hours(row.codingPhaseWorkingHours)],
+  ["pickup_phase_working_hours", (row) => hours(row.pickupPhaseWorkingHours)],
+  ["review_phase_working_hours", (row) => hours(row.reviewPhaseWorkingHours)],
 ];
 
 function flag(value: boolean): string {

@@ -11,13 +11,22 @@ import {
   type WeekFigures,
 } from "../../db/queries/weekly-metrics.js";
 import type { Installation, WeeklyMetricsRow } from "../../db/schema/index.js";
-import { ADDITIVE_FIGURES, PERCENTILE_FIGURES, type FigureName } from "../../figures.js";
+import {
+  ADDITIVE_FIGURES,
+  DURATION_FIGURES,
+  HOUR_KINDS,
+  PERCENTILE_FIGURES,
+  type FigureName,
+  type HourKind,
+  type PercentileFigure,
+} from "../../figures.js";
 import { addWeeks, countWeeks, lastDayOfWeek, listWeeks, mondayOf } from "../../metrics/range.js";
 import { weekStartOf } from "../../metrics/weeks.js";
 import { parseInstallationSettings } from "../../settings.js";
 import { formatCount, timeView } from "./format.js";
 import { installationHeader, installationPath } from "./installation.js";
 import { buildGroupedBarChart, buildStackedHoursChart, type ChartWeek } from "./metrics-charts.js";
+import { workingHoursDefinition } from "./working-time.js";
 
 /**
  * The metrics page: which weeks, repository and pull requests an admin asked for (validated from
@@ -42,9 +51,10 @@ export interface MetricsForm {
   repo: string;
   team: string;
   includeBots: boolean;
+  hours: string;
 }
 
-export type MetricsField = "range" | "from" | "to" | "repo" | "team" | "bots";
+export type MetricsField = "range" | "from" | "to" | "repo" | "team" | "bots" | "hours";
 export type FieldErrors = Partial<Record<MetricsField, string>>;
 
 /** A valid request: a range of whole weeks, a repository or all, bots in or out. */
@@ -57,6 +67,8 @@ export interface MetricsQuery {
   /** A team: the pull requests of its members (sub-teams' included); undefined for everyone. */
   teamId: number | undefined;
   includeBots: boolean;
+  /** Durations in calendar hours (the default) or in the installation's working hours. */
+  hours: HourKind;
 }
 
 const MESSAGES: Record<MetricsField, string> = {
@@ -66,6 +78,7 @@ const MESSAGES: Record<MetricsField, string> = {
   repo: "Choose a repository from the list.",
   team: "Choose a team from the list.",
   bots: "Tick the box to include bots, or leave it empty.",
+  hours: "Choose calendar hours or working hours.",
 };
 
 /** Each parameter once, as text (a repeated one arrives as an array and is refused). */
@@ -78,6 +91,7 @@ const rawQuerySchema = z.object({
   repo: text("repo").pipe(z.union([z.enum(["", "all"]), z.string().regex(/^\d{1,15}$/)]).optional()),
   team: text("team").pipe(z.union([z.enum(["", "all"]), z.string().regex(/^\d{1,15}$/)]).optional()),
   bots: text("bots").pipe(z.enum(["", "include"], MESSAGES.bots).optional()),
+  hours: text("hours").pipe(z.enum(["", ...HOUR_KINDS], MESSAGES.hours).optional()),
 });
 
 /** The typed values to show again, whatever they were. */
@@ -95,6 +109,7 @@ function formOf(raw: unknown): MetricsForm {
     repo: value("repo") || "all",
     team: value("team") || "all",
     includeBots: value("bots") === "include",
+    hours: value("hours") || "calendar",
   };
 }
 
@@ -148,6 +163,7 @@ export function parseMetricsQuery(
       repoId: form.repo === "all" || form.repo === "" ? undefined : Number(form.repo),
       teamId: form.team === "all" || form.team === "" ? undefined : Number(form.team),
       includeBots: form.includeBots,
+      hours: form.hours as HourKind,
     },
   };
 }
@@ -168,6 +184,7 @@ export function metricsParams(query: MetricsQuery): URLSearchParams {
   if (query.repoId !== undefined) params.set("repo", String(query.repoId));
   if (query.teamId !== undefined) params.set("team", String(query.teamId));
   if (query.includeBots) params.set("bots", "include");
+  if (query.hours === "working") params.set("hours", "working");
   return params;
 }
 
@@ -192,6 +209,22 @@ export function formatHours(hours: number | null): string {
   return `${days < 10 ? trimmed(days) : Math.round(days)} d`;
 }
 
+/**
+ * Working hours as a person reads them: "45 min", "7.5 h", "63 h". Never in days: a day of 24
+ * working hours does not exist, and one of 8 or 9 would be a second definition.
+ */
+export function formatWorkingHours(hours: number | null): string {
+  if (hours === null) return "–";
+  if (Math.round(hours * 60) < 60) return formatHours(hours);
+  return `${hours < 10 ? trimmed(hours) : Math.round(hours)} h`;
+}
+
+/** How a kind of hours is written: in the cells, and in their exact tooltip. */
+const HOUR_FORMATS: Record<HourKind, { short: (hours: number | null) => string; unit: string }> = {
+  calendar: { short: formatHours, unit: "hours" },
+  working: { short: formatWorkingHours, unit: "working hours" },
+};
+
 /** A table cell: its column, its text, and for durations the exact hours (tooltip, and the tests). */
 export interface Cell {
   metric: string;
@@ -199,8 +232,13 @@ export interface Cell {
   exact: string | null;
 }
 
-export function hoursCell(metric: string, hours: number | null): Cell {
-  return { metric, text: formatHours(hours), exact: hours === null ? null : `${hours.toFixed(2)} hours` };
+export function hoursCell(metric: string, hours: number | null, kind: HourKind = "calendar"): Cell {
+  const format = HOUR_FORMATS[kind];
+  return {
+    metric,
+    text: format.short(hours),
+    exact: hours === null ? null : `${hours.toFixed(2)} ${format.unit}`,
+  };
 }
 
 export function countCell(metric: string, value: number): Cell {
@@ -234,16 +272,17 @@ function columnsOf(showPatternReverts: boolean) {
   ];
 }
 
-function cellsOf(figures: Figures, showPatternReverts: boolean): Cell[] {
+function cellsOf(figures: Figures, showPatternReverts: boolean, kind: HourKind): Cell[] {
+  const duration = DURATION_FIGURES[kind];
   return [
     countCell("opened", figures.prsOpened),
     countCell("merged", figures.prsMerged),
-    hoursCell("cycle", figures.medianCycleTimeHours),
-    hoursCell("cycle-p75", figures.p75CycleTimeHours),
-    hoursCell("review-time", figures.medianReviewTimeHours),
-    hoursCell("coding", figures.medianCodingPhaseHours),
-    hoursCell("pickup", figures.medianPickupPhaseHours),
-    hoursCell("review", figures.medianReviewPhaseHours),
+    hoursCell("cycle", figures[duration.cycle], kind),
+    hoursCell("cycle-p75", figures[duration.cycleP75], kind),
+    hoursCell("review-time", figures[duration.reviewTime], kind),
+    hoursCell("coding", figures[duration.coding], kind),
+    hoursCell("pickup", figures[duration.pickup], kind),
+    hoursCell("review", figures[duration.review], kind),
     countCell("reverts", figures.reverts),
     ...(showPatternReverts ? [countCell("reverts-with-pattern", figures.revertsWithPattern)] : []),
     countCell("hotfixes", figures.hotfixes),
@@ -257,6 +296,11 @@ function cellsOf(figures: Figures, showPatternReverts: boolean): Cell[] {
 
 const pickPercentiles = (figures: Figures) =>
   Object.fromEntries(PERCENTILE_FIGURES.map((name) => [name, figures[name]])) as RangeSummary;
+
+/** The range percentiles a page shows: its kind of durations, and the size. */
+function shownPercentiles(kind: HourKind): PercentileFigure[] {
+  return [...Object.values(DURATION_FIGURES[kind]), "medianSizeLines"];
+}
 
 /** The range's row: counts and sums added up over the weeks, percentiles over the range's pull requests. */
 function totalsOf(weeks: readonly Figures[], summary: RangeSummary): Figures {
@@ -419,6 +463,7 @@ export async function readViewFigures(
   view: MetricsView,
   now: Date,
   cache: SummaryCache,
+  percentiles: readonly PercentileFigure[] = PERCENTILE_FIGURES,
 ) {
   const weeks = listWeeks(view.from, view.to);
   const byTeam = view.teamId !== undefined;
@@ -440,7 +485,14 @@ export async function readViewFigures(
   // The stored rows change whenever the view's pull requests do (see SummaryCache), a team's too.
   const key =
     pendingWeeks.length === 0
-      ? [installationId, JSON.stringify(view), rows.length, refreshedAt?.getTime() ?? 0, teams].join("|")
+      ? [
+          installationId,
+          JSON.stringify(view),
+          percentiles.join(","),
+          rows.length,
+          refreshedAt?.getTime() ?? 0,
+          teams,
+        ].join("|")
       : null;
   let computed = key ? cache.get(key) : undefined;
   if (!computed) {
@@ -448,7 +500,7 @@ export async function readViewFigures(
       const team = await computeViewFigures(db, { installationId, ...view }, view, weeks);
       computed = { summary: pickPercentiles(team.range), weeks: team.weeks };
     } else {
-      computed = { summary: await summarizeRange(db, installationId, view), weeks: null };
+      computed = { summary: await summarizeRange(db, installationId, view, percentiles), weeks: null };
     }
     if (key) cache.set(key, computed);
   }
@@ -488,7 +540,11 @@ export async function buildMetricsViewModel(
     },
     now,
     cache,
+    shownPercentiles(query.hours),
   );
+  const kind = query.hours;
+  const duration = DURATION_FIGURES[kind];
+  const format = HOUR_FORMATS[kind].short;
   const labels = weeks.map(formatWeek);
   const repository = resolved.repositories.find((repo) => repo.id === query.repoId);
   const team = resolved.teams.find((candidate) => candidate.id === query.teamId);
@@ -499,6 +555,7 @@ export async function buildMetricsViewModel(
   const who = query.includeBots ? "every pull request" : "pull requests opened by people (bots left out)";
   const rangeText = `${labels[0]!.long} – ${formatWeek(lastDayOfWeek(query.to)).long}`;
   const showPatternReverts = settings.revertTitlePattern !== "";
+  const unit = kind === "working" ? " (working hours)" : "";
 
   return {
     title: `Metrics · ${installation.accountLogin}`,
@@ -518,22 +575,33 @@ export async function buildMetricsViewModel(
       team: team
         ? { name: team.name, href: `${installationPath(installation.id, "teams")}/${team.id}` }
         : null,
+      hours: {
+        kind,
+        definition: workingHoursDefinition(settings),
+        toggle: HOUR_KINDS.map((option) => ({
+          kind: option,
+          label: option === "calendar" ? "Calendar hours" : "Working hours",
+          href: metricsHref(installation.id, { ...query, hours: option }),
+          current: option === kind,
+        })),
+      },
       headline: {
         merged: formatCount(totals.prsMerged),
         opened: formatCount(totals.prsOpened),
-        medianCycle: formatHours(totals.medianCycleTimeHours),
-        medianReview: formatHours(totals.medianReviewTimeHours),
+        medianCycle: format(totals[duration.cycle]),
+        medianReview: format(totals[duration.reviewTime]),
+        unit,
       },
       columns: columnsOf(showPatternReverts),
       weeks: weeks.map((week, index) => ({
         iso: week,
         label: labels[index]!.long,
         current: week === thisWeek,
-        cells: cellsOf(figures[index]!, showPatternReverts),
+        cells: cellsOf(figures[index]!, showPatternReverts, kind),
       })),
       totals: {
         label: `${formatCount(weeks.length)} ${weeks.length === 1 ? "week" : "weeks"}`,
-        cells: cellsOf(totals, showPatternReverts),
+        cells: cellsOf(totals, showPatternReverts, kind),
       },
       charts: [
         buildGroupedBarChart({
@@ -550,37 +618,37 @@ export async function buildMetricsViewModel(
         }),
         buildStackedHoursChart({
           id: "chart-cycle-time",
-          title: "Median cycle time per week, by phase",
-          description: `Median coding, pickup and review time of the pull requests merged each week, ${rangeText}, stacked, with a mark at the median cycle time; the table below has the same numbers.`,
+          title: `Median cycle time per week, by phase${unit}`,
+          description: `Median coding, pickup and review time${unit} of the pull requests merged each week, ${rangeText}, stacked, with a mark at the median cycle time; the table below has the same numbers.`,
           weeks: labels,
           stack: [
             {
               label: "Coding",
               className: "series-coding",
-              values: figures.map((f) => f.medianCodingPhaseHours),
+              values: figures.map((f) => f[duration.coding]),
             },
             {
               label: "Pickup",
               className: "series-pickup",
-              values: figures.map((f) => f.medianPickupPhaseHours),
+              values: figures.map((f) => f[duration.pickup]),
             },
             {
               label: "Review",
               className: "series-review",
-              values: figures.map((f) => f.medianReviewPhaseHours),
+              values: figures.map((f) => f[duration.review]),
             },
           ],
           marker: {
             label: "Median cycle time",
             className: "series-cycle",
-            values: figures.map((f) => f.medianCycleTimeHours),
+            values: figures.map((f) => f[duration.cycle]),
           },
-          formatHours,
+          formatHours: format,
           tooltip: (index) => {
             const f = figures[index]!;
             return f.prsMerged === 0
               ? `Week of ${labels[index]!.long}: nothing merged`
-              : `Week of ${labels[index]!.long}: coding ${formatHours(f.medianCodingPhaseHours)}, pickup ${formatHours(f.medianPickupPhaseHours)}, review ${formatHours(f.medianReviewPhaseHours)}; median cycle time ${formatHours(f.medianCycleTimeHours)}`;
+              : `Week of ${labels[index]!.long}: coding ${format(f[duration.coding])}, pickup ${format(f[duration.pickup])}, review ${format(f[duration.review])}; median cycle time ${format(f[duration.cycle])}${unit}`;
           },
         }),
       ],

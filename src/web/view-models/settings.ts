@@ -9,6 +9,7 @@ import {
 import { timeZones } from "../../metrics/weeks.js";
 import { parseInstallationSettings, type InstallationSettings } from "../../settings.js";
 import { depthOptions, installationHeader, installationPath } from "./installation.js";
+import { describeWorkingTime } from "./working-time.js";
 
 /** What the settings form holds: strings as typed, so a refused form shows them again. */
 export interface SettingsForm {
@@ -18,9 +19,26 @@ export interface SettingsForm {
   hotfixBranchPattern: string;
   hotfixTitlePattern: string;
   revertTitlePattern: string;
+  /** ISO weekdays as the checkboxes send them ("1" Monday … "7" Sunday). */
+  workDays: string[];
+  workStart: string;
+  workEnd: string;
+  /** One date a line, as typed. */
+  holidays: string;
 }
 
 export type SettingsErrors = Partial<Record<keyof SettingsForm, string>>;
+
+/** The stored settings as the form shows them. */
+function formOf(stored: InstallationSettings): SettingsForm {
+  return {
+    ...stored,
+    workDays: stored.workDays.map(String),
+    holidays: stored.holidays.join("\n"),
+  };
+}
+
+const WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
 
 /** How many recent pull requests the pattern preview runs on. */
 export const PREVIEW_SIZE = 50;
@@ -80,7 +98,7 @@ export async function buildSettingsViewModel(
   options: { form?: SettingsForm; errors?: SettingsErrors; preview?: InstallationSettings },
 ) {
   const stored = parseInstallationSettings(installation.settings);
-  const form = options.form ?? { ...stored };
+  const form = options.form ?? formOf(stored);
   const errors = options.errors ?? {};
   const base = installationPath(installation.id, "settings");
   return {
@@ -95,6 +113,12 @@ export async function buildSettingsViewModel(
       error: errors[field.name] ?? null,
     })),
     timeZones: timeZones(),
+    weekdays: WEEKDAYS.map((label, index) => ({
+      value: String(index + 1),
+      label,
+      checked: form.workDays.includes(String(index + 1)),
+    })),
+    workingTime: describeWorkingTime(stored),
     depthOptions,
     preview: options.preview ? await buildPreview(db, installation.id, options.preview) : null,
     previewSize: PREVIEW_SIZE,
