@@ -21,9 +21,8 @@ import {
 // Sync now, match a commit identity to a member, read the webhook health, narrow the metrics and
 // download their CSV, cut them by team, read the teams' review load, a team's page and a person's,
 // set working hours and read the metrics in them, then every page again at a phone's width (nothing
-// scrolls sideways, every
-// tab in sight), with no request of any page left unanswered (the icon included). A screenshot of every page goes to
-// test/screenshots/ (not committed) to be looked at.
+// scrolls sideways, every tab in sight), with no request of any page left unanswered (the icon
+// included). A screenshot of every page goes to test/screenshots/ (not committed) to be looked at.
 
 const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = "test/screenshots";

@@ -1,5 +1,4 @@
-import { and, eq, getTableColumns, inArray, sql, type SQL } from "drizzle-orm";
-import type { PgColumn } from "drizzle-orm/pg-core";
+import { and, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import { EVENTS } from "../../figures.js";
 import type { Db } from "../client.js";
 import { anyOf } from "./any-of.js";
