@@ -1,4 +1,4 @@
-import { describe, expect, it } from "@jest/globals";
+import { beforeEach, describe, expect, it } from "@jest/globals";
 import { asc } from "drizzle-orm";
 import nock from "nock";
 import * as schema from "../src/db/schema/index.js";
@@ -18,6 +18,25 @@ import { webhookExample } from "./support/webhook-examples.js";
 const t = useTestApp();
 
 const opened = () => webhookExample<Record<string, any>>("pull_request", "opened");
+
+// The installation and repository are known, so a delivery queues only its refresh (an unknown one
+// would start the installation: test/events.test.ts).
+beforeEach(async () => {
+  const { repository } = opened();
+  await t.database.db
+    .insert(schema.installations)
+    .values({ id: 1, accountId: 1, accountLogin: "Codertocat", accountType: "User" });
+  await t.database.db.insert(schema.repositories).values({
+    id: repository.id,
+    nodeId: repository.node_id,
+    installationId: 1,
+    fullName: repository.full_name,
+    private: repository.private,
+    defaultBranch: repository.default_branch,
+    tracked: true,
+    syncStatus: "complete",
+  });
+});
 
 it("fetches the commits and reviews a pull_request payload lacks, following long lists to the end", async () => {
   const payload = opened();
@@ -96,9 +115,6 @@ it("fetches the commits and reviews a pull_request payload lacks, following long
 it("records a commit list GitHub truncated, and drops commits force-pushed away", async () => {
   const payload = opened();
   const { id, node_id } = payload.pull_request;
-  await t.database.db
-    .insert(schema.installations)
-    .values({ id: 1, accountId: 1, accountLogin: "Codertocat", accountType: "User" });
   await t.database.db.insert(schema.commits).values({
     installationId: 1,
     pullRequestId: id,
