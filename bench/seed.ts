@@ -174,6 +174,18 @@ export async function seedTeams(database: Database): Promise<{ divisions: number
 }
 
 /**
+ * The organization's members, as the members sync stores them: the 200 authors of
+ * seedOrganization (their commits are linked to their accounts), and 40 who left.
+ */
+export async function seedMembers(database: Database): Promise<void> {
+  const { sql } = database;
+  await sql`
+    insert into members (installation_id, user_id, login, name, email, type, active)
+    select ${INSTALLATION}::bigint, 1000 + i, 'dev-' || i, 'Dev ' || i, 'dev-' || i || '@example.com', 'User', i < 200
+    from generate_series(0, 239) as i`;
+}
+
+/**
  * What the app makes of the seeded pull requests under the installation's settings: the values
  * settings decide, computed by the recompute, then every week's rows by the weekly refresh. The
  * planner's statistics are gathered first and last, as autovacuum keeps them while a backfill

@@ -24,15 +24,17 @@ import { parseArgs } from "node:util";
 import { stringify } from "csv-stringify/sync";
 import pino from "pino";
 import { createDatabase, type Database } from "../src/db/client.js";
+import { listCommitIdentities } from "../src/db/queries/members.js";
 import { selectPullRequestExport, summarizeRange } from "../src/db/queries/metrics.js";
 import { listWeeklyMetrics } from "../src/db/queries/weekly-metrics.js";
 import { addWeeks } from "../src/metrics/range.js";
 import { weekStartOf } from "../src/metrics/weeks.js";
 import { CSV_OPTIONS, toCsvRecord } from "../src/web/view-models/metrics-csv.js";
+import { countIdentitiesDirectly } from "../test/support/commit-identities.js";
 import { signedIn } from "../test/support/session.js";
 import { startCluster, startEngine, type Cluster, type Engine } from "./engine.js";
 import { runHeader, saveRawFigures } from "./report.js";
-import { INSTALLATION, seedOrganization, seedTeams, settleOrganization } from "./seed.js";
+import { INSTALLATION, seedMembers, seedOrganization, seedTeams, settleOrganization } from "./seed.js";
 
 const { values } = parseArgs({
   options: {
@@ -57,6 +59,7 @@ const TARGETS = {
   repositoriesP95Ms: 100,
   metricsP95Ms: 150,
   pollP95Ms: 20,
+  membersP95Ms: 100,
   csvSeconds: 5,
   /**
    * Live heap (after a forced collection) while streaming: a few batches of 500 rows and the
@@ -75,6 +78,7 @@ async function seed(database: Database) {
   const started = performance.now();
   await seedOrganization(database, { repos: REPOS, prs: PRS, historyDays: HISTORY_DAYS });
   const teams = await seedTeams(database);
+  await seedMembers(database);
   const seedS = (performance.now() - started) / 1000;
   const settled = performance.now();
   const weeks = await settleOrganization(database);
@@ -379,6 +383,7 @@ async function main(): Promise<void> {
         (index: number) => coldYear(index).replace("/metrics?", `/teams/${division}?`),
       ],
       ["person page, 52 weeks", `${base}/people/1007?range=52`],
+      ["members page (commits grouped by author)", `${base}/members`],
     ];
     const timings: Timing[] = [];
     for (const [name, path] of pages) {
@@ -406,7 +411,15 @@ async function main(): Promise<void> {
     const onTheFly = await timeQuery("baseline: weeks computed from pull_requests", queryRuns, () =>
       weeksOnTheFly(database, yearFrom, thisWeek),
     );
-    for (const timing of [stored, summary, onTheFly]) {
+    const identities = await timeQuery("commit identities (listCommitIdentities)", queryRuns, () =>
+      listCommitIdentities(database.db, INSTALLATION),
+    );
+    const identitiesFromCommits = await timeQuery(
+      "baseline: identities grouped from commits",
+      queryRuns,
+      () => countIdentitiesDirectly(database.sql, INSTALLATION),
+    );
+    for (const timing of [stored, summary, onTheFly, identities, identitiesFromCommits]) {
       say(
         `  ${timing.name.padEnd(50)} p50 ${String(timing.p50).padStart(6)} ms  p95 ${String(timing.p95).padStart(6)} ms`,
       );
@@ -478,6 +491,10 @@ async function main(): Promise<void> {
       );
     }
     check(
+      worst("members page") < TARGETS.membersP95Ms,
+      `members page p95 < ${TARGETS.membersP95Ms} ms (${worst("members page")} ms; identities ${identities.p50} ms vs grouped from commits ${identitiesFromCommits.p50} ms, p50)`,
+    );
+    check(
       worst("progress poll") < TARGETS.pollP95Ms,
       `progress poll p95 < ${TARGETS.pollP95Ms} ms (${worst("progress poll")} ms)`,
     );
@@ -493,7 +510,7 @@ async function main(): Promise<void> {
     const file = await saveRawFigures("ui", startedAt, {
       seeded,
       timings,
-      queries: [stored, summary, onTheFly],
+      queries: [stored, summary, onTheFly, identities, identitiesFromCommits],
       streamed,
       watched,
       small,

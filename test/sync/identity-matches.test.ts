@@ -4,6 +4,7 @@ import * as schema from "../../src/db/schema/index.js";
 import { listCommitIdentities, saveIdentityMatch } from "../../src/db/queries/members.js";
 import { enqueue } from "../../src/queue/boss.js";
 import { APP_ID } from "../support/app.js";
+import { countIdentitiesDirectly } from "../support/commit-identities.js";
 import { deliverInstallationCreated } from "../support/delivery-stream.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
@@ -27,6 +28,22 @@ afterAll(async () => {
 const INSTALLATION = 6100;
 const ADMIN = 9001;
 const CONTRACTOR = { authorUserId: null, authorEmail: "contractor@agency.example", authorName: "Casey" };
+
+/** What the members page shows of each identity equals a count of the stored commits. */
+async function expectCountsExact() {
+  const shown = await listCommitIdentities(t.database.db, INSTALLATION);
+  const direct = await countIdentitiesDirectly(t.database.sql, INSTALLATION);
+  expect(direct.length).toBeGreaterThan(0);
+  expect(
+    shown.map(({ identity, authorLogin, authorEmail, authorName, commits }) => ({
+      identity,
+      authorLogin,
+      authorEmail,
+      authorName,
+      commits,
+    })),
+  ).toEqual(direct);
+}
 
 const later = (minutes: number) =>
   github.world.setNow(new Date(github.world.now().getTime() + minutes * 60_000));
@@ -123,6 +140,7 @@ it("keeps manual matches through members syncs and delta syncs, and records each
   await runDelta([busy.id, quiet.id]);
 
   expect(await t.database.db.select().from(schema.identityMatches)).toEqual(matchesBefore);
+  await expectCountsExact();
   const [leaver] = await t.database.db
     .select()
     .from(schema.members)

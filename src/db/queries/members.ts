@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, notInArray, sql, type SQL } from "drizzle-orm";
 import type { Db } from "../client.js";
-import { commits as commitsTable, identityMatches, members, type Member } from "../schema/index.js";
+import { commitAuthorCounts, identityMatches, members, type Member } from "../schema/index.js";
 
 export interface MemberFacts {
   userId: number;
@@ -99,27 +99,40 @@ export function parseIdentityKey(identity: string): IdentityKey | null {
  * member of the linked account, else to the member with that email (case-insensitive). Matches
  * live in identity_matches, which no sync writes: they survive every sync.
  *
- * One pass over the installation's commits; `only` narrows it to one identity.
+ * Read from commit_author_counts (what triggers on commits keep: commits per author key), not
+ * from the commits: a few hundred rows instead of every commit. An identity's login, email and
+ * name are the ones most of its commits carry (ties: the first in sort order, as mode() chooses).
+ * `only` narrows it to one identity.
  */
 function resolvedIdentities(installationId: number, only?: IdentityKey): SQL {
-  const email = sql`nullif(lower(c.author_email), '')`;
   const narrow =
     only === undefined
       ? sql``
       : only.kind === "id"
-        ? sql`and c.author_id = ${only.authorId}`
-        : sql`and c.author_id is null and ${email} = ${only.email}`;
+        ? sql`and a.author_id = ${only.authorId}`
+        : sql`and a.author_id is null and a.author_email = ${only.email}`;
+  const mostCommon = (column: "author_login" | "author_email" | "author_name") => sql`
+      select distinct on (identity) identity, ${sql.raw(column)} as value
+      from keys where ${sql.raw(column)} is not null
+      group by identity, ${sql.raw(column)}
+      order by identity, sum(commits) desc, ${sql.raw(column)}`;
   return sql`
-    with identities as (
-      select case when c.author_id is not null then 'id:' || c.author_id else 'email:' || ${email} end as identity,
-             max(c.author_id) as author_id,
-             mode() within group (order by c.author_login) as author_login,
-             mode() within group (order by ${email}) as author_email,
-             mode() within group (order by c.author_name) as author_name,
-             count(*)::int as commits
-      from ${commitsTable} c
-      where c.installation_id = ${installationId} and (c.author_id is not null or ${email} is not null) ${narrow}
-      group by 1
+    with keys as (
+      select case when a.author_id is not null then 'id:' || a.author_id else 'email:' || a.author_email end as identity,
+             a.author_id, a.author_login, a.author_email, a.author_name, sum(a.commits)::int as commits
+      from ${commitAuthorCounts} a
+      where a.installation_id = ${installationId} ${narrow}
+      group by a.author_id, a.author_login, a.author_email, a.author_name
+      having sum(a.commits) > 0
+    ),
+    identities as (
+      select k.identity, max(k.author_id) as author_id, login.value as author_login,
+             email.value as author_email, name.value as author_name, sum(k.commits)::int as commits
+      from keys k
+      left join (${mostCommon("author_login")}) login on login.identity = k.identity
+      left join (${mostCommon("author_email")}) email on email.identity = k.identity
+      left join (${mostCommon("author_name")}) name on name.identity = k.identity
+      group by k.identity, login.value, email.value, name.value
     ),
     matched as (
       select i.*,
@@ -194,6 +207,22 @@ export async function findCommitIdentity(
   const rows = await db.execute<IdentityRow>(resolvedIdentities(installationId, key));
   const [row] = [...rows];
   return row ? toIdentity(row) : undefined;
+}
+
+/**
+ * Folds an installation's commit_author_counts into one row per author key (the triggers append a
+ * row per key for every statement that writes commits). One statement: rows appended meanwhile
+ * by uncommitted writers are not in its snapshot and stay, so every count stays exact.
+ */
+export async function compactCommitAuthorCounts(db: Db, installationId: number): Promise<void> {
+  await db.execute(sql`
+    with folded as (
+      delete from ${commitAuthorCounts} where installation_id = ${installationId}
+      returning installation_id, author_id, author_login, author_email, author_name, commits
+    )
+    insert into ${commitAuthorCounts} (installation_id, author_id, author_login, author_email, author_name, commits)
+    select installation_id, author_id, author_login, author_email, author_name, sum(commits)
+    from folded group by 1, 2, 3, 4, 5 having sum(commits) <> 0`);
 }
 
 /** Every member of an installation, the active ones first, by login. */

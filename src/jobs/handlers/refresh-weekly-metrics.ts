@@ -1,4 +1,5 @@
 import { findInstallation } from "../../db/queries/installations.js";
+import { compactCommitAuthorCounts } from "../../db/queries/members.js";
 import {
   clearPendingWeeks,
   listPendingWeeks,
@@ -10,7 +11,7 @@ import type { JobContext, JobDeps } from "./deps.js";
 
 /**
  * Recomputes the weekly aggregates of the weeks changes marked pending, all of the installation's
- * at once. Only stored rows are read, so a suspended installation is refreshed too; a deleted one
+ * at once, and folds the commit counts per author the same writes appended. Only stored rows are read, so a suspended installation is refreshed too; a deleted one
  * is not.
  */
 export function refreshWeeklyMetricsJob(deps: JobDeps) {
@@ -32,6 +33,8 @@ export function refreshWeeklyMetricsJob(deps: JobDeps) {
       timezone,
     );
     await clearPendingWeeks(db, data.installationId, pending);
+    // The writes that marked these weeks appended commit counts too: the members page reads fewer rows.
+    await compactCommitAuthorCounts(db, data.installationId);
     log.debug({ weeks: pending.length, timezone }, "weekly metrics refreshed");
   };
 }

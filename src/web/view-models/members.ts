@@ -108,8 +108,8 @@ function matcherName(userId: number, logins: Map<number, string>, viewer: { user
 
 /**
  * Everything the members page shows: the members with their match status and identities, the
- * unmatched commit identities (most commits first), and the matches admins made. One pass over
- * the installation's commits (listCommitIdentities) feeds all three.
+ * unmatched commit identities (most commits first), and the matches admins made. One read of
+ * the installation's commit counts per author (listCommitIdentities) feeds all three.
  */
 export async function buildMembersViewModel(
   db: Db,
