@@ -6,7 +6,6 @@ import {
   type PhaseMeans,
   type SizeBucketFigures,
 } from "../../db/queries/metrics-insight.js";
-import type { HourKind } from "../../figures.js";
 import { formatCount } from "./format.js";
 import {
   buildGroupedBarChart,
