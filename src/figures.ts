@@ -222,3 +222,38 @@ export const DURATION_FIGURES = {
     review: "medianReviewPhaseWorkingHours",
   },
 } as const satisfies Record<HourKind, Record<DurationRole, PercentileFigure>>;
+
+/**
+ * Pull request size buckets: a merged pull request falls in the first bucket whose `upTo` is at or
+ * above its size (lines added plus deleted); the last has no upper bound. The bounds follow the
+ * common XS…XXL labels of code review tools, so a team reads them without a legend.
+ */
+export const SIZE_BUCKETS = [
+  { label: "XS", upTo: 10 },
+  { label: "S", upTo: 50 },
+  { label: "M", upTo: 200 },
+  { label: "L", upTo: 500 },
+  { label: "XL", upTo: 1000 },
+  { label: "XXL", upTo: null },
+] as const satisfies readonly { label: string; upTo: number | null }[];
+
+/**
+ * The size distribution of a range: per bucket, how many pull requests merged in the range, and the
+ * median (percentile_cont 0.5, hundredths) of their cycle time in the page's kind of hours.
+ */
+export const SIZE_CYCLE_VALUE = {
+  calendar: "cycleTimeHours",
+  working: "cycleTimeWorkingHours",
+} as const satisfies Record<HourKind, PullRequestValue>;
+
+/**
+ * Phases that add up: over the pull requests merged in a period that have all three phases
+ * (coding, pickup and review in the page's kind of hours), the mean of each phase rounded to
+ * hundredths. The phase total is the sum of the three rounded means, so the stack and its total
+ * agree exactly; it is, to within rounding, the mean of those pull requests' three phases added up.
+ * The stored weekly medians of each phase keep their meaning: medians do not add up.
+ */
+export const PHASE_VALUES = {
+  calendar: ["codingPhaseHours", "pickupPhaseHours", "reviewPhaseHours"],
+  working: ["codingPhaseWorkingHours", "pickupPhaseWorkingHours", "reviewPhaseWorkingHours"],
+} as const satisfies Record<HourKind, readonly [PullRequestValue, PullRequestValue, PullRequestValue]>;

@@ -36,16 +36,46 @@ export interface RangeFilter extends WeekRange, Omit<CountedScope, "installation
 
 const dialect = new PgDialect();
 
-/** The installation's tracked repositories, by name: the choices of the metrics page. */
-export async function listTrackedRepositoryNames(
+/** A repository as the metrics page's filter names it. */
+export interface RepositoryName {
+  id: number;
+  fullName: string;
+}
+
+const trackedOf = (installationId: number) =>
+  and(eq(repositories.installationId, installationId), eq(repositories.tracked, true));
+
+/**
+ * The installation's tracked repositories whose name contains `search` (case-insensitive), the
+ * one named exactly first, then by name: at most `limit`, the choices of the metrics page's
+ * repository search (an organization may track thousands).
+ */
+export async function searchTrackedRepositories(
   db: Db,
   installationId: number,
-): Promise<{ id: number; fullName: string }[]> {
+  search: string,
+  limit: number,
+): Promise<RepositoryName[]> {
+  const escaped = search.replace(/[\\%_]/g, (char) => `\\${char}`);
   return db
     .select({ id: repositories.id, fullName: repositories.fullName })
     .from(repositories)
-    .where(and(eq(repositories.installationId, installationId), eq(repositories.tracked, true)))
-    .orderBy(repositories.fullName);
+    .where(and(trackedOf(installationId), sql`${repositories.fullName} ilike ${`%${escaped}%`}`))
+    .orderBy(sql`lower(${repositories.fullName}) = lower(${search}) desc`, repositories.fullName)
+    .limit(limit);
+}
+
+/** The installation's tracked repository with this id, if there is one. */
+export async function findTrackedRepositoryName(
+  db: Db,
+  installationId: number,
+  id: number,
+): Promise<RepositoryName | undefined> {
+  const [row] = await db
+    .select({ id: repositories.id, fullName: repositories.fullName })
+    .from(repositories)
+    .where(and(trackedOf(installationId), eq(repositories.id, id)));
+  return row;
 }
 
 /** The range's percentiles, by figure name (medianCycleTimeHours, p75CycleTimeHours, …). */

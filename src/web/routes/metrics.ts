@@ -1,14 +1,15 @@
 import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
-import { streamPullRequestExport } from "../../db/queries/metrics.js";
+import { searchTrackedRepositories, streamPullRequestExport } from "../../db/queries/metrics.js";
 import { parseInstallationSettings } from "../../settings.js";
 import { installationParams, query, text, type ZodTypeProvider } from "../contract.js";
-import { page } from "../render.js";
+import { fragment, page } from "../render.js";
 import type { UiContext } from "../ui.js";
 import {
   buildInvalidMetricsViewModel,
   buildMetricsViewModel,
-  createSummaryCache,
+  createMetricsCaches,
+  REPOSITORY_CHOICES,
   resolveMetricsQuery,
   type MetricsQuery,
   type ResolvedMetricsQuery,
@@ -31,7 +32,11 @@ export const metricsQuery = query({
   team: text(100).optional(),
   bots: text(100).optional(),
   hours: text(100).optional(),
+  repoName: text(100).optional(),
 });
+
+/** What the repository search box sends as one types. */
+export const repositorySearchQuery = query({ repoName: text(100).optional() });
 
 /**
  * Rows per round trip of the export's cursor: large enough that the round trips cost little, small
@@ -42,7 +47,7 @@ const CSV_BATCH_ROWS = 500;
 export async function metricsRoutes(fastify: FastifyInstance, context: UiContext) {
   const app = fastify.withTypeProvider<ZodTypeProvider>();
   const base = "/installations/:installationId/metrics";
-  const summaries = createSummaryCache();
+  const caches = createMetricsCaches();
 
   /** The page with the query as typed and a message beside each field that cannot be used. */
   async function refuse(request: FastifyRequest, reply: FastifyReply, resolved?: ResolvedMetricsQuery) {
@@ -58,19 +63,49 @@ export async function metricsRoutes(fastify: FastifyInstance, context: UiContext
     },
   };
 
-  app.get(base, route, async (request, reply) => {
+  /** The view's model, or null when the query cannot be used. */
+  async function view(request: FastifyRequest) {
     const now = context.now();
     const resolved = await resolveMetricsQuery(context.database.db, request.installation, request.query, now);
-    if (!resolved.query) return refuse(request, reply, resolved);
+    if (!resolved.query) return { resolved, model: null };
     const query: MetricsQuery = resolved.query;
     const model = await buildMetricsViewModel(
       context.database.db,
       request.installation,
       { ...resolved, query },
       now,
-      summaries,
+      caches,
     );
+    return { resolved, model };
+  }
+
+  app.get(base, route, async (request, reply) => {
+    const { resolved, model } = await view(request);
+    if (!model) return refuse(request, reply, resolved);
     return page(request, reply, "metrics", model);
+  });
+
+  // The report alone, which the page polls while data arrives (see metrics-report.eta).
+  app.get(`${base}/live`, route, async (request, reply) => {
+    const { resolved, model } = await view(request);
+    if (!model) return refuse(request, reply, resolved);
+    return fragment(reply, "metrics-report", { report: model.report });
+  });
+
+  // The repository search box's suggestions as one types: tracked repositories by name.
+  const search = {
+    schema: { params: installationParams, querystring: repositorySearchQuery },
+    config: { access: "installation-admin" as const },
+  };
+  app.get(`${base}/repositories`, search, async (request, reply) => {
+    const text = (request.query.repoName ?? "").trim();
+    const repositories = await searchTrackedRepositories(
+      context.database.db,
+      request.installation.id,
+      text,
+      REPOSITORY_CHOICES,
+    );
+    return fragment(reply, "repository-options", { repositories });
   });
 
   app.get(`${base}.csv`, route, async (request, reply) => {
@@ -83,7 +118,6 @@ export async function metricsRoutes(fastify: FastifyInstance, context: UiContext
     );
     if (!resolved.query) return refuse(request, reply, resolved);
     const query = resolved.query;
-    const repository = resolved.repositories.find((repo) => repo.id === query.repoId);
     const batches = streamPullRequestExport(
       context.database.sql,
       installation.id,
@@ -108,7 +142,7 @@ export async function metricsRoutes(fastify: FastifyInstance, context: UiContext
       .header("content-type", "text/csv; charset=utf-8")
       .header(
         "content-disposition",
-        `attachment; filename="${csvFilename(installation.accountLogin, query, repository?.fullName)}"`,
+        `attachment; filename="${csvFilename(installation.accountLogin, query, resolved.repository?.fullName)}"`,
       )
       .send(csv);
   });

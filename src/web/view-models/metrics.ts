@@ -1,7 +1,13 @@
 import { z } from "zod";
 import type { Db } from "../../db/client.js";
-import { listTrackedRepositoryNames, summarizeRange, type RangeSummary } from "../../db/queries/metrics.js";
-import { findInstallationRepositories } from "../../db/queries/repositories.js";
+import {
+  findTrackedRepositoryName,
+  searchTrackedRepositories,
+  summarizeRange,
+  type RangeSummary,
+  type RepositoryName,
+} from "../../db/queries/metrics.js";
+import { findInstallationRepositories, listUnfinishedBackfills } from "../../db/queries/repositories.js";
 import { listTeams, teamsVersion, type TeamListing } from "../../db/queries/teams.js";
 import {
   ALL_REPOSITORIES,
@@ -25,7 +31,8 @@ import { weekStartOf } from "../../metrics/weeks.js";
 import { parseInstallationSettings } from "../../settings.js";
 import { formatCount, timeView } from "./format.js";
 import { installationHeader, installationPath } from "./installation.js";
-import { buildGroupedBarChart, buildStackedHoursChart, type ChartWeek } from "./metrics-charts.js";
+import { buildGroupedBarChart, type ChartWeek } from "./metrics-charts.js";
+import { buildPhasesView, buildSizeView, readInsight, type Insight } from "./metrics-insight.js";
 import { workingHoursDefinition } from "./working-time.js";
 
 /**
@@ -49,6 +56,8 @@ export interface MetricsForm {
   from: string;
   to: string;
   repo: string;
+  /** The repository search box: the name typed, or the chosen repository's full name. */
+  repoName: string;
   team: string;
   includeBots: boolean;
   hours: string;
@@ -89,6 +98,7 @@ const rawQuerySchema = z.object({
   from: text("from"),
   to: text("to"),
   repo: text("repo").pipe(z.union([z.enum(["", "all"]), z.string().regex(/^\d{1,15}$/)]).optional()),
+  repoName: text("repo"),
   team: text("team").pipe(z.union([z.enum(["", "all"]), z.string().regex(/^\d{1,15}$/)]).optional()),
   bots: text("bots").pipe(z.enum(["", "include"], MESSAGES.bots).optional()),
   hours: text("hours").pipe(z.enum(["", ...HOUR_KINDS], MESSAGES.hours).optional()),
@@ -107,6 +117,7 @@ function formOf(raw: unknown): MetricsForm {
     from,
     to,
     repo: value("repo") || "all",
+    repoName: value("repoName").trim(),
     team: value("team") || "all",
     includeBots: value("bots") === "include",
     hours: value("hours") || "calendar",
@@ -121,8 +132,9 @@ function formOf(raw: unknown): MetricsForm {
 export function parseMetricsQuery(
   raw: unknown,
   thisWeek: string,
-): { form: MetricsForm; errors: FieldErrors; query: MetricsQuery | null } {
+): { form: MetricsForm; errors: FieldErrors; query: MetricsQuery | null; repoSearch: string | null } {
   const form = formOf(raw);
+  const repoSearch = repoSearchOf(raw, form);
   const errors: FieldErrors = {};
   const parsed = rawQuerySchema.safeParse(raw ?? {});
   if (!parsed.success) {
@@ -152,20 +164,30 @@ export function parseMetricsQuery(
     from = first ?? from;
     to = last ?? to;
   }
-  if (Object.keys(errors).length > 0) return { form, errors, query: null };
+  if (Object.keys(errors).length > 0) return { form, errors, query: null, repoSearch };
   return {
     form,
     errors,
+    repoSearch,
     query: {
       range,
       from,
       to,
-      repoId: form.repo === "all" || form.repo === "" ? undefined : Number(form.repo),
+      repoId: repoSearch !== null || form.repo === "all" || form.repo === "" ? undefined : Number(form.repo),
       teamId: form.team === "all" || form.team === "" ? undefined : Number(form.team),
       includeBots: form.includeBots,
       hours: form.hours as HourKind,
     },
   };
+}
+
+/**
+ * The repository search of a query: null when it has none (a link, which names the repository by
+ * its id), else the text the form's search box sent, which decides over any id ("" for all).
+ */
+function repoSearchOf(raw: unknown, form: MetricsForm): string | null {
+  const sent = raw && typeof raw === "object" && "repoName" in raw;
+  return sent ? form.repoName : null;
 }
 
 /** The query string of a metrics view (the page, or its CSV with suffix ".csv"). */
@@ -357,30 +379,69 @@ function currentWeek(installation: Installation, now: Date): string {
   return weekStartOf(now, parseInstallationSettings(installation.settings).timezone);
 }
 
+/** Repositories a search offers: enough to find one by a few more letters, few enough to read. */
+export const REPOSITORY_CHOICES = 20;
+
 /**
  * The query string read and checked against the installation's repositories and teams: an id of
  * another installation's, or one that does not exist, is refused like garbage, with nothing said
- * about whose it is.
+ * about whose it is. A repository searched by name is the one named exactly, or the only one whose
+ * name contains the text; when several do, they are offered as choices beside the field, each
+ * with the rest of the query.
  */
 export async function resolveMetricsQuery(db: Db, installation: Installation, raw: unknown, now: Date) {
   const parsed = parseMetricsQuery(raw, currentWeek(installation, now));
-  const [repositories, teams] = await Promise.all([
-    listTrackedRepositoryNames(db, installation.id),
-    listTeams(db, installation.id),
-  ]);
-  const repoId = parsed.query?.repoId;
-  const teamId = parsed.query?.teamId;
-  if (parsed.query && repoId !== undefined && !repositories.some((repo) => repo.id === repoId)) {
-    const [own] = await findInstallationRepositories(db, installation.id, [repoId]);
-    parsed.errors.repo = own
-      ? `${own.fullName} is not tracked, so it has no metrics. Track it on the Repositories page first.`
-      : `${installation.accountLogin} has no tracked repository with the id ${repoId}.`;
+  const asked = parsed.query;
+  const teams = await listTeams(db, installation.id);
+  const { repository, choices } = asked
+    ? await resolveRepository(db, installation, parsed)
+    : { repository: undefined, choices: [] };
+  if (repository && asked) {
+    asked.repoId = repository.id;
+    parsed.form.repoName = repository.fullName;
   }
-  if (parsed.query && teamId !== undefined && !teams.some((team) => team.id === teamId)) {
+  // A refused query keeps showing the repository it named by id, as it keeps every typed value.
+  if (!asked && parsed.repoSearch === null && /^\d{1,15}$/.test(parsed.form.repo)) {
+    const named = await findTrackedRepositoryName(db, installation.id, Number(parsed.form.repo));
+    if (named) parsed.form.repoName = named.fullName;
+  }
+  const teamId = asked?.teamId;
+  if (asked && teamId !== undefined && !teams.some((team) => team.id === teamId)) {
     parsed.errors.team = `${installation.accountLogin} has no team with the id ${teamId}.`;
   }
-  if (Object.keys(parsed.errors).length > 0) return { ...parsed, query: null, repositories, teams };
-  return { ...parsed, repositories, teams };
+  const repoChoices = asked ? choices.map((repo) => ({ ...repo, query: { ...asked, repoId: repo.id } })) : [];
+  const base = { ...parsed, repository, repoChoices, teams };
+  if (Object.keys(parsed.errors).length > 0) return { ...base, query: null };
+  return base;
+}
+
+/** The repository a parsed query names, by id or by search; a message beside the field if none. */
+async function resolveRepository(
+  db: Db,
+  installation: Installation,
+  parsed: ReturnType<typeof parseMetricsQuery>,
+): Promise<{ repository: RepositoryName | undefined; choices: RepositoryName[] }> {
+  const none = { repository: undefined, choices: [] };
+  const search = parsed.repoSearch;
+  if (search) {
+    const found = await searchTrackedRepositories(db, installation.id, search, REPOSITORY_CHOICES + 1);
+    const exact = found[0]?.fullName.toLowerCase() === search.toLowerCase();
+    if (exact || found.length === 1) return { repository: found[0], choices: [] };
+    parsed.errors.repo =
+      found.length === 0
+        ? `No tracked repository of ${installation.accountLogin} has “${search}” in its name.`
+        : `${found.length > REPOSITORY_CHOICES ? `More than ${REPOSITORY_CHOICES}` : found.length} tracked repositories have “${search}” in their name: choose one.`;
+    return { repository: undefined, choices: found.slice(0, REPOSITORY_CHOICES) };
+  }
+  const repoId = parsed.query?.repoId;
+  if (repoId === undefined) return none;
+  const repository = await findTrackedRepositoryName(db, installation.id, repoId);
+  if (repository) return { repository, choices: [] };
+  const [own] = await findInstallationRepositories(db, installation.id, [repoId]);
+  parsed.errors.repo = own
+    ? `${own.fullName} is not tracked, so it has no metrics. Track it on the Repositories page first.`
+    : `${installation.accountLogin} has no tracked repository with the id ${repoId}.`;
+  return none;
 }
 
 export type ResolvedMetricsQuery = Awaited<ReturnType<typeof resolveMetricsQuery>>;
@@ -401,7 +462,7 @@ export function formView(
   resolved: ResolvedMetricsQuery,
   action = installationPath(installation.id, "metrics"),
 ) {
-  const { form, errors, repositories, teams } = resolved;
+  const { form, errors, teams } = resolved;
   return {
     action,
     values: form,
@@ -411,14 +472,15 @@ export function formView(
       ...RANGE_PRESETS.map((value) => ({ value, label: `Last ${value} weeks` })),
       { value: "custom", label: "Custom range" },
     ].map((option) => ({ ...option, selected: option.value === form.range })),
-    repositories: [
-      { value: "all", label: "All tracked repositories", selected: form.repo === "all" },
-      ...repositories.map((repo) => ({
-        value: String(repo.id),
-        label: repo.fullName,
-        selected: String(repo.id) === form.repo,
+    repository: {
+      value: form.repoName,
+      searchHref: `${installationPath(installation.id, "metrics")}/repositories`,
+      // What a search without JavaScript found: each a link to the view with that repository.
+      choices: resolved.repoChoices.map((repo) => ({
+        fullName: repo.fullName,
+        href: `${action}?${metricsParams(repo.query).toString()}`,
       })),
-    ],
+    },
     // Only an organization with teams on GitHub has the choice.
     teams:
       teams.length === 0
@@ -512,7 +574,30 @@ export async function readViewFigures(
     // A team's figures are computed from the pull requests as they are when read.
     dataAsOf: byTeam ? (byWeek.size > 0 ? now : null) : refreshedAt,
     pendingWeeks: byTeam ? 0 : pendingWeeks.length,
+    /** Weeks of the range whose pull requests changed since their rows were computed, team or not. */
+    changingWeeks: pendingWeeks.length,
+    /** What the view's figures were cached by: whatever else is computed of it may be kept by it too. */
+    key,
   };
+}
+
+/** The caches of the metrics page: the view's figures, and its size and phase insight. */
+export interface MetricsCaches {
+  figures: SummaryCache;
+  insight: SummaryCache<Insight>;
+}
+
+export function createMetricsCaches(): MetricsCaches {
+  return { figures: createSummaryCache(), insight: createSummaryCache<Insight>() };
+}
+
+/**
+ * Whether the page should refresh itself: a backfill of the installation is under way, or weeks
+ * of the range are being recomputed. The answer without it stops the polling.
+ */
+async function liveHref(db: Db, installation: Installation, query: MetricsQuery, changingWeeks: number) {
+  const syncing = changingWeeks > 0 || (await listUnfinishedBackfills(db, installation.id)).length > 0;
+  return syncing ? metricsHref(installation.id, query, "/live") : null;
 }
 
 /** Everything the metrics page shows for a valid query. */
@@ -521,32 +606,37 @@ export async function buildMetricsViewModel(
   installation: Installation,
   resolved: ResolvedMetricsQuery & { query: MetricsQuery },
   now: Date,
-  cache: SummaryCache,
+  caches: MetricsCaches,
 ) {
   const { query } = resolved;
   const settings = parseInstallationSettings(installation.settings);
   const thisWeek = weekStartOf(now, settings.timezone);
   const weeks = listWeeks(query.from, query.to);
-  const { figures, totals, dataAsOf, pendingWeeks } = await readViewFigures(
+  const view: MetricsView = {
+    from: query.from,
+    to: query.to,
+    timeZone: settings.timezone,
+    repoId: query.repoId,
+    teamId: query.teamId,
+    humansOnly: !query.includeBots,
+  };
+  const { figures, totals, dataAsOf, pendingWeeks, changingWeeks, key } = await readViewFigures(
     db,
     installation.id,
-    {
-      from: query.from,
-      to: query.to,
-      timeZone: settings.timezone,
-      repoId: query.repoId,
-      teamId: query.teamId,
-      humansOnly: !query.includeBots,
-    },
+    view,
     now,
-    cache,
+    caches.figures,
     shownPercentiles(query.hours),
   );
+  const [insight, live] = await Promise.all([
+    readInsight(db, installation.id, { ...view, hours: query.hours }, key, caches.insight),
+    liveHref(db, installation, query, changingWeeks),
+  ]);
   const kind = query.hours;
   const duration = DURATION_FIGURES[kind];
   const format = HOUR_FORMATS[kind].short;
   const labels = weeks.map(formatWeek);
-  const repository = resolved.repositories.find((repo) => repo.id === query.repoId);
+  const repository = resolved.repository;
   const team = resolved.teams.find((candidate) => candidate.id === query.teamId);
   const scope = [
     repository ? repository.fullName : "all tracked repositories",
@@ -556,6 +646,11 @@ export async function buildMetricsViewModel(
   const rangeText = `${labels[0]!.long} – ${formatWeek(lastDayOfWeek(query.to)).long}`;
   const showPatternReverts = settings.revertTitlePattern !== "";
   const unit = kind === "working" ? " (working hours)" : "";
+  const hoursFormat = {
+    short: format,
+    exact: (hours: number) => `${hours.toFixed(2)} ${HOUR_FORMATS[kind].unit}`,
+  };
+  const phases = buildPhasesView(weeks, labels, insight.phases, hoursFormat, unit, rangeText);
 
   return {
     title: `Metrics · ${installation.accountLogin}`,
@@ -568,6 +663,9 @@ export async function buildMetricsViewModel(
       weekCount: weeks.length,
       csvHref: metricsHref(installation.id, query, ".csv"),
       dataAsOf: timeView(dataAsOf),
+      live,
+      phases: phases.range,
+      size: buildSizeView(insight.sizes, hoursFormat, unit),
       pending:
         pendingWeeks === 0
           ? null
@@ -616,41 +714,7 @@ export async function buildMetricsViewModel(
           tooltip: (index) =>
             `Week of ${labels[index]!.long}: ${formatCount(figures[index]!.prsOpened)} opened, ${formatCount(figures[index]!.prsMerged)} merged`,
         }),
-        buildStackedHoursChart({
-          id: "chart-cycle-time",
-          title: `Median cycle time per week, by phase${unit}`,
-          description: `Median coding, pickup and review time${unit} of the pull requests merged each week, ${rangeText}, stacked, with a mark at the median cycle time; the table below has the same numbers.`,
-          weeks: labels,
-          stack: [
-            {
-              label: "Coding",
-              className: "series-coding",
-              values: figures.map((f) => f[duration.coding]),
-            },
-            {
-              label: "Pickup",
-              className: "series-pickup",
-              values: figures.map((f) => f[duration.pickup]),
-            },
-            {
-              label: "Review",
-              className: "series-review",
-              values: figures.map((f) => f[duration.review]),
-            },
-          ],
-          marker: {
-            label: "Median cycle time",
-            className: "series-cycle",
-            values: figures.map((f) => f[duration.cycle]),
-          },
-          formatHours: format,
-          tooltip: (index) => {
-            const f = figures[index]!;
-            return f.prsMerged === 0
-              ? `Week of ${labels[index]!.long}: nothing merged`
-              : `Week of ${labels[index]!.long}: coding ${format(f[duration.coding])}, pickup ${format(f[duration.pickup])}, review ${format(f[duration.review])}; median cycle time ${format(f[duration.cycle])}${unit}`;
-          },
-        }),
+        phases.chart,
       ],
     },
   };

@@ -113,7 +113,7 @@ function viewOf(installation: Installation, query: MetricsQuery): MetricsView & 
 /** What every page of the tab says about its range and filters. */
 function scopeText(resolved: Resolved) {
   const { query } = resolved;
-  const repository = resolved.repositories.find((repo) => repo.id === query.repoId);
+  const repository = resolved.repository;
   const first = formatWeek(query.from).long;
   const last = formatWeek(lastDayOfWeek(query.to)).long;
   return {
