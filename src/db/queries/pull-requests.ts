@@ -265,6 +265,7 @@ export type DerivedPullRequestColumns = Pick<
   | "isRevert"
   | "revertPatternMatch"
   | "isHotfix"
+  | "excludedReason"
 >;
 
 export interface DerivedColumnsUpdate {
@@ -341,6 +342,9 @@ export async function listDerivationInputs(db: Db, installationId: number, after
       writtenAt: sql<string>`${pullRequests.writtenAt}::text`,
       title: pullRequests.title,
       headRef: pullRequests.headRef,
+      baseRef: pullRequests.baseRef,
+      labels: pullRequests.labels,
+      authorLogin: pullRequests.authorLogin,
       createdAt: pullRequests.createdAt,
       readyForReviewAt: pullRequests.readyForReviewAt,
       mergedAt: pullRequests.mergedAt,
@@ -358,6 +362,7 @@ export async function listDerivationInputs(db: Db, installationId: number, after
       reviewPhaseWorkingHours: pullRequests.reviewPhaseWorkingHours,
       revertPatternMatch: pullRequests.revertPatternMatch,
       isHotfix: pullRequests.isHotfix,
+      excludedReason: pullRequests.excludedReason,
     })
     .from(pullRequests)
     .where(and(eq(pullRequests.installationId, installationId), sql`${pullRequests.id} > ${afterId}`))
