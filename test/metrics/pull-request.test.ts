@@ -220,6 +220,7 @@ describe("computePullRequestMetrics", () => {
       isRevert: false,
       revertPatternMatch: false,
       isHotfix: false,
+      excludedReason: null,
     });
   });
   it("leaves cycle and review time null for an open, unreviewed pull request", () => {

@@ -423,6 +423,30 @@ export async function listRecentPullRequests(db: Db, installationId: number, lim
     .limit(limit);
 }
 
+/** What the installation's pull requests opened since `since` are excluded on, and their reason now. */
+export async function listExclusionInputs(db: Db, installationId: number, since: Date) {
+  return db
+    .select({
+      labels: pullRequests.labels,
+      authorLogin: pullRequests.authorLogin,
+      headRef: pullRequests.headRef,
+      baseRef: pullRequests.baseRef,
+      excludedReason: pullRequests.excludedReason,
+    })
+    .from(pullRequests)
+    .innerJoin(
+      repositories,
+      and(eq(repositories.id, pullRequests.repoId), eq(repositories.installationId, installationId)),
+    )
+    .where(
+      and(
+        eq(pullRequests.installationId, installationId),
+        eq(repositories.tracked, true),
+        sql`${pullRequests.createdAt} >= ${since.toISOString()}::timestamptz`,
+      ),
+    );
+}
+
 /** Every week the installation's stored pull requests count in (Mondays in `timeZone`). */
 export async function weeksOfInstallation(
   db: Db,
