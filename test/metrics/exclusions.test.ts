@@ -39,7 +39,9 @@ describe("computeExcludedReason", () => {
   });
 
   it("by default leaves out only pull requests labelled skip-metrics", () => {
-    expect(computeExcludedReason(facts({ labels: ["dependencies"] }), defaultInstallationSettings)).toBeNull();
+    expect(
+      computeExcludedReason(facts({ labels: ["dependencies"] }), defaultInstallationSettings),
+    ).toBeNull();
     expect(computeExcludedReason(facts({ labels: ["skip-metrics"] }), defaultInstallationSettings)).toBe(
       "label: skip-metrics",
     );
