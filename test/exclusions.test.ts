@@ -74,11 +74,11 @@ it("follows labels from signed deliveries and leaves excluded pull requests out 
   expect(await storedRow()).toEqual({ labels: ["bug"], excluded_reason: null });
 
   // New settings: the recompute after saving applies them to what is stored.
-  const [{ author }] = await t.database.sql<{ author: string }[]>`
+  const [{ author } = { author: "" }] = await t.database.sql<{ author: string }[]>`
     select author_login as author from pull_requests where id = ${PR}`;
   const settings = {
     ...defaultInstallationSettings,
-    excludedAuthors: [author!.toUpperCase()],
+    excludedAuthors: [author.toUpperCase()],
   };
   const change = await saveSettings(t.app.runtime.database, t.app.boss, INSTALLATION, settings);
   expect(change.exclusionsChanged).toBe(true);
