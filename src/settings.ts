@@ -10,6 +10,11 @@ const DATE = /^\d{4}-\d{2}-\d{2}$/;
 /** Twenty years of public holidays and company days off, with room to spare. */
 export const MAX_HOLIDAYS = 500;
 
+/** Room for any sensible list of labels or logins to leave out, and no more (a settings row stays small). */
+export const MAX_EXCLUSION_ENTRIES = 100;
+/** GitHub's longest label name is 50 characters and login 39; a little room either way. */
+const exclusionEntry = z.string().trim().min(1).max(100);
+
 /** Per-installation settings, stored as JSON on the installation and edited in the settings UI. */
 export const installationSettingsSchema = z.object({
   /** IANA zone the nightly delta sync runs in (02:00 local). */
@@ -35,6 +40,15 @@ export const installationSettingsSchema = z.object({
   workStart: z.string().regex(CLOCK).default("09:00"),
   workEnd: z.string().regex(CLOCK).default("18:00"),
   holidays: z.array(z.string().regex(DATE)).max(MAX_HOLIDAYS).default([]),
+  /**
+   * Exclusions (src/metrics/exclusions.ts): pull requests that count in no figure. Labels and
+   * logins compare case-insensitively, as GitHub does; the branch patterns are case-insensitive
+   * RE2 searches like the hotfix ones (empty: none). Bots stay as the page's toggle has them.
+   */
+  excludedLabels: z.array(exclusionEntry).max(MAX_EXCLUSION_ENTRIES).default(["skip-metrics"]),
+  excludedAuthors: z.array(exclusionEntry).max(MAX_EXCLUSION_ENTRIES).default([]),
+  excludedHeadBranchPattern: z.string().default(""),
+  excludedBaseBranchPattern: z.string().default(""),
 });
 
 export type InstallationSettings = z.infer<typeof installationSettingsSchema>;

@@ -1,6 +1,7 @@
 import type { PullRequestState } from "../db/schema/pull-requests.js";
 import type { ReviewState } from "../db/schema/reviews.js";
 import { defaultInstallationSettings } from "../settings.js";
+import { computeExcludedReason, type ExclusionFacts, type ExclusionSettings } from "./exclusions.js";
 import { compilePattern } from "./patterns.js";
 import { workingHoursBetween, type WorkingTime } from "./working-hours.js";
 
@@ -22,6 +23,8 @@ export interface PullRequestFacts {
   title: string;
   body: string | null;
   headRef: string;
+  baseRef: string;
+  labels: readonly string[] | null;
   authorId: number | null;
   authorLogin: string | null;
   createdAt: Date;
@@ -39,8 +42,8 @@ export interface HotfixPatterns {
   revertTitlePattern?: string;
 }
 
-/** The settings a pull request's derived values depend on: its patterns and its working time. */
-export type DerivationSettings = HotfixPatterns & WorkingTime;
+/** The settings a pull request's derived values depend on: patterns, working time, exclusions. */
+export type DerivationSettings = HotfixPatterns & WorkingTime & ExclusionSettings;
 
 export interface PullRequestMetrics extends FirstReview {
   firstCommitAt: Date | null;
@@ -58,6 +61,8 @@ export interface PullRequestMetrics extends FirstReview {
   isRevert: boolean;
   revertPatternMatch: boolean;
   isHotfix: boolean;
+  /** Why the installation's exclusions leave it out of every figure; null: it counts. */
+  excludedReason: string | null;
 }
 
 const MS_PER_HOUR = 3_600_000;
@@ -220,9 +225,8 @@ export function matchesRevertPattern(
 }
 
 /** The stored fields a pull request's derived values are computed from (see computeDerivedMetrics). */
-export interface DerivationFacts {
+export interface DerivationFacts extends ExclusionFacts {
   title: string;
-  headRef: string;
   createdAt: Date;
   readyForReviewAt?: Date | null;
   mergedAt: Date | null;
@@ -237,7 +241,7 @@ export type DerivedMetrics = Omit<
 
 /**
  * What a pull request's dates, title and branch make of it under the installation's settings:
- * durations (in calendar and in working hours), hotfix, revert by pattern. The full recompute
+ * durations (in calendar and in working hours), hotfix, revert by pattern, exclusion. The full recompute
  * after new settings runs this alone over the stored columns; the first review, the first commit
  * and the fixed revert rule come from the reviews and commits, which settings do not change.
  */
@@ -249,6 +253,7 @@ export function computeDerivedMetrics(facts: DerivationFacts, settings: Derivati
     ...computeWorkingDurations(facts, settings),
     revertPatternMatch: matchesRevertPattern(facts, settings),
     isHotfix: isHotfixPullRequest(facts, settings),
+    excludedReason: computeExcludedReason(facts, settings),
   };
 }
 

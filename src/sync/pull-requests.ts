@@ -179,6 +179,8 @@ export function snapshotRows(
       title: pullRequest.title,
       body: pullRequest.body ?? null,
       headRef: pullRequest.headRef,
+      baseRef: pullRequest.baseRef,
+      labels: pullRequest.labels ?? null,
       authorId: pullRequest.authorId ?? null,
       authorLogin: pullRequest.authorLogin ?? null,
       createdAt: pullRequest.createdAt,

@@ -252,6 +252,11 @@ const reviewedPullRequestSchema = z.object({
   updated_at: timestamp,
   closed_at: timestamp.nullable(),
   merged_at: timestamp.nullable(),
+  // Every payload of GitHub.com carries the labels; one without them keeps those stored.
+  labels: z
+    .array(z.object({ name: text }))
+    .max(1000)
+    .optional(),
 });
 export type WebhookPullRequest = z.infer<typeof reviewedPullRequestSchema> &
   Partial<z.infer<typeof pullRequestSizes>>;
@@ -274,6 +279,9 @@ export const pullRequestEvent = eventSchema({
     "synchronize",
     "ready_for_review",
     "converted_to_draft",
+    // Exclusions by label follow them (the payload's pull_request lists the labels after the change).
+    "labeled",
+    "unlabeled",
   ]),
   // Sizes are in every pull_request payload of GitHub.com, but not in some GHES versions'.
   pull_request: reviewedPullRequestSchema.extend(pullRequestSizes.partial().shape),

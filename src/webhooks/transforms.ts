@@ -39,6 +39,7 @@ export function pullRequestRowFromWebhook(
     deletions: pr.deletions,
     changedFiles: pr.changed_files,
     commitsCount: pr.commits,
+    labels: pr.labels?.map((label) => cleanText(label.name)),
   };
 }
 

@@ -27,6 +27,8 @@ const facts = (patch: Partial<PullRequestFacts> = {}): PullRequestFacts => ({
   title: "Add feature",
   body: null,
   headRef: "feature/x",
+  baseRef: "main",
+  labels: [],
   authorId: 1,
   authorLogin: "author",
   createdAt: t("2024-01-01T00:00:00Z"),
@@ -218,6 +220,7 @@ describe("computePullRequestMetrics", () => {
       isRevert: false,
       revertPatternMatch: false,
       isHotfix: false,
+      excludedReason: null,
     });
   });
   it("leaves cycle and review time null for an open, unreviewed pull request", () => {

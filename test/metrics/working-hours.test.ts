@@ -155,6 +155,9 @@ describe("computeDerivedMetrics in working hours", () => {
   const facts = {
     title: "Add search",
     headRef: "feature/search",
+    baseRef: "main",
+    labels: [],
+    authorLogin: "alice",
     createdAt: new Date("2024-01-12T16:00:00Z"),
     firstCommitAt: new Date("2024-01-12T11:00:00Z"),
     firstReviewAt: new Date("2024-01-15T09:00:00Z"),

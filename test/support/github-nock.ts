@@ -69,6 +69,7 @@ export function gqlPullRequest(
     changedFiles: 1,
     author: { __typename: "User", login: "Codertocat", databaseId: 21031067 },
     timelineItems: { nodes: [] },
+    labels: { nodes: [] },
     reviews: { totalCount: 0, pageInfo: { hasNextPage: false, endCursor: null }, nodes: [] },
     commits: {
       totalCount: 1,

@@ -38,6 +38,7 @@ function row(title: string): PullRequestExportRow {
     revertPatternMatch: false,
     isHotfix: false,
     teams: null,
+    excludedReason: null,
   };
 }
 

@@ -27,6 +27,11 @@ export interface CountedScope {
   humansOnly?: boolean;
   /** One team: the pull requests whose author is in it now, or in a team under it. */
   teamId?: number | undefined;
+  /**
+   * Keep the pull requests the installation's exclusions leave out (excluded_reason set), for the
+   * CSV that lists them with their reason. Every figure leaves them out.
+   */
+  includeExcluded?: boolean;
 }
 
 type CombinedName = PullRequestFlag | PullRequestValue | "byBot";
@@ -75,6 +80,7 @@ export function countedPullRequests(scope: CountedScope): SQL {
   const conditions = [sql`pr.installation_id = ${scope.installationId}::bigint`];
   if (scope.repoId !== undefined) conditions.push(sql`pr.repo_id = ${scope.repoId}::bigint`);
   if (scope.humansOnly) conditions.push(sql`not ${COMBINED_VALUES.byBot}`);
+  if (!scope.includeExcluded) conditions.push(sql`pr.excluded_reason is null`);
   if (scope.teamId !== undefined)
     conditions.push(inTeam(scope.installationId, scope.teamId, sql`pr.author_id`));
   return sql`(

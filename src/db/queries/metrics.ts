@@ -148,6 +148,8 @@ export interface PullRequestExportRow {
   isHotfix: boolean;
   /** The author's teams now (sub-team memberships count for the parents): slugs, space-separated. */
   teams: string | null;
+  /** Why the installation's exclusions leave it out (only with includeExcluded); null: it counts. */
+  excludedReason: string | null;
 }
 
 /**
@@ -181,7 +183,7 @@ export function selectPullRequestExport(
            ${hours("reviewPhaseWorkingHours")} as "reviewPhaseWorkingHours",
            p.additions, p.deletions, p.${countedColumn("sizeLines")} as "sizeLines",
            p.is_revert as "isRevert", p.revert_pattern_match as "revertPatternMatch", p.is_hotfix as "isHotfix",
-           author_teams.teams
+           author_teams.teams, p.excluded_reason as "excludedReason"
     from ${countedPullRequests({ installationId, ...filter })} p
     left join ${teamsOfUsers(installationId)} author_teams on author_teams.user_id = p.author_id
     where ${anyEventBetween(Object.keys(EVENTS) as MetricEvent[], low, high)}

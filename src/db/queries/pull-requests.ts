@@ -265,6 +265,7 @@ export type DerivedPullRequestColumns = Pick<
   | "isRevert"
   | "revertPatternMatch"
   | "isHotfix"
+  | "excludedReason"
 >;
 
 export interface DerivedColumnsUpdate {
@@ -341,6 +342,9 @@ export async function listDerivationInputs(db: Db, installationId: number, after
       writtenAt: sql<string>`${pullRequests.writtenAt}::text`,
       title: pullRequests.title,
       headRef: pullRequests.headRef,
+      baseRef: pullRequests.baseRef,
+      labels: pullRequests.labels,
+      authorLogin: pullRequests.authorLogin,
       createdAt: pullRequests.createdAt,
       readyForReviewAt: pullRequests.readyForReviewAt,
       mergedAt: pullRequests.mergedAt,
@@ -358,6 +362,7 @@ export async function listDerivationInputs(db: Db, installationId: number, after
       reviewPhaseWorkingHours: pullRequests.reviewPhaseWorkingHours,
       revertPatternMatch: pullRequests.revertPatternMatch,
       isHotfix: pullRequests.isHotfix,
+      excludedReason: pullRequests.excludedReason,
     })
     .from(pullRequests)
     .where(and(eq(pullRequests.installationId, installationId), sql`${pullRequests.id} > ${afterId}`))
@@ -416,6 +421,30 @@ export async function listRecentPullRequests(db: Db, installationId: number, lim
     .where(eq(pullRequests.installationId, installationId))
     .orderBy(sql`${pullRequests.createdAt} desc`)
     .limit(limit);
+}
+
+/** What the installation's pull requests opened since `since` are excluded on, and their reason now. */
+export async function listExclusionInputs(db: Db, installationId: number, since: Date) {
+  return db
+    .select({
+      labels: pullRequests.labels,
+      authorLogin: pullRequests.authorLogin,
+      headRef: pullRequests.headRef,
+      baseRef: pullRequests.baseRef,
+      excludedReason: pullRequests.excludedReason,
+    })
+    .from(pullRequests)
+    .innerJoin(
+      repositories,
+      and(eq(repositories.id, pullRequests.repoId), eq(repositories.installationId, installationId)),
+    )
+    .where(
+      and(
+        eq(pullRequests.installationId, installationId),
+        eq(repositories.tracked, true),
+        sql`${pullRequests.createdAt} >= ${since.toISOString()}::timestamptz`,
+      ),
+    );
 }
 
 /** Every week the installation's stored pull requests count in (Mondays in `timeZone`). */

@@ -81,6 +81,17 @@ export const pullRequests = pgTable(
     }),
     /** The title matches the installation's own revert pattern (is_revert keeps the fixed rule). */
     revertPatternMatch: boolean("revert_pattern_match").notNull().default(false),
+    /**
+     * The pull request's label names as GitHub last told (null: not yet known, as for rows written
+     * before labels were stored). Kept current by the sync and by labeled/unlabeled deliveries.
+     */
+    labels: text("labels").array(),
+    /**
+     * Why the installation's exclusion settings leave this pull request out of every figure
+     * (src/metrics/exclusions.ts), e.g. "label: skip-metrics"; null: it counts. Recomputed with the
+     * other derived values when settings change.
+     */
+    excludedReason: text("excluded_reason"),
     /** When reviews and commits were last fetched in full from GitHub (null: only webhook data). */
     detailsSyncedAt: timestamp("details_synced_at", { withTimezone: true }),
     writtenAt: timestamp("written_at", { withTimezone: true }).notNull().defaultNow(),

@@ -88,7 +88,7 @@ export type PullRequestFieldsFragment = { id: string, fullDatabaseId: string | n
         | { __typename: 'Mannequin', databaseId: number | null, login: string }
         | { __typename: 'Organization', login: string }
         | { __typename: 'User', databaseId: number | null, login: string }
-       | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null } };
+       | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null }, labels: { nodes: Array<{ name: string } | null> | null } | null };
 
 export type TeamFieldsFragment = { id: string, databaseId: number | null, slug: string, name: string, description: string | null, parentTeam: { databaseId: number | null } | null };
 
@@ -170,7 +170,7 @@ export type PullRequestQuery = { rateLimit: { cost: number, remaining: number, r
             | { __typename: 'Mannequin', databaseId: number | null, login: string }
             | { __typename: 'Organization', login: string }
             | { __typename: 'User', databaseId: number | null, login: string }
-           | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null } }
+           | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null }, labels: { nodes: Array<{ name: string } | null> | null } | null }
     | Record<PropertyKey, never>
    | null };
 
@@ -195,7 +195,7 @@ export type PullRequestsByIdQuery = { rateLimit: { cost: number, remaining: numb
             | { __typename: 'Mannequin', databaseId: number | null, login: string }
             | { __typename: 'Organization', login: string }
             | { __typename: 'User', databaseId: number | null, login: string }
-           | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null } }
+           | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null }, labels: { nodes: Array<{ name: string } | null> | null } | null }
     | Record<PropertyKey, never>
    | null> };
 
@@ -234,7 +234,7 @@ export type RepositoryPullRequestsQuery = { rateLimit: { cost: number, remaining
                 | { __typename: 'Mannequin', databaseId: number | null, login: string }
                 | { __typename: 'Organization', login: string }
                 | { __typename: 'User', databaseId: number | null, login: string }
-               | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null } } | null> | null } }
+               | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null }, labels: { nodes: Array<{ name: string } | null> | null } | null } | null> | null } }
     | Record<PropertyKey, never>
    | null };
 

@@ -124,5 +124,6 @@ export function pullRequestRowFromGraphql(
     deletions: pr.deletions,
     changedFiles: pr.changedFiles,
     commitsCount: pr.commits.totalCount,
+    labels: (pr.labels?.nodes ?? []).flatMap((label) => (label ? [cleanText(label.name)] : [])),
   };
 }

@@ -2,6 +2,7 @@ import { Readable } from "node:stream";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { searchTrackedRepositories, streamPullRequestExport } from "../../db/queries/metrics.js";
 import { parseInstallationSettings } from "../../settings.js";
+import { z } from "zod";
 import { installationParams, query, text, type ZodTypeProvider } from "../contract.js";
 import { fragment, page } from "../render.js";
 import type { UiContext } from "../ui.js";
@@ -24,7 +25,7 @@ import { csvFilename, stringifyCsvBatches } from "../view-models/metrics-csv.js"
  */
 
 /** The query's shape; what the values mean (and the messages beside the fields) is resolveMetricsQuery's. */
-export const metricsQuery = query({
+const metricsFields = {
   range: text(100).optional(),
   from: text(100).optional(),
   to: text(100).optional(),
@@ -33,6 +34,15 @@ export const metricsQuery = query({
   bots: text(100).optional(),
   hours: text(100).optional(),
   repoName: text(100).optional(),
+};
+export const metricsQuery = query(metricsFields);
+
+const EXCLUDED_MESSAGE =
+  'excluded: leave it out, or "include" to list the pull requests the exclusions leave out, with why.';
+/** The export's query: the page's, and whether it lists excluded pull requests too. */
+export const metricsCsvQuery = query({
+  ...metricsFields,
+  excluded: z.enum(["", "include"], { error: EXCLUDED_MESSAGE }).optional(),
 });
 
 /** What the repository search box sends as one types. */
@@ -108,7 +118,20 @@ export async function metricsRoutes(fastify: FastifyInstance, context: UiContext
     return fragment(reply, "repository-options", { repositories });
   });
 
-  app.get(`${base}.csv`, route, async (request, reply) => {
+  const csvRoute = {
+    schema: { params: installationParams, querystring: metricsCsvQuery },
+    config: {
+      access: "installation-admin" as const,
+      invalidInput: (request: FastifyRequest, reply: FastifyReply) => {
+        const { excluded } = (request.query ?? {}) as { excluded?: unknown };
+        if (excluded === undefined || excluded === "" || excluded === "include")
+          return refuse(request, reply);
+        return reply.code(400).type("text/plain; charset=utf-8").send(EXCLUDED_MESSAGE);
+      },
+    },
+  };
+
+  app.get(`${base}.csv`, csvRoute, async (request, reply) => {
     const { installation } = request;
     const resolved = await resolveMetricsQuery(
       context.database.db,
@@ -128,6 +151,7 @@ export async function metricsRoutes(fastify: FastifyInstance, context: UiContext
         repoId: query.repoId,
         teamId: query.teamId,
         humansOnly: !query.includeBots,
+        includeExcluded: request.query.excluded === "include",
       },
       CSV_BATCH_ROWS,
     );

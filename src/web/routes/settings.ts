@@ -6,6 +6,7 @@ import { parseCalendarDate } from "../../metrics/range.js";
 import { isTimeZone } from "../../metrics/weeks.js";
 import { parseClock } from "../../metrics/working-hours.js";
 import {
+  MAX_EXCLUSION_ENTRIES,
   MAX_HOLIDAYS,
   installationSettingsSchema,
   syncDepths,
@@ -40,6 +41,10 @@ const settingsForm = form({
   workEnd: text(20).optional(),
   // A date and a line break each: room for every holiday allowed, and then some.
   holidays: text(MAX_HOLIDAYS * 20).optional(),
+  excludedLabels: text(20_000).optional(),
+  excludedAuthors: text(20_000).optional(),
+  excludedHeadBranchPattern: text(1000).optional(),
+  excludedBaseBranchPattern: text(1000).optional(),
 });
 
 /** The form as posted, or as typed when it did not fit: only strings are shown again. */
@@ -59,6 +64,10 @@ function readForm(body: unknown): SettingsForm {
     workStart: text("workStart").trim(),
     workEnd: text("workEnd").trim(),
     holidays: text("holidays"),
+    excludedLabels: text("excludedLabels"),
+    excludedAuthors: text("excludedAuthors"),
+    excludedHeadBranchPattern: text("excludedHeadBranchPattern"),
+    excludedBaseBranchPattern: text("excludedBaseBranchPattern"),
   };
 }
 
@@ -70,13 +79,40 @@ function validate(form: SettingsForm): { settings: InstallationSettings } | { er
   if (!(syncDepths as readonly string[]).includes(form.defaultSyncDepth)) {
     errors.defaultSyncDepth = "Choose one of the offered depths.";
   }
-  for (const key of ["hotfixBranchPattern", "hotfixTitlePattern", "revertTitlePattern"] as const) {
+  const patterns = [
+    "hotfixBranchPattern",
+    "hotfixTitlePattern",
+    "revertTitlePattern",
+    "excludedHeadBranchPattern",
+    "excludedBaseBranchPattern",
+  ] as const;
+  for (const key of patterns) {
     const problem = patternError(form[key]);
     if (problem) errors[key] = problem;
   }
   const working = readWorkingTime(form, errors);
+  const excludedLabels = readEntries(form, "excludedLabels", errors);
+  const excludedAuthors = readEntries(form, "excludedAuthors", errors);
   if (!working || Object.keys(errors).length > 0) return { errors };
-  return { settings: installationSettingsSchema.parse({ ...form, ...working }) };
+  return {
+    settings: installationSettingsSchema.parse({ ...form, ...working, excludedLabels, excludedAuthors }),
+  };
+}
+
+/** Labels or logins separated by commas or line breaks: each once; [] after a message. */
+function readEntries(form: SettingsForm, key: "excludedLabels" | "excludedAuthors", errors: SettingsErrors) {
+  const entries = [
+    ...new Set(
+      form[key]
+        .split(/[,\n]+/)
+        .map((entry) => entry.trim())
+        .filter(Boolean),
+    ),
+  ];
+  if (entries.length > MAX_EXCLUSION_ENTRIES) errors[key] = `At most ${MAX_EXCLUSION_ENTRIES} entries.`;
+  else if (entries.some((entry) => entry.length > 100))
+    errors[key] = "Each entry has at most 100 characters.";
+  return entries;
 }
 
 const WEEKDAY = /^[1-7]$/;
@@ -178,7 +214,11 @@ export async function settingsRoutes(fastify: FastifyInstance, context: UiContex
   app.post(`${base}/preview`, post, async (request, reply) => {
     const posted = await readSettings(request, reply);
     if (!posted) return;
-    return render(request, reply, request.installation, { form: posted.form, preview: posted.settings });
+    return render(request, reply, request.installation, {
+      form: posted.form,
+      preview: posted.settings,
+      now: context.now(),
+    });
   });
 
   app.post(base, post, async (request, reply) => {
@@ -189,7 +229,10 @@ export async function settingsRoutes(fastify: FastifyInstance, context: UiContex
     setFlash(reply, {
       kind: "ok",
       text:
-        change.patternsChanged || change.timezoneChanged || change.workingTimeChanged
+        change.patternsChanged ||
+        change.timezoneChanged ||
+        change.workingTimeChanged ||
+        change.exclusionsChanged
           ? "Settings saved. Stored pull requests and weekly figures are being recomputed; this takes a minute for large histories."
           : "Settings saved.",
     });

@@ -42,6 +42,8 @@ const COLUMNS: [string, (row: PullRequestExportRow) => CsvValue][] = [
   ["coding_phase_working_hours", (row) => hours(row.codingPhaseWorkingHours)],
   ["pickup_phase_working_hours", (row) => hours(row.pickupPhaseWorkingHours)],
   ["review_phase_working_hours", (row) => hours(row.reviewPhaseWorkingHours)],
+  // Empty for a counted pull request; excluded ones are listed only with `excluded=include`.
+  ["excluded_reason", (row) => row.excludedReason ?? ""],
 ];
 
 function flag(value: boolean): string {

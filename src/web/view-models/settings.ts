@@ -1,5 +1,6 @@
 import type { Db } from "../../db/client.js";
-import { listRecentPullRequests } from "../../db/queries/pull-requests.js";
+import { listExclusionInputs, listRecentPullRequests } from "../../db/queries/pull-requests.js";
+import { computeExcludedReason } from "../../metrics/exclusions.js";
 import type { Installation } from "../../db/schema/index.js";
 import {
   isHotfixPullRequest,
@@ -25,6 +26,11 @@ export interface SettingsForm {
   workEnd: string;
   /** One date a line, as typed. */
   holidays: string;
+  /** Labels and logins, one a line (or separated by commas), as typed. */
+  excludedLabels: string;
+  excludedAuthors: string;
+  excludedHeadBranchPattern: string;
+  excludedBaseBranchPattern: string;
 }
 
 export type SettingsErrors = Partial<Record<keyof SettingsForm, string>>;
@@ -35,6 +41,36 @@ function formOf(stored: InstallationSettings): SettingsForm {
     ...stored,
     workDays: stored.workDays.map(String),
     holidays: stored.holidays.join("\n"),
+    excludedLabels: stored.excludedLabels.join("\n"),
+    excludedAuthors: stored.excludedAuthors.join("\n"),
+  };
+}
+
+/** How far back the exclusion preview counts: the pull requests of the last quarter or so. */
+export const EXCLUSION_PREVIEW_DAYS = 90;
+const MS_PER_DAY = 86_400_000;
+
+/**
+ * How many of the pull requests opened in the last EXCLUSION_PREVIEW_DAYS days the exclusions in
+ * the form would leave out, beside how many are left out now; computed by the rule the recompute
+ * applies after saving (computeExcludedReason), so the preview is what saving does.
+ */
+async function buildExclusionPreview(
+  db: Db,
+  installationId: number,
+  settings: InstallationSettings,
+  now: Date,
+) {
+  const prs = await listExclusionInputs(
+    db,
+    installationId,
+    new Date(now.getTime() - EXCLUSION_PREVIEW_DAYS * MS_PER_DAY),
+  );
+  return {
+    total: prs.length,
+    excluded: prs.filter((pr) => computeExcludedReason(pr, settings) !== null).length,
+    excludedNow: prs.filter((pr) => pr.excludedReason !== null).length,
+    days: EXCLUSION_PREVIEW_DAYS,
   };
 }
 
@@ -95,7 +131,7 @@ async function buildPreview(db: Db, installationId: number, patterns: Installati
 export async function buildSettingsViewModel(
   db: Db,
   installation: Installation,
-  options: { form?: SettingsForm; errors?: SettingsErrors; preview?: InstallationSettings },
+  options: { form?: SettingsForm; errors?: SettingsErrors; preview?: InstallationSettings; now?: Date },
 ) {
   const stored = parseInstallationSettings(installation.settings);
   const form = options.form ?? formOf(stored);
@@ -121,6 +157,9 @@ export async function buildSettingsViewModel(
     workingTime: describeWorkingTime(stored),
     depthOptions,
     preview: options.preview ? await buildPreview(db, installation.id, options.preview) : null,
+    exclusionPreview: options.preview
+      ? await buildExclusionPreview(db, installation.id, options.preview, options.now ?? new Date())
+      : null,
     previewSize: PREVIEW_SIZE,
     actions: { save: base, preview: `${base}/preview` },
   };

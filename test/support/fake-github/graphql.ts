@@ -478,6 +478,13 @@ class Views {
       permalink: url,
       author: author === undefined ? null : this.actor(author),
       repository: () => (repo === undefined ? null : this.repo(repo)),
+      labels: (args: PageArgs) =>
+        connection(pr.labels, args, (name) => ({
+          __typename: "Label",
+          name,
+          color: "ededed",
+          isDefault: false,
+        })),
       commits: (args: PageArgs) =>
         connection(
           pr.commits.slice(0, MAX_PULL_REQUEST_COMMITS),

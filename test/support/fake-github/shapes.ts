@@ -248,7 +248,7 @@ export function pullJson(world: World, pr: PullRequest, urls: Urls, full: boolea
     assignees: [],
     requested_reviewers: [],
     requested_teams: [],
-    labels: [],
+    labels: pr.labels.map((name) => ({ name, color: "ededed", default: false, description: null })),
     milestone: null,
     draft: pr.isDraft,
     commits_url: `${url}/commits`,

@@ -23,7 +23,15 @@ export interface WebhookActions {
   repository: "renamed" | "transferred" | "archived" | "unarchived" | "deleted";
   organization: "member_added" | "member_removed";
   pull_request:
-    "opened" | "edited" | "closed" | "reopened" | "synchronize" | "ready_for_review" | "converted_to_draft";
+    | "opened"
+    | "edited"
+    | "closed"
+    | "reopened"
+    | "synchronize"
+    | "ready_for_review"
+    | "converted_to_draft"
+    | "labeled"
+    | "unlabeled";
   pull_request_review: "submitted" | "edited" | "dismissed";
   team: "created" | "deleted" | "edited";
   membership: "added" | "removed";
@@ -48,6 +56,8 @@ export interface WebhookRefs {
   repoIds?: number[];
   /** Passed through as `changes` (edited, renamed, transferred). */
   changes?: JsonObject;
+  /** labeled/unlabeled: the label added or removed (world.setLabel first, as GitHub changes it first). */
+  label?: string;
   /** synchronize: head shas before and after the push. */
   before?: string;
   after?: string;
@@ -210,6 +220,9 @@ class PayloadBuilder {
     const repo = this.repo(pr.repoId);
     const payload: JsonObject = { action, number: pr.number };
     if (action === "edited") payload["changes"] = this.refs.changes ?? {};
+    if (action === "labeled" || action === "unlabeled") {
+      payload["label"] = { name: this.refs.label ?? "", color: "ededed", default: false, description: null };
+    }
     payload["pull_request"] = pullJson(this.world, pr, this.urls, true);
     if (action === "synchronize") {
       payload["before"] = this.refs.before ?? pr.commits[pr.commits.length - 2]?.sha ?? "0".repeat(40);

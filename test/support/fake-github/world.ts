@@ -132,6 +132,8 @@ export interface PullRequestFields {
   additions: number;
   deletions: number;
   changedFiles: number;
+  /** Label names, in the order they were added (GitHub lists a pull request's labels so). */
+  labels?: string[];
 }
 
 export interface PullRequestData extends PullRequestFields {
@@ -174,6 +176,7 @@ export class PullRequest implements PullRequestData {
   additions: number;
   deletions: number;
   changedFiles: number;
+  labels: string[];
   timeline: TimelineEvent[];
   #lazy: LazyLists | null;
   #commits: Commit[] | null = null;
@@ -200,6 +203,7 @@ export class PullRequest implements PullRequestData {
     this.additions = data.additions;
     this.deletions = data.deletions;
     this.changedFiles = data.changedFiles;
+    this.labels = data.labels ?? [];
     this.timeline = timeline;
     this.#lazy = lazy;
   }
@@ -835,9 +839,24 @@ export class World {
         additions: input.additions ?? 10,
         deletions: input.deletions ?? 2,
         changedFiles: input.changedFiles ?? 1,
+        labels: input.labels ?? [],
       },
       null,
     );
+  }
+
+  /**
+   * Adds or removes a label as GitHub's UI or API does: the pull request's updated_at moves, and
+   * its labeled/unlabeled webhook carries the labels after the change (build it after this call).
+   */
+  setLabel(pullRequestId: number, name: string, present: boolean): PullRequest {
+    const pr = this.pullRequests.get(pullRequestId);
+    if (!pr) throw new Error(`no pull request ${pullRequestId}`);
+    const others = pr.labels.filter((label) => label.toLowerCase() !== name.toLowerCase());
+    pr.labels = present ? [...others, name] : others;
+    pr.updatedAt = this.nowIso();
+    this.version++;
+    return pr;
   }
 
   getPullRequest(id: number): PullRequest | undefined {

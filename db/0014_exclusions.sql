@@ -1,0 +1,3 @@
+ALTER TABLE "installations" ALTER COLUMN "settings" SET DEFAULT '{"timezone":"UTC","defaultSyncDepth":"30d","autoTrackNewRepos":true,"hotfixBranchPattern":"^(hotfix|hot-fix)[/-]","hotfixTitlePattern":"\\bhotfix\\b","revertTitlePattern":"","workDays":[1,2,3,4,5],"workStart":"09:00","workEnd":"18:00","holidays":[],"excludedLabels":["skip-metrics"],"excludedAuthors":[],"excludedHeadBranchPattern":"","excludedBaseBranchPattern":""}'::jsonb;--> statement-breakpoint
+ALTER TABLE "pull_requests" ADD COLUMN "labels" text[];--> statement-breakpoint
+ALTER TABLE "pull_requests" ADD COLUMN "excluded_reason" text;
