@@ -11,3 +11,4 @@ export * from "./sessions.js";
 export * from "./identity-matches.js";
 export * from "./sync-runs.js";
 export * from "./teams.js";
+export * from "./api-tokens.js";
