@@ -23,7 +23,7 @@ import { csvFilename, stringifyCsvBatches } from "../view-models/metrics-csv.js"
  */
 
 /** The query's shape; what the values mean (and the messages beside the fields) is resolveMetricsQuery's. */
-export const metricsQuery = query({
+export const metricsQueryShape = {
   range: text(100).optional(),
   from: text(100).optional(),
   to: text(100).optional(),
@@ -31,7 +31,8 @@ export const metricsQuery = query({
   team: text(100).optional(),
   bots: text(100).optional(),
   hours: text(100).optional(),
-});
+};
+export const metricsQuery = query(metricsQueryShape);
 
 /**
  * Rows per round trip of the export's cursor: large enough that the round trips cost little, small
