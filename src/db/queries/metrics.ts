@@ -154,9 +154,7 @@ export function selectPullRequestExport(
     sql`to_char(p.${sql.identifier(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
   const hours = (name: PullRequestValue) => sql`p.${countedColumn(name)}::text`;
   const query = dialect.sqlToQuery(sql`
-    select p.id::float8 as id, p.repo_id::float8 as "repoId", p.author_id::float8 as "authorId",
-           p.created_at::text as "createdAtExact",
-           p.repository, p.number, p.title, p.author_login as author, p.by_bot as "byBot", p.state, p.draft,
+    select p.repository, p.number, p.title, p.author_login as author, p.by_bot as "byBot", p.state, p.draft,
            ${iso("created_at")} as "createdAt", ${iso("ready_for_review_at")} as "readyForReviewAt",
            ${iso("first_commit_at")} as "firstCommitAt", ${iso("first_review_at")} as "firstReviewAt",
            ${iso("merged_at")} as "mergedAt", ${iso("closed_at")} as "closedAt",
@@ -170,7 +168,9 @@ export function selectPullRequestExport(
            ${hours("reviewPhaseWorkingHours")} as "reviewPhaseWorkingHours",
            p.additions, p.deletions, p.${countedColumn("sizeLines")} as "sizeLines",
            p.is_revert as "isRevert", p.revert_pattern_match as "revertPatternMatch", p.is_hotfix as "isHotfix",
-           author_teams.teams
+           author_teams.teams,
+           p.id::float8 as id, p.repo_id::float8 as "repoId", p.author_id::float8 as "authorId",
+           p.created_at::text as "createdAtExact"
     from ${countedPullRequests({ installationId, ...filter })} p
     left join ${teamsOfUsers(installationId)} author_teams on author_teams.user_id = p.author_id
     where ${anyEventBetween(Object.keys(EVENTS) as MetricEvent[], low, high)} ${after}
