@@ -27,7 +27,9 @@ export type Access =
   /** Anyone, signed in or not; a signed-in user's change must carry the session's CSRF token. */
   | "user"
   /** The admin of the installation the path names (`:installationId`); resolved before the handler. */
-  | "installation-admin";
+  | "installation-admin"
+  /** A read-API token (Authorization: Bearer) of the installation the path names; JSON answers. */
+  | "api-token";
 
 declare module "fastify" {
   interface FastifyContextConfig {

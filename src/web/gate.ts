@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, RouteOptions } from "fastify";
 import type { Installation, Session } from "../db/schema/index.js";
 import { RequestInputError } from "../errors.js";
+import { findInstallation } from "../db/queries/installations.js";
 import { confirmInstallation, type AccessDeps } from "./access.js";
+import { findApiToken } from "./api-token.js";
 import type { Access } from "./contract.js";
 import { asArray } from "./plugins/route-hooks.js";
 import { formExpired, message } from "./render.js";
@@ -36,12 +38,12 @@ declare module "fastify" {
   interface FastifyRequest {
     /** The installation of an "installation-admin" route; reading it elsewhere throws. */
     readonly installation: Installation;
-    /** The session of the admin who opened it. */
+    /** The session of the admin who opened it (not on an "api-token" route). */
     readonly admin: Session;
   }
 }
 
-const opened = new WeakMap<FastifyRequest, { installation: Installation; admin: Session }>();
+const opened = new WeakMap<FastifyRequest, { installation: Installation; admin: Session | null }>();
 
 function openedBy(request: FastifyRequest) {
   const access = opened.get(request);
@@ -75,7 +77,9 @@ export function installGate(app: FastifyInstance, deps: AccessDeps): void {
   });
   app.decorateRequest("admin", {
     getter(this: FastifyRequest) {
-      return openedBy(this).admin;
+      const { admin } = openedBy(this);
+      if (!admin) throw new Error(`${this.routeOptions.url} is opened by a token, not an admin`);
+      return admin;
     },
   });
 
@@ -100,10 +104,33 @@ export function installGate(app: FastifyInstance, deps: AccessDeps): void {
     opened.set(request, { installation, admin: session });
   };
 
+  /**
+   * A token of the read API: 401 without a valid one, 404 (as for an installation that does not
+   * exist) when the path names another installation than the token's.
+   */
+  const apiToken = async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header("cache-control", "no-store");
+    const token = await findApiToken(deps.database.db, request.headers.authorization, deps.now());
+    if (!token) {
+      return reply
+        .code(401)
+        .header("www-authenticate", 'Bearer realm="pr-pulse"')
+        .send({ error: "A valid API token is required: Authorization: Bearer <token>." });
+    }
+    const raw = (request.params as { installationId?: unknown }).installationId;
+    const installation =
+      raw === String(token.installationId)
+        ? await findInstallation(deps.database.db, token.installationId)
+        : undefined;
+    if (!installation || installation.deletedAt) return reply.code(404).send({ error: "Not found" });
+    opened.set(request, { installation, admin: null });
+  };
+
   const gates: Record<Access, ((request: FastifyRequest, reply: FastifyReply) => Promise<unknown>) | null> = {
     public: null,
     user,
     "installation-admin": installationAdmin,
+    "api-token": apiToken,
   };
 
   app.addHook("onRoute", (route: RouteOptions) => {

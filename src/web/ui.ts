@@ -9,6 +9,8 @@ import { fetchAppInfo, type AppInfo } from "../github/app-info.js";
 import type { GitHubClientFactory } from "../github/installation-client.js";
 import type { AccessDeps } from "./access.js";
 import { installGate } from "./gate.js";
+import { apiRoutes } from "./routes/api.js";
+import { apiTokenRoutes } from "./routes/api-tokens.js";
 import { authRoutes } from "./routes/auth.js";
 import { homeRoutes } from "./routes/home.js";
 import { memberRoutes } from "./routes/members.js";
@@ -77,4 +79,6 @@ export async function settingsUi(app: FastifyInstance, deps: UiDeps) {
   await app.register(webhookHealthRoutes, context);
   await app.register(metricsRoutes, context);
   await app.register(teamRoutes, context);
+  await app.register(apiTokenRoutes, context);
+  await app.register(apiRoutes, context);
 }

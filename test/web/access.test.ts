@@ -112,6 +112,9 @@ const routes: Route[] = [
   { method: "GET", path: `${base}/settings`, served: 200 },
   { method: "POST", path: `${base}/settings`, form: { timezone: "UTC" }, served: 400 },
   { method: "POST", path: `${base}/settings/preview`, form: { timezone: "UTC" }, served: 400 },
+  { method: "POST", path: `${base}/settings/api-tokens`, form: { name: "Grafana" }, served: 200 },
+  // No such token to revoke (:tokenId stands for 1): the settings page again, saying so.
+  { method: "POST", path: `${base}/settings/api-tokens/:tokenId/revoke`, served: 303 },
   { method: "GET", path: `${base}/members`, served: 200 },
   { method: "GET", path: `${base}/members/match`, query: `identity=${IDENTITY}`, served: 200 },
   {
@@ -125,6 +128,8 @@ const routes: Route[] = [
   { method: "GET", path: `${base}/webhooks/live`, served: 200 },
   { method: "GET", path: `${base}/metrics`, served: 200 },
   { method: "GET", path: `${base}/metrics.csv`, served: 200 },
+  { method: "GET", path: `${base}/metrics/live`, served: 200 },
+  { method: "GET", path: `${base}/metrics/repositories`, query: "repoName=acme", served: 200 },
   { method: "GET", path: `${base}/teams`, served: 200 },
   { method: "GET", path: `${base}/teams/:teamId`, served: 200 },
   { method: "GET", path: `${base}/people/:userId`, served: 200 },
@@ -138,7 +143,8 @@ function fill(text: string, o: Org): string {
     .replaceAll(":repoId", String(o.repoId))
     .replaceAll(":teamId", String(o.teamId))
     .replaceAll(":userId", String(o.admin.id))
-    .replaceAll(":memberUserId", String(o.member.id));
+    .replaceAll(":memberUserId", String(o.member.id))
+    .replaceAll(":tokenId", "1");
 }
 
 async function visit(browser: Browser, route: Route, o: Org, csrf?: string) {

@@ -8,6 +8,10 @@ import { readCsvAsSpreadsheet } from "../support/csv.js";
 
 function row(title: string): PullRequestExportRow {
   return {
+    id: 70,
+    repoId: 1,
+    authorId: 5,
+    createdAtExact: "2024-02-19 09:00:00+00",
     repository: "acme/api",
     number: 7,
     title,

@@ -115,6 +115,10 @@ export async function summarizeRange<Name extends PercentileFigure = PercentileF
 
 /** One pull request of a CSV export: numbers and times as Postgres prints them. */
 export interface PullRequestExportRow {
+  /** GitHub's ids of the pull request, its repository and its author (null: a deleted account). */
+  id: number;
+  repoId: number;
+  authorId: number | null;
   repository: string;
   number: number;
   title: string;
@@ -150,6 +154,14 @@ export interface PullRequestExportRow {
   teams: string | null;
   /** Why the installation's exclusions leave it out (only with includeExcluded); null: it counts. */
   excludedReason: string | null;
+  /** created_at exactly (microseconds and offset), as Postgres prints it: where a page ends. */
+  createdAtExact: string;
+}
+
+/** A page of the export, in its order (created_at, id): the rows after a row's key, at most `limit`. */
+export interface PullRequestPage {
+  after: { createdAtExact: string; id: number } | undefined;
+  limit: number;
 }
 
 /**
@@ -162,8 +174,13 @@ export function selectPullRequestExport(
   client: Sql,
   installationId: number,
   filter: RangeFilter,
+  page?: PullRequestPage,
 ): PendingQuery<PullRequestExportRow[]> {
   const { low, high } = rangeBounds(filter);
+  const after = page?.after
+    ? sql`and (p.created_at, p.id) > (${page.after.createdAtExact}::timestamptz, ${page.after.id}::bigint)`
+    : sql``;
+  const limit = page ? sql`limit ${page.limit}` : sql``;
   // Formatted here: the drizzle driver that shares this client leaves timestamps as Postgres's text.
   const iso = (column: string) =>
     sql`to_char(p.${sql.identifier(column)} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"')`;
@@ -183,11 +200,13 @@ export function selectPullRequestExport(
            ${hours("reviewPhaseWorkingHours")} as "reviewPhaseWorkingHours",
            p.additions, p.deletions, p.${countedColumn("sizeLines")} as "sizeLines",
            p.is_revert as "isRevert", p.revert_pattern_match as "revertPatternMatch", p.is_hotfix as "isHotfix",
-           author_teams.teams, p.excluded_reason as "excludedReason"
+           author_teams.teams, p.excluded_reason as "excludedReason",
+           p.id::float8 as id, p.repo_id::float8 as "repoId", p.author_id::float8 as "authorId",
+           p.created_at::text as "createdAtExact"
     from ${countedPullRequests({ installationId, ...filter })} p
     left join ${teamsOfUsers(installationId)} author_teams on author_teams.user_id = p.author_id
-    where ${anyEventBetween(Object.keys(EVENTS) as MetricEvent[], low, high)}
-    order by p.created_at, p.id`);
+    where ${anyEventBetween(Object.keys(EVENTS) as MetricEvent[], low, high)} ${after}
+    order by p.created_at, p.id ${limit}`);
   return client.unsafe<PullRequestExportRow[]>(query.sql, query.params as ParameterOrJSON<never>[]);
 }
 

@@ -12,3 +12,4 @@ export * from "./identity-matches.js";
 export * from "./sync-runs.js";
 export * from "./teams.js";
 export * from "./commit-author-counts.js";
+export * from "./api-tokens.js";

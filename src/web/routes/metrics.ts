@@ -25,7 +25,7 @@ import { csvFilename, stringifyCsvBatches } from "../view-models/metrics-csv.js"
  */
 
 /** The query's shape; what the values mean (and the messages beside the fields) is resolveMetricsQuery's. */
-const metricsFields = {
+export const metricsQueryShape = {
   range: text(100).optional(),
   from: text(100).optional(),
   to: text(100).optional(),
@@ -35,13 +35,13 @@ const metricsFields = {
   hours: text(100).optional(),
   repoName: text(100).optional(),
 };
-export const metricsQuery = query(metricsFields);
+export const metricsQuery = query(metricsQueryShape);
 
 const EXCLUDED_MESSAGE =
   'excluded: leave it out, or "include" to list the pull requests the exclusions leave out, with why.';
 /** The export's query: the page's, and whether it lists excluded pull requests too. */
 export const metricsCsvQuery = query({
-  ...metricsFields,
+  ...metricsQueryShape,
   excluded: z.enum(["", "include"], { error: EXCLUDED_MESSAGE }).optional(),
 });
 

@@ -9,6 +9,7 @@ import {
 } from "../../metrics/pull-request.js";
 import { timeZones } from "../../metrics/weeks.js";
 import { parseInstallationSettings, type InstallationSettings } from "../../settings.js";
+import { buildApiTokensView } from "./api-tokens.js";
 import { depthOptions, installationHeader, installationPath } from "./installation.js";
 import { describeWorkingTime } from "./working-time.js";
 
@@ -131,7 +132,14 @@ async function buildPreview(db: Db, installationId: number, patterns: Installati
 export async function buildSettingsViewModel(
   db: Db,
   installation: Installation,
-  options: { form?: SettingsForm; errors?: SettingsErrors; preview?: InstallationSettings; now?: Date },
+  options: {
+    form?: SettingsForm;
+    errors?: SettingsErrors;
+    preview?: InstallationSettings;
+    /** A token just created: shown once, on this page only. */
+    createdToken?: { name: string; token: string };
+    now?: Date;
+  },
 ) {
   const stored = parseInstallationSettings(installation.settings);
   const form = options.form ?? formOf(stored);
@@ -162,5 +170,6 @@ export async function buildSettingsViewModel(
       : null,
     previewSize: PREVIEW_SIZE,
     actions: { save: base, preview: `${base}/preview` },
+    apiTokens: await buildApiTokensView(db, installation.id, base, options.createdToken),
   };
 }
