@@ -417,6 +417,24 @@ export async function listUnfinishedBackfills(db: Db, installationId: number): P
   return rows.map((row) => row.id);
 }
 
+/**
+ * Tracked repositories whose first backfill is queued or running and has not brought in its first
+ * window yet (nothing backfilled): no repository of the installation goes deeper while any is left.
+ */
+export async function listFirstWindowsPending(db: Db, installationId: number): Promise<Repository[]> {
+  return db
+    .select()
+    .from(repositories)
+    .where(
+      and(
+        trackedOf(installationId),
+        isNull(repositories.backfilledSince),
+        inArray(repositories.syncStatus, ["queued", "syncing", "paused_rate_limited"]),
+      ),
+    )
+    .orderBy(repositories.id);
+}
+
 /** Tracked repositories of installed installations, counted by sync status (for the metrics). */
 export async function countRepositoriesBySyncStatus(db: Db): Promise<{ status: string; count: number }[]> {
   const installed = db
