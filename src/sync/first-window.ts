@@ -34,11 +34,16 @@ const REPOSITORIES_PER_QUERY = 100;
  */
 const REQUESTS_PER_PR = 3;
 /**
- * GitHub divides a query's requests by 100 and rounds to points: 449 requests cost 4. A query this
- * size lists up to ~150 pull requests with their reviews and commits, the weight of a page GitHub
- * answers in time (a 100-PR page is 301 requests).
+ * The most requests one query packs: 949 cost 9 points and list up to ~300 pull requests with their
+ * reviews and commits. Bigger queries risk GitHub's timeout; a failed one leaves its repositories
+ * to page alone.
  */
-const MAX_REQUESTS_PER_QUERY = 449;
+const MAX_REQUESTS_PER_QUERY = 949;
+
+/** GitHub's formula: requests divided by 100 and rounded, at least 1. */
+const pointsOf = (requests: number) => Math.max(1, Math.round(requests / 100));
+/** Requests of a query listing `repos` first pages of `size` pull requests. */
+const requestsOf = (repos: number, size: number) => repos * (1 + REQUESTS_PER_PR * size);
 
 export interface FirstPage {
   repo: Repository;
@@ -117,18 +122,17 @@ export async function sizeFirstPages(ctx: SyncContext, repos: Repository[]): Pro
 
 /**
  * First pages packed into queries: smallest first, so each query's page size (its largest
- * window's) fits its other repositories closely, and as many repositories a query as its cost
- * allows.
+ * window's) fits its other repositories closely. A repository joins the query unless that makes it
+ * too big, or costs more than a query of its own would (GitHub rounds each query's cost).
  */
 export function packFirstPages(pages: FirstPage[]): FirstPage[][] {
   const queries: FirstPage[][] = [];
   let current: FirstPage[] = [];
   for (const page of [...pages].sort((a, b) => a.size - b.size)) {
-    const requests = (current.length + 1) * (1 + REQUESTS_PER_PR * page.size);
-    if (
-      current.length > 0 &&
-      (requests > MAX_REQUESTS_PER_QUERY || current.length >= REPOSITORIES_PER_QUERY)
-    ) {
+    const joined = requestsOf(current.length + 1, page.size);
+    const apart = pointsOf(requestsOf(current.length, page.size)) + pointsOf(requestsOf(1, page.size));
+    const full = joined > MAX_REQUESTS_PER_QUERY || current.length >= REPOSITORIES_PER_QUERY;
+    if (current.length > 0 && (full || pointsOf(joined) > apart)) {
       queries.push(current);
       current = [];
     }
