@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { buildStillArriving } from "./still-arriving.js";
 import type { Db } from "../../db/client.js";
 import { listTrackedRepositoryNames, summarizeRange, type RangeSummary } from "../../db/queries/metrics.js";
 import { findInstallationRepositories } from "../../db/queries/repositories.js";
@@ -568,6 +569,7 @@ export async function buildMetricsViewModel(
       weekCount: weeks.length,
       csvHref: metricsHref(installation.id, query, ".csv"),
       dataAsOf: timeView(dataAsOf),
+      stillArriving: await buildStillArriving(db, installation.id),
       pending:
         pendingWeeks === 0
           ? null
