@@ -69,6 +69,8 @@ const envSchema = z.object({
   RATE_LIMIT_RESERVE_PERCENT: integer(10),
   /** Concurrent GitHub sync jobs per installation, across every process. */
   SYNC_CONCURRENCY_PER_INSTALLATION: integer(2),
+  /** Days of every repository's history a first backfill brings in before any goes deeper; 0: off. */
+  BACKFILL_FIRST_WINDOW_DAYS: integer(30),
   /** Concurrent webhook-processing workers per process. */
   WEBHOOK_WORKER_CONCURRENCY: integer(8),
   /** Deliveries a webhook worker takes per fetch; 1 makes it wait its polling interval between jobs. */
@@ -167,6 +169,7 @@ export interface Config {
   webhookBodyLimit: number;
   rateLimitReservePercent: number;
   syncConcurrencyPerInstallation: number;
+  backfillFirstWindowDays: number;
   webhookWorkerConcurrency: number;
   webhookBatchSize: number;
   sessionSecret: string;
@@ -275,6 +278,7 @@ export function loadConfig(
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT_BYTES,
     rateLimitReservePercent: Math.min(e.RATE_LIMIT_RESERVE_PERCENT, 90),
     syncConcurrencyPerInstallation: Math.max(1, e.SYNC_CONCURRENCY_PER_INSTALLATION),
+    backfillFirstWindowDays: e.BACKFILL_FIRST_WINDOW_DAYS,
     webhookWorkerConcurrency: Math.max(1, e.WEBHOOK_WORKER_CONCURRENCY),
     webhookBatchSize: Math.min(100, Math.max(1, e.WEBHOOK_BATCH_SIZE)),
     sessionSecret: e.SESSION_SECRET ?? randomBytes(32).toString("hex"),

@@ -33,7 +33,12 @@ export function wrap(sql: Sql): RootDb {
 }
 
 /** Advisory lock namespaces (the first key of Postgres's two-key form). */
-export const LOCK_NAMESPACE = { backfill: 727_100, weeklyMetrics: 727_101, recompute: 727_102 } as const;
+export const LOCK_NAMESPACE = {
+  backfill: 727_100,
+  weeklyMetrics: 727_101,
+  recompute: 727_102,
+  firstWindows: 727_103,
+} as const;
 
 /**
  * Runs `work` holding a session advisory lock, taken on a connection reserved for it: a crashed

@@ -22,8 +22,12 @@ import type {
   RateLimitFieldsFragment,
   RepositoriesChangedQuery,
   RepositoriesChangedQueryVariables,
+  RepositoriesFirstPagesQuery,
+  RepositoriesFirstPagesQueryVariables,
   RepositoryPullRequestsQuery,
   RepositoryPullRequestsQueryVariables,
+  RepositoryWindowSizesQuery,
+  RepositoryWindowSizesQueryVariables,
   ReviewFieldsFragment,
   TeamFieldsFragment,
   TeamMemberConnectionFieldsFragment,
@@ -50,6 +54,8 @@ export interface Queries {
   "pull-requests-by-id": [PullRequestsByIdQuery, PullRequestsByIdQueryVariables];
   "organization-teams": [OrganizationTeamsQuery, OrganizationTeamsQueryVariables];
   "team-members": [TeamMembersQuery, TeamMembersQueryVariables];
+  "repository-window-sizes": [RepositoryWindowSizesQuery, RepositoryWindowSizesQueryVariables];
+  "repositories-first-pages": [RepositoriesFirstPagesQuery, RepositoriesFirstPagesQueryVariables];
 }
 export type QueryName = keyof Queries;
 export type QueryResult<N extends QueryName> = Queries[N][0];
@@ -66,6 +72,8 @@ const names: Record<QueryName, true> = {
   "pull-requests-by-id": true,
   "organization-teams": true,
   "team-members": true,
+  "repository-window-sizes": true,
+  "repositories-first-pages": true,
 };
 export const queryNames = Object.keys(names) as QueryName[];
 

@@ -5,7 +5,12 @@ import type { Repository } from "../db/schema/index.js";
 import type { GqlPullRequest } from "../github/queries.js";
 import { enqueue, enqueueMany } from "../queue/boss.js";
 import { syncDepthToDays, type SyncDepth } from "../settings.js";
-import { completePullRequests, fetchPullRequestPage, storePullRequests } from "./pull-requests.js";
+import {
+  completePullRequests,
+  fetchPullRequestPage,
+  storePullRequests,
+  type PullRequestPage,
+} from "./pull-requests.js";
 import type { SyncContext } from "./sync-context.js";
 import { settledBefore } from "./watermark.js";
 
@@ -34,7 +39,41 @@ export function isBackfillCovered(backfilledSince: Date | null, cutoff: Date | n
   return cutoff !== null && backfilledSince.getTime() <= cutoff.getTime();
 }
 
+/** True when the repository's backfill is complete and reaches as deep as its depth asks. */
+export function isBackfillDone(
+  repo: Pick<Repository, "syncStatus" | "syncDepth" | "backfilledSince">,
+  defaultDepth: Repository["syncDepth"],
+  now: Date,
+): boolean {
+  return (
+    repo.syncStatus === "complete" &&
+    isBackfillCovered(repo.backfilledSince, backfillCutoff(repo, defaultDepth, now))
+  );
+}
+
 export type BackfillStep = "more" | "done";
+
+/**
+ * Days every repository's first backfill brings in before any repository of the installation goes
+ * deeper: the metrics page needs recent weeks of every repository sooner than years of one.
+ */
+export const FIRST_WINDOW_DAYS = 30;
+
+/**
+ * The start of the first window while the repository's first backfill has not reached it and its
+ * depth reaches further back; null when there is no first window to wait for (`windowDays` 0 turns
+ * it off).
+ */
+export function firstWindowStart(
+  repo: Pick<Repository, "backfilledSince">,
+  cutoff: Date | null,
+  now: Date,
+  windowDays: number,
+): Date | null {
+  if (windowDays <= 0 || repo.backfilledSince !== null) return null;
+  const start = new Date(now.getTime() - windowDays * DAY_MS);
+  return cutoff !== null && cutoff >= start ? null : start;
+}
 
 /**
  * One page of a repository's backfill, newest pull requests first (by creation), with every
@@ -57,25 +96,43 @@ export async function backfillPage(ctx: SyncContext, repo: Repository): Promise<
     }
     return "done";
   }
-
-  // 1. Fetch a page (below the rate-limit reserve this pauses instead).
-  const after = repo.backfillCursor;
+  // Below the rate-limit reserve this pauses instead.
   const page = await fetchPullRequestPage(ctx, repo, {
-    after,
+    after: repo.backfillCursor,
     orderBy: "CREATED_AT",
     pageSize: repo.pageSize,
   });
+  return storeBackfillPage(ctx, repo, page, now);
+}
 
-  // 2. Keep the pull requests inside the window that an earlier, shallower pass did not store
-  //    (a deeper pass starts again at the page that crossed the old cutoff), and follow their
-  //    long review/commit lists.
+/**
+ * Stores a fetched backfill page of `repo` (asked after its saved cursor) and its progress:
+ *
+ *   1. keep the pull requests inside the window that an earlier, shallower pass did not store (a
+ *      deeper pass starts again at the page that crossed the old cutoff), and follow their long
+ *      review/commit lists;
+ *   2. store rows, progress and cursor together; each pull request is counted once. The page that
+ *      crosses the first window marks the history down to its oldest pull request as backfilled,
+ *      which tells the installation's other repositories this one may go deeper.
+ */
+export async function storeBackfillPage(
+  ctx: SyncContext,
+  repo: Repository,
+  page: PullRequestPage,
+  now: Date,
+): Promise<BackfillStep> {
+  const cutoff = backfillCutoff(repo, ctx.settings.defaultSyncDepth, now);
+  const after = repo.backfillCursor;
   const inWindow = cutoff ? page.nodes.filter((pr) => new Date(pr.createdAt) >= cutoff) : page.nodes;
   const reachedCutoff = inWindow.length < page.nodes.length;
   const missing = inWindow.filter((pr) => !isStoredByEarlierPass(repo, pr));
   const snapshots = await completePullRequests(ctx.client, missing);
 
-  // 3. Store rows, progress and cursor together; each pull request is counted once.
   const finished = reachedCutoff || !page.hasNextPage;
+  const windowStart = firstWindowStart(repo, cutoff, now, ctx.firstWindowDays ?? FIRST_WINDOW_DAYS);
+  const oldest = page.nodes.at(-1);
+  const firstWindowIn =
+    windowStart !== null && oldest !== undefined && new Date(oldest.createdAt) < windowStart;
   const prsDone = repo.prsDone + missing.length;
   await withTransaction(ctx.database, async (db) => {
     await storePullRequests(db, ctx, repo.id, snapshots, { now });
@@ -97,11 +154,16 @@ export async function backfillPage(ctx: SyncContext, repo: Repository): Promise<
             lastError: null,
             lastErrorCode: null,
           }
-        : { backfillCursor: page.endCursor, syncStatus: "syncing" }),
+        : {
+            backfillCursor: page.endCursor,
+            syncStatus: "syncing",
+            // Pages come newest first: everything created since the oldest one is stored.
+            ...(firstWindowIn ? { backfilledSince: new Date(oldest.createdAt) } : {}),
+          }),
     });
   });
   ctx.log.debug(
-    { repo: repo.fullName, fetched: page.nodes.length, stored: missing.length, finished },
+    { repo: repo.fullName, fetched: page.nodes.length, stored: missing.length, finished, firstWindowIn },
     "backfill page",
   );
   if (finished && repo.syncStartedAt) {

@@ -74,6 +74,18 @@ export async function fetchPullRequestPage(
   if (!connection) {
     throw new ObjectNotFoundError(`repository ${repo.fullName} is not visible to the installation`);
   }
+  return pageOf(connection, nextPageSize);
+}
+
+/** A page of pull requests as a connection of any query that lists them answered it. */
+export function pageOf(
+  connection: {
+    totalCount: number;
+    pageInfo: { hasNextPage: boolean; endCursor?: string | null };
+    nodes?: (GqlPullRequest | null)[] | null;
+  },
+  nextPageSize: number,
+): PullRequestPage {
   return {
     nodes: (connection.nodes ?? []).filter(present),
     totalCount: connection.totalCount,

@@ -17,4 +17,6 @@ export interface SyncContext {
   /** Share of the hourly budget left to webhook-driven work, in percent. */
   reservePercent: number;
   metrics?: AppMetrics | undefined;
+  /** Days of every repository's history before any goes deeper (FIRST_WINDOW_DAYS when unset; 0: off). */
+  firstWindowDays?: number | undefined;
 }

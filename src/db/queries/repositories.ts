@@ -417,6 +417,48 @@ export async function listUnfinishedBackfills(db: Db, installationId: number): P
   return rows.map((row) => row.id);
 }
 
+/**
+ * Tracked repositories whose first backfill is queued or running and has not brought in its first
+ * window yet (nothing backfilled): no repository of the installation goes deeper while any is left.
+ */
+export async function listFirstWindowsPending(db: Db, installationId: number): Promise<Repository[]> {
+  return db
+    .select()
+    .from(repositories)
+    .where(
+      and(
+        trackedOf(installationId),
+        isNull(repositories.backfilledSince),
+        inArray(repositories.syncStatus, ["queued", "syncing", "paused_rate_limited"]),
+      ),
+    )
+    .orderBy(repositories.id);
+}
+
+/**
+ * What the installation's backfills still bring: tracked repositories, those whose first window is
+ * not in yet, and those in with it that are still going deeper.
+ */
+export async function countStillArriving(
+  db: Db,
+  installationId: number,
+): Promise<{ repositories: number; firstWindows: number; deeper: number }> {
+  const running = sql`${repositories.syncStatus} in ('queued', 'syncing', 'paused_rate_limited')`;
+  const [row] = await db
+    .select({
+      repositories: count(),
+      firstWindows: sql<number>`count(*) filter (where ${running} and ${repositories.backfilledSince} is null)::int`,
+      deeper: sql<number>`count(*) filter (where ${running} and ${repositories.backfilledSince} is not null)::int`,
+    })
+    .from(repositories)
+    .where(trackedOf(installationId));
+  return {
+    repositories: row?.repositories ?? 0,
+    firstWindows: row?.firstWindows ?? 0,
+    deeper: row?.deeper ?? 0,
+  };
+}
+
 /** Tracked repositories of installed installations, counted by sync status (for the metrics). */
 export async function countRepositoriesBySyncStatus(db: Db): Promise<{ status: string; count: number }[]> {
   const installed = db

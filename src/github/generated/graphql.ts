@@ -210,6 +210,32 @@ export type RepositoriesChangedQuery = { rateLimit: { cost: number, remaining: n
     | Record<PropertyKey, never>
    | null> };
 
+export type RepositoriesFirstPagesQueryVariables = Exact<{
+  ids: Array<string | number> | string | number;
+  first: number;
+}>;
+
+
+export type RepositoriesFirstPagesQuery = { rateLimit: { cost: number, remaining: number, resetAt: string, limit: number } | null, nodes: Array<
+    | { id: string, pullRequests: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, fullDatabaseId: string | null, number: number, title: string, body: string, state: PullRequestState, isDraft: boolean, createdAt: string, updatedAt: string, closedAt: string | null, mergedAt: string | null, headRefName: string, baseRefName: string, additions: number, deletions: number, changedFiles: number, author:
+            | { __typename: 'Bot', databaseId: number | null, login: string }
+            | { __typename: 'EnterpriseUserAccount', login: string }
+            | { __typename: 'Mannequin', databaseId: number | null, login: string }
+            | { __typename: 'Organization', login: string }
+            | { __typename: 'User', databaseId: number | null, login: string }
+           | null, timelineItems: { nodes: Array<
+              | { createdAt: string }
+              | Record<PropertyKey, never>
+             | null> | null }, reviews: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ fullDatabaseId: string | null, state: PullRequestReviewState, submittedAt: string | null, author:
+                | { __typename: 'Bot', databaseId: number | null, login: string }
+                | { __typename: 'EnterpriseUserAccount', login: string }
+                | { __typename: 'Mannequin', databaseId: number | null, login: string }
+                | { __typename: 'Organization', login: string }
+                | { __typename: 'User', databaseId: number | null, login: string }
+               | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null }, labels: { nodes: Array<{ name: string } | null> | null } | null } | null> | null } }
+    | Record<PropertyKey, never>
+   | null> };
+
 export type RepositoryPullRequestsQueryVariables = Exact<{
   repoId: string | number;
   first: number;
@@ -237,6 +263,17 @@ export type RepositoryPullRequestsQuery = { rateLimit: { cost: number, remaining
                | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null }, labels: { nodes: Array<{ name: string } | null> | null } | null } | null> | null } }
     | Record<PropertyKey, never>
    | null };
+
+export type RepositoryWindowSizesQueryVariables = Exact<{
+  ids: Array<string | number> | string | number;
+  first: number;
+}>;
+
+
+export type RepositoryWindowSizesQuery = { rateLimit: { cost: number, remaining: number, resetAt: string, limit: number } | null, nodes: Array<
+    | { id: string, pullRequests: { totalCount: number, nodes: Array<{ createdAt: string } | null> | null } }
+    | Record<PropertyKey, never>
+   | null> };
 
 export type TeamMembersQueryVariables = Exact<{
   login: string;

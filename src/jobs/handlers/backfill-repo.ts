@@ -1,12 +1,13 @@
-import { LOCK_NAMESPACE, withAdvisoryLock } from "../../db/client.js";
-import { findRepository, updateRepository } from "../../db/queries/repositories.js";
+import { inTurn, LOCK_NAMESPACE, withAdvisoryLock } from "../../db/client.js";
+import { findRepository, listFirstWindowsPending, updateRepository } from "../../db/queries/repositories.js";
 import { CursorError } from "../../errors.js";
 import { notifyIfFirstBackfillComplete } from "../../notify/first-backfill.js";
 import { enqueue } from "../../queue/boss.js";
 import type { JobData } from "../../queue/catalog.js";
 import { explainRepositoryAccessError } from "../../sync/access.js";
-import { backfillPage, type BackfillStep } from "../../sync/backfill.js";
+import { backfillPage, isBackfillDone, type BackfillStep } from "../../sync/backfill.js";
 import { recordSyncFailure } from "../../sync/failures.js";
+import { backfillFirstWindows } from "../../sync/first-window.js";
 import type { SyncContext } from "../../sync/sync-context.js";
 import type { JobContext, JobDeps, JobOutput } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
@@ -56,6 +57,26 @@ async function queueRequestedDelta(deps: JobDeps, data: JobData<"backfillRepo">)
   await enqueue(deps.boss, "deltaSync", { installationId: data.installationId, repoIds: [data.repoId] });
 }
 
+/**
+ * Before any page of any repository: every repository of the installation still waiting for its
+ * first window gets it, in one step for the installation (sync/first-window.ts). The other
+ * backfill jobs of the installation wait their turn here, so their slots' share of GitHub goes to
+ * this step: it runs that many queries at once. True when the step ran.
+ */
+async function workFirstWindows(deps: JobDeps, ctx: SyncContext, until: number): Promise<boolean> {
+  if (!deps.config.backfillFirstWindowDays) return false;
+  const db = deps.database.db;
+  if ((await listFirstWindowsPending(db, ctx.installationId)).length === 0) return false;
+  await inTurn(deps.database, LOCK_NAMESPACE.firstWindows, String(ctx.installationId), () =>
+    backfillFirstWindows(ctx, {
+      parallel: deps.config.syncConcurrencyPerInstallation,
+      stopping: deps.stopping,
+      until,
+    }),
+  );
+  return true;
+}
+
 async function workSlice(
   deps: JobDeps,
   ctx: SyncContext,
@@ -67,10 +88,19 @@ async function workSlice(
   let step: BackfillStep = "more";
   // A stopping process ends the slice at the next page: the continuation runs on another worker.
   while (step === "more" && Date.now() < sliceEnd && !deps.stopping?.aborted) {
-    const repo = await findRepository(db, data.repoId);
+    let repo = await findRepository(db, data.repoId);
     if (!repo || !repo.tracked || repo.removedAt || repo.installationId !== data.installationId) {
       return "stopped";
     }
+    try {
+      if (await workFirstWindows(deps, ctx, sliceEnd)) repo = (await findRepository(db, data.repoId)) ?? repo;
+    } catch (error) {
+      const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log, now: deps.now() });
+      if (outcome === "failed") return "stopped";
+      throw error;
+    }
+    // The first windows step may have fetched this repository's whole backfill.
+    if (isBackfillDone(repo, ctx.settings.defaultSyncDepth, ctx.now())) return "done";
     if (repo.syncStatus !== "syncing") {
       // A new run (first backfill, or a deeper depth after one completed) or one resuming after a
       // pause: the ETA counts only this run's pull requests and the time it was not paused.

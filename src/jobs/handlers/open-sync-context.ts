@@ -32,6 +32,7 @@ export async function openSyncContext(
       now: deps.now,
       reservePercent: deps.config.rateLimitReservePercent,
       metrics: deps.metrics,
+      firstWindowDays: deps.config.backfillFirstWindowDays,
     },
   };
 }

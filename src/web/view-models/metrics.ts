@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { buildStillArriving } from "./still-arriving.js";
 import type { Db } from "../../db/client.js";
 import {
   findTrackedRepositoryName,
@@ -666,6 +667,7 @@ export async function buildMetricsViewModel(
       live,
       phases: phases.range,
       size: buildSizeView(insight.sizes, hoursFormat, unit),
+      stillArriving: await buildStillArriving(db, installation.id),
       pending:
         pendingWeeks === 0
           ? null

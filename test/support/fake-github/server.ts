@@ -49,6 +49,8 @@ export interface FakeGitHubStats {
    * installation id: what GitHub sees of a client's per-installation concurrency.
    */
   maxInFlightByInstallation: Record<string, number>;
+  /** Each GraphQL query answered, in order, by operation name with the points it cost. */
+  operations: { name: string; cost: number }[];
 }
 
 export interface FakeGitHub {
@@ -86,6 +88,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     graphqlPoints: 0,
     byRoute: {},
     maxInFlightByInstallation: {},
+    operations: [],
   };
   const inFlight = new Map<number, number>();
   const oauth = new FakeOAuth(world);
@@ -146,6 +149,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       }
       const outcome = await executeGraphql({ world, urls, installationId: installation, limiter }, request);
       stats.graphqlPoints += outcome.cost;
+      stats.operations.push({ name: operationName(request), cost: outcome.cost });
       const timeout = faults.timeoutFor(outcome.nodes);
       if (timeout !== null) {
         await sleep(timeout.delayMs);
@@ -228,12 +232,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         stats.graphqlPoints = 0;
         stats.byRoute = {};
         stats.maxInFlightByInstallation = {};
+        stats.operations = [];
       },
       snapshot() {
         return {
           ...stats,
           byRoute: { ...stats.byRoute },
           maxInFlightByInstallation: { ...stats.maxInFlightByInstallation },
+          operations: [...stats.operations],
         };
       },
     },
@@ -307,4 +313,10 @@ function baseHeaders(): Record<string, string> {
     "x-github-media-type": "github.v3; format=json",
     "x-github-enterprise-version": GHES_VERSION,
   };
+}
+
+/** The query's operation name, as the App's named queries spell it. */
+function operationName(request: GraphqlRequest): string {
+  const query = typeof request.query === "string" ? request.query : "";
+  return /^\s*(?:query|mutation)\s+(\w+)/m.exec(query)?.[1] ?? "anonymous";
 }

@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, expect, it } from "@jest/globals";
+import { eq } from "drizzle-orm";
+import * as schema from "../../src/db/schema/index.js";
+import { defaultInstallationSettings } from "../../src/settings.js";
+import { APP_ID } from "../support/app.js";
+import { deliverInstallationCreated } from "../support/delivery-stream.js";
+import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
+import { readStoredAndTruth } from "../support/github-truth.js";
+import { useTestApp } from "../support/harness.js";
+
+// Issue 14 §3: a first backfill brings every repository's last 30 days before any repository goes
+// deeper, the small windows packed many a query. The order and the points are the fake GitHub's
+// own record of the queries it answered; what is stored is compared with its truth.
+
+let github: FakeGitHub;
+
+beforeAll(async () => {
+  github = await startFakeGitHub({ seed: 14 });
+  github.world.setNow(new Date());
+});
+const t = useTestApp(() => ({
+  env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
+  now: () => github.world.now(),
+}));
+afterAll(async () => {
+  await github.close();
+});
+
+const DAY = 86_400_000;
+const INSTALLATION_ID = 7100;
+const WINDOW_QUERIES = new Set(["RepositoryWindowSizes", "RepositoriesFirstPages"]);
+
+/** installation.created of an org whose default depth is the full history, drained. */
+async function installDeep(): Promise<{ repoIds: number[]; operations: { name: string; cost: number }[] }> {
+  // Set before GitHub tells the app about the installation (upsertInstallation keeps settings):
+  // every repository has history beyond its first window.
+  await t.database.db.insert(schema.installations).values({
+    id: INSTALLATION_ID,
+    accountId: 0,
+    accountLogin: `org${INSTALLATION_ID}`,
+    accountType: "Organization",
+    settings: { ...defaultInstallationSettings, defaultSyncDepth: "full" },
+  });
+  const seeded = github.world.seedOrg({
+    login: `org${INSTALLATION_ID}`,
+    repos: 8,
+    prsPerRepo: 120,
+    members: 5,
+    reviewsPerPr: [0, 3],
+    commitsPerPr: [1, 4],
+    spanDays: 150,
+    longLists: false,
+    installationId: INSTALLATION_ID,
+    appId: Number(APP_ID),
+  });
+  github.stats.reset();
+  await deliverInstallationCreated(t.app, github.world, INSTALLATION_ID);
+  await t.app.drain(undefined, 120_000);
+  return { repoIds: seeded.repos.map((repo) => repo.id), operations: github.stats.snapshot().operations };
+}
+
+it("brings every repository's last 30 days first, packed, then the whole history exactly", async () => {
+  const { repoIds, operations } = await installDeep();
+
+  // 1. Everything stored as GitHub has it, every repository complete.
+  const { stored, truth } = await readStoredAndTruth(t.database, github.world, repoIds);
+  expect(stored).toEqual(truth);
+  const rows = await t.database.db
+    .select({ status: schema.repositories.syncStatus })
+    .from(schema.repositories)
+    .where(eq(schema.repositories.installationId, INSTALLATION_ID));
+  expect(rows.map((row) => row.status)).toEqual(repoIds.map(() => "complete"));
+
+  // 2. One count, then the windows, before any page of deeper history.
+  const names = operations.map((operation) => operation.name);
+  const lastWindow = names.findLastIndex((name) => WINDOW_QUERIES.has(name));
+  const firstDeeper = names.indexOf("RepositoryPullRequests");
+  expect(names.filter((name) => name === "RepositoryWindowSizes")).toHaveLength(1);
+  expect(names).toContain("RepositoriesFirstPages");
+  expect(firstDeeper).toBeGreaterThan(lastWindow);
+
+  // 3. The windows' points, counted by the fake: a 50-PR first page a repository (today's way)
+  //    costs 2 points each, 16 here for ~180 pull requests (0.09 each). Sized to the windows and
+  //    packed they cost one counting point and about one point a repository (labels, read for the
+  //    exclusions, are a fourth connection per pull request: 10 points here, 9 without them).
+  const since = github.world.now().getTime() - 30 * DAY;
+  const windowPrs = repoIds
+    .flatMap((id) => github.world.listPullRequests(id))
+    .filter((pr) => since <= new Date(pr.createdAt).getTime()).length;
+  const points = operations
+    .filter((operation) => WINDOW_QUERIES.has(operation.name))
+    .reduce((sum, operation) => sum + operation.cost, 0);
+  expect(windowPrs).toBeGreaterThan(150);
+  expect(points).toBeLessThanOrEqual(2 + repoIds.length);
+  expect(points).toBeLessThan(2 * repoIds.length);
+  expect(points / windowPrs).toBeLessThanOrEqual(0.06);
+});
