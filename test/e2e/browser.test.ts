@@ -299,7 +299,7 @@ it("takes a new admin from sign-in to synced repositories, new patterns, matched
       "ready_for_review_at,first_review_at,merged_at,closed_at,cycle_time_hours,review_time_hours," +
       "coding_phase_hours,pickup_phase_hours,review_phase_hours,additions,deletions,size_lines," +
       "is_revert,revert_pattern_match,is_hotfix,teams,cycle_time_working_hours,review_time_working_hours," +
-      "coding_phase_working_hours,pickup_phase_working_hours,review_phase_working_hours",
+      "coding_phase_working_hours,pickup_phase_working_hours,review_phase_working_hours,excluded_reason",
   );
   const exported = humans.filter(
     (pr) =>
