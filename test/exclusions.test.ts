@@ -23,6 +23,10 @@ async function deliver(action: string, minute: number, labels: string[]) {
   const payload = webhookExample("pull_request", "opened");
   payload.action = action;
   payload.installation = { id: INSTALLATION };
+  // As GitHub sends them: labeled and unlabeled name the label at the top level too.
+  if (action === "labeled" || action === "unlabeled") {
+    payload.label = webhookExample("pull_request", "labeled").label;
+  }
   payload.pull_request = {
     ...payload.pull_request,
     id: PR,

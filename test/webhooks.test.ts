@@ -76,9 +76,9 @@ describe("webhook intake", () => {
   });
 
   it("records an unhandled action of a handled event as ignored", async () => {
-    const response = await t.app.deliver("pull_request", webhookExample("pull_request", "labeled"));
+    const response = await t.app.deliver("pull_request", webhookExample("pull_request", "assigned"));
     expect(response.status).toBe(202);
-    expect(await deliveries()).toEqual([expect.objectContaining({ action: "labeled", status: "ignored" })]);
+    expect(await deliveries()).toEqual([expect.objectContaining({ action: "assigned", status: "ignored" })]);
   });
 
   it("commits the delivery and its job before answering, and a redelivery is a no-op", async () => {

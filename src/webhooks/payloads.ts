@@ -285,6 +285,8 @@ export const pullRequestEvent = eventSchema({
   ]),
   // Sizes are in every pull_request payload of GitHub.com, but not in some GHES versions'.
   pull_request: reviewedPullRequestSchema.extend(pullRequestSizes.partial().shape),
+  // labeled and unlabeled name the label too (read from pull_request.labels, which lists them all).
+  label: z.object({ name: text }).optional(),
 });
 export type PullRequestEvent = z.infer<typeof pullRequestEvent>;
 
