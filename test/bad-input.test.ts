@@ -370,7 +370,7 @@ describe("fields GitHub adds tomorrow", () => {
       reason: "milestone: a field of another event",
     });
     // Except the subject its own actions carry: labeled and unlabeled name their label.
-    const labeled = tomorrow(webhookExample("pull_request", "labeled"));
+    const labeled: Record<string, unknown> = tomorrow(webhookExample("pull_request", "labeled"));
     expect(labeled.label).toBeDefined();
     expect(checkPayload("pull_request", labeled)).toEqual({ handled: true, ok: true });
   });
