@@ -21,6 +21,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import pino from "pino";
+import { loadConfig } from "../src/config.js";
 import { createDatabase, type Database } from "../src/db/client.js";
 import { getInstallationSettings, updateInstallation } from "../src/db/queries/installations.js";
 import { weeksOfInstallation } from "../src/db/queries/pull-requests.js";
@@ -95,7 +96,8 @@ async function runBaseline(database: Database): Promise<Run> {
 }
 
 async function runNow(database: Database, url: string): Promise<Run> {
-  const boss = await startBoss(url, log);
+  // Production's job timing: the defaults of an empty environment.
+  const boss = await startBoss(url, log, loadConfig({}).jobs);
   try {
     const started = performance.now();
     const result = await recomputeInstallation(database, boss, INSTALLATION);

@@ -63,6 +63,12 @@ const envSchema = z.object({
   GITHUB_REST_TIMEOUT_MS: deadlineMs(30_000),
   GITHUB_GRAPHQL_TIMEOUT_MS: deadlineMs(60_000),
 
+  /**
+   * Least time between two GraphQL queries (or REST writes) of one installation: Octokit's pacing
+   * (@octokit/plugin-throttling spaces them a second apart, as GitHub asks of mutating requests).
+   */
+  GITHUB_WRITE_INTERVAL_MS: integer(1000).pipe(z.number().max(10_000, "must be at most 10000 ms")),
+
   /** Largest webhook body accepted; GitHub caps payloads at 25 MB. */
   WEBHOOK_BODY_LIMIT_BYTES: integer(25 * 1024 * 1024),
   /** Share of each hour's API budget kept for webhook-driven work, in percent. */
@@ -118,6 +124,29 @@ const envSchema = z.object({
   WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE: integer(30),
   /** Settings UI requests (pages, sign-in, setup) per client IP and minute; 0 turns it off. */
   UI_RATE_LIMIT_PER_MINUTE: integer(300),
+
+  // Job timing (README "Configuration"): the defaults suit production; tests shorten them.
+  /** Seconds between a running job's heartbeats; pg-boss hands a silent job to another worker. */
+  JOB_HEARTBEAT_SECONDS: integer(30).pipe(
+    z
+      .number()
+      .min(10, "must be at least 10 seconds (pg-boss's minimum)")
+      .max(300, "must be at most 300 seconds"),
+  ),
+  /** First retry delay of a failed job, doubled on each attempt (pg-boss retryBackoff). */
+  JOB_RETRY_DELAY_SECONDS: integer(10).pipe(
+    z.number().min(1, "must be at least 1 second").max(600, "must be at most 600 seconds"),
+  ),
+  /** Seconds between pg-boss's supervise, monitor and queue-cache passes. */
+  JOB_SUPERVISE_INTERVAL_SECONDS: integer(10).pipe(
+    z.number().min(1, "must be at least 1 second").max(60, "must be at most 60 seconds"),
+  ),
+  /** Seconds a weekly-metrics refresh waits, folding the requests of the pages written meanwhile. */
+  WEEKLY_METRICS_DEBOUNCE_SECONDS: integer(3).pipe(z.number().max(60, "must be at most 60 seconds")),
+  /** Seconds after which a dead process's GitHub slot of an installation is free again. */
+  INSTALLATION_SLOT_LEASE_SECONDS: integer(30).pipe(
+    z.number().min(3, "must be at least 3 seconds").max(300, "must be at most 300 seconds"),
+  ),
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -164,6 +193,8 @@ export interface Config {
     org: string | undefined;
     /** How long one attempt may take; every request to GitHub has them. */
     deadlines: GitHubDeadlines;
+    /** Least time between two GraphQL queries or REST writes of one installation. */
+    writeIntervalMs: number;
   };
   webhookProxyUrl: string | undefined;
   webhookBodyLimit: number;
@@ -190,6 +221,19 @@ export interface Config {
     invalidWebhookRateLimitPerMinute: number;
     uiRateLimitPerMinute: number;
   };
+  jobs: JobTiming;
+}
+
+/**
+ * How long the job machinery waits on its own account (README "Configuration"). Production keeps
+ * the defaults; tests shorten them so that a crash, a retry or a debounce costs seconds, not minutes.
+ */
+export interface JobTiming {
+  heartbeatSeconds: number;
+  retryDelaySeconds: number;
+  superviseIntervalSeconds: number;
+  weeklyMetricsDebounceSeconds: number;
+  slotLeaseSeconds: number;
 }
 
 export type TrustProxy = boolean | string;
@@ -273,6 +317,7 @@ export function loadConfig(
         restMs: e.GITHUB_REST_TIMEOUT_MS,
         graphqlMs: e.GITHUB_GRAPHQL_TIMEOUT_MS,
       },
+      writeIntervalMs: e.GITHUB_WRITE_INTERVAL_MS,
     },
     webhookProxyUrl: e.WEBHOOK_PROXY_URL,
     webhookBodyLimit: e.WEBHOOK_BODY_LIMIT_BYTES,
@@ -299,6 +344,13 @@ export function loadConfig(
       metricsToken: e.METRICS_TOKEN,
       invalidWebhookRateLimitPerMinute: e.WEBHOOK_INVALID_RATE_LIMIT_PER_MINUTE,
       uiRateLimitPerMinute: e.UI_RATE_LIMIT_PER_MINUTE,
+    },
+    jobs: {
+      heartbeatSeconds: e.JOB_HEARTBEAT_SECONDS,
+      retryDelaySeconds: e.JOB_RETRY_DELAY_SECONDS,
+      superviseIntervalSeconds: e.JOB_SUPERVISE_INTERVAL_SECONDS,
+      weeklyMetricsDebounceSeconds: e.WEEKLY_METRICS_DEBOUNCE_SECONDS,
+      slotLeaseSeconds: e.INSTALLATION_SLOT_LEASE_SECONDS,
     },
   };
 }

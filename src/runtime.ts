@@ -212,7 +212,7 @@ async function startServices(
     });
     return { config, server };
   }
-  const boss = await startBoss(deps.databaseUrl, log, deps.boss);
+  const boss = await startBoss(deps.databaseUrl, log, config.jobs, deps.boss);
   try {
     await retireQueues(boss, database, log);
     const probot = createProbot(config, credentials, log);

@@ -1,4 +1,5 @@
 import type { request as octokitRequest } from "@octokit/request";
+import Bottleneck from "bottleneck";
 import type { Logger } from "pino";
 import { Probot, ProbotOctokit } from "probot";
 import type { Config, GitHubAppCredentials } from "../config.js";
@@ -59,8 +60,21 @@ export function createProbot(config: Config, credentials: GitHubAppCredentials, 
     privateKey: credentials.privateKey,
     secret: credentials.webhookSecret,
     ...(config.github.enterprise ? { baseUrl: config.github.apiUrl } : {}),
-    Octokit: PulseOctokit,
+    Octokit: withWritePacing(config.github.writeIntervalMs),
     request: { fetch: createDeadlineFetch(config.github.deadlines) },
     log: log.child({ name: "probot" }),
   });
+}
+
+/**
+ * PulseOctokit whose GraphQL queries and REST writes of one installation are `intervalMs` apart:
+ * plugin-throttling's own "write" limiter (one at a time, a second apart), with the spacing from
+ * GITHUB_WRITE_INTERVAL_MS. Tests shorten it; every page of a backfill waited the second otherwise.
+ */
+function withWritePacing(intervalMs: number): typeof ProbotOctokit {
+  const write = new Bottleneck.Group({ maxConcurrent: 1, minTime: intervalMs });
+  return PulseOctokit.defaults((options: Record<string, unknown>) => ({
+    ...options,
+    throttle: { ...(options.throttle as object | undefined), write },
+  })) as typeof ProbotOctokit;
 }

@@ -9,10 +9,8 @@ import {
 import { AttemptEndedError } from "../errors.js";
 import type { JobDeps } from "./handlers/deps.js";
 
-/** A dead process's slot is free again after this long without renewal. */
-const LEASE_SECONDS = 30;
-/** Three renewals per lease, so one slow round trip never loses it. */
-const RENEW_MS = 10_000;
+/** Three renewals per lease (INSTALLATION_SLOT_LEASE_SECONDS), so one slow round trip never loses it. */
+const RENEWALS_PER_LEASE = 3;
 /** A slot frees when a job or a backfill slice ends; a waiting job asks again this often. */
 const WAIT_MS = 500;
 
@@ -37,23 +35,28 @@ export async function withInstallationSlot<T>(
 ): Promise<T> {
   const db = deps.database.db;
   const slots = deps.config.syncConcurrencyPerInstallation;
-  let lease = await claimInstallationSlot(db, { installationId, slots, holder, leaseSeconds: LEASE_SECONDS });
+  // A dead process's slot is free again after this long without renewal.
+  const leaseSeconds = deps.config.jobs.slotLeaseSeconds;
+  let lease = await claimInstallationSlot(db, { installationId, slots, holder, leaseSeconds });
   if (!lease) log.debug({ installationId, slots }, "every github slot of the installation is taken; waiting");
   while (!lease) {
     await sleep(WAIT_MS);
     // The attempt is over (expired, or its claim lost): it must not start late.
     signal?.throwIfAborted();
-    lease = await claimInstallationSlot(db, { installationId, slots, holder, leaseSeconds: LEASE_SECONDS });
+    lease = await claimInstallationSlot(db, { installationId, slots, holder, leaseSeconds });
   }
   const held = lease;
-  const renewal = setInterval(() => {
-    renewInstallationSlot(db, held).then(
-      (renewed) => {
-        if (!renewed) log.warn({ installationId, slot: held.key }, "github slot lease lost");
-      },
-      (error: unknown) => log.warn({ err: error, installationId }, "github slot lease not renewed"),
-    );
-  }, RENEW_MS);
+  const renewal = setInterval(
+    () => {
+      renewInstallationSlot(db, held).then(
+        (renewed) => {
+          if (!renewed) log.warn({ installationId, slot: held.key }, "github slot lease lost");
+        },
+        (error: unknown) => log.warn({ err: error, installationId }, "github slot lease not renewed"),
+      );
+    },
+    (leaseSeconds * 1000) / RENEWALS_PER_LEASE,
+  );
   const ended = attemptEnded(signal);
   try {
     return await Promise.race([work(), ended.promise]);

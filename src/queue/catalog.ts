@@ -19,29 +19,35 @@ interface QueueDefinition<S extends z.ZodType> {
    * gives the attempt up (and retries it), and a GitHub-calling attempt stops calling GitHub and
    * frees its installation slot (see src/jobs/job-deadlines.ts for how it bounds GitHub's).
    */
-  options: QueueOptions & { expireInSeconds: number };
+  options: QueueOptions & {
+    expireInSeconds: number;
+    /** Heartbeats every JOB_HEARTBEAT_SECONDS (queue/boss.ts queueOptions applies it). */
+    heartbeat?: true;
+  };
   /** Deduplication key for stately queues: one queued and one active job per key. */
   singletonKey?: (data: z.infer<S>) => string;
   /** Jobs of one installation share a concurrency group. */
   installationGroup: boolean;
   /**
-   * Seconds a new job waits before it may start. With a singleton key this debounces: requests
-   * made while one job is waiting are folded into it.
+   * New jobs wait WEEKLY_METRICS_DEBOUNCE_SECONDS before they may start. With a singleton key this
+   * debounces: requests made while one job is waiting are folded into it.
    */
-  debounceSeconds?: number;
+  debounced?: true;
 }
 
 const define = <S extends z.ZodType>(definition: QueueDefinition<S>) => definition;
 
 const installationId = z.number().int().positive();
 
-// Retries with exponential backoff: 5 attempts span roughly 10 s → 3 min, enough to ride out a
-// GitHub incident blip without hammering it.
-const retrying: QueueOptions = { retryLimit: 5, retryDelay: 10, retryBackoff: true, retryDelayMax: 600 };
+// Retries with exponential backoff from JOB_RETRY_DELAY_SECONDS (queue/boss.ts queueOptions): with
+// its default of 10 s, 5 attempts span roughly 10 s → 3 min, enough to ride out a GitHub incident
+// blip without hammering it.
+const retrying: QueueOptions = { retryLimit: 5, retryBackoff: true, retryDelayMax: 600 };
 
 // Workers heartbeat running jobs; a job whose process died stops beating and is retried within
-// about half a minute instead of waiting out its whole expiry. Sync jobs resume from their cursor.
-const watched: QueueOptions = { ...retrying, heartbeatSeconds: 30 };
+// about JOB_HEARTBEAT_SECONDS (30 by default) instead of waiting out its whole expiry. Sync jobs
+// resume from their cursor.
+const watched = { ...retrying, heartbeat: true } as const;
 
 export const catalog = {
   processWebhook: define({
@@ -123,7 +129,7 @@ export const catalog = {
     singletonKey: (data) => String(data.installationId),
     installationGroup: false,
     // A backfill writes a page every second or so: refresh once for a few pages, not once per page.
-    debounceSeconds: 3,
+    debounced: true,
   }),
   recomputePullRequests: define({
     name: "recompute-pull-requests",
@@ -147,7 +153,7 @@ export const catalog = {
       retryDelay: 30,
       retryBackoff: true,
       expireInSeconds: 300,
-      heartbeatSeconds: 30,
+      heartbeat: true,
     },
     singletonKey: () => "all",
     installationGroup: false,

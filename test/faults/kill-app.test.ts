@@ -1,5 +1,5 @@
 import { expect, it } from "@jest/globals";
-import { drainJobs, RETRIES_INCLUDED } from "../support/app.js";
+import { drainJobs, QUICK_RECOVERY, RETRIES_INCLUDED } from "../support/app.js";
 import { useAppProcesses } from "../support/app-process.js";
 import {
   DeliveryLog,
@@ -19,7 +19,8 @@ import { waitFor } from "../support/wait.js";
 // and of a backfill. After a restart, and GitHub's redelivery of every delivery that got no 2xx,
 // the database must hold exactly GitHub's data, each delivery processed once, nothing twice.
 
-// Latency keeps the backfill running long enough to be interrupted.
+// Latency keeps the backfill running long enough to be interrupted. Both processes free a dead
+// one's jobs and GitHub slots after 10 s and retry after 1 s (QUICK_RECOVERY), not 30 s and 10 s.
 const f = useAppProcesses({ seed: 41, latency: { baseMs: 60, perNodeMs: 0.5 } });
 
 it("loses and duplicates nothing when killed mid-stream and mid-backfill, once restarted", async () => {
@@ -29,7 +30,7 @@ it("loses and duplicates nothing when killed mid-stream and mid-backfill, once r
     { login: "phoenix", installationId: 9600, repos: 2, prsPerRepo: 200, members: 5 },
     (_, i) => i % 25 === 0,
   );
-  const first = await f.start();
+  const first = await f.start(QUICK_RECOVERY);
   // Hands a dead process's claimed jobs back as soon as their heartbeat lapses.
   await f.supervise();
   const log = new DeliveryLog();
@@ -56,7 +57,7 @@ it("loses and duplicates nothing when killed mid-stream and mid-backfill, once r
   expect(log.failed(hooks).length).toBeGreaterThan(0);
 
   // 3. Restarted; GitHub redelivers every delivery that got no 2xx.
-  const restarted = await f.start();
+  const restarted = await f.start(QUICK_RECOVERY);
   await redeliverFailed(hooks, (hook) => restarted.deliver(hook), log);
   await waitForBackfill(database, repoIds, "complete", {
     timeoutMs: 90_000,

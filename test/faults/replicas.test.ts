@@ -1,5 +1,5 @@
 import { expect, it } from "@jest/globals";
-import { drainJobs, RETRIES_INCLUDED } from "../support/app.js";
+import { drainJobs, QUICK_RECOVERY, RETRIES_INCLUDED } from "../support/app.js";
 import { useAppProcesses, type AppProcess } from "../support/app-process.js";
 import {
   DeliveryLog,
@@ -36,7 +36,8 @@ it("processes each delivery and job once across two processes, one killed mid-ba
     { login: "twins", installationId, repos: 3, prsPerRepo: 150, members: 5 },
     (_, i) => i % 25 === 0,
   );
-  const env = { SYNC_CONCURRENCY_PER_INSTALLATION: String(SYNC_CONCURRENCY) };
+  // A dead process's jobs and slots are free after 10 s, retries after 1 s (not 30 s and 10 s).
+  const env = { SYNC_CONCURRENCY_PER_INSTALLATION: String(SYNC_CONCURRENCY), ...QUICK_RECOVERY };
   const replicas = await Promise.all([0, 1].map(() => f.start(env)));
   const [doomed, survivor] = replicas as [AppProcess, AppProcess];
   await f.supervise();

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { afterAll, beforeAll } from "@jest/globals";
 import { PgBoss } from "pg-boss";
-import { APP_ID, testPrivateKey, WEBHOOK_SECRET } from "./app.js";
+import { APP_ID, QUICK_GITHUB, testPrivateKey, WEBHOOK_SECRET } from "./app.js";
 import { createTestDatabase, type TestDatabase } from "./database.js";
 import {
   deliverWebhook,
@@ -63,6 +63,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
       HOST: "127.0.0.1",
       LOG_LEVEL: "warn",
       ENV_FILE: "/nonexistent/.env",
+      ...QUICK_GITHUB,
       ...options.env,
     },
     stdio: ["ignore", "pipe", "pipe"],

@@ -22,6 +22,37 @@ export function testPrivateKey(): string {
   return privateKey;
 }
 
+/**
+ * GitHub in tests is nock or the fake, on this machine: GraphQL queries of one installation follow
+ * each other at once instead of a second apart (GITHUB_WRITE_INTERVAL_MS), still one at a time.
+ */
+export const QUICK_GITHUB: Record<string, string> = { GITHUB_WRITE_INTERVAL_MS: "0" };
+
+/**
+ * Job timing for files that wait on the job machinery to settle (src/config.ts JobTiming): the
+ * weekly refresh starts at once instead of 3 s after a page, and pg-boss looks at its queues every
+ * second, so a stately job queued behind a running one is not held for 10 s. Not the default: a
+ * few tests look at a debounced job before it runs.
+ */
+export const QUICK_JOBS: Record<string, string> = {
+  WEEKLY_METRICS_DEBOUNCE_SECONDS: "0",
+  JOB_SUPERVISE_INTERVAL_SECONDS: "1",
+};
+
+/**
+ * Job timing for files that kill a process or fail jobs on purpose: a dead process's jobs and
+ * GitHub slots are free again after 10 s instead of 30 s (pg-boss's shortest heartbeat), and a
+ * failed job is retried after 1 s, 2 s, 4 s… instead of 10 s, 20 s, 40 s….
+ */
+export const QUICK_RECOVERY: Record<string, string> = {
+  // Not QUICK_JOBS' debounce: weekly-metrics has no heartbeat, so one a killed process held stays
+  // active until its 300 s expiry; with no debounce a kill almost always catches one.
+  JOB_SUPERVISE_INTERVAL_SECONDS: "1",
+  JOB_HEARTBEAT_SECONDS: "10",
+  INSTALLATION_SLOT_LEASE_SECONDS: "10",
+  JOB_RETRY_DELAY_SECONDS: "1",
+};
+
 export function testConfig(env: Record<string, string> = {}): Config {
   return loadConfig({
     APP_ID,
@@ -33,6 +64,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
     // No redelivery scans against GitHub unless a test asks for them (test/webhooks/recovery.test.ts).
     WEBHOOK_REDELIVERY_INTERVAL_MINUTES: "0",
     INSTALLATION_RECONCILE_INTERVAL_MINUTES: "0",
+    ...QUICK_GITHUB,
     ...env,
   });
 }

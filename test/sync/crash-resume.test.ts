@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { desc, eq, inArray } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
-import { APP_ID, startTestApp } from "../support/app.js";
+import { APP_ID, QUICK_RECOVERY, startTestApp } from "../support/app.js";
 import { startAppProcess, type AppProcess } from "../support/app-process.js";
 import {
   deliverInstallationCreated,
@@ -23,7 +23,10 @@ beforeAll(async () => {
   github = await startFakeGitHub({ seed: 3, latency: { baseMs: 150, perNodeMs: 0.5 } });
 });
 // No in-process workers: the child process does the first part of the work.
-const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" }, queues: [] }));
+// Every process on the database shares one job timing (each start applies it to the queues): a
+// dead job and its GitHub slot are free after 10 s, not 30 s (QUICK_RECOVERY).
+const env = () => ({ GHE_HOST: github.host, GHE_PROTOCOL: "http", ...QUICK_RECOVERY });
+const t = useTestApp(() => ({ env: env(), queues: [] }));
 afterAll(async () => {
   await child?.kill();
   await github.close();
@@ -43,7 +46,11 @@ it("resumes a backfill from its cursor after the process is killed", async () =>
   const repoId = repos[0]!.id;
   const truth = github.world.listPullRequests(repoId);
 
-  child = await startAppProcess({ databaseUrl: t.database.url, githubHost: github.host });
+  child = await startAppProcess({
+    databaseUrl: t.database.url,
+    githubHost: github.host,
+    env: QUICK_RECOVERY,
+  });
   // The in-process server only takes the delivery; the child's workers process it.
   await deliverInstallationCreated(t.app, github.world, installationId);
 
@@ -75,11 +82,10 @@ it("resumes a backfill from its cursor after the process is killed", async () =>
     ),
   );
 
-  // A fresh process (wired by the same runtime) whose monitor checks heartbeats every second (60 s
-  // by default), so the dead job is found within its 30 s heartbeat instead of up to a minute later.
+  // A fresh process (wired by the same runtime) whose monitor checks heartbeats every second
+  // (QUICK_RECOVERY), so the dead job is found as soon as its 10 s heartbeat lapses.
   const worker = await startTestApp(t.database, {
-    env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
-    boss: { superviseIntervalSeconds: 1, monitorIntervalSeconds: 1 },
+    env: env(),
   });
   try {
     await waitForBackfill(t.database, [repoId], "complete", {

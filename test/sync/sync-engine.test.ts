@@ -3,7 +3,7 @@ import { and, asc, eq, inArray } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
 import { enqueue } from "../../src/queue/boss.js";
 import { requestSyncNow, SyncNowTooSoonError } from "../../src/sync/sync-now.js";
-import { APP_ID } from "../support/app.js";
+import { APP_ID, QUICK_JOBS } from "../support/app.js";
 import { deliverInstallationCreated } from "../support/delivery-stream.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { requestDeltaSync } from "../../src/db/queries/repositories.js";
@@ -22,7 +22,7 @@ beforeAll(async () => {
   github.world.setNow(new Date());
 });
 const t = useTestApp(() => ({
-  env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
+  env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...QUICK_JOBS },
   now: () => github.world.now(),
 }));
 afterAll(async () => {
