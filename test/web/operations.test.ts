@@ -292,7 +292,12 @@ describe("rate limits", () => {
     });
     try {
       // The deliveries table out of reach: intake fails, which is the app's fault, not GitHub's.
-      await t.database.sql`alter table webhook_deliveries rename to webhook_deliveries_away`;
+      // The file's app may be writing deliveries still: the rename waits for it, and is tried again
+      // if Postgres picks it as a deadlock's victim.
+      await t.app.drain();
+      await retryOnDeadlock(
+        () => t.database.sql`alter table webhook_deliveries rename to webhook_deliveries_away`,
+      );
       try {
         const failing = await statuses(
           app,
@@ -301,7 +306,9 @@ describe("rate limits", () => {
         );
         expect(failing.every((status) => status >= 500)).toBe(true);
       } finally {
-        await t.database.sql`alter table webhook_deliveries_away rename to webhook_deliveries`;
+        await retryOnDeadlock(
+          () => t.database.sql`alter table webhook_deliveries_away rename to webhook_deliveries`,
+        );
       }
       // Once it is back, deliveries go straight in, and the failures used up no allowance: a wrong
       // signature is still answered for what it is.
@@ -318,3 +325,15 @@ describe("rate limits", () => {
     expect(new Set(codes)).toEqual(new Set([202]));
   }, 120_000);
 });
+
+/** A DDL statement tried again when Postgres ends it as a deadlock's victim (40P01). */
+async function retryOnDeadlock(statement: () => Promise<unknown>, attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await statement();
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "40P01" || attempt >= attempts) throw error;
+    }
+  }
+}
