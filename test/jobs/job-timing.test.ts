@@ -3,6 +3,7 @@ import type { PgBoss } from "pg-boss";
 import pino from "pino";
 import { ConfigError, loadConfig } from "../../src/config.js";
 import { enqueue, startBoss } from "../../src/queue/boss.js";
+import { catalog } from "../../src/queue/catalog.js";
 import { createTestDatabase, type TestDatabase } from "../support/database.js";
 
 // The job timing and GitHub pacing (README "Configuration"): production defaults, bounds, and
@@ -55,6 +56,15 @@ describe("pg-boss with a configured timing", () => {
     expect(await boss.getQueue("backfill")).toMatchObject({ heartbeatSeconds: 12, retryDelay: 2 });
     expect(await boss.getQueue("weekly-metrics")).toMatchObject({ retryDelay: 2 });
     expect(await boss.getQueue("redeliver-webhooks")).toMatchObject({ heartbeatSeconds: 12, retryDelay: 30 });
+  });
+
+  it("watches every queue's running jobs, so a dead process's job is retried within a heartbeat", async () => {
+    for (const { name } of Object.values(catalog)) {
+      expect({ name, heartbeatSeconds: (await boss.getQueue(name))?.heartbeatSeconds }).toEqual({
+        name,
+        heartbeatSeconds: 12,
+      });
+    }
   });
 
   it("debounces a weekly refresh by the configured seconds", async () => {

@@ -45,8 +45,7 @@ export const QUICK_JOBS: Record<string, string> = {
  * failed job is retried after 1 s, 2 s, 4 s… instead of 10 s, 20 s, 40 s….
  */
 export const QUICK_RECOVERY: Record<string, string> = {
-  // Not QUICK_JOBS' debounce: weekly-metrics has no heartbeat, so one a killed process held stays
-  // active until its 300 s expiry; with no debounce a kill almost always catches one.
+  // The production debounce kept: these files watch the refresh follow a backfill's pages.
   JOB_SUPERVISE_INTERVAL_SECONDS: "1",
   JOB_HEARTBEAT_SECONDS: "10",
   INSTALLATION_SLOT_LEASE_SECONDS: "10",

@@ -245,8 +245,9 @@ export async function expectEachJobRanOnce(
   database: Pick<Database, "sql">,
   interrupted: readonly string[],
 ): Promise<void> {
-  const rerun = await database.sql<{ id: string; name: string; state: string }[]>`
-    select id, name, state from pgboss.job
+  // With what ended an attempt (pg-boss keeps a failed attempt's error as the job's output).
+  const rerun = await database.sql<{ id: string; name: string; state: string; output: unknown }[]>`
+    select id, name, state, output from pgboss.job
     where (retry_count > 0 and not id = any(${interrupted}::uuid[])) or state <> 'completed'`;
   expect(rerun).toEqual([]);
 }
