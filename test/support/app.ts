@@ -45,7 +45,7 @@ export const QUICK_JOBS: Record<string, string> = {
  * failed job is retried after 1 s, 2 s, 4 s… instead of 10 s, 20 s, 40 s….
  */
 export const QUICK_RECOVERY: Record<string, string> = {
-  // The production debounce kept: these files watch the refresh follow a backfill's pages.
+  // The weekly refresh's production debounce is kept (these files were tuned with it).
   JOB_SUPERVISE_INTERVAL_SECONDS: "1",
   JOB_HEARTBEAT_SECONDS: "10",
   INSTALLATION_SLOT_LEASE_SECONDS: "10",
