@@ -7,7 +7,7 @@ import type { PgBoss } from "pg-boss";
 import { createDatabase, type Database } from "../../src/db/client.js";
 import { startEmbeddedPostgres, type RunningPostgres } from "../../src/db/embedded.js";
 import * as schema from "../../src/db/schema/index.js";
-import { drainJobs, RETRIES_INCLUDED } from "../support/app.js";
+import { drainJobs, QUICK_JOBS, QUICK_RECOVERY, RETRIES_INCLUDED } from "../support/app.js";
 import { startAppProcess, startSupervisor, type AppProcess } from "../support/app-process.js";
 import { freePort } from "../support/free-port.js";
 import {
@@ -72,9 +72,16 @@ it("acknowledges no delivery it could not store while Postgres restarts, then re
     prsPerRepo: 8,
     members: 4,
   });
-  app = await startAppProcess({ databaseUrl: postgres!.url, githubHost: github.host });
   // A job whose completion Postgres refused mid-restart is handed back after its heartbeat, not
-  // minutes later. Recovery itself is the app's: its pools, its workers, its LISTEN connection.
+  // minutes later, and retried after 1 s, not 10 s (QUICK_RECOVERY; no weekly-metrics debounce:
+  // nothing here kills the process). No redelivery scan, as in every in-process test app: GitHub's
+  // redeliveries are the test's (step 4), and a scan the restart failed waited 30 s for its retry.
+  // Recovery itself is the app's: its pools, its workers, its LISTEN connection.
+  app = await startAppProcess({
+    databaseUrl: postgres!.url,
+    githubHost: github.host,
+    env: { ...QUICK_JOBS, ...QUICK_RECOVERY, WEBHOOK_REDELIVERY_INTERVAL_MINUTES: "0" },
+  });
   supervisor = await startSupervisor(postgres!.url);
 
   // 1. Deliveries stream in; with a third acknowledged, Postgres stops. While it is down, the

@@ -3,7 +3,7 @@ import { like } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
 import { enqueue } from "../../src/queue/boss.js";
 import { catalog } from "../../src/queue/catalog.js";
-import { APP_ID } from "../support/app.js";
+import { APP_ID, QUICK_JOBS } from "../support/app.js";
 import {
   deliverInstallationCreated,
   expectDatabaseToMatchGitHub,
@@ -31,13 +31,16 @@ const slotsHeld = (t: ReturnType<typeof useTestApp>) =>
 
 describe("a share of requests that hang", () => {
   // Short deadlines keep the test fast; a retry after a missed deadline is the same as after a 502.
+  // Each hang costs one deadline; an answer takes milliseconds here, so 1 s leaves it room on a busy
+  // machine. No debounce either (QUICK_JOBS): the final drain does not wait for the weekly refresh.
   const t = useTestApp(() => ({
     env: {
       GHE_HOST: github.host,
       GHE_PROTOCOL: "http",
       GITHUB_CONNECT_TIMEOUT_MS: "1000",
-      GITHUB_REST_TIMEOUT_MS: "1500",
-      GITHUB_GRAPHQL_TIMEOUT_MS: "1500",
+      GITHUB_REST_TIMEOUT_MS: "1000",
+      GITHUB_GRAPHQL_TIMEOUT_MS: "1000",
+      ...QUICK_JOBS,
     },
   }));
 
@@ -89,7 +92,8 @@ describe("a share of requests that hang", () => {
 
 describe("a job whose attempt expires", () => {
   // Production deadlines: the hung request outlives the attempt, so only the attempt's end stops it.
-  const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" } }));
+  // pg-boss looks for expired attempts every second (QUICK_JOBS), not every 10 s.
+  const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...QUICK_JOBS } }));
 
   it("stops calling GitHub and frees its installation slot when pg-boss gives the attempt up", async () => {
     const installationId = 9400;

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { eq, inArray } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
-import { requestDeltaSync, updateRepository, upsertRepositories } from "../../src/db/queries/repositories.js";
+import { requestDeltaSync, upsertRepositories } from "../../src/db/queries/repositories.js";
 import { enqueue } from "../../src/queue/boss.js";
-import { APP_ID } from "../support/app.js";
+import { APP_ID, QUICK_JOBS } from "../support/app.js";
 import { deliverInstallationCreated, expectDatabaseToMatchGitHub } from "../support/delivery-stream.js";
 import { buildWebhook, startFakeGitHub, type FakeGitHub, type Repo } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
@@ -19,8 +19,9 @@ beforeAll(async () => {
   github = await startFakeGitHub({ seed: 23 });
   github.world.setNow(new Date());
 });
+// No test here looks at a debounced job: every drain waits for the weekly refresh at once.
 const t = useTestApp(() => ({
-  env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
+  env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...QUICK_JOBS },
   now: () => github.world.now(),
 }));
 afterAll(async () => {
@@ -74,13 +75,15 @@ async function recordBackfilledEmpty(installationId: number, repos: Repo[]) {
   }));
   await upsertRepositories(db, installationId, facts, { track: true });
   const now = github.world.now();
-  for (const repo of repos) {
-    await updateRepository(db, repo.id, {
-      syncStatus: "complete",
-      watermark: now,
-      lastSuccessfulSyncAt: now,
-    });
-  }
+  await db
+    .update(schema.repositories)
+    .set({ syncStatus: "complete", watermark: now, lastSuccessfulSyncAt: now })
+    .where(
+      inArray(
+        schema.repositories.id,
+        repos.map((repo) => repo.id),
+      ),
+    );
 }
 
 /** A delta sync of these repositories, as the nightly runs it (without the repository and member syncs). */
