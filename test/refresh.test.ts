@@ -2,6 +2,7 @@ import { beforeEach, describe, expect, it } from "@jest/globals";
 import { asc } from "drizzle-orm";
 import nock from "nock";
 import * as schema from "../src/db/schema/index.js";
+import { QUICK_JOBS } from "./support/app.js";
 import { useTestApp } from "./support/harness.js";
 import {
   GITHUB_API,
@@ -15,7 +16,8 @@ import { webhookExample } from "./support/webhook-examples.js";
 // The refresh a pull_request webhook queues: GitHub is mocked at the HTTP level (nock intercepts
 // Probot's fetch), everything else is real.
 
-const t = useTestApp();
+// No test here looks at a debounced job: the weekly refresh runs at once, and every drain is quick.
+const t = useTestApp({ env: QUICK_JOBS });
 
 const opened = () => webhookExample<Record<string, any>>("pull_request", "opened");
 

@@ -5,7 +5,7 @@ import * as schema from "../src/db/schema/index.js";
 import type { WorkingTime } from "../src/metrics/working-hours.js";
 import { defaultInstallationSettings } from "../src/settings.js";
 import { saveSettings } from "../src/sync/settings.js";
-import { APP_ID } from "./support/app.js";
+import { APP_ID, QUICK_JOBS } from "./support/app.js";
 import { Browser } from "./support/browser.js";
 import { buildPullRequestActivity, deliverInstallationCreated } from "./support/delivery-stream.js";
 import { startFakeGitHub, type FakeGitHub } from "./support/fake-github/index.js";
@@ -36,8 +36,9 @@ beforeAll(async () => {
   github = await startFakeGitHub({ seed: 41 });
   github.world.setNow(NOW);
 });
+// Nothing here looks at a debounced job: the weekly refresh after each step runs at once.
 const t = useTestApp(() => ({
-  env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
+  env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...QUICK_JOBS },
   now: () => github.world.now(),
 }));
 afterAll(async () => {

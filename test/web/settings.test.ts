@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { eq } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings, parseInstallationSettings } from "../../src/settings.js";
+import { QUICK_JOBS } from "../support/app.js";
 import { Browser } from "../support/browser.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
@@ -14,8 +15,9 @@ let github: FakeGitHub;
 beforeAll(async () => {
   github = await startFakeGitHub({ seed: 22 });
 });
+// No test here looks at a debounced job: the weekly refresh after a recompute runs at once.
 const t = useTestApp(() => ({
-  env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" },
+  env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...QUICK_JOBS },
   queues: ["recomputePullRequests", "refreshWeeklyMetrics"],
 }));
 afterAll(async () => {
