@@ -20,7 +20,7 @@ import { waitFor } from "../support/wait.js";
 // the database must hold exactly GitHub's data, each delivery processed once, nothing twice.
 
 // Latency keeps the backfill running long enough to be interrupted. Both processes free a dead
-// one's jobs and GitHub slots after 10 s and retry after 1 s (QUICK_RECOVERY), not 30 s and 10 s.
+// one's jobs and GitHub slots after 20 s and retry after 1 s (QUICK_RECOVERY), not 30 s and 10 s.
 const f = useAppProcesses({ seed: 41, latency: { baseMs: 200, perNodeMs: 0.5 } });
 
 it("loses and duplicates nothing when killed mid-stream and mid-backfill, once restarted", async () => {

@@ -36,7 +36,7 @@ it("processes each delivery and job once across two processes, one killed mid-ba
     { login: "twins", installationId, repos: 3, prsPerRepo: 150, members: 5 },
     (_, i) => i % 25 === 0,
   );
-  // A dead process's jobs and slots are free after 10 s, retries after 1 s (not 30 s and 10 s).
+  // A dead process's jobs and slots are free after 20 s, retries after 1 s (not 30 s and 10 s).
   const env = { SYNC_CONCURRENCY_PER_INSTALLATION: String(SYNC_CONCURRENCY), ...QUICK_RECOVERY };
   const replicas = await Promise.all([0, 1].map(() => f.start(env)));
   const [doomed, survivor] = replicas as [AppProcess, AppProcess];

@@ -41,14 +41,14 @@ export const QUICK_JOBS: Record<string, string> = {
 
 /**
  * Job timing for files that kill a process or fail jobs on purpose: a dead process's jobs and
- * GitHub slots are free again after 10 s instead of 30 s (pg-boss's shortest heartbeat), and a
+ * GitHub slots are free again after 20 s instead of 30 s (10 s, pg-boss's shortest, timed out live jobs on a loaded runner), and a
  * failed job is retried after 1 s, 2 s, 4 s… instead of 10 s, 20 s, 40 s….
  */
 export const QUICK_RECOVERY: Record<string, string> = {
   // The weekly refresh's production debounce is kept (these files were tuned with it).
   JOB_SUPERVISE_INTERVAL_SECONDS: "1",
-  JOB_HEARTBEAT_SECONDS: "10",
-  INSTALLATION_SLOT_LEASE_SECONDS: "10",
+  JOB_HEARTBEAT_SECONDS: "20",
+  INSTALLATION_SLOT_LEASE_SECONDS: "20",
   JOB_RETRY_DELAY_SECONDS: "1",
 };
 

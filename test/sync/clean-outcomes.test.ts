@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
 import { eq, inArray } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
 import { enqueue } from "../../src/queue/boss.js";
-import { APP_ID, QUICK_JOBS } from "../support/app.js";
+import { APP_ID } from "../support/app.js";
 import { buildWebhook, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
@@ -18,8 +18,7 @@ beforeAll(async () => {
   // Some latency, so that a backfill is still running when the installation is suspended.
   github = await startFakeGitHub({ seed: 17, latency: { baseMs: 60, perNodeMs: 0.3 } });
 });
-// No test here looks at a debounced job: every drain waits for the weekly refresh at once.
-const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...QUICK_JOBS } }));
+const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" } }));
 afterAll(async () => {
   await github.close();
 });

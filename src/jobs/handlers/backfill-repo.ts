@@ -60,9 +60,8 @@ async function queueRequestedDelta(deps: JobDeps, data: JobData<"backfillRepo">)
 /**
  * Before any page of any repository: every repository of the installation still waiting for its
  * first window gets it, in one step for the installation (sync/first-window.ts). The other
- * backfill jobs of the installation wait their turn here. The step holds this job's one GitHub
- * slot only, so it runs one query at a time: the other slots may be a refresh's or a members
- * sync's, and SYNC_CONCURRENCY_PER_INSTALLATION is a promise to GitHub. True when the step ran.
+ * backfill jobs of the installation wait their turn here, so their slots' share of GitHub goes to
+ * this step: it runs that many queries at once. True when the step ran.
  */
 async function workFirstWindows(deps: JobDeps, ctx: SyncContext, until: number): Promise<boolean> {
   if (!deps.config.backfillFirstWindowDays) return false;
@@ -70,7 +69,7 @@ async function workFirstWindows(deps: JobDeps, ctx: SyncContext, until: number):
   if ((await listFirstWindowsPending(db, ctx.installationId)).length === 0) return false;
   await inTurn(deps.database, LOCK_NAMESPACE.firstWindows, String(ctx.installationId), () =>
     backfillFirstWindows(ctx, {
-      parallel: 1,
+      parallel: deps.config.syncConcurrencyPerInstallation,
       stopping: deps.stopping,
       until,
     }),
