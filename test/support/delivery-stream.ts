@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "@jest/globals";
 import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "../../src/db/client.js";
@@ -234,8 +235,13 @@ export async function expectEachDeliveryProcessedOnce(
   ).toEqual([]);
 }
 
-/** The ids of the jobs claimed right now: what a process killed now leaves behind. */
+/**
+ * The ids of the jobs claimed now: what a process killed just before leaves behind. A claim the
+ * dead process had already sent may still be committed by Postgres after the kill (it reads the
+ * dead socket to its end), so the list is read after a moment for that.
+ */
 export async function listClaimedJobs(database: Pick<Database, "sql">): Promise<string[]> {
+  await sleep(1_000);
   const rows = await database.sql<{ id: string }[]>`select id from pgboss.job where state = 'active'`;
   return rows.map((row) => row.id);
 }
