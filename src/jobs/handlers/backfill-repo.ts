@@ -1,6 +1,7 @@
 import { inTurn, LOCK_NAMESPACE, withAdvisoryLock } from "../../db/client.js";
 import { findRepository, listFirstWindowsPending, updateRepository } from "../../db/queries/repositories.js";
 import { CursorError } from "../../errors.js";
+import type { Repository } from "../../db/schema/index.js";
 import { notifyIfFirstBackfillComplete } from "../../notify/first-backfill.js";
 import { enqueue } from "../../queue/boss.js";
 import type { JobData } from "../../queue/catalog.js";
@@ -60,8 +61,9 @@ async function queueRequestedDelta(deps: JobDeps, data: JobData<"backfillRepo">)
 /**
  * Before any page of any repository: every repository of the installation still waiting for its
  * first window gets it, in one step for the installation (sync/first-window.ts). The other
- * backfill jobs of the installation wait their turn here, so their slots' share of GitHub goes to
- * this step: it runs that many queries at once. True when the step ran.
+ * backfill jobs of the installation wait their turn here. The step holds this job's one GitHub
+ * slot only, so it runs one query at a time: another slot may be a refresh's or a members sync's,
+ * and SYNC_CONCURRENCY_PER_INSTALLATION is a promise to GitHub. True when the step ran.
  */
 async function workFirstWindows(deps: JobDeps, ctx: SyncContext, until: number): Promise<boolean> {
   if (!deps.config.backfillFirstWindowDays) return false;
@@ -69,7 +71,7 @@ async function workFirstWindows(deps: JobDeps, ctx: SyncContext, until: number):
   if ((await listFirstWindowsPending(db, ctx.installationId)).length === 0) return false;
   await inTurn(deps.database, LOCK_NAMESPACE.firstWindows, String(ctx.installationId), () =>
     backfillFirstWindows(ctx, {
-      parallel: deps.config.syncConcurrencyPerInstallation,
+      parallel: 1,
       stopping: deps.stopping,
       until,
     }),
@@ -95,9 +97,7 @@ async function workSlice(
     try {
       if (await workFirstWindows(deps, ctx, sliceEnd)) repo = (await findRepository(db, data.repoId)) ?? repo;
     } catch (error) {
-      const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log, now: deps.now() });
-      if (outcome === "failed") return "stopped";
-      throw error;
+      return await failedSlice(repo, error);
     }
     // The first windows step may have fetched this repository's whole backfill.
     if (isBackfillDone(repo, ctx.settings.defaultSyncDepth, ctx.now())) return "done";
@@ -127,13 +127,20 @@ async function workSlice(
         await updateRepository(db, repo.id, { backfillCursor: null });
         continue;
       }
-      // Uninstalled, suspended (resumed on unsuspend) or repository gone: recorded, not a failure.
-      const lost = await explainRepositoryAccessError({ ...deps, log }, ctx, repo, error, "repository");
-      if (lost) return { skipped: lost };
-      const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log, now: deps.now() });
-      if (outcome === "failed") return "stopped";
-      throw error;
+      return await failedSlice(repo, error);
     }
   }
   return step;
+
+  /**
+   * A page (or the first windows step) that failed. Uninstalled, suspended (resumed on unsuspend)
+   * or repository gone: recorded, not a failure. Otherwise recorded, and retried unless final.
+   */
+  async function failedSlice(repo: Repository, error: unknown): Promise<"stopped" | { skipped: string }> {
+    const lost = await explainRepositoryAccessError({ ...deps, log }, ctx, repo, error, "repository");
+    if (lost) return { skipped: lost };
+    const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log, now: deps.now() });
+    if (outcome === "failed") return "stopped";
+    throw error;
+  }
 }
