@@ -44,6 +44,8 @@ const envSchema = z.object({
   DATABASE_URL: optional.pipe(z.url().optional()),
   /** Connections of the app's own pool (pg-boss keeps a smaller one of its own). */
   DATABASE_POOL_SIZE: integer(20),
+  /** Names the app's Postgres sessions (pg_stat_activity); its jobs' sessions add "-jobs". */
+  DATABASE_APPLICATION_NAME: z.string().trim().min(1).max(40).default("pr-pulse"),
   EMBEDDED_POSTGRES_DIR: z.string().default(".data/postgres"),
   EMBEDDED_POSTGRES_PORT: integer(54329),
 
@@ -181,6 +183,7 @@ export interface Config {
   logLevel: Env["LOG_LEVEL"];
   databaseUrl: string | undefined;
   databasePoolSize: number;
+  databaseApplicationName: string;
   embeddedPostgres: { dataDir: string; port: number };
   /** Undefined until the App is registered: the server then runs in setup mode. */
   app: GitHubAppCredentials | undefined;
@@ -296,6 +299,7 @@ export function loadConfig(
     logLevel: e.LOG_LEVEL,
     databaseUrl: e.DATABASE_URL,
     databasePoolSize: Math.max(2, e.DATABASE_POOL_SIZE),
+    databaseApplicationName: e.DATABASE_APPLICATION_NAME,
     embeddedPostgres: { dataDir: e.EMBEDDED_POSTGRES_DIR, port: e.EMBEDDED_POSTGRES_PORT },
     app:
       e.APP_ID && privateKey && e.WEBHOOK_SECRET

@@ -90,7 +90,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
   // 1. Database: the configured one, or an embedded Postgres; migrations under an advisory lock.
   const { url, embedded } = await resolveDatabase(options.config, log);
   await migrateDatabase(url);
-  const database = createDatabase(url, { max: options.config.databasePoolSize });
+  const database = createDatabase(url, {
+    max: options.config.databasePoolSize,
+    applicationName: options.config.databaseApplicationName,
+  });
 
   // 2. The App (or setup mode), listening.
   let port = options.config.port;
@@ -212,7 +215,10 @@ async function startServices(
     });
     return { config, server };
   }
-  const boss = await startBoss(deps.databaseUrl, log, config.jobs, deps.boss);
+  const boss = await startBoss(deps.databaseUrl, log, config.jobs, {
+    application_name: `${config.databaseApplicationName}-jobs`,
+    ...deps.boss,
+  });
   try {
     await retireQueues(boss, database, log);
     const probot = createProbot(config, credentials, log);

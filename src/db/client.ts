@@ -15,12 +15,15 @@ export interface Database {
   close(): Promise<void>;
 }
 
-export function createDatabase(url: string, options: { max?: number } = {}): Database {
+export function createDatabase(
+  url: string,
+  options: { max?: number; applicationName?: string } = {},
+): Database {
   const sql = postgres(url, {
     // Default pool: sized for a 2-core box running web + workers; pg-boss keeps a pool of its own.
     max: options.max ?? 10,
     onnotice: () => {},
-    connection: { application_name: "pr-pulse" },
+    connection: { application_name: options.applicationName ?? "pr-pulse" },
     // After a Postgres restart or failover the pool is back within seconds: postgres.js waits up to
     // 20 s between reconnection attempts by default, 2 s at most here.
     backoff: (retries) => Math.min(0.05 * 2 ** retries, 2),

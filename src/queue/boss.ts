@@ -20,7 +20,7 @@ export async function startBoss(
   const boss = new PgBoss({
     connectionString: url,
     max: 4,
-    application_name: "pr-pulse-jobs",
+    application_name: "pr-pulse-jobs", // the runtime names it after DATABASE_APPLICATION_NAME
     // LISTEN/NOTIFY wakes a worker the moment a webhook job is committed; polling stays as the floor.
     useListenNotify: true,
     // A supervise pass fails jobs whose worker died (missed heartbeats) and refreshes the queue

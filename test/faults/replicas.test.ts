@@ -7,6 +7,7 @@ import {
   expectEachDeliveryProcessedOnce,
   expectEachJobRanOnce,
   expectEachPullRequestCountedOnce,
+  countSessions,
   listClaimedJobs,
   redeliverFailed,
   seedActiveOrg,
@@ -61,10 +62,12 @@ it("processes each delivery and job once across two processes, one killed mid-ba
   await waitFor(() => log.acknowledgedCount() >= half + 4, {
     what: "the second half of the stream to start",
   });
+  // Its sessions carry its name, so the claims it leaves are read once they are gone.
+  expect(await countSessions(database, doomed)).toBeGreaterThan(0);
   await doomed.kill();
   const [{ done } = { done: 0 }] = await database.sql<{ done: number }[]>`
     select sum(prs_done)::int as done from repositories`;
-  const heldByTheDead = await listClaimedJobs(database);
+  const heldByTheDead = await listClaimedJobs(database, doomed);
   await streaming;
   expect(done).toBeLessThan(pullRequests.length);
 

@@ -25,6 +25,8 @@ export interface AppProcess {
   /** http://127.0.0.1:PORT */
   readonly url: string;
   readonly pid: number;
+  /** Its Postgres sessions' application_name (DATABASE_APPLICATION_NAME; its jobs' add "-jobs"). */
+  readonly applicationName: string;
   /** The exit code or signal, once the process has ended. */
   readonly exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   /** What the process wrote to stdout and stderr (its pino logs), for failure messages. */
@@ -62,6 +64,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
       PORT: String(port),
       HOST: "127.0.0.1",
       LOG_LEVEL: "warn",
+      DATABASE_APPLICATION_NAME: `pr-pulse-test-${port}`,
       ENV_FILE: "/nonexistent/.env",
       ...QUICK_GITHUB,
       ...options.env,
@@ -90,6 +93,7 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
   const app: AppProcess = {
     url,
     pid: child.pid!,
+    applicationName: `pr-pulse-test-${port}`,
     get exit() {
       return exit;
     },

@@ -1,9 +1,9 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import { expect } from "@jest/globals";
 import { and, asc, eq, inArray, isNull } from "drizzle-orm";
 import type { Database } from "../../src/db/client.js";
 import * as schema from "../../src/db/schema/index.js";
 import { APP_ID, type TestApp } from "./app.js";
+import type { AppProcess } from "./app-process.js";
 import { buildWebhook, type PullRequest, type Webhook, type World } from "./fake-github/index.js";
 import { readStoredAndTruth } from "./github-truth.js";
 import { waitFor } from "./wait.js";
@@ -235,13 +235,29 @@ export async function expectEachDeliveryProcessedOnce(
   ).toEqual([]);
 }
 
+/** The process's open Postgres sessions, by their application_name. */
+export async function countSessions(
+  database: Pick<Database, "sql">,
+  app: Pick<AppProcess, "applicationName">,
+): Promise<number> {
+  const [row] = await database.sql<{ sessions: number }[]>`
+    select count(*)::int as sessions from pg_stat_activity
+    where application_name in (${app.applicationName}, ${`${app.applicationName}-jobs`})`;
+  return row?.sessions ?? 0;
+}
+
 /**
- * The ids of the jobs claimed now: what a process killed just before leaves behind. A claim the
- * dead process had already sent may still be committed by Postgres after the kill (it reads the
- * dead socket to its end), so the list is read after a moment for that.
+ * The ids of the jobs claimed once a killed process's Postgres sessions are gone: what it leaves
+ * behind. A claim it had already sent may still be committed after the kill (Postgres reads the
+ * dead socket to its end), so the list waits for its sessions to end.
  */
-export async function listClaimedJobs(database: Pick<Database, "sql">): Promise<string[]> {
-  await sleep(1_000);
+export async function listClaimedJobs(
+  database: Pick<Database, "sql">,
+  killed: Pick<AppProcess, "applicationName">,
+): Promise<string[]> {
+  await waitFor(async () => (await countSessions(database, killed)) === 0, {
+    what: "the killed process's Postgres sessions to end",
+  });
   const rows = await database.sql<{ id: string }[]>`select id from pgboss.job where state = 'active'`;
   return rows.map((row) => row.id);
 }
