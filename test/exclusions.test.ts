@@ -1,11 +1,11 @@
 import { expect, it } from "@jest/globals";
 import pino from "pino";
-import type { BatchJob, JobDeps } from "../src/jobs/handlers/deps.js";
-import { processWebhooks } from "../src/jobs/handlers/process-webhook.js";
+import type { BatchJob } from "../src/jobs/handlers/deps.js";
 import { selectPullRequestExport } from "../src/db/queries/metrics.js";
 import { defaultInstallationSettings } from "../src/settings.js";
 import { recomputeDerivedValues } from "../src/sync/recompute.js";
 import { saveSettings } from "../src/sync/settings.js";
+import { webhookBatchHandler } from "./support/app.js";
 import { useTestApp } from "./support/harness.js";
 import { webhookExample } from "./support/webhook-examples.js";
 
@@ -35,19 +35,11 @@ async function deliver(action: string, minute: number, labels: string[]) {
   };
   const response = await t.app.deliver("pull_request", payload);
   expect(response.status).toBe(202);
-  const deps = {
-    config: t.app.config,
-    database: t.app.runtime.database,
-    boss: t.app.boss,
-    probot: t.app.runtime.probot,
-    log: silent,
-    now: () => new Date(),
-  } as unknown as JobDeps;
   const job: BatchJob<"processWebhook"> = {
     data: { deliveryId: response.id },
     context: { jobId: "job", log: silent, finalAttempt: false, signal: new AbortController().signal },
   };
-  await processWebhooks(deps).batch([job]);
+  await webhookBatchHandler(t.app)([job]);
 }
 
 async function storedRow() {

@@ -2,6 +2,8 @@ import { createHmac, generateKeyPairSync, randomUUID } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import type { PgBoss } from "pg-boss";
 import pino, { type Logger } from "pino";
+import type { JobDeps } from "../../src/jobs/handlers/deps.js";
+import { processWebhooks } from "../../src/jobs/handlers/process-webhook.js";
 import { loadConfig, type Config } from "../../src/config.js";
 import type { Database } from "../../src/db/client.js";
 import { startRuntime, type Runtime, type RuntimeOptions } from "../../src/runtime.js";
@@ -183,4 +185,20 @@ export async function startTestApp(database: TestDatabase, options: TestAppOptio
     },
     stop: () => runtime.stop(),
   };
+}
+
+/**
+ * The webhook worker's batch handler on the test app's own parts, for tests that run a batch of
+ * stored deliveries themselves. Only what it reads: the GitHub client factories are for sync jobs.
+ */
+export function webhookBatchHandler(app: TestApp) {
+  const deps = {
+    config: app.config,
+    database: app.runtime.database,
+    boss: app.boss,
+    probot: app.runtime.probot,
+    log: pino({ level: "silent" }),
+    now: () => new Date(),
+  } as unknown as JobDeps;
+  return processWebhooks(deps).batch;
 }

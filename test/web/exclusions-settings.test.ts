@@ -1,7 +1,7 @@
 import { describe, expect, it } from "@jest/globals";
 import { eq } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
-import { defaultInstallationSettings } from "../../src/settings.js";
+import { settingsForm } from "../support/settings-form.js";
 import { Browser } from "../support/browser.js";
 import { useTestApp } from "../support/harness.js";
 import { signedIn, type TestSession } from "../support/session.js";
@@ -57,25 +57,15 @@ async function setUp(): Promise<{ browser: Browser; session: TestSession }> {
   return { browser: new Browser(t.app.url, session.cookie), session };
 }
 
+/** The form at the defaults with these exclusions typed in. */
 function form(session: TestSession, patch: Record<string, string> = {}): Record<string, string | string[]> {
-  return {
-    _csrf: session.csrfToken,
-    timezone: "UTC",
-    defaultSyncDepth: "30d",
-    autoTrackNewRepos: "on",
-    hotfixBranchPattern: defaultInstallationSettings.hotfixBranchPattern,
-    hotfixTitlePattern: defaultInstallationSettings.hotfixTitlePattern,
-    revertTitlePattern: "",
-    workDays: ["1", "2", "3", "4", "5"],
-    workStart: "09:00",
-    workEnd: "18:00",
-    holidays: "",
+  return settingsForm(session, {
     excludedLabels: "skip-metrics\ndependencies",
     excludedAuthors: "grace",
     excludedHeadBranchPattern: "^release/",
     excludedBaseBranchPattern: "",
     ...patch,
-  };
+  });
 }
 
 describe("exclusions on the settings page", () => {

@@ -7,6 +7,7 @@ import { Browser } from "../support/browser.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
 import { signedIn, type TestSession } from "../support/session.js";
+import { settingsForm } from "../support/settings-form.js";
 
 // The settings page: validation, the pattern preview, and the recompute job a change queues
 // (worked here: weekly figures and flags must follow the new patterns).
@@ -65,26 +66,6 @@ async function setUp(): Promise<{ browser: Browser; session: TestSession }> {
 
 const path = `/installations/${INSTALLATION}/settings`;
 
-function form(
-  session: TestSession,
-  patch: Record<string, string | string[]> = {},
-): Record<string, string | string[]> {
-  return {
-    _csrf: session.csrfToken,
-    timezone: "UTC",
-    defaultSyncDepth: "30d",
-    autoTrackNewRepos: "on",
-    hotfixBranchPattern: defaultInstallationSettings.hotfixBranchPattern,
-    hotfixTitlePattern: defaultInstallationSettings.hotfixTitlePattern,
-    revertTitlePattern: "",
-    workDays: ["1", "2", "3", "4", "5"],
-    workStart: "09:00",
-    workEnd: "18:00",
-    holidays: "",
-    ...patch,
-  };
-}
-
 async function storedSettings() {
   const [row] = await t.database.db
     .select()
@@ -117,7 +98,7 @@ describe("settings", () => {
     ],
   ])("refuses %s, keeps what was typed and saves nothing", async (_name, patch, error) => {
     const { browser, session } = await setUp();
-    const typed = form(session, {
+    const typed = settingsForm(session, {
       ...patch,
       hotfixTitlePattern: patch.hotfixTitlePattern ?? "\\burgent\\b",
     }) as Record<string, string>;
@@ -139,7 +120,7 @@ describe("settings", () => {
     ["a day that is not a weekday", ["1", "8"], "Choose days from the list."],
   ])("refuses %s and saves nothing", async (_name, workDays, error) => {
     const { browser, session } = await setUp();
-    const page = await browser.post(path, form(session, { workDays, workStart: "07:30" }));
+    const page = await browser.post(path, settingsForm(session, { workDays, workStart: "07:30" }));
     expect(page.status).toBe(400);
     expect(page.body).toContain(error);
     expect(page.body).toContain('value="07:30"');
@@ -151,7 +132,7 @@ describe("settings", () => {
     const saved = await browser.post(
       path,
       // Two dates on a line, one twice: stored once each, in order.
-      form(session, {
+      settingsForm(session, {
         workDays: ["2", "1"],
         workStart: "08:00",
         workEnd: "16:00",
@@ -193,7 +174,7 @@ describe("settings", () => {
   it("refuses a form without the session's CSRF token", async () => {
     const { browser, session } = await setUp();
     const page = await browser.post(path, {
-      ...form(session, { timezone: "Europe/Berlin" }),
+      ...settingsForm(session, { timezone: "Europe/Berlin" }),
       _csrf: "forged",
     });
     expect(page.status).toBe(403);
@@ -202,7 +183,10 @@ describe("settings", () => {
 
   it("previews new patterns on the latest pull requests without saving them", async () => {
     const { browser, session } = await setUp();
-    const page = await browser.post(`${path}/preview`, form(session, { revertTitlePattern: "^rollback" }));
+    const page = await browser.post(
+      `${path}/preview`,
+      settingsForm(session, { revertTitlePattern: "^rollback" }),
+    );
     expect(page.status).toBe(200);
     expect(page.body).toMatch(/<strong>1<\/strong> hotfixes and <strong>1<\/strong> reverts/);
     expect(page.body).toContain("Add &lt;b&gt;markup&lt;/b&gt; &amp; more");
@@ -213,7 +197,7 @@ describe("settings", () => {
     const { browser, session } = await setUp();
     const saved = await browser.post(
       path,
-      form(session, {
+      settingsForm(session, {
         hotfixBranchPattern: "^main-fix$",
         revertTitlePattern: "^rollback",
         timezone: "Pacific/Auckland",

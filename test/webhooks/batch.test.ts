@@ -1,8 +1,8 @@
 import { describe, expect, it } from "@jest/globals";
 import pino from "pino";
 import { describeError } from "../../src/errors.js";
-import type { BatchJob, BatchOutcome, JobDeps } from "../../src/jobs/handlers/deps.js";
-import { processWebhooks } from "../../src/jobs/handlers/process-webhook.js";
+import type { BatchJob, BatchOutcome } from "../../src/jobs/handlers/deps.js";
+import { webhookBatchHandler } from "../support/app.js";
 import { useTestApp } from "../support/harness.js";
 import { webhookExample } from "../support/webhook-examples.js";
 
@@ -23,18 +23,7 @@ const INSTALLATION = 1;
 const REPO = 186853002;
 const PR = 279147437;
 
-function handler() {
-  // Only what the webhook handler reads; the GitHub client factories are for sync jobs.
-  const deps = {
-    config: t.app.config,
-    database: t.app.runtime.database,
-    boss: t.app.boss,
-    probot: t.app.runtime.probot,
-    log: silent,
-    now: () => new Date(),
-  } as unknown as JobDeps;
-  return processWebhooks(deps).batch;
-}
+const handler = () => webhookBatchHandler(t.app);
 
 /** Stores deliveries through the intake (signed, checked); returns their GUIDs in order. */
 async function store(deliveries: Delivery[]): Promise<string[]> {

@@ -403,16 +403,14 @@ export async function markRepositoryGone(db: Db, id: number, reason: { message: 
 }
 
 /** Tracked repositories whose backfill started (or was queued) and has not finished. */
+/** A backfill is unfinished while its repository is in one of these states. */
+const UNFINISHED_BACKFILL: Repository["syncStatus"][] = ["queued", "syncing", "paused_rate_limited"];
+
 export async function listUnfinishedBackfills(db: Db, installationId: number): Promise<number[]> {
   const rows = await db
     .select({ id: repositories.id })
     .from(repositories)
-    .where(
-      and(
-        trackedOf(installationId),
-        inArray(repositories.syncStatus, ["queued", "syncing", "paused_rate_limited"]),
-      ),
-    )
+    .where(and(trackedOf(installationId), inArray(repositories.syncStatus, UNFINISHED_BACKFILL)))
     .orderBy(repositories.id);
   return rows.map((row) => row.id);
 }
@@ -429,7 +427,7 @@ export async function listFirstWindowsPending(db: Db, installationId: number): P
       and(
         trackedOf(installationId),
         isNull(repositories.backfilledSince),
-        inArray(repositories.syncStatus, ["queued", "syncing", "paused_rate_limited"]),
+        inArray(repositories.syncStatus, UNFINISHED_BACKFILL),
       ),
     )
     .orderBy(repositories.id);
@@ -443,7 +441,7 @@ export async function countStillArriving(
   db: Db,
   installationId: number,
 ): Promise<{ repositories: number; firstWindows: number; deeper: number }> {
-  const running = sql`${repositories.syncStatus} in ('queued', 'syncing', 'paused_rate_limited')`;
+  const running = inArray(repositories.syncStatus, UNFINISHED_BACKFILL);
   const [row] = await db
     .select({
       repositories: count(),

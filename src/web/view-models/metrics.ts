@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { buildStillArriving } from "./still-arriving.js";
+import { readStillArriving } from "./still-arriving.js";
 import type { Db } from "../../db/client.js";
 import {
   findTrackedRepositoryName,
@@ -8,7 +8,7 @@ import {
   type RangeSummary,
   type RepositoryName,
 } from "../../db/queries/metrics.js";
-import { findInstallationRepositories, listUnfinishedBackfills } from "../../db/queries/repositories.js";
+import { findInstallationRepositories } from "../../db/queries/repositories.js";
 import { listTeams, teamsVersion, type TeamListing } from "../../db/queries/teams.js";
 import {
   ALL_REPOSITORIES,
@@ -596,9 +596,8 @@ export function createMetricsCaches(): MetricsCaches {
  * Whether the page should refresh itself: a backfill of the installation is under way, or weeks
  * of the range are being recomputed. The answer without it stops the polling.
  */
-async function liveHref(db: Db, installation: Installation, query: MetricsQuery, changingWeeks: number) {
-  const syncing = changingWeeks > 0 || (await listUnfinishedBackfills(db, installation.id)).length > 0;
-  return syncing ? metricsHref(installation.id, query, "/live") : null;
+function liveHref(installationId: number, query: MetricsQuery, syncing: boolean): string | null {
+  return syncing ? metricsHref(installationId, query, "/live") : null;
 }
 
 /** Everything the metrics page shows for a valid query. */
@@ -629,10 +628,11 @@ export async function buildMetricsViewModel(
     caches.figures,
     shownPercentiles(query.hours),
   );
-  const [insight, live] = await Promise.all([
+  const [insight, stillArriving] = await Promise.all([
     readInsight(db, installation.id, { ...view, hours: query.hours }, key, caches.insight),
-    liveHref(db, installation, query, changingWeeks),
+    readStillArriving(db, installation.id),
   ]);
+  const live = liveHref(installation.id, query, changingWeeks > 0 || stillArriving.unfinished);
   const kind = query.hours;
   const duration = DURATION_FIGURES[kind];
   const format = HOUR_FORMATS[kind].short;
@@ -667,7 +667,7 @@ export async function buildMetricsViewModel(
       live,
       phases: phases.range,
       size: buildSizeView(insight.sizes, hoursFormat, unit),
-      stillArriving: await buildStillArriving(db, installation.id),
+      stillArriving: stillArriving.text,
       pending:
         pendingWeeks === 0
           ? null

@@ -23,6 +23,11 @@ export function stillArrivingText(counts: {
   return parts.length === 0 ? null : `Still arriving: ${parts.join("; ")}.`;
 }
 
-export async function buildStillArriving(db: Db, installationId: number): Promise<string | null> {
-  return stillArrivingText(await countStillArriving(db, installationId));
+/** What the backfills still bring: the line, and whether any is unfinished (the page then polls). */
+export async function readStillArriving(
+  db: Db,
+  installationId: number,
+): Promise<{ text: string | null; unfinished: boolean }> {
+  const counts = await countStillArriving(db, installationId);
+  return { text: stillArrivingText(counts), unfinished: counts.firstWindows + counts.deeper > 0 };
 }
