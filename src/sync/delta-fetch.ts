@@ -122,13 +122,19 @@ async function completeOrGiveUp(
   }
 }
 
-/** A pack's repositories stored and recorded in one transaction, so none is half synced. */
+/**
+ * A pack's repositories stored and recorded in one transaction, so none is half synced. Every pull
+ * request first, then the repositories in id order: the order a webhook batch and a backfill page
+ * lock them in (pull requests, weeks, repositories), so none of them deadlocks with this one.
+ */
 async function storeDeltas(ctx: SyncContext, ready: ReadyDelta[]): Promise<void> {
   const now = ctx.now();
   await withTransaction(ctx.database, async (db) => {
-    for (const { delta, snapshots, checkedAt } of ready) {
+    for (const { delta, snapshots } of ready) {
       const stored = await storePullRequests(db, ctx, delta.repo.id, snapshots, { now, countDrift: true });
       delta.result.drift = stored.drift;
+    }
+    for (const { delta, checkedAt } of [...ready].sort((a, b) => a.delta.repo.id - b.delta.repo.id)) {
       await recordDeltas(db, ctx, [delta], checkedAt);
     }
   });

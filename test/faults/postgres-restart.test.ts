@@ -144,7 +144,7 @@ it("acknowledges no delivery it could not store while Postgres restarts, then re
     async () => {
       const [row] = await database.sql<{ sessions: number }[]>`
         select count(*)::int as sessions from pg_stat_activity
-        where application_name = 'pr-pulse-jobs'
+        where application_name = ${`${app!.applicationName}-jobs`}
           and (query ilike 'LISTEN %' or query like '%pg_listening_channels()%')`;
       return row!.sessions > 0;
     },

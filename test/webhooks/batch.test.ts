@@ -4,6 +4,7 @@ import { describeError } from "../../src/errors.js";
 import type { BatchJob, BatchOutcome } from "../../src/jobs/handlers/deps.js";
 import { webhookBatchHandler } from "../support/app.js";
 import { useTestApp } from "../support/harness.js";
+import { waitFor } from "../support/wait.js";
 import { webhookExample } from "../support/webhook-examples.js";
 
 // The webhook worker's batch handler (src/jobs/handlers/process-webhook.ts) on fetches whose order
@@ -312,6 +313,41 @@ describe("outcomes of a fetch", () => {
     const again = await t.app.deliver("pull_request", another(1001, 1).payload, { id });
     expect(again.body).toMatchObject({ duplicate: true });
     expect(await t.app.jobs("process-webhook")).toHaveLength(1);
+  });
+
+  it("creates a repository it does not know first, so a writer holding the weeks and waiting for it does not deadlock with it", async () => {
+    await resetState();
+    const [id] = await store([pullRequest("opened", 10)]);
+    // A backfill page of another repository holds the installation's weeks (here: the table) and
+    // next writes a repository; a listing of the installation's repositories writes this one.
+    const writer = await t.database.sql.reserve();
+    try {
+      await writer`begin`;
+      await writer`lock table weekly_metrics_pending in share row exclusive mode`;
+      const processing = processTogether([id!]);
+      await waitFor(
+        async () => {
+          const [row] = await t.database.sql<{ waiting: number }[]>`
+            select count(*)::int as waiting from pg_locks
+            where not granted and relation = 'weekly_metrics_pending'::regclass`;
+          return row!.waiting > 0;
+        },
+        { what: "the fetch to wait for the weeks" },
+      );
+      // Created by the fetch in the transaction that waits, it would wait for that one (deadlock).
+      await writer`
+        insert into repositories (id, installation_id, full_name)
+        values (${REPO}, ${INSTALLATION}, 'listed/again')
+        on conflict (id) do update set updated_at = now()`;
+      await writer`commit`;
+      expect(await processing).toEqual([{ ok: true }]);
+    } finally {
+      writer.release();
+    }
+    expect(await t.database.sql`select status, attempts from webhook_deliveries`).toEqual([
+      { status: "processed", attempts: 1 },
+    ]);
+    expect(await t.database.sql`select id from pull_requests`).toEqual([{ id: String(PR) }]);
   });
 
   it("a fetch costs the same statements whatever its number of deliveries", async () => {

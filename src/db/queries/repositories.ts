@@ -25,6 +25,9 @@ export interface RepositoryFacts {
  * Records repositories the installation can see. New ones start tracked when `track` is true
  * (auto-track); existing ones keep the tracking an admin chose, and come back from removal.
  * Returns the tracked repositories that still need a backfill (never synced, or failed).
+ * Rows are written in id order (touchRepositories's and recordDeltasFinished's), so two writers of
+ * the same repositories wait for each other instead of deadlocking; a repository listed twice is
+ * written once.
  */
 export async function upsertRepositories(
   db: Db,
@@ -33,10 +36,11 @@ export async function upsertRepositories(
   options: { track: boolean },
 ): Promise<number[]> {
   if (repos.length === 0) return [];
+  const byId = [...new Map(repos.map((repo) => [repo.id, repo])).values()].sort((a, b) => a.id - b.id);
   const rows = await db
     .insert(repositories)
     .values(
-      repos.map((repo) => ({
+      byId.map((repo) => ({
         id: repo.id,
         installationId,
         nodeId: repo.nodeId ?? null,
@@ -267,7 +271,6 @@ export async function summarizeRepositories(db: Db, installationId: number): Pro
   return { total, tracked, byStatus, syncing };
 }
 
-/** A repository saw activity (a pull request event): it moves up the repositories page. */
 /**
  * Records activity on repositories, one statement for any number of them: only a later moment
  * writes (and locks) a row, and the rows are locked in id order, so two batches touching the same
@@ -282,12 +285,12 @@ export async function touchRepositories(db: Db, activity: { id: number; at: Date
       select t.id, max(t.at) as at
       from unnest(${ids}::bigint[], ${ats}::text[]::timestamptz[]) as t(id, at)
       group by t.id
-    ), later as (
+    ), later as materialized (
       select r.id, touched.at
       from ${repositories} r join touched on touched.id = r.id
       where r.last_activity_at is null or r.last_activity_at < touched.at
       order by r.id
-      for update of r
+      for no key update of r
     )
     update ${repositories} r set last_activity_at = later.at from later where r.id = later.id`);
 }
@@ -509,17 +512,22 @@ export async function recordDeltasFinished(db: Db, finished: FinishedDelta[], at
   const ids = finished.map((delta) => String(delta.id));
   const watermarks = finished.map((delta) => delta.watermark.toISOString());
   const drifts = finished.map((delta) => String(delta.drift));
+  // Rows locked in id order first, as touchRepositories does: the two never deadlock.
   await db.execute(sql`
+    with v as (
+      select * from unnest(
+        ${sql.param(ids)}::text[]::bigint[],
+        ${sql.param(watermarks)}::text[]::timestamptz[],
+        ${sql.param(drifts)}::text[]::int[]
+      ) as v(id, watermark, drift)
+    ), locked as materialized (
+      select r.id from ${repositories} r join v on v.id = r.id order by r.id for no key update of r
+    )
     update ${repositories} r
     set watermark = v.watermark, last_drift_count = v.drift,
         last_successful_sync_at = ${at.toISOString()}::timestamptz, sync_status = 'complete',
         paused_until = null, last_error = null, last_error_code = null, updated_at = now()
-    from unnest(
-      ${sql.param(ids)}::text[]::bigint[],
-      ${sql.param(watermarks)}::text[]::timestamptz[],
-      ${sql.param(drifts)}::text[]::int[]
-    )
-      as v(id, watermark, drift)
+    from v join locked on locked.id = v.id
     where r.id = v.id`);
 }
 

@@ -7,6 +7,7 @@ import { readActivity } from "../../webhooks/app.js";
 import { FollowUps } from "../../webhooks/follow-ups.js";
 import {
   applyPullRequestActivity,
+  prepareRepositories,
   type PullRequestActivity,
 } from "../../webhooks/handlers/pull-request-activity.js";
 import type { BatchJob, BatchOutcome, JobDeps } from "./deps.js";
@@ -37,7 +38,8 @@ type Step = { run: ActivityEntry[] } | { one: Entry };
  *      match its event (stored before intake checked), is `ignored` with the reason.
  *   2. In their order: runs of pull_request and pull_request_review deliveries, each applied as one
  *      set (src/webhooks/handlers/pull-request-activity.ts) in a transaction that also does the
- *      follow-ups and records every outcome so far; a delivery of another event between them goes
+ *      follow-ups and records every outcome so far (repositories it does not know are created
+ *      first, on their own); a delivery of another event between them goes
  *      through Probot to its handler (src/webhooks/app.ts), which commits on its own.
  *   3. What is left to record, in one last transaction.
  *
@@ -57,7 +59,15 @@ export function processWebhooks(deps: JobDeps) {
       );
       for (const step of plan(batch, jobs, stored)) {
         if ("one" in step) await receive(deps, batch, step.one);
-        else await batch.commit((db, followUps) => applyRun(deps, batch, db, step.run, followUps));
+        else {
+          await prepareRepositories(
+            deps.boss,
+            deps.database,
+            step.run.map((entry) => entry.activity),
+            deps.log,
+          );
+          await batch.commit((db, followUps) => applyRun(deps, batch, db, step.run, followUps));
+        }
       }
       if (batch.pending) await batch.commit();
       return batch.outcomes;

@@ -1,5 +1,6 @@
 import type { PgBoss } from "pg-boss";
-import type { Db } from "../../db/client.js";
+import type { Logger } from "pino";
+import { withTransaction, type Database, type Db } from "../../db/client.js";
 import { findInstallations } from "../../db/queries/installations.js";
 import {
   findStoredPullRequests,
@@ -69,6 +70,49 @@ export async function applyPullRequestActivity(
   ]);
   // 5. Metrics of what changed, and the weeks and repositories that follow from them.
   await recompute(db, pullRequests, new Set(written.map(keyOf)), stored, followUps);
+}
+
+/**
+ * Creates or restores, each in a transaction of its own and in id order, the repositories (and
+ * installations) of these deliveries that are not stored as they stand, before the deliveries are
+ * applied. Applying them then locks pull requests, weeks and repositories in that order, as a
+ * backfill page does: a repository created in the same transaction would be locked first, and a
+ * writer holding the weeks and waiting for that repository would deadlock with it. Creating one is
+ * the same whatever becomes of the deliveries. What fails here is left to applying them, which
+ * resolves the repository again in its transaction and fails that delivery alone.
+ */
+export async function prepareRepositories(
+  boss: PgBoss,
+  database: Pick<Database, "db">,
+  activities: readonly PullRequestActivity[],
+  log: Pick<Logger, "warn">,
+): Promise<void> {
+  const [installations, repositories] = await Promise.all([
+    findInstallations(
+      database.db,
+      activities.map(({ payload }) => payload.installation.id),
+    ),
+    findRepositories(
+      database.db,
+      activities.map(({ payload }) => payload.repository.id),
+    ),
+  ]);
+  const missing = new Map<number, PullRequestActivity["payload"]>();
+  for (const { payload } of activities) {
+    const installation = installations.get(payload.installation.id);
+    const current =
+      installation &&
+      !installation.deletedAt &&
+      isCurrentRepository(repositories.get(payload.repository.id), payload.installation.id);
+    if (!current && !missing.has(payload.repository.id)) missing.set(payload.repository.id, payload);
+  }
+  for (const [repoId, payload] of [...missing].sort(([a], [b]) => a - b)) {
+    try {
+      await withTransaction(database, (db) => resolveKnownRepository(boss, db, payload));
+    } catch (error) {
+      log.warn({ err: error, repoId }, "repository not prepared; resolved with its deliveries");
+    }
+  }
 }
 
 interface Stored {
