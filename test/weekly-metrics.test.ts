@@ -9,6 +9,7 @@ import {
   refreshWeeklyMetrics,
 } from "../src/db/queries/weekly-metrics.js";
 import * as schema from "../src/db/schema/index.js";
+import { createDatabase } from "../src/db/client.js";
 import type { JobContext, JobDeps } from "../src/jobs/handlers/deps.js";
 import { refreshWeeklyMetricsJob } from "../src/jobs/handlers/refresh-weekly-metrics.js";
 import { affectedWeeks, weekStartOf } from "../src/metrics/weeks.js";
@@ -371,6 +372,28 @@ describe("pending weeks", () => {
     await markWeeksPending(database.db, 7, [W2]);
     await clearPendingWeeks(database.db, 7, listed);
     expect((await listPendingWeeks(database.db, 7)).map((week) => week.weekStart)).toEqual([W2]);
+  });
+
+  it("marks a week another transaction marked and has not committed, without waiting for it", async () => {
+    // Webhook batches and backfill pages of one installation mark the same weeks all the time.
+    await database.db.transaction(async (tx) => {
+      await markWeeksPending(tx, 8, [W1]);
+      // Another writer, on a connection of its own that gives up after 2 s of waiting for a lock.
+      const other = createDatabase(database.url, { max: 1 });
+      try {
+        await other.sql`set lock_timeout = '2s'`;
+        await markWeeksPending(other.db, 8, [W1, W2]);
+      } finally {
+        await other.close();
+      }
+    });
+    const pending = await listPendingWeeks(database.db, 8);
+    expect(pending.map((week) => [week.weekStart, week.marks.length])).toEqual([
+      [W1, 2],
+      [W2, 1],
+    ]);
+    await clearPendingWeeks(database.db, 8, pending);
+    expect(await listPendingWeeks(database.db, 8)).toEqual([]);
   });
 });
 

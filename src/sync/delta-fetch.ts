@@ -125,7 +125,7 @@ async function completeOrGiveUp(
 /**
  * A pack's repositories stored and recorded in one transaction, so none is half synced. Every pull
  * request first, then the repositories in id order: the order a webhook batch and a backfill page
- * lock them in (pull requests, weeks, repositories), so none of them deadlocks with this one.
+ * lock them in (pull requests, then repositories), so none of them deadlocks with this one.
  */
 async function storeDeltas(ctx: SyncContext, ready: ReadyDelta[]): Promise<void> {
   const now = ctx.now();

@@ -48,10 +48,11 @@ export class FollowUps {
 
   /**
    * Does them all in the caller's transaction, sent together (one round trip) as the last work
-   * before its commit: every batch of an installation marks the same few weeks, and holds their
-   * rows from the mark to its commit, so that moment is kept short. Shared rows are locked in one
-   * order (refresh jobs by pull request, weeks by installation and week, then repositories by id,
-   * as a backfill page does), so two writers wait for each other, never deadlock.
+   * before its commit: every batch of an installation queues the same refresh job and touches the
+   * same repositories, and holds them from then to its commit, so that moment is kept short. The
+   * weeks' marks are rows of this batch's own (never waited for). Shared rows are locked in one
+   * order (refresh jobs by pull request, then repositories by id, as a backfill page does), so
+   * two writers wait for each other, never deadlock.
    */
   async apply(boss: PgBoss, db: Db): Promise<void> {
     const refreshes = [...this.#refreshes.values()].sort(

@@ -103,7 +103,7 @@ async function storedState() {
     repositories: await sql`
       select id, installation_id, tracked, removed_at is not null as removed, last_activity_at
       from repositories order by id`,
-    weeks: await sql`select installation_id, week_start from weekly_metrics_pending order by 1, 2`,
+    weeks: await sql`select distinct installation_id, week_start from weekly_metrics_pending order by 1, 2`,
     jobs: await sql`
       select name, data from pgboss.job where name <> 'process-webhook' order by name, data::text`,
     deliveries: await sql`
@@ -315,24 +315,26 @@ describe("outcomes of a fetch", () => {
     expect(await t.app.jobs("process-webhook")).toHaveLength(1);
   });
 
-  it("creates a repository it does not know first, so a writer holding the weeks and waiting for it does not deadlock with it", async () => {
+  it("creates a repository it does not know first, so a writer holding its pull request and waiting for it does not deadlock with it", async () => {
     await resetState();
-    const [id] = await store([pullRequest("opened", 10)]);
-    // A backfill page of another repository holds the installation's weeks (here: the table) and
-    // next writes a repository; a listing of the installation's repositories writes this one.
+    // The pull request is stored; its repository is not (taken out of the installation, say).
+    await processOneByOne(await store([pullRequest("opened", 10)]));
+    await t.database.sql`delete from repositories where id = ${REPO}`;
+    const [id] = await store([pullRequest("edited", 20, { title: "edited" })]);
+    // A backfill page holds the pull request it stored and next writes its repository.
     const writer = await t.database.sql.reserve();
     try {
       await writer`begin`;
-      await writer`lock table weekly_metrics_pending in share row exclusive mode`;
+      await writer`update pull_requests set title = title where id = ${PR}`;
       const processing = processTogether([id!]);
       await waitFor(
         async () => {
           const [row] = await t.database.sql<{ waiting: number }[]>`
-            select count(*)::int as waiting from pg_locks
-            where not granted and relation = 'weekly_metrics_pending'::regclass`;
+            select count(*)::int as waiting from pg_stat_activity
+            where wait_event_type = 'Lock' and query like 'insert into "pull_requests"%'`;
           return row!.waiting > 0;
         },
-        { what: "the fetch to wait for the weeks" },
+        { what: "the fetch to wait for the pull request" },
       );
       // Created by the fetch in the transaction that waits, it would wait for that one (deadlock).
       await writer`
@@ -344,10 +346,13 @@ describe("outcomes of a fetch", () => {
     } finally {
       writer.release();
     }
-    expect(await t.database.sql`select status, attempts from webhook_deliveries`).toEqual([
+    expect(
+      await t.database.sql`select status, attempts from webhook_deliveries order by received_at`,
+    ).toEqual([
+      { status: "processed", attempts: 1 },
       { status: "processed", attempts: 1 },
     ]);
-    expect(await t.database.sql`select id from pull_requests`).toEqual([{ id: String(PR) }]);
+    expect(await t.database.sql`select title from pull_requests`).toEqual([{ title: "edited" }]);
   });
 
   it("a fetch costs the same statements whatever its number of deliveries", async () => {

@@ -190,56 +190,46 @@ export async function computeViewFigures(
 }
 
 /**
- * Marks weeks of an installation out of date, in the transaction that changed their pull requests.
- * A week already pending is marked again, so a refresh that read the week before this change
- * committed does not clear it.
+ * Marks weeks of an installation out of date, in the transaction that changed their pull requests:
+ * a mark of its own for each week, added whatever marks the week already has, so this writer never
+ * waits for another's, and a refresh that listed the week before this change committed leaves it.
  */
 export async function markWeeksPending(db: Db, installationId: number, weeks: string[]): Promise<void> {
   if (weeks.length === 0) return;
-  // In week order, as clearPendingWeeks locks them: concurrent writers never deadlock.
   await db
     .insert(weeklyMetricsPending)
-    .values([...new Set(weeks)].sort().map((weekStart) => ({ installationId, weekStart })))
-    .onConflictDoUpdate({
-      target: [weeklyMetricsPending.installationId, weeklyMetricsPending.weekStart],
-      set: { markedAt: sql`clock_timestamp()` },
-    });
+    .values([...new Set(weeks)].sort().map((weekStart) => ({ installationId, weekStart })));
 }
 
 export interface PendingWeek {
   weekStart: string;
-  markedAt: string;
+  /** The marks the week has: what a refresh of it clears. */
+  marks: number[];
 }
 
+/** The installation's pending weeks, in order, each with its marks. */
 export async function listPendingWeeks(db: Db, installationId: number): Promise<PendingWeek[]> {
-  return db
-    .select({ weekStart: weeklyMetricsPending.weekStart, markedAt: weeklyMetricsPending.markedAt })
-    .from(weeklyMetricsPending)
-    .where(eq(weeklyMetricsPending.installationId, installationId))
-    .orderBy(weeklyMetricsPending.weekStart);
+  const rows = await db.execute<{ week_start: string; marks: string[] }>(sql`
+    select week_start::text, array_agg(id order by id)::text[] as marks
+    from ${weeklyMetricsPending}
+    where installation_id = ${installationId}
+    group by week_start
+    order by week_start`);
+  return rows.map((row) => ({ weekStart: row.week_start, marks: row.marks.map(Number) }));
 }
 
 /**
- * Clears refreshed weeks, but not one a change marked again since it was listed. Rows are locked in
- * week order first, the order markWeeksPending writes them in, so the two never deadlock.
+ * Clears the marks a refresh listed: a week marked again since (a change committed after the
+ * refresh read it) keeps its new mark, and the next refresh takes it.
  */
 export async function clearPendingWeeks(db: Db, installationId: number, weeks: PendingWeek[]): Promise<void> {
-  if (weeks.length === 0) return;
-  // Arrays of dates travel as text[]: the driver's serialisers for date arrays expect Date objects.
+  const marks = weeks.flatMap((week) => week.marks);
+  if (marks.length === 0) return;
+  // Ids travel as text[]: bigint arrays are read and written as text by the driver.
   await db.execute(sql`
-    with done as (
-      select p.week_start
-      from ${weeklyMetricsPending} p
-      join unnest(${sql.param(weeks.map((w) => w.weekStart))}::text[]::date[],
-                  ${sql.param(weeks.map((w) => w.markedAt))}::text[]::timestamptz[]) as listed(week_start, marked_at)
-        on p.week_start = listed.week_start and p.marked_at = listed.marked_at
-      where p.installation_id = ${installationId}
-      order by p.week_start
-      for update of p
-    )
-    delete from ${weeklyMetricsPending} p
-    using done
-    where p.installation_id = ${installationId} and p.week_start = done.week_start`);
+    delete from ${weeklyMetricsPending}
+    where installation_id = ${installationId}
+      and id = any(${sql.param(marks.map(String))}::text[]::bigint[])`);
 }
 
 export interface ListWeeklyMetricsOptions {

@@ -1,5 +1,15 @@
 import { sql } from "drizzle-orm";
-import { bigint, boolean, date, integer, numeric, pgTable, primaryKey, timestamp } from "drizzle-orm/pg-core";
+import {
+  bigint,
+  boolean,
+  date,
+  index,
+  integer,
+  numeric,
+  pgTable,
+  primaryKey,
+  timestamp,
+} from "drizzle-orm/pg-core";
 
 /**
  * Weekly aggregates per installation and per repository (repo_id 0 = all repositories of the
@@ -70,18 +80,22 @@ export const weeklyMetrics = pgTable(
 export type WeeklyMetricsRow = typeof weeklyMetrics.$inferSelect;
 
 /**
- * Weeks whose aggregates are out of date: written with the pull requests that changed them, and
- * cleared by the installation's debounced weekly-metrics job after it refreshed them, unless a
- * change marked them again meanwhile (marked_at moved on).
+ * Weeks whose aggregates are out of date: each change adds a mark for the weeks it changed, in the
+ * transaction that changed their pull requests, and the installation's debounced weekly-metrics job
+ * deletes the marks it listed once it refreshed their weeks. Marks are only ever added, never
+ * updated: concurrent writers of one installation's weeks (webhook batches, backfill pages) never
+ * wait for each other's row, and a mark committed after the job listed the week is a row the job
+ * did not list, so it stays for the next job.
  */
 export const weeklyMetricsPending = pgTable(
   "weekly_metrics_pending",
   {
+    id: bigint("id", { mode: "number" }).primaryKey().generatedAlwaysAsIdentity(),
     installationId: bigint("installation_id", { mode: "number" }).notNull(),
     weekStart: date("week_start", { mode: "string" }).notNull(),
     markedAt: timestamp("marked_at", { withTimezone: true, mode: "string" })
       .notNull()
       .default(sql`clock_timestamp()`),
   },
-  (t) => [primaryKey({ columns: [t.installationId, t.weekStart] })],
+  (t) => [index("weekly_metrics_pending_installation_week_idx").on(t.installationId, t.weekStart)],
 );

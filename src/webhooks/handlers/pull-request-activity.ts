@@ -75,9 +75,9 @@ export async function applyPullRequestActivity(
 /**
  * Creates or restores, each in a transaction of its own and in id order, the repositories (and
  * installations) of these deliveries that are not stored as they stand, before the deliveries are
- * applied. Applying them then locks pull requests, weeks and repositories in that order, as a
- * backfill page does: a repository created in the same transaction would be locked first, and a
- * writer holding the weeks and waiting for that repository would deadlock with it. Creating one is
+ * applied. Applying them then locks pull requests before repositories, as a backfill page does: a
+ * repository created in the same transaction would be locked first, and a writer holding those
+ * pull requests and waiting for that repository would deadlock with it. Creating one is
  * the same whatever becomes of the deliveries. What fails here is left to applying them, which
  * resolves the repository again in its transaction and fails that delivery alone.
  */

@@ -1,0 +1,3 @@
+ALTER TABLE "weekly_metrics_pending" DROP CONSTRAINT "weekly_metrics_pending_installation_id_week_start_pk";--> statement-breakpoint
+ALTER TABLE "weekly_metrics_pending" ADD COLUMN "id" bigint PRIMARY KEY NOT NULL GENERATED ALWAYS AS IDENTITY (sequence name "weekly_metrics_pending_id_seq" INCREMENT BY 1 MINVALUE 1 MAXVALUE 9223372036854775807 START WITH 1 CACHE 1);--> statement-breakpoint
+CREATE INDEX "weekly_metrics_pending_installation_week_idx" ON "weekly_metrics_pending" USING btree ("installation_id","week_start");
