@@ -8,8 +8,6 @@ import type {
   OrganizationMembersQueryVariables,
   OrganizationTeamsQuery,
   OrganizationTeamsQueryVariables,
-  PullRequestCountQuery,
-  PullRequestCountQueryVariables,
   PullRequestCommitsQuery,
   PullRequestCommitsQueryVariables,
   PullRequestFieldsFragment,
@@ -49,7 +47,6 @@ export interface Queries {
   "pull-request-reviews": [PullRequestReviewsQuery, PullRequestReviewsQueryVariables];
   "pull-request-commits": [PullRequestCommitsQuery, PullRequestCommitsQueryVariables];
   "organization-members": [OrganizationMembersQuery, OrganizationMembersQueryVariables];
-  "pull-request-count": [PullRequestCountQuery, PullRequestCountQueryVariables];
   "repositories-changed": [RepositoriesChangedQuery, RepositoriesChangedQueryVariables];
   "pull-requests-by-id": [PullRequestsByIdQuery, PullRequestsByIdQueryVariables];
   "organization-teams": [OrganizationTeamsQuery, OrganizationTeamsQueryVariables];
@@ -67,7 +64,6 @@ const names: Record<QueryName, true> = {
   "pull-request-reviews": true,
   "pull-request-commits": true,
   "organization-members": true,
-  "pull-request-count": true,
   "repositories-changed": true,
   "pull-requests-by-id": true,
   "organization-teams": true,

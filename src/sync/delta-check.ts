@@ -3,6 +3,7 @@ import type { Repository } from "../db/schema/index.js";
 import { RateLimitedError } from "../errors.js";
 import { failedNodeIndexes } from "../github/client.js";
 import { recordDeltas, type FinishedRepositoryDelta } from "./delta.js";
+import { MAX_NODE_IDS } from "./page-size.js";
 import { present } from "./pull-requests.js";
 import type { SyncContext } from "./sync-context.js";
 import { isSinceWatermark } from "./watermark.js";
@@ -13,8 +14,6 @@ import { isSinceWatermark } from "./watermark.js";
  * night; a full delta costs each of them a point to learn that, the check a hundredth of one.
  */
 
-/** The most ids `nodes(ids:)` takes. */
-const REPOSITORIES_PER_CHECK = 100;
 /**
  * Pull requests the check lists per repository, newest update first. The check costs one request
  * per repository whatever this is; it only bounds the answer's size. A repository with this many
@@ -60,8 +59,8 @@ export async function checkRepositories(
   onSynced: (deltas: FinishedRepositoryDelta[]) => void,
 ): Promise<CheckOutcome> {
   const outcome: CheckOutcome = { changed: [], full: [] };
-  for (let start = 0; start < repos.length; start += REPOSITORIES_PER_CHECK) {
-    const batch = repos.slice(start, start + REPOSITORIES_PER_CHECK);
+  for (let start = 0; start < repos.length; start += MAX_NODE_IDS) {
+    const batch = repos.slice(start, start + MAX_NODE_IDS);
     const checkedAt = ctx.now();
     const updated = await listUpdatedPullRequests(ctx, batch);
     const unchanged: Repository[] = [];

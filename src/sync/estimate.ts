@@ -1,11 +1,12 @@
 import type { Repository } from "../db/schema/index.js";
-import type { GitHubClient } from "../github/client.js";
+import { failedNodeIndexes, type GitHubClient } from "../github/client.js";
 import type { InstallationSettings, SyncDepth } from "../settings.js";
 import { BEGINNING_OF_TIME, depthCutoff, isBackfillCovered } from "./backfill.js";
+import { MAX_NODE_IDS, MAX_PAGE_SIZE } from "./page-size.js";
 
 /**
- * What a backfill will cost before it starts or deepens: the pull requests in the window (one cheap
- * query per repository), the API points they take, and the time at the installation's budget now.
+ * What a backfill will cost before it starts or deepens: the pull requests in the window (one query
+ * for a hundred repositories), the API points they take, and the time at the installation's budget now.
  */
 
 /**
@@ -24,6 +25,12 @@ export interface RepositoryEstimate {
   fullName: string;
   /** Pull requests the backfill fetches (those already stored are not fetched again). */
   prs: number;
+  /**
+   * exact: counted from the newest pull requests, which reach past the window; estimated: the window
+   * goes back further than them, extrapolated from their rate; unknown: GitHub did not answer for
+   * the repository (0 counted).
+   */
+  count: "exact" | "estimated" | "unknown";
 }
 
 export interface BackfillEstimate {
@@ -37,46 +44,120 @@ export interface BackfillEstimate {
   fitsBudget: boolean;
 }
 
-function searchDate(date: Date): string {
-  return date.toISOString().slice(0, 10);
+/** The creation times a backfill still fetches: [from, until), either end open when null. */
+export interface EstimateWindow {
+  from: Date | null;
+  until: Date | null;
 }
 
+/** A repository's newest pull requests by creation, as repository-window-sizes answers them. */
+export interface NewestPullRequests {
+  totalCount: number;
+  nodes?: ({ createdAt: string } | null)[] | null;
+}
+
+type Count = Pick<RepositoryEstimate, "prs" | "count">;
+type EstimatedRepository = Pick<Repository, "id" | "fullName" | "nodeId" | "syncDepth" | "backfilledSince">;
+
+/**
+ * 1. each repository's window not stored yet;
+ * 2. its pull requests, counted from its newest hundred: one query for a hundred repositories
+ *    (1 point), so 500 repositories wait for 5 queries at the installation's pace, not 500;
+ * 3. the points and time those pull requests take.
+ */
 export async function estimateBackfills(
   client: GitHubClient,
-  repos: Pick<Repository, "id" | "fullName" | "nodeId" | "syncDepth" | "backfilledSince">[],
+  repos: EstimatedRepository[],
   options: { depth?: SyncDepth; settings: InstallationSettings; now: Date; reservePercent: number },
   concurrency: number,
   parallel: number,
 ): Promise<BackfillEstimate> {
-  const estimates: RepositoryEstimate[] = [];
-  for (const repo of repos) {
-    const depth = options.depth ?? repo.syncDepth ?? options.settings.defaultSyncDepth;
-    const cutoff = depthCutoff(depth, options.now);
-    if (!repo.nodeId || isBackfillCovered(repo.backfilledSince, cutoff)) {
-      estimates.push({ repoId: repo.id, fullName: repo.fullName, prs: 0 });
-      continue;
+  const windows = repos.map((repo) => ({ repo, window: windowToFetch(repo, options) }));
+  const counts = await countWindows(client, windows, options.now);
+  const estimates = repos.map((repo) => ({
+    repoId: repo.id,
+    fullName: repo.fullName,
+    // Nothing to fetch, or no node id to ask with (its backfill cannot run either).
+    ...(counts.get(repo.id) ?? { prs: 0, count: "exact" as const }),
+  }));
+  return { repositories: estimates, ...costOf(estimates, client, options, concurrency, parallel) };
+}
+
+/** The window of creation times not stored yet; null when the stored history covers the depth. */
+function windowToFetch(
+  repo: EstimatedRepository,
+  options: { depth?: SyncDepth; settings: InstallationSettings; now: Date },
+): EstimateWindow | null {
+  const depth = options.depth ?? repo.syncDepth ?? options.settings.defaultSyncDepth;
+  const cutoff = depthCutoff(depth, options.now);
+  if (isBackfillCovered(repo.backfilledSince, cutoff)) return null;
+  // An earlier, shallower backfill stored everything created since backfilledSince.
+  const until =
+    repo.backfilledSince && repo.backfilledSince > BEGINNING_OF_TIME ? repo.backfilledSince : null;
+  return { from: cutoff, until };
+}
+
+/** Each window's count, a hundred repositories a query; a repository GitHub did not answer for is unknown. */
+async function countWindows(
+  client: GitHubClient,
+  windows: { repo: EstimatedRepository; window: EstimateWindow | null }[],
+  now: Date,
+): Promise<Map<number, Count>> {
+  const asked = windows.filter((entry) => entry.window && entry.repo.nodeId);
+  const counts = new Map<number, Count>();
+  for (let start = 0; start < asked.length; start += MAX_NODE_IDS) {
+    const batch = asked.slice(start, start + MAX_NODE_IDS);
+    const { data, errors } = await client.graphqlPartial("repository-window-sizes", {
+      ids: batch.map((entry) => entry.repo.nodeId!),
+      first: MAX_PAGE_SIZE,
+    });
+    const failed = failedNodeIndexes(errors);
+    for (const [index, { repo, window }] of batch.entries()) {
+      const node = data.nodes[index];
+      const answered = failed && !failed.has(index) && node && "pullRequests" in node;
+      counts.set(repo.id, answered ? countWindow(node.pullRequests, window!, now) : UNKNOWN);
     }
-    // Only the window not stored yet: from the cutoff up to where an earlier backfill reached.
-    const until =
-      repo.backfilledSince && repo.backfilledSince > BEGINNING_OF_TIME ? repo.backfilledSince : null;
-    const created = cutoff
-      ? until
-        ? `created:${searchDate(cutoff)}..${searchDate(until)}`
-        : `created:>=${searchDate(cutoff)}`
-      : until
-        ? `created:<=${searchDate(until)}`
-        : "";
-    const data = await client.graphql("pull-request-count", {
-      repoId: repo.nodeId,
-      search: `repo:${repo.fullName} is:pr ${created}`.trim(),
-    });
-    const total = data.node && "pullRequests" in data.node ? data.node.pullRequests.totalCount : 0;
-    estimates.push({
-      repoId: repo.id,
-      fullName: repo.fullName,
-      prs: created ? data.search.issueCount : total,
-    });
   }
+  return counts;
+}
+
+const UNKNOWN: Count = { prs: 0, count: "unknown" };
+
+/**
+ * The pull requests created in `window`, from the newest ones (by creation) and the total. Exact
+ * when the newest reach past the window's start (or are all there are); otherwise the part they do
+ * not reach is extrapolated at their rate (their number over the time since the oldest of them),
+ * never more than the pull requests older than they are.
+ */
+export function countWindow(newest: NewestPullRequests, window: EstimateWindow, now: Date): Count {
+  const times = (newest.nodes ?? []).flatMap((pr) => (pr ? [new Date(pr.createdAt).getTime()] : []));
+  const older = newest.totalCount - (newest.nodes?.length ?? 0);
+  if (times.length === 0) return older > 0 ? UNKNOWN : { prs: 0, count: "exact" };
+  const from = window.from?.getTime() ?? -Infinity;
+  const until = window.until?.getTime() ?? Infinity;
+  const seen = times.filter((time) => time >= from && time < until).length;
+  const oldest = Math.min(...times);
+  if (older <= 0 || oldest < from) return { prs: seen, count: "exact" };
+  // Without a start, the older ones are all in the window when it ends after the oldest seen.
+  if (from === -Infinity && until > oldest) return { prs: seen + older, count: "exact" };
+  const rate = times.length / Math.max(1, now.getTime() - oldest);
+  if (from === -Infinity) {
+    // Those created between the window's end and the oldest seen are not fetched.
+    const after = Math.round(rate * (oldest - until));
+    return { prs: Math.max(0, older - after), count: "estimated" };
+  }
+  const unseen = Math.round(rate * Math.max(0, Math.min(oldest, until) - from));
+  return { prs: seen + Math.min(older, unseen), count: "estimated" };
+}
+
+/** The points a backfill of `estimates` takes, and its time at the installation's budget now. */
+function costOf(
+  estimates: RepositoryEstimate[],
+  client: GitHubClient,
+  options: { now: Date; reservePercent: number },
+  concurrency: number,
+  parallel: number,
+): Omit<BackfillEstimate, "repositories"> {
   const prs = estimates.reduce((sum, estimate) => sum + estimate.prs, 0);
   const points = estimates.filter((estimate) => estimate.prs > 0).length + Math.ceil(prs * POINTS_PER_PR);
   const rate = client.rateLimit;
@@ -91,7 +172,6 @@ export async function estimateBackfills(
     waitSeconds = untilReset + (hours - 1) * 3600;
   }
   return {
-    repositories: estimates,
     prs,
     points,
     seconds: Math.round(Math.max(fetchSeconds, waitSeconds)),

@@ -9,7 +9,7 @@ import {
   FIRST_WINDOW_DAYS,
   storeBackfillPage,
 } from "./backfill.js";
-import { MAX_PAGE_SIZE } from "./page-size.js";
+import { MAX_NODE_IDS, MAX_PAGE_SIZE } from "./page-size.js";
 import { pageOf } from "./pull-requests.js";
 import type { SyncContext } from "./sync-context.js";
 
@@ -26,8 +26,6 @@ import type { SyncContext } from "./sync-context.js";
  * A repository this step could not fetch is left to its own backfill job, which records the error.
  */
 
-/** The most ids `nodes(ids:)` takes. */
-const REPOSITORIES_PER_QUERY = 100;
 /**
  * Connections each listed pull request opens (timelineItems, reviews, commits, labels in
  * PullRequestFields), each counted as a request at its page bound in GitHub's cost formula.
@@ -97,8 +95,8 @@ export async function sizeFirstPages(ctx: SyncContext, repos: Repository[]): Pro
   const now = ctx.now();
   const windowDays = ctx.firstWindowDays ?? FIRST_WINDOW_DAYS;
   const pages: FirstPage[] = [];
-  for (let start = 0; start < repos.length; start += REPOSITORIES_PER_QUERY) {
-    const batch = repos.slice(start, start + REPOSITORIES_PER_QUERY);
+  for (let start = 0; start < repos.length; start += MAX_NODE_IDS) {
+    const batch = repos.slice(start, start + MAX_NODE_IDS);
     ctx.client.assertBudget(ctx.reservePercent);
     const { data, errors } = await ctx.client.graphqlPartial("repository-window-sizes", {
       ids: batch.map((repo) => repo.nodeId!),
@@ -131,7 +129,7 @@ export function packFirstPages(pages: FirstPage[]): FirstPage[][] {
   for (const page of [...pages].sort((a, b) => a.size - b.size)) {
     const joined = requestsOf(current.length + 1, page.size);
     const apart = pointsOf(requestsOf(current.length, page.size)) + pointsOf(requestsOf(1, page.size));
-    const full = joined > MAX_REQUESTS_PER_QUERY || current.length >= REPOSITORIES_PER_QUERY;
+    const full = joined > MAX_REQUESTS_PER_QUERY || current.length >= MAX_NODE_IDS;
     if (current.length > 0 && (full || pointsOf(joined) > apart)) {
       queries.push(current);
       current = [];

@@ -2,6 +2,8 @@ import { ServerError } from "../errors.js";
 
 /** GitHub caps connections at 100 nodes per page. */
 export const MAX_PAGE_SIZE = 100;
+/** The most ids `nodes(ids:)` takes: queries about many repositories ask for this many at once. */
+export const MAX_NODE_IDS = 100;
 /** Below this a timeout is not about page size any more; the error goes to the job's retries. */
 export const MIN_PAGE_SIZE = 5;
 

@@ -4,14 +4,13 @@ import { listTeamPeople, listTeams, teamClosure } from "../../src/db/queries/tea
 import * as schema from "../../src/db/schema/index.js";
 import { sql } from "drizzle-orm";
 import pino from "pino";
-import { ProbotOctokit } from "probot";
-import { GitHubClient } from "../../src/github/client.js";
 import { enqueue } from "../../src/queue/boss.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
 import type { SyncContext } from "../../src/sync/sync-context.js";
 import { syncTeams } from "../../src/sync/teams.js";
 import { APP_ID } from "../support/app.js";
 import { startFakeGitHub, type FakeGitHub, type Team, type User } from "../support/fake-github/index.js";
+import { fakeGitHubClient } from "../support/fake-github-client.js";
 import { useTestApp } from "../support/harness.js";
 
 // The members sync brings the organization's teams: parents, immediate members, and (when read)
@@ -32,19 +31,13 @@ afterAll(async () => {
   await github.close();
 });
 
-/** What a sync step gets from its job, with a client that does not pace itself (see below). */
+/** What a sync step gets from its job, with a client that does not pace itself (test/support/fake-github-client.ts). */
 async function syncContext(installationId: number): Promise<SyncContext> {
-  const octokit = new ProbotOctokit({
-    auth: { token: github.world.issueToken(installationId).token },
-    baseUrl: github.urls.api,
-    throttle: { enabled: false },
-    retry: { enabled: false },
-  });
   const log = pino({ level: "silent" });
   return {
     database: t.database,
     boss: t.app.boss,
-    client: new GitHubClient(octokit, log),
+    client: fakeGitHubClient(github, installationId, log),
     installationId,
     settings: defaultInstallationSettings,
     log,

@@ -3,7 +3,7 @@ import { eq, inArray } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
 import { APP_ID } from "../support/app.js";
 import { Browser } from "../support/browser.js";
-import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
+import { encodeNodeId, startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
 import { signedIn, type TestSession } from "../support/session.js";
 
@@ -31,12 +31,12 @@ interface Setup {
  * An org on the fake GitHub with three repositories (the first tracked and synced, the others not),
  * stored as the App would have stored them, and its admin signed in.
  */
-async function setUp(options: { repoName?: string } = {}): Promise<Setup> {
+async function setUp(options: { repoName?: string; prsPerRepo?: number } = {}): Promise<Setup> {
   const login = `org-${nextOrg++}`;
   const seeded = github.world.seedOrg({
     login,
     repos: 3,
-    prsPerRepo: 40,
+    prsPerRepo: options.prsPerRepo ?? 40,
     members: 3,
     spanDays: 120,
     appId: Number(APP_ID),
@@ -73,6 +73,16 @@ async function setUp(options: { repoName?: string } = {}): Promise<Setup> {
     browser: new Browser(t.app.url, session.cookie),
     session,
   };
+}
+
+/** The fake's truth: pull requests created from `fromDays` ago up to `untilDays` ago (or now). */
+function createdBetween(repoId: number, fromDays: number, untilDays = 0): number {
+  const from = Date.now() - fromDays * 86_400_000;
+  const until = Date.now() - untilDays * 86_400_000;
+  return github.world.listPullRequests(repoId).filter((pr) => {
+    const created = new Date(pr.createdAt).getTime();
+    return created >= from && created < until;
+  }).length;
 }
 
 const repository = async (id: number) =>
@@ -153,12 +163,8 @@ describe("tracking", () => {
       repoIds: [String(repoIds[1])],
     });
     expect(ask.status).toBe(200);
-    // The fake's truth: pull requests created in the default 30-day window.
-    const since = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
-    const expected = github.world
-      .listPullRequests(repoIds[1]!)
-      .filter((pr) => pr.createdAt.slice(0, 10) >= since);
-    expect(ask.body).toContain(`<strong>${expected.length}</strong>`);
+    // Pull requests created in the default 30-day window, counted exactly.
+    expect(ask.body).toContain(`<strong>${createdBetween(repoIds[1]!, 30)}</strong>`);
     expect((await repository(repoIds[1]!)).tracked).toBe(false);
 
     const done = await browser.post(`/installations/${installationId}/repositories/track`, {
@@ -173,6 +179,22 @@ describe("tracking", () => {
     ]);
     const back = await browser.get(done.location!);
     expect(back.body).toContain("1 repository is now tracked");
+  });
+
+  it("names a repository GitHub did not answer for in the estimate, and counts the others", async () => {
+    const { installationId, browser, session, repoIds } = await setUp();
+    await t.database.db
+      .update(schema.repositories)
+      .set({ nodeId: encodeNodeId("R", 987_654_321) })
+      .where(eq(schema.repositories.id, repoIds[2]!));
+    const ask = await browser.post(`/installations/${installationId}/repositories/track`, {
+      _csrf: session.csrfToken,
+      repoIds: [String(repoIds[1]), String(repoIds[2])],
+    });
+    expect(ask.status).toBe(200);
+    expect(ask.body).toContain("GitHub did not answer for 1 repository; its pull requests are not counted.");
+    expect(ask.body).toContain(`<td class="num">not answered</td>`);
+    expect(ask.body).toContain(`<strong>about ${createdBetween(repoIds[1]!, 30)}</strong>`);
   });
 
   it("stops tracking, keeping the data when asked to", async () => {
@@ -269,18 +291,28 @@ describe("sync depth", () => {
     expect(ask.status).toBe(200);
     expect(ask.body).toContain("Sync ");
     expect(ask.body).toContain("further back?");
-    // Only the window between 90 and 30 days ago is fetched.
-    const from = new Date(Date.now() - 90 * 86_400_000).toISOString().slice(0, 10);
-    const to = new Date(Date.now() - 30 * 86_400_000).toISOString().slice(0, 10);
-    const expected = github.world
-      .listPullRequests(repoIds[0]!)
-      .filter((pr) => pr.createdAt.slice(0, 10) >= from && pr.createdAt.slice(0, 10) <= to);
-    expect(ask.body).toContain(`<strong>${expected.length}</strong>`);
+    // Only the window between 90 and 30 days ago is fetched: the newest 40 reach past it, exact.
+    expect(ask.body).toContain(`<strong>${createdBetween(repoIds[0]!, 90, 30)}</strong>`);
 
     const done = await browser.post(path, { _csrf: session.csrfToken, depth: "90d", confirm: "1" });
     expect(done.status).toBe(303);
     expect(await repository(repoIds[0]!)).toMatchObject({ syncDepth: "90d", syncStatus: "queued" });
     expect(await t.app.jobs("backfill")).toHaveLength(1);
+  });
+
+  it("says about for a window older than the newest hundred pull requests", async () => {
+    // 300 pull requests over 120 days: the newest hundred reach back about 40 days, not 90.
+    const { installationId, browser, session, repoIds } = await setUp({ prsPerRepo: 300 });
+    const ask = await browser.post(`/installations/${installationId}/repositories/${repoIds[0]}/depth`, {
+      _csrf: session.csrfToken,
+      depth: "90d",
+    });
+    expect(ask.status).toBe(200);
+    const about = /<strong>about (\d+)<\/strong>/.exec(ask.body);
+    expect(about).not.toBeNull();
+    // Extrapolated from the newest hundred's rate: near the truth.
+    const truth = createdBetween(repoIds[0]!, 90, 30);
+    expect(Math.abs(Number(about![1]) - truth)).toBeLessThanOrEqual(truth * 0.2);
   });
 
   it("sets a shorter depth without fetching anything", async () => {

@@ -121,17 +121,6 @@ export type PullRequestCommitsQuery = { rateLimit: { cost: number, remaining: nu
     | Record<PropertyKey, never>
    | null };
 
-export type PullRequestCountQueryVariables = Exact<{
-  repoId: string | number;
-  search: string;
-}>;
-
-
-export type PullRequestCountQuery = { rateLimit: { cost: number, remaining: number, resetAt: string, limit: number } | null, node:
-    | { pullRequests: { totalCount: number } }
-    | Record<PropertyKey, never>
-   | null, search: { issueCount: number } };
-
 export type PullRequestReviewsQueryVariables = Exact<{
   id: string | number;
   after: string | null | undefined;

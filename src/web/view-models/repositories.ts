@@ -7,7 +7,7 @@ import {
 import type { Installation, Repository } from "../../db/schema/index.js";
 import { computeProgress } from "../../metrics/progress.js";
 import { parseInstallationSettings, type SyncDepth } from "../../settings.js";
-import type { BackfillEstimate } from "../../sync/estimate.js";
+import type { BackfillEstimate, RepositoryEstimate } from "../../sync/estimate.js";
 import { SYNC_NOW_COOLDOWN_SECONDS } from "../../sync/sync-now.js";
 import {
   failureAdvice,
@@ -137,10 +137,13 @@ export function estimateView(estimate: BackfillEstimate | null) {
       reason: "GitHub did not answer the estimate just now; the sync can start anyway.",
     };
   }
+  const unknown = estimate.repositories.filter((row) => row.count === "unknown").length;
+  const exact = estimate.repositories.every((row) => row.count === "exact");
   return {
     available: true,
-    rows: estimate.repositories.map((row) => ({ fullName: row.fullName, prs: formatCount(row.prs) })),
-    prs: formatCount(estimate.prs),
+    rows: estimate.repositories.map((row) => ({ fullName: row.fullName, prs: estimatedCount(row) })),
+    prs: `${exact ? "" : "about "}${formatCount(estimate.prs)}`,
+    unknown: unknown === 0 ? null : unansweredText(unknown),
     points: formatCount(estimate.points),
     time: estimate.prs === 0 ? "no time" : formatDuration(estimate.seconds),
     budget: estimate.budget
@@ -152,6 +155,18 @@ export function estimateView(estimate: BackfillEstimate | null) {
       : null,
     fitsBudget: estimate.fitsBudget,
   };
+}
+
+/** A repository's count as the estimate shows it: "about" when extrapolated. */
+function estimatedCount(row: RepositoryEstimate): string {
+  if (row.count === "unknown") return "not answered";
+  return `${row.count === "estimated" ? "about " : ""}${formatCount(row.prs)}`;
+}
+
+function unansweredText(repositories: number): string {
+  return repositories === 1
+    ? "GitHub did not answer for 1 repository; its pull requests are not counted."
+    : `GitHub did not answer for ${formatCount(repositories)} repositories; their pull requests are not counted.`;
 }
 
 /** Everything the repositories page shows, so the template only loops and branches. */

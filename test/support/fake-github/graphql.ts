@@ -305,32 +305,6 @@ function buildRoot(ctx: GraphqlContext, rateLimit: View | null, dryRun: boolean)
     // An id GitHub cannot resolve is a null in the list and a NOT_FOUND error at its index; the
     // other objects are answered.
     nodes: (args: { ids: string[] }) => args.ids.map((id) => views.node(id) ?? missingNode(id)),
-    // Issue search, for the qualifiers the App uses: repo:OWNER/NAME is:pr created:>=YYYY-MM-DD.
-    search: (args: { query: string; type: string }) => {
-      const qualifiers = new Map(
-        args.query.split(/\s+/).flatMap((term) => {
-          const at = term.indexOf(":");
-          return at > 0 ? [[term.slice(0, at), term.slice(at + 1)] as const] : [];
-        }),
-      );
-      const [owner = "", name = ""] = (qualifiers.get("repo") ?? "").split("/");
-      const repo = ctx.world.findRepo(owner, name);
-      // created:>=D, created:<=D or created:A..B, dates inclusive (GitHub's search syntax).
-      const created = qualifiers.get("created") ?? "";
-      const range = /^(?:>=(?<since>[\d-]+)|<=(?<until>[\d-]+)|(?<from>[\d-]+)\.\.(?<to>[\d-]+))$/.exec(
-        created,
-      )?.groups;
-      const from = range?.since ?? range?.from;
-      const to = range?.until ?? range?.to;
-      const day = (pr: PullRequest) => pr.createdAt.slice(0, 10);
-      const found =
-        repo === undefined || !views.canSee(repo) || args.type !== "ISSUE"
-          ? []
-          : ctx.world
-              .listPullRequests(repo.id)
-              .filter((pr) => (from === undefined || day(pr) >= from) && (to === undefined || day(pr) <= to));
-      return { issueCount: found.length, nodes: [], edges: [], pageInfo: { hasNextPage: false } };
-    },
     organization: (args: { login: string }) => {
       const org = ctx.world.getAccount(args.login);
       if (org === undefined || org.type !== "Organization") {
