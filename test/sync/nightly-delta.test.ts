@@ -317,6 +317,29 @@ describe("nightly delta of many repositories", () => {
     expect(await runDelta(installationId, repoIds)).toEqual({ queries: 1, points: 1 });
   }, 120_000);
 
+  it("reads no labels below the rate-limit reserve: the job ends synced, the next run reads them", async () => {
+    const { installationId, repoIds } = await installAndBackfill(2, 0);
+    await t.database.db
+      .update(schema.pullRequests)
+      .set({ labels: null })
+      .where(eq(schema.pullRequests.installationId, installationId));
+    advanceClock(HOUR);
+    // One point above the reserve (10% of 5000): the check spends it.
+    const { remaining } = github.rateLimits.peek(installationId, "graphql");
+    github.rateLimits.take(installationId, "graphql", remaining - 501);
+
+    expect(await runDelta(installationId, repoIds)).toEqual({ queries: 1, points: 1 });
+    expect(await withoutLabels(installationId)).toHaveLength(6);
+    const jobs = await t.app.jobs("delta-sync");
+    // Nothing queued for the reset: the repositories are synced, and the labels wait for the next run.
+    expect(jobs.map((job) => job.state)).toEqual(["completed"]);
+
+    github.rateLimits.reset();
+    advanceClock(HOUR);
+    expect(await runDelta(installationId, repoIds)).toEqual({ queries: 2, points: 2 });
+    expect(await withoutLabels(installationId)).toHaveLength(2);
+  }, 120_000);
+
   it("a rate limit after the check queues the repositories not done yet for the reset; the resumed run completes them", async () => {
     const { installationId, repoIds } = await installAndBackfill(2, 3);
     advanceClock(HOUR);
