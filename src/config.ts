@@ -79,6 +79,12 @@ const envSchema = z.object({
   SYNC_CONCURRENCY_PER_INSTALLATION: integer(2),
   /** Days of every repository's history a first backfill brings in before any goes deeper; 0: off. */
   BACKFILL_FIRST_WINDOW_DAYS: integer(30),
+  /**
+   * Pull requests stored without labels (before they were stored) a delta sync fetches again, newest
+   * first; 0: off. At most 5000: 152 queries, inside the delta job's 30-minute deadline even at the
+   * slowest pacing (GITHUB_WRITE_INTERVAL_MS 10000).
+   */
+  MISSING_LABELS_PER_RUN: integer(2000).pipe(z.number().max(5000, "must be at most 5000")),
   /** Concurrent webhook-processing workers per process. */
   WEBHOOK_WORKER_CONCURRENCY: integer(8),
   /** Deliveries a webhook worker takes per fetch; 1 makes it wait its polling interval between jobs. */
@@ -204,6 +210,8 @@ export interface Config {
   rateLimitReservePercent: number;
   syncConcurrencyPerInstallation: number;
   backfillFirstWindowDays: number;
+  /** Pull requests without labels a delta sync fetches again (MISSING_LABELS_PER_RUN); 0: off. */
+  missingLabelsPerRun: number;
   webhookWorkerConcurrency: number;
   webhookBatchSize: number;
   sessionSecret: string;
@@ -328,6 +336,7 @@ export function loadConfig(
     rateLimitReservePercent: Math.min(e.RATE_LIMIT_RESERVE_PERCENT, 90),
     syncConcurrencyPerInstallation: Math.max(1, e.SYNC_CONCURRENCY_PER_INSTALLATION),
     backfillFirstWindowDays: e.BACKFILL_FIRST_WINDOW_DAYS,
+    missingLabelsPerRun: e.MISSING_LABELS_PER_RUN,
     webhookWorkerConcurrency: Math.max(1, e.WEBHOOK_WORKER_CONCURRENCY),
     webhookBatchSize: Math.min(100, Math.max(1, e.WEBHOOK_BATCH_SIZE)),
     sessionSecret: e.SESSION_SECRET ?? randomBytes(32).toString("hex"),

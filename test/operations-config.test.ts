@@ -37,6 +37,23 @@ describe("operations settings", () => {
   });
 });
 
+describe("labels read again per delta sync", () => {
+  it.each([
+    [{}, 2000],
+    [{ MISSING_LABELS_PER_RUN: "0" }, 0],
+    [{ MISSING_LABELS_PER_RUN: "5000" }, 5000],
+  ])("%j gives %d", (env, expected) => {
+    expect(loadConfig(env).missingLabelsPerRun).toBe(expected);
+  });
+
+  it.each([
+    ["6000", "must be at most 5000"],
+    ["-1", "must be a non-negative integer"],
+  ])("MISSING_LABELS_PER_RUN=%s is refused with a message that names it", (value, message) => {
+    expect(() => loadConfig({ MISSING_LABELS_PER_RUN: value })).toThrow(`MISSING_LABELS_PER_RUN: ${message}`);
+  });
+});
+
 describe("log format", () => {
   const cases: ["json" | "pretty" | undefined, boolean, "json" | "pretty"][] = [
     [undefined, true, "pretty"],

@@ -13,8 +13,8 @@ import {
 import type { SyncContext } from "./sync-context.js";
 
 /**
- * A pull request's reviews, commits and timelineItems are 3 connections: 33 pull requests are 99
- * requests, 1 point, and a page no bigger than a backfill's.
+ * A pull request's reviews, commits, timelineItems and labels are 4 connections: 33 pull requests
+ * are 132 requests, which GitHub's formula rounds to 1 point, and a page no bigger than a backfill's.
  */
 const PULL_REQUESTS_PER_QUERY = 33;
 

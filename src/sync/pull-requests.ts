@@ -145,12 +145,30 @@ export async function fetchPullRequestsById(
   ctx: Pick<SyncContext, "client" | "reservePercent">,
   ids: string[],
 ): Promise<(GqlPullRequest | null)[]> {
+  const answers = await lookUpPullRequestsById(ctx, ids);
+  return answers.map((answer) => (answer === "not_found" ? null : answer));
+}
+
+/**
+ * fetchPullRequestsById telling apart the ids GitHub says it has no object for ("not_found": its
+ * NOT_FOUND error at that index) from those it answered nothing usable for (null: another error
+ * about that one, or an error about the query that leaves no object of the answer trusted).
+ */
+export async function lookUpPullRequestsById(
+  ctx: Pick<SyncContext, "client" | "reservePercent">,
+  ids: string[],
+): Promise<(GqlPullRequest | "not_found" | null)[]> {
   ctx.client.assertBudget(ctx.reservePercent);
   const { data, errors } = await ctx.client.graphqlPartial("pull-requests-by-id", { ids });
   const failed = failedNodeIndexes(errors);
+  if (!failed) return ids.map(() => null);
+  const notFound = new Set(
+    errors.filter((error) => error.type === "NOT_FOUND").map((error) => error.path[1] as number),
+  );
   return ids.map((_, index) => {
+    if (notFound.has(index)) return "not_found";
     const node = data.nodes[index];
-    return failed && !failed.has(index) && node && isPullRequest(node) ? node : null;
+    return !failed.has(index) && node && isPullRequest(node) ? node : null;
   });
 }
 

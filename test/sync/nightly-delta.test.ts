@@ -1,11 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
-import { eq, inArray } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull } from "drizzle-orm";
 import * as schema from "../../src/db/schema/index.js";
+import { upsertPullRequests } from "../../src/db/queries/pull-requests.js";
 import { requestDeltaSync, upsertRepositories } from "../../src/db/queries/repositories.js";
 import { enqueue } from "../../src/queue/boss.js";
+import { recomputeInstallation } from "../../src/sync/recompute.js";
 import { APP_ID, QUICK_JOBS } from "../support/app.js";
 import { deliverInstallationCreated, expectDatabaseToMatchGitHub } from "../support/delivery-stream.js";
-import { buildWebhook, startFakeGitHub, type FakeGitHub, type Repo } from "../support/fake-github/index.js";
+import {
+  buildWebhook,
+  encodeNodeId,
+  startFakeGitHub,
+  type FakeGitHub,
+  type Repo,
+} from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
 
 // The nightly delta of an org with many repositories, a few of which changed, end to end: the app
@@ -20,15 +28,18 @@ beforeAll(async () => {
   github.world.setNow(new Date());
 });
 // No test here looks at a debounced job: every drain waits for the weekly refresh at once.
+// A delta sync reads the labels of at most 4 pull requests stored without them: a bound a test
+// reaches with a few pull requests (2000 by default).
 const t = useTestApp(() => ({
-  env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...QUICK_JOBS },
+  env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...QUICK_JOBS, MISSING_LABELS_PER_RUN: "4" },
   now: () => github.world.now(),
 }));
 afterAll(async () => {
   await github.close();
 });
 
-const HOUR = 3_600_000;
+const MINUTE = 60_000;
+const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
 function advanceClock(ms: number): Date {
@@ -42,7 +53,7 @@ function advanceClock(ms: number): Date {
  * repository (the app's GitHub client makes one GraphQL request a second: backfilling a hundred
  * repositories here would take minutes and prove nothing this file is about).
  */
-async function installAndBackfill(active: number, quiet: number) {
+async function installAndBackfill(active: number, quiet: number, beforeInstall?: (repos: Repo[]) => void) {
   const installationId = nextInstallationId++;
   const seeded = github.world.seedOrg({
     login: `night${installationId}`,
@@ -56,6 +67,7 @@ async function installAndBackfill(active: number, quiet: number) {
     installationId,
     appId: Number(APP_ID),
   });
+  beforeInstall?.(seeded.repos);
   await deliverInstallationCreated(t.app, github.world, installationId);
   await t.app.drain(undefined, 120_000);
   const empty = Array.from({ length: quiet }, (_, i) =>
@@ -97,6 +109,27 @@ async function runDelta(installationId: number, repoIds: number[]) {
 
 async function repositories(ids: number[]) {
   return t.database.db.select().from(schema.repositories).where(inArray(schema.repositories.id, ids));
+}
+
+const newestFirst = <T extends { createdAt: string; id: number }>(prs: readonly T[]) =>
+  [...prs].sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id - a.id);
+
+/** The installation's pull requests whose labels are not known, newest first. */
+async function withoutLabels(installationId: number) {
+  const rows = await t.database.db
+    .select({ id: schema.pullRequests.id })
+    .from(schema.pullRequests)
+    .where(and(eq(schema.pullRequests.installationId, installationId), isNull(schema.pullRequests.labels)))
+    .orderBy(desc(schema.pullRequests.createdAt), desc(schema.pullRequests.id));
+  return rows.map((row) => row.id);
+}
+
+/** Pull requests opened, over the installation's weekly rows: what its figures count. */
+async function opened(installationId: number) {
+  const [row] = await t.database.sql<{ opened: number }[]>`
+    select coalesce(sum(prs_opened), 0)::int as opened from weekly_metrics
+    where installation_id = ${installationId} and repo_id = 0 and not humans_only`;
+  return row!.opened;
 }
 
 const author = () => [...github.world.users.values()].find((user) => user.type === "User")!;
@@ -197,6 +230,119 @@ describe("nightly delta of many repositories", () => {
     advanceClock(DAY);
     await runDelta(installationId, repoIds);
     await expectDatabaseToMatchGitHub(t.database, world, repoIds);
+  }, 120_000);
+
+  it("reads the labels of pull requests stored before labels were, four a run, newest first, until none is left", async () => {
+    // Six pull requests; two carry skip-metrics on GitHub: the second newest and the oldest.
+    let labelled: number[] = [];
+    const { installationId, repoIds } = await installAndBackfill(2, 0, (repos) => {
+      const prs = newestFirst(repos.flatMap((repo) => pullRequestsOf(repo.id)));
+      labelled = [prs[1]!.id, prs[5]!.id];
+      for (const id of labelled) github.world.setLabel(id, "skip-metrics", true);
+      // Labeled long before the backfill read them: no delta takes them for changed since.
+      advanceClock(HOUR);
+    });
+    const world = github.world;
+    const prs = newestFirst(repoIds.flatMap((id) => pullRequestsOf(id)));
+    // The database as a version before labels left it: every pull request without them, and one
+    // that GitHub has since deleted, the newest of all.
+    const db = t.database.db;
+    await db
+      .update(schema.pullRequests)
+      .set({ labels: null })
+      .where(eq(schema.pullRequests.installationId, installationId));
+    const [model] = await db.select().from(schema.pullRequests).where(eq(schema.pullRequests.id, prs[0]!.id));
+    const { writtenAt: _, ...row } = model!;
+    const gone = 900_000_000 + installationId;
+    await upsertPullRequests(db, [
+      {
+        ...row,
+        id: gone,
+        nodeId: encodeNodeId("PR", gone),
+        number: 900,
+        createdAt: new Date(row.createdAt.getTime() + HOUR),
+      },
+    ]);
+    // Its figures then: labels unknown count as none, so every pull request counts.
+    await recomputeInstallation(t.database, t.app.boss, installationId);
+    await t.app.drain(undefined, 60_000);
+    expect(await opened(installationId)).toBe(7);
+    expect(await withoutLabels(installationId)).toHaveLength(7);
+
+    // The first run reads the four newest: the deleted one is recorded without labels, the second
+    // newest excluded. A query for 4 pull requests (4 connections each: 16 requests, 1 point) after
+    // the check (1 query, 1 point).
+    advanceClock(DAY);
+    expect(await runDelta(installationId, repoIds)).toEqual({ queries: 2, points: 2 });
+    await t.app.drain(undefined, 60_000);
+    expect(await withoutLabels(installationId)).toEqual(prs.slice(3).map((pr) => pr.id));
+    expect(await opened(installationId)).toBe(6);
+
+    // The second run reads the other three; the oldest is excluded too.
+    advanceClock(DAY);
+    expect(await runDelta(installationId, repoIds)).toEqual({ queries: 2, points: 2 });
+    await t.app.drain(undefined, 60_000);
+    expect(await withoutLabels(installationId)).toEqual([]);
+    expect(await opened(installationId)).toBe(5);
+    const stored = await db
+      .select({
+        id: schema.pullRequests.id,
+        labels: schema.pullRequests.labels,
+        excludedReason: schema.pullRequests.excludedReason,
+      })
+      .from(schema.pullRequests)
+      .where(eq(schema.pullRequests.installationId, installationId));
+    const truth = [
+      ...prs.map((pr) => ({
+        id: pr.id,
+        labels: [...pr.labels],
+        excludedReason: labelled.includes(pr.id) ? "label: skip-metrics" : null,
+      })),
+      { id: gone, labels: [], excludedReason: null },
+    ];
+    const byId = (a: { id: number }, b: { id: number }) => a.id - b.id;
+    expect(stored.sort(byId)).toEqual(truth.sort(byId));
+    expect(labelled.map((id) => world.getPullRequest(id)!.labels)).toEqual([
+      ["skip-metrics"],
+      ["skip-metrics"],
+    ]);
+    // The rest as GitHub has it (the deleted one aside, which the fake never had).
+    await expectDatabaseToMatchGitHub(
+      t.database,
+      world,
+      repoIds.filter((id) => id !== row.repoId),
+    );
+
+    // Nothing left: the third run is the check alone.
+    advanceClock(DAY);
+    expect(await runDelta(installationId, repoIds)).toEqual({ queries: 1, points: 1 });
+  }, 120_000);
+
+  it("reads no labels below the rate-limit reserve: the job ends synced, the next run reads them", async () => {
+    // The app's GitHub client believes its reserve until the hour's reset, which the fake counts on
+    // the real clock: the frozen one stays within that hour (earlier tests moved it days on).
+    github.world.setNow(new Date(Date.now() - HOUR));
+    // Seeded an hour before the backfill reads them: no delta takes them for changed since.
+    const { installationId, repoIds } = await installAndBackfill(2, 0, () => advanceClock(HOUR));
+    await t.database.db
+      .update(schema.pullRequests)
+      .set({ labels: null })
+      .where(eq(schema.pullRequests.installationId, installationId));
+    advanceClock(2 * MINUTE);
+    // One point above the reserve (10% of 5000): the check spends it.
+    const { remaining } = github.rateLimits.peek(installationId, "graphql");
+    github.rateLimits.take(installationId, "graphql", remaining - 501);
+
+    expect(await runDelta(installationId, repoIds)).toEqual({ queries: 1, points: 1 });
+    expect(await withoutLabels(installationId)).toHaveLength(6);
+    const jobs = await t.app.jobs("delta-sync");
+    // Nothing queued for the reset: the repositories are synced, and the labels wait for the next run.
+    expect(jobs.map((job) => job.state)).toEqual(["completed"]);
+
+    github.rateLimits.reset();
+    advanceClock(2 * MINUTE);
+    expect(await runDelta(installationId, repoIds)).toEqual({ queries: 2, points: 2 });
+    expect(await withoutLabels(installationId)).toHaveLength(2);
   }, 120_000);
 
   it("a rate limit after the check queues the repositories not done yet for the reset; the resumed run completes them", async () => {

@@ -447,6 +447,57 @@ export async function listExclusionInputs(db: Db, installationId: number, since:
     );
 }
 
+/**
+ * Up to `limit` of these tracked repositories' pull requests whose labels are not known (rows
+ * written before labels were stored), newest first, with what fetching them by id needs. A row
+ * without a node id cannot be asked for by id and is left out.
+ */
+export async function listPullRequestsWithoutLabels(
+  db: Db,
+  installationId: number,
+  repoIds: number[],
+  limit: number,
+): Promise<{ id: number; nodeId: string; repoId: number }[]> {
+  if (repoIds.length === 0 || limit <= 0) return [];
+  const rows = await db
+    .select({ id: pullRequests.id, nodeId: pullRequests.nodeId, repoId: pullRequests.repoId })
+    .from(pullRequests)
+    .innerJoin(
+      repositories,
+      and(eq(repositories.id, pullRequests.repoId), eq(repositories.installationId, installationId)),
+    )
+    .where(
+      and(
+        eq(pullRequests.installationId, installationId),
+        anyOf(pullRequests.repoId, repoIds),
+        eq(repositories.tracked, true),
+        sql`${pullRequests.labels} is null`,
+        sql`${pullRequests.nodeId} is not null`,
+      ),
+    )
+    .orderBy(sql`${pullRequests.createdAt} desc, ${pullRequests.id} desc`)
+    .limit(limit);
+  return rows.map((row) => ({ ...row, nodeId: row.nodeId! }));
+}
+
+/**
+ * Records no labels for pull requests whose labels were not known and GitHub no longer has: none
+ * can be read any more, none is excluded by one (as before), and none is asked for again.
+ */
+export async function recordNoLabels(db: Db, installationId: number, ids: number[]): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(pullRequests)
+    .set({ labels: [], writtenAt: sql`now()` })
+    .where(
+      and(
+        eq(pullRequests.installationId, installationId),
+        anyOf(pullRequests.id, ids),
+        sql`${pullRequests.labels} is null`,
+      ),
+    );
+}
+
 /** Every week the installation's stored pull requests count in (Mondays in `timeZone`). */
 export async function weeksOfInstallation(
   db: Db,

@@ -8,6 +8,7 @@ import { checkRepositories, splitForCheck } from "../../sync/delta-check.js";
 import { syncChangedPullRequests } from "../../sync/delta-fetch.js";
 import { deltaSyncRepository, type FinishedRepositoryDelta } from "../../sync/delta.js";
 import { recordSyncFailure } from "../../sync/failures.js";
+import { readMissingLabels, type LabelsRead } from "../../sync/missing-labels.js";
 import type { SyncContext } from "../../sync/sync-context.js";
 import { enqueue } from "../../queue/boss.js";
 import type { JobData } from "../../queue/catalog.js";
@@ -24,8 +25,11 @@ import { openSyncContext } from "./open-sync-context.js";
  *   2. Fetch the changed ones' updated pull requests by id, many repositories a query.
  *   3. A full delta, page by page, for the rest: busy repositories, those the outage repair
  *      marked, and those the check could not answer for.
+ *   4. Read the labels of pull requests stored before labels were, a bounded number a run
+ *      (src/sync/missing-labels.ts).
  *
- * A rate limit at any step queues the repositories not done yet for when the budget is back.
+ * A rate limit at steps 1–3 queues the repositories not done yet for when the budget is back; at
+ * step 4 it leaves the labels not read yet to the next run.
  */
 export function deltaSync(deps: JobDeps) {
   return async (
@@ -49,12 +53,14 @@ export function deltaSync(deps: JobDeps) {
     }
     const stopped = await fullDeltas(deps, run, full, finalAttempt);
     if (stopped) return stopped;
+    const labels = await readLabelsLeft(deps, ctx, repos);
     log.info(
       {
         repos: repos.length,
         checked: check.length,
         full: full.length,
         drift: run.drift,
+        labels,
         spent: ctx.client.spent,
       },
       "delta sync finished",
@@ -154,6 +160,29 @@ async function fullDeltas(
     }
   }
   return undefined;
+}
+
+/**
+ * The labels of the repositories' pull requests stored without them, as many as a run reads. The
+ * repositories are synced by now: a rate limit or a failure here only leaves the rest to the next
+ * run (what was read is stored), instead of failing or repeating the job.
+ */
+async function readLabelsLeft(
+  deps: JobDeps,
+  ctx: SyncContext,
+  repos: Repository[],
+): Promise<LabelsRead | undefined> {
+  const repoIds = repos.map((repo) => repo.id);
+  try {
+    return await readMissingLabels(ctx, repoIds, deps.config.missingLabelsPerRun);
+  } catch (error) {
+    if (error instanceof RateLimitedError) {
+      ctx.log.info({ resetAt: error.resetAt }, "labels left to read wait for the next delta sync");
+    } else {
+      ctx.log.warn({ err: error }, "labels not read; the next delta sync tries again");
+    }
+    return undefined;
+  }
 }
 
 /** Queues the repositories not synced yet for when GitHub's budget is back. */
