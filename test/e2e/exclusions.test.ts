@@ -139,12 +139,12 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
     base: /^gh-pages$/i,
   };
   const thisWeek = mondayOf(now);
-  const from = thisWeek - 6 * WEEK_MS;
+  const from = thisWeek - 5 * WEEK_MS;
   const to = thisWeek + WEEK_MS;
   const inRange = (at: string | null | undefined) =>
     typeof at === "string" && Date.parse(at) >= from && Date.parse(at) < to;
   const weekOf = (at: string) => isoDay(mondayOf(Date.parse(at)));
-  const weeks = Array.from({ length: 7 }, (_, index) => isoDay(from + index * WEEK_MS));
+  const weeks = Array.from({ length: 6 }, (_, index) => isoDay(from + index * WEEK_MS));
   const humans = () => everyPr().filter((pr) => !isBot(world, pr.authorId));
   const isRevert = (pr: PullRequest) =>
     pr.title.startsWith('Revert "') ||
@@ -366,6 +366,7 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
   await page.locator("#exclusion-preview").waitFor();
   await page.locator("#exclusion-preview").scrollIntoViewIfNeeded();
   await shot("settings-preview-narrow");
+  await page.locator("#exclusions").screenshot({ path: `${SCREENSHOTS}/exclusions-section-narrow.png` });
   expect(overflow).toEqual({
     "settings-preview": 0,
     metrics: 0,
