@@ -3,7 +3,7 @@ import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import type { Browser, Page } from "playwright-core";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
-import { APP_ID } from "../support/app.js";
+import { APP_ID, QUICK_JOBS } from "../support/app.js";
 import { launchChromium } from "../support/browser.js";
 import { deliverInstallationCreated } from "../support/delivery-stream.js";
 import {
@@ -48,7 +48,8 @@ beforeAll(async () => {
   github = await startFakeGitHub({ seed: 13 });
   chromium = await launchChromium();
 });
-const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http" } }));
+// The weekly figures are refreshed as soon as a change marks them, not after the debounce.
+const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http", ...QUICK_JOBS } }));
 afterAll(async () => {
   await chromium?.close();
   await github?.close();
@@ -221,6 +222,10 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
     overflow[name] = await page.evaluate<number>("document.scrollingElement.scrollWidth - window.innerWidth");
   };
   const installation = `${t.app.url}/installations/${seeded.installation.id}`;
+  /** A delivery as GitHub sends it: the exact bytes, signed. */
+  const deliver = async (hook: { name: string; id: string; payload: unknown }) => {
+    expect((await t.app.deliver(hook.name, hook.payload, { id: hook.id })).status).toBe(202);
+  };
 
   // 1. Settings: labels (another case than GitHub's), an author (another case than the login) and
   //    both branch patterns; the preview counts what saving would leave out.
@@ -346,19 +351,54 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
   world.setLabel(target.id, "skip-metrics", true);
   expect(reasonOf(target, chosen)).toBe("label: skip-metrics");
   expect(expectedFigures(chosen, inRange)).not.toEqual(figuresBefore);
-  const labeled = buildWebhook(
-    world,
-    "pull_request",
-    "labeled",
-    { prId: target.id, label: "skip-metrics" },
-    github.urls,
+  await deliver(
+    buildWebhook(world, "pull_request", "labeled", { prId: target.id, label: "skip-metrics" }, github.urls),
   );
-  expect((await t.app.deliver(labeled.name, labeled.payload, { id: labeled.id })).status).toBe(202);
   await settled();
   await expectPageToFollow(chosen);
   await expectCsvToFollow(chosen);
 
-  // 6. At a phone's width: nothing scrolls sideways, the preview's count included.
+  // 6. And back: skip-metrics comes off a pull request it alone left out, and an open pull request
+  //    is retargeted to gh-pages; both deliveries arrive, and the page and the CSV follow again.
+  const unlabeled = humans().find(
+    (pr) =>
+      pr !== target &&
+      pr.labels.join() === "skip-metrics" &&
+      reasonOf(pr, { ...chosen, labels: [] }) === "" &&
+      inRange(pr.mergedAt),
+  )!;
+  const retargeted = humans().find(
+    (pr) => pr.state === "OPEN" && reasonOf(pr, chosen) === "" && inRange(pr.createdAt),
+  )!;
+  const figuresLabeled = expectedFigures(chosen, inRange);
+  world.setLabel(unlabeled.id, "skip-metrics", false);
+  const previousBase = retargeted.baseRef;
+  world.updatePullRequest(retargeted.id, { baseRef: "gh-pages" });
+  expect([reasonOf(unlabeled, chosen), reasonOf(retargeted, chosen)]).toEqual(["", "base branch: gh-pages"]);
+  expect(expectedFigures(chosen, inRange)).not.toEqual(figuresLabeled);
+  await deliver(
+    buildWebhook(
+      world,
+      "pull_request",
+      "unlabeled",
+      { prId: unlabeled.id, label: "skip-metrics" },
+      github.urls,
+    ),
+  );
+  await deliver(
+    buildWebhook(
+      world,
+      "pull_request",
+      "edited",
+      { prId: retargeted.id, changes: { base: { ref: { from: previousBase } } } },
+      github.urls,
+    ),
+  );
+  await settled();
+  await expectPageToFollow(chosen);
+  await expectCsvToFollow(chosen);
+
+  // 7. At a phone's width: nothing scrolls sideways, the preview's count included.
   await page.setViewportSize({ width: 390, height: 844 });
   await shot("metrics-narrow");
   await page.goto(`${installation}/settings`);
