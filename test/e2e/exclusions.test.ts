@@ -147,6 +147,8 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
   const weekOf = (at: string) => isoDay(mondayOf(Date.parse(at)));
   const weeks = Array.from({ length: 6 }, (_, index) => isoDay(from + index * WEEK_MS));
   const humans = () => everyPr().filter((pr) => !isBot(world, pr.authorId));
+  /** Bots stay as the page's toggle has them, whatever the exclusions. */
+  const opened = (withBots: boolean) => (withBots ? everyPr() : humans());
   const isRevert = (pr: PullRequest) =>
     pr.title.startsWith('Revert "') ||
     [pr.body, ...pr.commits.map((commit) => commit.message)].some((text) =>
@@ -154,9 +156,9 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
     );
   const isHotfix = (pr: PullRequest) =>
     /^(hotfix|hot-fix)[/-]/i.test(pr.headRef) || /\bhotfix\b/i.test(pr.title);
-  /** The figures of a period, over the pull requests by people the rules keep. */
-  const expectedFigures = (rules: Rules, which: (at: string) => boolean) => {
-    const counted = humans().filter((pr) => reasonOf(pr, rules) === "");
+  /** The figures of a period, over the pull requests by people (and bots) the rules keep. */
+  const expectedFigures = (rules: Rules, which: (at: string) => boolean, withBots = false) => {
+    const counted = opened(withBots).filter((pr) => reasonOf(pr, rules) === "");
     const merged = counted.filter((pr) => pr.mergedAt !== null && which(pr.mergedAt));
     const reviewTimes = counted.flatMap((pr) => {
       const first = firstReview(world, pr);
@@ -180,9 +182,9 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
       size: size === null ? "–" : `${size.toLocaleString("en-US")} lines`,
     };
   };
-  /** Every pull request by people with an event in the range, and why the rules leave it out. */
-  const expectedRows = (rules: Rules) =>
-    humans()
+  /** Every pull request by people (and bots) with an event in the range, and why the rules leave it out. */
+  const expectedRows = (rules: Rules, withBots = false) =>
+    opened(withBots)
       .filter(
         (pr) =>
           inRange(pr.createdAt) ||
@@ -274,7 +276,7 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
   await settled();
 
   // 3. The metrics page: every week and the range's total, and the four headline numbers.
-  const expectPageToFollow = async (rules: Rules) => {
+  const expectPageToFollow = async (rules: Rules, withBots = false) => {
     const shown = table({ body: await page.content() });
     const seen = (week: string) => ({
       opened: shown.rows[week]?.opened,
@@ -288,9 +290,12 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
     });
     expect(Object.keys(shown.rows)).toEqual([...weeks, "total"]);
     for (const week of weeks) {
-      expect([week, seen(week)]).toEqual([week, expectedFigures(rules, (at) => weekOf(at) === week)]);
+      expect([week, seen(week)]).toEqual([
+        week,
+        expectedFigures(rules, (at) => weekOf(at) === week, withBots),
+      ]);
     }
-    const total = expectedFigures(rules, inRange);
+    const total = expectedFigures(rules, inRange, withBots);
     expect(seen("total")).toEqual(total);
     const headline = await page.locator(".metrics-headline .figure").allTextContents();
     expect(headline).toEqual([
@@ -304,6 +309,12 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
   // The exclusions have teeth: without them the figures differ.
   expect(expectedFigures(defaults, inRange)).not.toEqual(expectedFigures(chosen, inRange));
   await shot("metrics");
+  // With bots: theirs count, but not those labeled dependencies (all of them, here).
+  await page.goto(`${metricsUrl}&bots=include`);
+  await expectPageToFollow(chosen, true);
+  expect(expectedFigures(chosen, inRange, true)).toEqual(expectedFigures(chosen, inRange));
+  expect(expectedFigures(defaults, inRange, true)).not.toEqual(expectedFigures(defaults, inRange));
+  await page.goto(metricsUrl);
 
   // 4. The CSV: the link's download leaves the excluded out; excluded=include lists them, each with
   //    the reason of the first rule that applies.
@@ -324,6 +335,12 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
     expect(listed.map((row) => `${row.repository}#${row.number} ${row.excluded_reason}`).sort()).toEqual(
       expectedRows(rules),
     );
+    const withBots = await page.request.get(`${t.app.url}${href}&excluded=include&bots=include`);
+    expect(
+      csvObjects(await withBots.text())
+        .map((row) => `${row.repository}#${row.number} ${row.excluded_reason}`)
+        .sort(),
+    ).toEqual(expectedRows(rules, true));
   };
   await expectCsvToFollow(chosen);
   // Each rule leaves out at least one pull request of the range, and the first rule gives the reason.
