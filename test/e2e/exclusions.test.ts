@@ -4,7 +4,7 @@ import type { Browser, Page } from "playwright-core";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
 import { APP_ID, QUICK_JOBS } from "../support/app.js";
-import { launchChromium } from "../support/browser.js";
+import { launchChromium } from "../support/chromium.js";
 import { deliverInstallationCreated } from "../support/delivery-stream.js";
 import {
   buildWebhook,

@@ -1,4 +1,3 @@
-import { chromium, type Browser as ChromiumBrowser } from "playwright-core";
 import { cookieHeader, setCookies } from "./session.js";
 
 export interface Page {
@@ -65,15 +64,4 @@ export class Browser {
       location: response.headers.get("location"),
     };
   }
-}
-
-/** Debian's chromium, which playwright-core drives for the tests of what a person sees. */
-export const CHROMIUM = "/usr/bin/chromium";
-
-/** A headless chromium for a test file; close it in afterAll. */
-export function launchChromium(): Promise<ChromiumBrowser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
 }
