@@ -141,6 +141,8 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
     head: /^release\//i,
     base: /^gh-pages$/i,
   };
+  // Six weeks up to this one: every event of the seeded pull requests (opened in the last 35 days)
+  // falls in them, whatever the day of the week; the old one's are before.
   const thisWeek = mondayOf(now);
   const from = thisWeek - 5 * WEEK_MS;
   const to = thisWeek + WEEK_MS;
