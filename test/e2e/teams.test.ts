@@ -12,6 +12,16 @@ import {
   type User,
 } from "../support/fake-github/index.js";
 import { useTestApp } from "../support/harness.js";
+import {
+  firstReview as firstReviewOf,
+  hundredths,
+  isBot,
+  isoDay,
+  median,
+  mondayOf,
+  submittedReviews,
+  WEEK_MS as WEEK,
+} from "../support/github-figures.js";
 import { csvObjects, table } from "../support/metrics-page.js";
 import { signedIn } from "../support/session.js";
 
@@ -29,31 +39,6 @@ const t = useTestApp(() => ({ env: { GHE_HOST: github.host, GHE_PROTOCOL: "http"
 afterAll(async () => {
   await github.close();
 });
-
-const DAY = 86_400_000;
-const WEEK = 7 * DAY;
-
-/** The Monday 00:00 UTC of a moment's week. */
-function mondayOf(ms: number): number {
-  const day = Math.floor(ms / DAY) * DAY;
-  return day - ((new Date(day).getUTCDay() + 6) % 7) * DAY;
-}
-const isoDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
-
-/** Hours between two GitHub timestamps, in hundredths, as the app stores them (numeric(12,2)). */
-const hundredths = (from: string, to: string) => Math.round((Date.parse(to) - Date.parse(from)) / 36_000);
-
-/**
- * Postgres's percentile_cont(0.5) of hundredths, rounded to hundredths: the mean of the two middle
- * values is a half hundredth at worst, which round() takes away from zero.
- */
-function median(values: number[]): string | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = (sorted.length - 1) / 2;
-  const value = Math.ceil((sorted[Math.floor(middle)]! + sorted[Math.ceil(middle)]!) / 2);
-  return `${(value / 100).toFixed(2)} hours`;
-}
 
 it("cuts every figure, the CSV and review load by team as GitHub's own data says", async () => {
   const login = "contoso";
@@ -101,20 +86,11 @@ it("cuts every figure, the CSV and review load by team as GitHub's own data says
   const weekOf = (at: string) => isoDay(mondayOf(Date.parse(at)));
   const everyoneIn = (team: Team) =>
     new Set([team, ...world.descendantsOf(team.id)].flatMap((member) => member.memberIds));
-  const isBot = (id: number) => world.getUser(id)?.type === "Bot";
   const prs = seeded.repos
     .flatMap((repo) => world.listPullRequests(repo.id))
-    .filter((pr) => !isBot(pr.authorId));
-  const reviewsOf = (pr: PullRequest) =>
-    pr.reviews.filter(
-      (r) =>
-        r.state !== "PENDING" && r.submittedAt !== null && r.authorId !== pr.authorId && !isBot(r.authorId),
-    );
-  const firstReview = (pr: PullRequest) =>
-    reviewsOf(pr).reduce<(typeof pr.reviews)[number] | null>(
-      (first, r) => (first === null || r.submittedAt! < first.submittedAt! ? r : first),
-      null,
-    );
+    .filter((pr) => !isBot(world, pr.authorId));
+  const reviewsOf = (pr: PullRequest) => submittedReviews(world, pr);
+  const firstReview = (pr: PullRequest) => firstReviewOf(world, pr);
 
   // ---- the metrics page and its CSV, cut by Backend (Data's members included) ----------------
   const session = await signedIn(t.database, t.app.server, { installationIds: [seeded.installation.id] });

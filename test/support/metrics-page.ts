@@ -3,7 +3,7 @@ import type { Page } from "./browser.js";
 // Reading the metrics page and its CSV export as a person or a spreadsheet would.
 
 /** The weekly table as { week: { metric: text } }, and the exact hours behind each duration. */
-export function table(page: Page) {
+export function table(page: Pick<Page, "body">) {
   const rows: Record<string, Record<string, string>> = {};
   const exact: Record<string, Record<string, string>> = {};
   for (const [, week, cells] of page.body.matchAll(/<tr data-week="([^"]+)"[^>]*>([\s\S]*?)<\/tr>/g)) {
