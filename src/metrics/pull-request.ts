@@ -3,7 +3,7 @@ import type { ReviewState } from "../db/schema/reviews.js";
 import { defaultInstallationSettings } from "../settings.js";
 import { computeExcludedReason, type ExclusionFacts, type ExclusionSettings } from "./exclusions.js";
 import { compilePattern } from "./patterns.js";
-import { workingHoursBetween, type WorkingTime } from "./working-hours.js";
+import { hoursOf, workingHoursBetween, type WorkingTime } from "./working-hours.js";
 
 export interface ReviewFacts {
   reviewerId: number | null;
@@ -64,8 +64,6 @@ export interface PullRequestMetrics extends FirstReview {
   /** Why the installation's exclusions leave it out of every figure; null: it counts. */
   excludedReason: string | null;
 }
-
-const MS_PER_HOUR = 3_600_000;
 
 /** merged wins over GitHub's closed: GitHub reports a merged pull request as "closed". */
 export function derivePullRequestState(githubState: string, mergedAt: Date | null): PullRequestState {
@@ -133,7 +131,7 @@ export function computeFirstCommitAt(commits: readonly CommitFacts[]): Date | nu
 
 export function hoursBetween(from: Date, to: Date | null): number | null {
   if (!to) return null;
-  return Math.round(((to.getTime() - from.getTime()) / MS_PER_HOUR) * 100) / 100;
+  return hoursOf(to.getTime() - from.getTime());
 }
 
 /** How long from one instant to another: calendar hours, or working hours. */

@@ -149,8 +149,14 @@ function calendarOf(time: WorkingTime): WorkingCalendar {
  */
 export function workingHoursBetween(from: Date, to: Date | null, time: WorkingTime): number | null {
   if (!to) return null;
-  const ms = calendarOf(time).workingMs(from.getTime(), to.getTime());
-  // Hundredths of an hour from whole ms, halves away from zero: 1 h 0 min 18 s is 1.01 h, where
-  // ms / 3,600,000 * 100 would land just below 100.5 and round down.
+  return hoursOf(calendarOf(time).workingMs(from.getTime(), to.getTime()));
+}
+
+/**
+ * Milliseconds as hours rounded to hundredths, as every duration is stored (numeric(12,2)):
+ * hundredths counted from whole ms, halves away from zero. 1 h 0 min 18 s is 1.01 h, and 17 min
+ * 6 s is 0.29 h, where ms / 3,600,000 * 100 lands just below the half and rounds down.
+ */
+export function hoursOf(ms: number): number {
   return (Math.sign(ms) * Math.round(Math.abs(ms) / MS_PER_HUNDREDTH)) / 100 || 0;
 }
