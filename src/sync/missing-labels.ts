@@ -56,7 +56,7 @@ export async function readMissingLabels(
     }
     for (const [repoId, prs] of found) {
       const snapshots = await completePullRequests(ctx.client, prs);
-      // A transaction a repository, pull requests then weeks: the order every writer locks them in.
+      // A transaction a repository; pull requests locked first, as every writer locks them.
       const stored = await withTransaction(ctx.database, (db) =>
         storePullRequests(db, ctx, repoId, snapshots, { now: ctx.now() }),
       );
