@@ -16,12 +16,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { parseArgs } from "node:util";
 import { and, eq, sql } from "drizzle-orm";
 import pino from "pino";
-import { installations, repositories } from "../src/db/schema/index.js";
+import { repositories } from "../src/db/schema/index.js";
 import { enqueue } from "../src/queue/boss.js";
 import { defaultInstallationSettings } from "../src/settings.js";
 import { runBaseline, type BaselineResult } from "./baseline.js";
-import { deliver, startCluster, startEngine, type Cluster, type Engine } from "./engine.js";
+import { startCluster, startEngine, type Cluster, type Engine } from "./engine.js";
 import { startFakeProcess, type FakeProcess } from "./fake-process.js";
+import { exitAfter, installApp, spentSince, type Units } from "./installation-run.js";
 import type { SeededInstallation } from "./protocol.js";
 import { runHeader, saveRawFigures } from "./report.js";
 
@@ -64,16 +65,6 @@ const baseMs = Number(values["latency-ms"]);
 const perNodeMs = Number(values["per-node-ms"]);
 const concurrency = Number(values.concurrency);
 const scenarioMs = Number(values["scenario-minutes"]) * 60_000;
-
-interface Units {
-  graphqlCalls: number;
-  graphqlPoints: number;
-  restCalls: number;
-  /** What the installation's hourly buckets were charged: REST core calls + GraphQL points. */
-  budgetCore: number;
-  budgetGraphql: number;
-  byRoute: Record<string, number>;
-}
 
 interface ScenarioResult {
   name: string;
@@ -145,24 +136,6 @@ async function drain(engine: Engine, deadline: number): Promise<void> {
   }
 }
 
-/** Calls since the last stats reset, and what the installation's buckets were charged since `before`. */
-async function units(
-  fake: FakeProcess,
-  installationId: number,
-  before: { core: number; graphql: number },
-): Promise<Units> {
-  const stats = await fake.request({ type: "stats" });
-  const budget = await fake.request({ type: "budget", installationId });
-  return {
-    graphqlCalls: stats.graphql,
-    graphqlPoints: stats.graphqlPoints,
-    restCalls: stats.rest,
-    budgetCore: budget.core - before.core,
-    budgetGraphql: budget.graphql - before.graphql,
-    byRoute: stats.byRoute,
-  };
-}
-
 /** installation.created with the depth set to "full" beforehand; the clock stops when all are complete. */
 async function backfill(
   name: string,
@@ -171,27 +144,16 @@ async function backfill(
   installation: SeededInstallation,
   latency: ScenarioResult["latency"],
 ): Promise<ScenarioResult> {
-  const db = engine.database.db;
-  // 1. The installation exists with a full-history default before GitHub tells the app about it
-  //    (upsertInstallation keeps stored settings).
-  await db.insert(installations).values({
-    id: installation.id,
-    accountId: 0,
-    accountLogin: installation.login,
-    accountType: "Organization",
-    settings: { ...defaultInstallationSettings, defaultSyncDepth: "full" },
-  });
+  // 1. The installation exists with a full-history default before GitHub tells the app about it;
+  //    the baseline ran on the same installation, so only what is spent from the delivery counts.
   const prsOnGitHub = installation.repos.reduce((sum, repo) => sum + repo.prs, 0);
-  const hook = await fake.request({ type: "installation-created", installationId: installation.id });
-  // The baseline ran on the same installation: count only what is spent from here on.
-  await fake.request({ type: "reset-stats" });
-  const budgetBefore = await fake.request({ type: "budget", installationId: installation.id });
   const rss = sampleRss();
+  const { budgetBefore, startedAt, started } = await installApp(fake, engine, installation, {
+    ...defaultInstallationSettings,
+    defaultSyncDepth: "full",
+  });
 
-  // 2. Deliver, then watch the repositories until every one is complete.
-  const startedAt = new Date();
-  const started = performance.now();
-  await deliver(engine, hook);
+  // 2. Then watch the repositories until every one is complete.
   const deadline = Date.now() + scenarioMs;
   let finished = false;
   let lastProgress = performance.now();
@@ -218,7 +180,7 @@ async function backfill(
   const wallMs = performance.now() - started;
   const endedAt = new Date();
   const memory = rss.stop();
-  const spent = await units(fake, installation.id, budgetBefore);
+  const spent = await spentSince(fake, installation.id, budgetBefore);
   const rows = await countRows(engine, installation.id);
   const budgetUnits = spent.budgetCore + spent.budgetGraphql;
   return {
@@ -497,13 +459,7 @@ async function main(): Promise<void> {
 }
 
 // Whatever happens, the run ends: the slowest scenario's limit plus time to seed and clean up.
-const hardLimitMs = scenarioMs * 2 + 10 * 60_000;
-setTimeout(() => {
-  console.error("bench: hard time limit reached; stopping Postgres and exiting");
-  // The fake GitHub child exits when this process goes away (IPC disconnect).
-  const stopped = running?.stop() ?? Promise.resolve();
-  void Promise.race([stopped, sleep(15_000)]).finally(() => process.exit(2));
-}, hardLimitMs).unref();
+exitAfter(scenarioMs * 2 + 10 * 60_000, () => running?.stop());
 
 main().then(
   () => process.exit(0),

@@ -26,6 +26,8 @@ const installations: SeededInstallation[] = options.orgs.map((org) => {
     login: org.login,
     repos: org.repos,
     prsPerRepo: org.prsPerRepo,
+    ...(org.prsByRepo ? { prsByRepo: org.prsByRepo } : {}),
+    ...(org.spanDays ? { spanDays: org.spanDays } : {}),
     appId: options.appId,
   });
   return {
@@ -83,6 +85,16 @@ async function answer(request: FakeRequest): Promise<unknown> {
       return prs
         .slice(0, request.limit)
         .map((pr) => buildWebhook(fake.world, "pull_request", request.action, { prId: pr.id }, fake.urls));
+    }
+    case "created-since": {
+      const seeded = installations.find((installation) => installation.id === request.installationId);
+      const since = Date.parse(request.since);
+      return Object.fromEntries(
+        (seeded?.repos ?? []).map((repo) => [
+          repo.id,
+          fake.world.listPullRequests(repo.id).filter((pr) => Date.parse(pr.createdAt) >= since).length,
+        ]),
+      );
     }
     case "stop":
       setImmediate(() => void stop(0));

@@ -9,7 +9,15 @@ export interface FakeServerOptions {
   appId: number;
   /** Added to every response: baseMs + perNodeMs × objects returned. */
   latency: { baseMs: number; perNodeMs: number };
-  orgs: { login: string; repos: number; prsPerRepo: number }[];
+  orgs: {
+    login: string;
+    repos: number;
+    prsPerRepo: number;
+    /** Pull requests of each repository by position, instead of prsPerRepo for all. */
+    prsByRepo?: number[];
+    /** Pull requests are opened over this many days up to now (the seeder's default: 400). */
+    spanDays?: number;
+  }[];
   /** The child exits by itself after this long, whatever the parent does. */
   maxSeconds: number;
 }
@@ -45,6 +53,8 @@ export type FakeRequest =
   | { type: "installation-created"; installationId: number }
   /** A pull_request delivery of this action for each of the installation's pull requests (up to `limit`). */
   | { type: "pull-request-webhooks"; installationId: number; action: "synchronize"; limit: number }
+  /** Each repository's pull requests created at or after `since` (ISO), by repository id: GitHub's truth. */
+  | { type: "created-since"; installationId: number; since: string }
   | { type: "stop" };
 
 export interface FakeResponses {
@@ -53,6 +63,7 @@ export interface FakeResponses {
   budget: { core: number; graphql: number };
   "installation-created": Webhook;
   "pull-request-webhooks": Webhook[];
+  "created-since": Record<number, number>;
   stop: null;
 }
 

@@ -1,12 +1,19 @@
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { eq } from "drizzle-orm";
+import {
+  listFirstWindowsPending,
+  updateRepository,
+  upsertRepositories,
+} from "../../src/db/queries/repositories.js";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
+import { backfillFirstWindows } from "../../src/sync/first-window.js";
 import { APP_ID } from "../support/app.js";
 import { deliverInstallationCreated } from "../support/delivery-stream.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
 import { readStoredAndTruth } from "../support/github-truth.js";
 import { useTestApp } from "../support/harness.js";
+import { unpacedSyncContext } from "../support/sync-context.js";
 
 // Issue 14 §3: a first backfill brings every repository's last 30 days before any repository goes
 // deeper, the small windows packed many a query. The order and the points are the fake GitHub's
@@ -94,4 +101,44 @@ it("brings every repository's last 30 days first, packed, then the whole history
   expect(points).toBeLessThanOrEqual(2 + repoIds.length);
   expect(points).toBeLessThan(2 * repoIds.length);
   expect(points / windowPrs).toBeLessThanOrEqual(0.06);
+});
+
+it("counts each window once when its first page is left to the next step", async () => {
+  const installationId = 7200;
+  const settings = { ...defaultInstallationSettings, defaultSyncDepth: "full" as const };
+  await t.database.db.insert(schema.installations).values({
+    id: installationId,
+    accountId: 0,
+    accountLogin: `org${installationId}`,
+    accountType: "Organization",
+    settings,
+  });
+  const { repos } = github.world.seedOrg({
+    login: `org${installationId}`,
+    repos: 4,
+    prsPerRepo: 60,
+    members: 3,
+    spanDays: 150,
+    installationId,
+    appId: Number(APP_ID),
+  });
+  // The repositories as the installation event leaves them: listed, tracked, backfills queued.
+  await upsertRepositories(
+    t.database.db,
+    installationId,
+    repos.map((repo) => ({ id: repo.id, nodeId: repo.nodeId, fullName: `${repo.ownerLogin}/${repo.name}` })),
+    { track: true },
+  );
+  for (const repo of repos) await updateRepository(t.database.db, repo.id, { syncStatus: "queued" });
+  const ctx = unpacedSyncContext(github, t, installationId, { settings, now: () => github.world.now() });
+  github.stats.reset();
+
+  // A step whose slice ended before its first query of pages, then the next step.
+  await backfillFirstWindows(ctx, { parallel: 1, until: Date.now() - 1 });
+  await backfillFirstWindows(ctx, { parallel: 1, until: Date.now() + 60_000 });
+
+  const names = github.stats.snapshot().operations.map((operation) => operation.name);
+  expect(names.filter((name) => name === "RepositoryWindowSizes")).toHaveLength(1);
+  expect(names).toContain("RepositoriesFirstPages");
+  expect(await listFirstWindowsPending(t.database.db, installationId)).toEqual([]);
 });

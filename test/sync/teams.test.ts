@@ -3,15 +3,12 @@ import { asc, eq } from "drizzle-orm";
 import { listTeamPeople, listTeams, teamClosure } from "../../src/db/queries/teams.js";
 import * as schema from "../../src/db/schema/index.js";
 import { sql } from "drizzle-orm";
-import pino from "pino";
 import { enqueue } from "../../src/queue/boss.js";
-import { defaultInstallationSettings } from "../../src/settings.js";
-import type { SyncContext } from "../../src/sync/sync-context.js";
 import { syncTeams } from "../../src/sync/teams.js";
 import { APP_ID } from "../support/app.js";
 import { startFakeGitHub, type FakeGitHub, type Team, type User } from "../support/fake-github/index.js";
-import { fakeGitHubClient } from "../support/fake-github-client.js";
 import { useTestApp } from "../support/harness.js";
+import { unpacedSyncContext } from "../support/sync-context.js";
 
 // The members sync brings the organization's teams: parents, immediate members, and (when read)
 // the closure that makes a child team's members members of its parents, as GitHub counts them.
@@ -31,20 +28,8 @@ afterAll(async () => {
   await github.close();
 });
 
-/** What a sync step gets from its job, with a client that does not pace itself (test/support/fake-github-client.ts). */
-async function syncContext(installationId: number): Promise<SyncContext> {
-  const log = pino({ level: "silent" });
-  return {
-    database: t.database,
-    boss: t.app.boss,
-    client: fakeGitHubClient(github, installationId, log),
-    installationId,
-    settings: defaultInstallationSettings,
-    log,
-    now: () => new Date(),
-    reservePercent: 10,
-  };
-}
+/** What a sync step gets from its job, with a client that does not pace itself (see below). */
+const syncContext = (installationId: number) => unpacedSyncContext(github, t, installationId);
 
 /** An organization with `members` people and the App installed (stored as the installation event leaves it). */
 async function organization(members: number) {

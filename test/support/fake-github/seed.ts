@@ -240,6 +240,8 @@ export interface SeedOrgOptions {
   login: string;
   repos: number;
   prsPerRepo: number;
+  /** Pull requests of each repository by position, instead of prsPerRepo for all (an org's spread). */
+  prsByRepo?: readonly number[];
   members?: number;
   reviewsPerPr?: [number, number];
   commitsPerPr?: [number, number];
@@ -310,14 +312,15 @@ export function seedOrg(world: World, options: SeedOrgOptions): SeedOrgResult {
     repos.push(repo);
 
     // Creation times sorted ascending so PR numbers grow with time, as on GitHub.
-    const offsets = new Float64Array(options.prsPerRepo);
+    const prs = options.prsByRepo?.[r] ?? options.prsPerRepo;
+    const offsets = new Float64Array(prs);
     for (let i = 0; i < offsets.length; i++) offsets[i] = rng.next() * spanMs;
     offsets.sort();
     const mergedSoFar: PullRequestData[] = [];
     for (let i = 0; i < offsets.length; i++) {
       const longReviews = options.longLists === true && r === 0 && i === 0;
       const longCommits = options.longLists === true && r === 0 && i === 1;
-      const randomLong = options.prsPerRepo >= LONG_LIST_MIN_PRS_PER_REPO && rng.chance(LONG_LIST_SHARE);
+      const randomLong = prs >= LONG_LIST_MIN_PRS_PER_REPO && rng.chance(LONG_LIST_SHARE);
       const createdMs = nowMs - spanMs + (offsets[i] ?? 0);
       const data = generatePullRequest(rng, {
         world,

@@ -49,8 +49,11 @@ export interface FakeGitHubStats {
    * installation id: what GitHub sees of a client's per-installation concurrency.
    */
   maxInFlightByInstallation: Record<string, number>;
-  /** Each GraphQL query answered, in order, by operation name with the points it cost. */
-  operations: { name: string; cost: number }[];
+  /**
+   * Each GraphQL query answered, in order, by operation name with the points it cost and the
+   * objects it returned (what the latency model charges).
+   */
+  operations: { name: string; cost: number; nodes: number }[];
 }
 
 export interface FakeGitHub {
@@ -149,7 +152,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       }
       const outcome = await executeGraphql({ world, urls, installationId: installation, limiter }, request);
       stats.graphqlPoints += outcome.cost;
-      stats.operations.push({ name: operationName(request), cost: outcome.cost });
+      stats.operations.push({ name: operationName(request), cost: outcome.cost, nodes: outcome.nodes });
       const timeout = faults.timeoutFor(outcome.nodes);
       if (timeout !== null) {
         await sleep(timeout.delayMs);
