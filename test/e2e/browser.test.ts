@@ -1,9 +1,10 @@
 import { mkdir, readFile } from "node:fs/promises";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { eq } from "drizzle-orm";
-import { chromium, type Browser, type Page } from "playwright-core";
+import type { Browser, Page } from "playwright-core";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
+import { launchChromium } from "../support/chromium.js";
 import { APP_ID, startTestApp, WEBHOOK_SECRET, type TestApp } from "../support/app.js";
 import { freePort } from "../support/free-port.js";
 import { expectedWorkingHours, median } from "../support/working-hours.js";
@@ -24,7 +25,6 @@ import {
 // scrolls sideways, every tab in sight), with no request of any page left unanswered (the icon
 // included). A screenshot of every page goes to test/screenshots/ (not committed) to be looked at.
 
-const CHROMIUM = "/usr/bin/chromium";
 const SCREENSHOTS = "test/screenshots";
 const DAY_MS = 86_400_000;
 /** A member's own address, which the organization's member list does not know. */
@@ -69,10 +69,7 @@ beforeAll(async () => {
       BASE_URL: `http://127.0.0.1:${port}`,
     },
   });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-  });
+  browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
   // Every request the pages make (the icon, styles, scripts) must be answered.
   page.on("response", (response) => {

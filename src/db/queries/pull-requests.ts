@@ -423,6 +423,14 @@ export async function listRecentPullRequests(db: Db, installationId: number, lim
     .limit(limit);
 }
 
+/** Joins a pull request to its repository when the installation tracks it. */
+const ofTrackedRepository = (installationId: number) =>
+  and(
+    eq(repositories.id, pullRequests.repoId),
+    eq(repositories.installationId, installationId),
+    eq(repositories.tracked, true),
+  );
+
 /** What the installation's pull requests opened since `since` are excluded on, and their reason now. */
 export async function listExclusionInputs(db: Db, installationId: number, since: Date) {
   return db
@@ -434,14 +442,10 @@ export async function listExclusionInputs(db: Db, installationId: number, since:
       excludedReason: pullRequests.excludedReason,
     })
     .from(pullRequests)
-    .innerJoin(
-      repositories,
-      and(eq(repositories.id, pullRequests.repoId), eq(repositories.installationId, installationId)),
-    )
+    .innerJoin(repositories, ofTrackedRepository(installationId))
     .where(
       and(
         eq(pullRequests.installationId, installationId),
-        eq(repositories.tracked, true),
         sql`${pullRequests.createdAt} >= ${since.toISOString()}::timestamptz`,
       ),
     );
@@ -462,15 +466,11 @@ export async function listPullRequestsWithoutLabels(
   const rows = await db
     .select({ id: pullRequests.id, nodeId: pullRequests.nodeId, repoId: pullRequests.repoId })
     .from(pullRequests)
-    .innerJoin(
-      repositories,
-      and(eq(repositories.id, pullRequests.repoId), eq(repositories.installationId, installationId)),
-    )
+    .innerJoin(repositories, ofTrackedRepository(installationId))
     .where(
       and(
         eq(pullRequests.installationId, installationId),
         anyOf(pullRequests.repoId, repoIds),
-        eq(repositories.tracked, true),
         sql`${pullRequests.labels} is null`,
         sql`${pullRequests.nodeId} is not null`,
       ),
