@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "@jest/globals";
@@ -684,30 +684,23 @@ describe("fake GitHub rate limits", () => {
 });
 
 describe("seeding", () => {
-  const summarise = (seed: number): { ms: number; firstTitle: string; repo1Reviews: number; prs: number } => {
-    const started = performance.now();
+  /** A digest of everything the org's seed produced: any difference between two worlds shows. */
+  const digest = (seed: number): { prs: number; sha: string } => {
     const world = new World({ seed });
     world.setNow("2025-06-01T00:00:00Z");
-    const { repos } = world.seedOrg({ login: "bigco", repos: 50, prsPerRepo: 2000 });
-    const ms = performance.now() - started;
-    const repo1 = world.listPullRequests(repos[0]!.id);
-    return {
-      ms,
-      firstTitle: repo1[0]!.title,
-      repo1Reviews: repo1.reduce((sum, pr) => sum + pr.reviews.length, 0),
-      prs: world.pullRequests.size,
-    };
+    const { repos } = world.seedOrg({ login: "bigco", repos: 50, prsPerRepo: 100 });
+    const hash = createHash("sha256");
+    for (const repo of repos) hash.update(JSON.stringify(world.listPullRequests(repo.id)));
+    return { prs: world.pullRequests.size, sha: hash.digest("hex") };
   };
 
-  it("seeds 100,000 PRs across 50 repos quickly and deterministically", () => {
-    const first = summarise(2024);
-    expect(first.prs).toBe(100_000);
-    // A few seconds on a laptop; generous so slow CI machines do not flake.
-    expect(first.ms).toBeLessThan(15_000);
-    const second = summarise(2024);
-    expect(second.firstTitle).toBe(first.firstTitle);
-    expect(second.repo1Reviews).toBe(first.repo1Reviews);
-    expect(summarise(2025).repo1Reviews).not.toBe(first.repo1Reviews);
+  // The benches seed 100,000 pull requests and report how long it takes; here, that a seed is
+  // reproducible and a different seed gives a different org.
+  it("seeds an org deterministically: the same seed, the same world", () => {
+    const first = digest(2024);
+    expect(first.prs).toBe(5_000);
+    expect(digest(2024).sha).toBe(first.sha);
+    expect(digest(2025).sha).not.toBe(first.sha);
   });
 
   it("generates the realistic mix the app's metrics care about", () => {

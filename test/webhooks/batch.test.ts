@@ -359,7 +359,7 @@ describe("outcomes of a fetch", () => {
     const statementsFor = async (prs: number) => {
       await resetState();
       const seed = Array.from({ length: prs }, (_, i) => another(2000 + i, 1 + i));
-      await processOneByOne(await store(seed));
+      await processTogether(await store(seed));
       const ids = await store(
         seed.map(({ payload: { pull_request: pr } }) =>
           pullRequest("edited", 20, { id: pr.id, number: pr.number, title: "edited" }),

@@ -45,6 +45,33 @@ export function loadGitHubSchema(): GraphQLSchema {
   return cachedSchema;
 }
 
+/** A query text parsed and validated against the schema: its document, or GitHub's errors. */
+type CheckedQuery = { document: DocumentNode; errors: [] } | { document?: undefined; errors: unknown[] };
+
+/**
+ * The app sends a few dozen query texts thousands of times: each is parsed and validated once.
+ * Bounded, so a test sending generated queries cannot grow it without end.
+ */
+const checkedQueries = new Map<string, CheckedQuery>();
+const CHECKED_QUERIES_KEPT = 500;
+
+function checkQuery(schema: GraphQLSchema, query: string): CheckedQuery {
+  let checked = checkedQueries.get(query);
+  if (checked) return checked;
+  try {
+    const document = parse(query);
+    const errors = validate(schema, document);
+    checked = errors.length > 0 ? { errors: errors.map(formatValidationError) } : { document, errors: [] };
+  } catch (error) {
+    checked = {
+      errors: [formatError(error instanceof GraphQLError ? error : new GraphQLError(String(error)))],
+    };
+  }
+  if (checkedQueries.size >= CHECKED_QUERIES_KEPT) checkedQueries.clear();
+  checkedQueries.set(query, checked);
+  return checked;
+}
+
 /**
  * The package's `exports` only expose its ESM entry, so `require.resolve` of the .graphql file
  * fails; walk Node's module search paths instead (works under tsx and Jest's VM modules alike).
@@ -106,14 +133,8 @@ export async function executeGraphql(ctx: GraphqlContext, request: GraphqlReques
   if (typeof request.query !== "string") {
     return fail([{ message: "A query attribute must be specified and must be a string." }]);
   }
-  let document: DocumentNode;
-  try {
-    document = parse(request.query);
-  } catch (error) {
-    return fail([formatError(error instanceof GraphQLError ? error : new GraphQLError(String(error)))]);
-  }
-  const validationErrors = validate(schema, document);
-  if (validationErrors.length > 0) return fail(validationErrors.map(formatValidationError));
+  const { document, errors } = checkQuery(schema, request.query);
+  if (!document) return fail(errors);
   const operationName = typeof request.operationName === "string" ? request.operationName : undefined;
   const operation = getOperationAST(document, operationName);
   if (operation == null) {
