@@ -172,6 +172,50 @@ describe("phases that add up", () => {
   });
 });
 
+describe("in working hours", () => {
+  // The working-hours columns here are twice the calendar ones: any difference shows which column
+  // a figure was read from, and doubling keeps every stored value exact.
+  beforeEach(async () => {
+    await t.database.sql`
+      update pull_requests set cycle_time_working_hours = cycle_time_hours * 2,
+        coding_phase_working_hours = coding_phase_hours * 2,
+        pickup_phase_working_hours = pickup_phase_hours * 2,
+        review_phase_working_hours = review_phase_hours * 2`;
+  });
+
+  it("takes the sizes' median cycle times from the working-hours column", async () => {
+    const sizes = await sizeDistribution(t.database.db, ACME, { ...RANGE, hours: "working" });
+    expect(sizes.map((b) => [b.label, b.prs, b.medianCycleHours])).toEqual([
+      ["XS", 2, 30],
+      ["S", 1, 60],
+      ["M", 0, null],
+      ["L", 0, null],
+      ["XL", 1, 80],
+      ["XXL", 1, 200],
+    ]);
+  });
+
+  it("means the working-hours phases, and the total is still their sum", async () => {
+    // W2: coding (4 + 2) / 2, pickup (6 + 3) / 2, review (10 + 0.5) / 2. W3: (20 + 0.02) / 2,
+    // (40 + 0.02) / 2, (60.02 + 0.02) / 2. Range: 26.02 / 4 → 6.51, 49.02 / 4 → 12.26,
+    // 70.54 / 4 → 17.64.
+    const { weeks, range } = await phaseMeans(t.database.db, ACME, { ...RANGE, hours: "working" });
+    expect(Object.fromEntries(weeks)).toEqual({
+      "2024-02-19": { prs: 2, coding: 3, pickup: 4.5, review: 5.25, total: 12.75 },
+      "2024-02-26": { prs: 2, coding: 10.01, pickup: 20.01, review: 30.02, total: 60.04 },
+    });
+    expect(range).toEqual({ prs: 4, coding: 6.51, pickup: 12.26, review: 17.64, total: 36.41 });
+  });
+
+  it("prints them when the page is asked for working hours", async () => {
+    const page = await (await admin()).get(`/installations/${ACME}/metrics?${CUSTOM}&hours=working`);
+    expect(page.status).toBe(200);
+    expect(page.body).toContain(
+      "coding 6.51 working hours + pickup 12.26 working hours + review 17.64 working hours = 36.41 working hours (4 pull requests)",
+    );
+  });
+});
+
 describe("repository search", () => {
   it("suggests tracked repositories by part of their name, the exact one first", async () => {
     const browser = await admin();
