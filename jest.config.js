@@ -16,7 +16,9 @@ export default {
   testMatch: ["<rootDir>/test/**/*.test.ts"],
   globalSetup: "<rootDir>/test/global-setup.js",
   globalTeardown: "<rootDir>/test/global-teardown.js",
-  testTimeout: 30000,
+  // A budget, not a speed check: a file's tests may seed, sync and drain for tens of seconds, and on
+  // a loaded runner several times that. Waits inside tests have bounds of their own.
+  testTimeout: 90000,
   // Three files at a time on two cores: many tests spend their time waiting (a killed process's
   // heartbeat lapsing, the fake GitHub's modelled latency, a browser), and a third worker fills
   // those waits. Measured on the 2-core VM: 353-378 s with 2 workers, 290-299 s with 3.
