@@ -38,7 +38,10 @@ const INSTALLATION_ID = 7100;
 const WINDOW_QUERIES = new Set(["RepositoryWindowSizes", "RepositoriesFirstPages"]);
 
 /** installation.created of an org whose default depth is the full history, drained. */
-async function installDeep(): Promise<{ repoIds: number[]; operations: { name: string; cost: number }[] }> {
+async function installDeep(): Promise<{
+  repoIds: number[];
+  operations: { name: string; cost: number; nodes: number }[];
+}> {
   // Set before GitHub tells the app about the installation (upsertInstallation keeps settings):
   // every repository has history beyond its first window.
   await t.database.db.insert(schema.installations).values({
@@ -78,11 +81,16 @@ it("brings every repository's last 30 days first, packed, then the whole history
     .where(eq(schema.repositories.installationId, INSTALLATION_ID));
   expect(rows.map((row) => row.status)).toEqual(repoIds.map(() => "complete"));
 
-  // 2. One count, then the windows, before any page of deeper history.
+  // 2. Each window counted once (a count a lane, each lane its share: every repository's newest
+  //    hundred creation times returned once), then the windows, before any page of deeper history.
   const names = operations.map((operation) => operation.name);
   const lastWindow = names.findLastIndex((name) => WINDOW_QUERIES.has(name));
   const firstDeeper = names.indexOf("RepositoryPullRequests");
-  expect(names.filter((name) => name === "RepositoryWindowSizes")).toHaveLength(1);
+  const counts = operations.filter((operation) => operation.name === "RepositoryWindowSizes");
+  // The repository's own node and its newest hundred pull requests' creation times.
+  const newest = repoIds.map((id) => 1 + Math.min(100, github.world.listPullRequests(id).length));
+  expect(counts.length).toBeLessThanOrEqual(t.app.config.syncConcurrencyPerInstallation);
+  expect(counts.reduce((sum, count) => sum + count.nodes, 0)).toBe(newest.reduce((sum, n) => sum + n, 0));
   expect(names).toContain("RepositoriesFirstPages");
   expect(firstDeeper).toBeGreaterThan(lastWindow);
 
@@ -134,8 +142,8 @@ it("counts each window once when its first page is left to the next step", async
   github.stats.reset();
 
   // A step whose slice ended before its first query of pages, then the next step.
-  await backfillFirstWindows(ctx, { parallel: 1, until: Date.now() - 1 });
-  await backfillFirstWindows(ctx, { parallel: 1, until: Date.now() + 60_000 });
+  await backfillFirstWindows(ctx, { lanes: 1, until: Date.now() - 1 });
+  await backfillFirstWindows(ctx, { lanes: 1, until: Date.now() + 60_000 });
 
   const names = github.stats.snapshot().operations.map((operation) => operation.name);
   expect(names.filter((name) => name === "RepositoryWindowSizes")).toHaveLength(1);
