@@ -90,9 +90,15 @@ const pointsOf = (requests: number) => Math.max(1, Math.round(requests / 100));
 /** Requests of a query listing `repos` first pages of `size` pull requests. */
 const requestsOf = (repos: number, size: number) => repos * (1 + REQUESTS_PER_PR * size);
 
+/** A repository's first page: the pull requests to ask for, the window's and one more, at most a page. */
 export interface FirstPage {
   repo: Repository;
-  /** Pull requests to ask for: the window's and one more, at most a page. */
+  size: number;
+}
+
+/** A counted window in the packing, by repository id. */
+export interface CountedWindow {
+  id: number;
   size: number;
 }
 
@@ -163,9 +169,15 @@ async function workNextUnit(lane: Lane, pending: Repository[]): Promise<boolean>
   const counted = await readCounts(lane.ctx);
   const uncounted = fresh.filter((repo) => !counted.has(repo.id));
   if (uncounted.length > 0) return countWindows(lane, uncounted);
+  // Packed from every window counted, fetched or not, so each lane packs the same queries all along
+  // (packing what is left would regroup the windows of another lane's query in flight).
+  const waiting = new Map(fresh.map((repo) => [repo.id, repo]));
+  const queries = packFirstPages([...counted].map(([id, size]) => ({ id, size }))).map((query) =>
+    query.flatMap(({ id, size }) => (waiting.has(id) ? [{ repo: waiting.get(id)!, size }] : [])),
+  );
   return fetchAQueryOfFirstPages(
     lane,
-    packFirstPages(fresh.map((repo) => ({ repo, size: counted.get(repo.id)! }))),
+    queries.filter((query) => query.length > 0),
   );
 }
 
@@ -241,24 +253,32 @@ async function countFirstPages(ctx: SyncContext, repos: Repository[]): Promise<F
 /**
  * First pages packed into queries: smallest first, so each query's page size (its largest
  * window's) fits its other repositories closely. A repository joins the query unless that makes it
- * too big, or costs more than a query of its own would (GitHub rounds each query's cost). The
- * queries come largest first: the windows that page on after their first page start early.
+ * too big, or costs more than a point over a query of its own (GitHub rounds each query's cost, so
+ * two queries of 1.3 points cost 2 and one of 2.6 costs 3): a query of its own costs a second of
+ * the installation's GraphQL pacing too, one query starting a second (bench:first-insight: 7 such
+ * queries in a row of 1 point each, 7 s, where 2 queries would have cost 1 point more). The queries
+ * come longest first, so that the last ones to finish are short: those with a full page (its window
+ * pages on after it), then by requests.
  */
-export function packFirstPages(pages: FirstPage[]): FirstPage[][] {
-  const queries: FirstPage[][] = [];
-  let current: FirstPage[] = [];
-  for (const page of [...pages].sort((a, b) => a.size - b.size || a.repo.id - b.repo.id)) {
+export function packFirstPages(pages: CountedWindow[]): CountedWindow[][] {
+  const queries: CountedWindow[][] = [];
+  let current: CountedWindow[] = [];
+  for (const page of [...pages].sort((a, b) => a.size - b.size || a.id - b.id)) {
     const joined = requestsOf(current.length + 1, page.size);
     const apart = pointsOf(requestsOf(current.length, page.size)) + pointsOf(requestsOf(1, page.size));
     const full = joined > MAX_REQUESTS_PER_QUERY || current.length >= MAX_NODE_IDS;
-    if (current.length > 0 && (full || pointsOf(joined) > apart)) {
+    if (current.length > 0 && (full || pointsOf(joined) > apart + 1)) {
       queries.push(current);
       current = [];
     }
     current.push(page);
   }
   if (current.length > 0) queries.push(current);
-  return queries.reverse();
+  // The longest work first: a full page's window pages on after it, then the most requests.
+  const work = (query: CountedWindow[]) =>
+    (query.at(-1)!.size >= MAX_PAGE_SIZE ? MAX_REQUESTS_PER_QUERY : 0) +
+    requestsOf(query.length, query.at(-1)!.size);
+  return queries.sort((a, b) => work(b) - work(a));
 }
 
 /**
