@@ -40,7 +40,8 @@ export const LOCK_NAMESPACE = {
   backfill: 727_100,
   weeklyMetrics: 727_101,
   recompute: 727_102,
-  firstWindows: 727_103,
+  /** A repository's first window being counted (sync/first-window.ts). */
+  firstWindowCount: 727_103,
 } as const;
 
 /**
@@ -63,6 +64,41 @@ export async function withAdvisoryLock<T>(
     return { locked: true, value: await holdingLock(connection, namespace, key, work) };
   } finally {
     connection.release();
+  }
+}
+
+/**
+ * As withAdvisoryLock for several keys at once: takes those no other session holds, in order and
+ * at most `most` of them, and runs `work` with them (the rest are another worker's, or left for
+ * one). Returns `{ locked: false }` without running `work` when every key is taken.
+ */
+export async function withFreeAdvisoryLocks<T>(
+  database: Pick<Database, "sql">,
+  namespace: number,
+  keys: string[],
+  work: (held: string[]) => Promise<T>,
+  most = keys.length,
+): Promise<{ locked: true; value: T } | { locked: false }> {
+  const connection = await database.sql.reserve();
+  const held: string[] = [];
+  try {
+    for (const key of keys) {
+      if (held.length >= most) break;
+      const [row] = await connection<{ locked: boolean }[]>`
+        select pg_try_advisory_lock(${namespace}::int, hashtext(${key})) as locked`;
+      if (row?.locked) held.push(key);
+    }
+    if (held.length === 0) return { locked: false };
+    return { locked: true, value: await work(held) };
+  } finally {
+    try {
+      if (held.length > 0) {
+        await connection`
+          select pg_advisory_unlock(${namespace}::int, hashtext(key)) from unnest(${held}::text[]) as key`;
+      }
+    } finally {
+      connection.release();
+    }
   }
 }
 

@@ -12,6 +12,7 @@ import {
   type PullRequestPage,
 } from "./pull-requests.js";
 import type { SyncContext } from "./sync-context.js";
+import { grown } from "./page-size.js";
 import { settledBefore } from "./watermark.js";
 
 const DAY_MS = 86_400_000;
@@ -79,9 +80,14 @@ export function firstWindowStart(
  * One page of a repository's backfill, newest pull requests first (by creation), with every
  * review and commit. The cursor is saved with the page's rows, so a crash resumes at the next
  * page. The cursor is kept when the depth is reached, so deepening it later continues from there
- * instead of fetching the covered window again.
+ * instead of fetching the covered window again. `limit` asks fewer pull requests than the
+ * repository's page size (the rest of a first window).
  */
-export async function backfillPage(ctx: SyncContext, repo: Repository): Promise<BackfillStep> {
+export async function backfillPage(
+  ctx: SyncContext,
+  repo: Repository,
+  options: { limit?: number } = {},
+): Promise<BackfillStep> {
   const now = ctx.now();
   const cutoff = backfillCutoff(repo, ctx.settings.defaultSyncDepth, now);
   if (isBackfillCovered(repo.backfilledSince, cutoff)) {
@@ -96,13 +102,16 @@ export async function backfillPage(ctx: SyncContext, repo: Repository): Promise<
     }
     return "done";
   }
+  const asked = Math.min(repo.pageSize, options.limit ?? repo.pageSize);
   // Below the rate-limit reserve this pauses instead.
   const page = await fetchPullRequestPage(ctx, repo, {
     after: repo.backfillCursor,
     orderBy: "CREATED_AT",
-    pageSize: repo.pageSize,
+    pageSize: asked,
   });
-  return storeBackfillPage(ctx, repo, page, now);
+  // A page cut short and answered in time says nothing of the size GitHub answers in time.
+  const cut = asked < repo.pageSize && page.nextPageSize >= grown(asked);
+  return storeBackfillPage(ctx, repo, cut ? { ...page, nextPageSize: repo.pageSize } : page, now);
 }
 
 /**

@@ -1,5 +1,8 @@
-import { readAppState, writeAppState } from "../db/queries/app-state.js";
-import { findRepository, listFirstWindowsPending, updateRepository } from "../db/queries/repositories.js";
+import { setTimeout as sleep } from "node:timers/promises";
+import { LOCK_NAMESPACE, withAdvisoryLock, withFreeAdvisoryLocks } from "../db/client.js";
+import { mergeAppState, readAppState } from "../db/queries/app-state.js";
+import { storedPullRequestSpan } from "../db/queries/pull-requests.js";
+import { listFirstWindowsPending, updateRepository } from "../db/queries/repositories.js";
 import type { Repository } from "../db/schema/index.js";
 import { RateLimitedError } from "../errors.js";
 import { failedNodeIndexes } from "../github/client.js";
@@ -16,15 +19,24 @@ import type { SyncContext } from "./sync-context.js";
 
 /**
  * The first insight: every repository's last FIRST_WINDOW_DAYS before any repository goes deeper,
- * each window fetched for what it holds. One step for the whole installation:
+ * each window fetched for what it holds. The step is the installation's; its work comes in units:
  *
- *   1. count each window (one query for a hundred repositories, 1 point);
+ *   1. count the windows (the creation times of each repository's newest hundred, 1 point);
  *   2. fetch the windows as first pages sized to them (count + 1: the one older pull request shows
  *      the window is complete), many repositories a query, packed by size so a small repository
  *      pays its share of a point instead of a point of its own;
- *   3. page on through the windows longer than a page, a repository at a time.
+ *   3. page on through the windows longer than a page, a page a unit, each sized to what is left
+ *      of its window.
  *
- * A repository this step could not fetch is left to its own backfill job, which records the error.
+ * Every backfill job of the installation that finds windows pending works the step as a lane,
+ * under its own GitHub slot: the step has as many queries in flight as the installation's jobs hold
+ * slots, never more. A lane claims a unit with advisory locks before its query (each repository's
+ * backfill lock, which its own job pages under; a count lock per repository) and reads the
+ * repositories again inside the claim, so no repository is fetched by two lanes, or by a lane and
+ * its own job, whatever the replica. A lane that dies lets go of its claims with its connection;
+ * its unit is worked again from what was stored.
+ *
+ * A repository a lane could not fetch is left to its own backfill job, which records the error.
  */
 
 /**
@@ -40,8 +52,8 @@ const REQUESTS_PER_PR = 4;
 const MAX_REQUESTS_PER_QUERY = 949;
 
 /**
- * A window counted this recently is not counted again. A step that reaches its slice's end leaves
- * the first pages it did not fetch to the next step, which counted them again: the newest hundred
+ * A window counted this recently is not counted again. A lane that reaches its slice's end leaves
+ * the first pages it did not fetch to the next lane, which counted them again: the newest hundred
  * creation times of every busy repository, each slice (bench:first-insight, 50 repositories: 5
  * counts, 11,000 objects, a quarter of the step's time at the latency model). An older count is
  * taken again: the pull requests opened since would leave its page short of the window (a query
@@ -49,7 +61,27 @@ const MAX_REQUESTS_PER_QUERY = 949;
  */
 const COUNT_REUSE_MS = 10 * 60_000;
 
-/** Windows counted for an installation's next steps: first page size and when, by repository id. */
+/**
+ * A lane with no unit to claim (the rest are other lanes' queries in flight) looks again this
+ * often: a query of the step takes 0.5–3 s, and the repositories go deeper only once it is in.
+ */
+const CLAIMED_WAIT_MS = 250;
+
+/**
+ * Standard deviations of the estimate added to a window's last page: the pull requests left are
+ * counted by pace, and one too few costs a query more (a point and a round trip), one too many
+ * only 4 requests of the formula.
+ */
+const PACE_MARGIN_SDS = 2;
+
+/**
+ * Fewer uncounted windows than this are counted in one query, not a query a lane: the count returns
+ * up to a hundred creation times a repository, and sharing out fewer than 20 repositories saves
+ * under 2 s at bench:first-insight's latency (2.1 ms an object) for a point more.
+ */
+const MIN_REPOS_TO_SHARE_COUNT = 20;
+
+/** Windows counted for an installation's lanes: first page size and when, by repository id. */
 type CountedWindows = Record<string, { size: number; countedAt: number }>;
 const countedWindowsKey = (installationId: number) => `first-window-sizes:${installationId}`;
 
@@ -58,33 +90,54 @@ const pointsOf = (requests: number) => Math.max(1, Math.round(requests / 100));
 /** Requests of a query listing `repos` first pages of `size` pull requests. */
 const requestsOf = (repos: number, size: number) => repos * (1 + REQUESTS_PER_PR * size);
 
+/** A repository's first page: the pull requests to ask for, the window's and one more, at most a page. */
 export interface FirstPage {
   repo: Repository;
-  /** Pull requests to ask for: the window's and one more, at most a page. */
   size: number;
 }
 
-/** Works until no tracked repository of the installation lacks its first window. */
-export async function backfillFirstWindows(
-  ctx: SyncContext,
-  options: { parallel: number; stopping?: AbortSignal | undefined; until: number },
-): Promise<void> {
+/** A counted window in the packing, by repository id. */
+export interface CountedWindow {
+  id: number;
+  size: number;
+}
+
+export interface LaneOptions {
+  /** The installation's GitHub slots: the lanes that may work the step at once. */
+  lanes: number;
+  stopping?: AbortSignal | undefined;
+  until: number;
+}
+
+/** What a lane leaves behind: every first window in, or some still pending when its time ran out. */
+export type LaneEnd = "in" | "pending";
+
+/** A lane of the step: works units until no tracked repository of the installation lacks its first window. */
+export async function backfillFirstWindows(ctx: SyncContext, options: LaneOptions): Promise<LaneEnd> {
   const go = () => Date.now() < options.until && !options.stopping?.aborted;
-  const skipped = new Set<number>();
-  const pending = await listFirstWindowsPending(ctx.database.db, ctx.installationId);
-  if (pending.length === 0) return;
-  await markStarted(ctx, pending);
+  const lane: Lane = { ctx, lanes: options.lanes, skipped: new Set(), alone: new Set() };
+  while (go()) {
+    const pending = await listPending(lane);
+    if (pending.length === 0) return "in";
+    await markStarted(ctx, pending);
+    if (!(await workNextUnit(lane, pending))) await sleep(CLAIMED_WAIT_MS);
+  }
+  return "pending";
+}
 
-  const fresh = pending.filter((repo) => repo.backfillCursor === null && repo.nodeId);
-  const sizes = await sizeFirstPages(ctx, fresh);
-  const queries = packFirstPages(sizes);
-  await inParallel(queries, options.parallel, go, (pages) => fetchFirstPages(ctx, pages, skipped));
+interface Lane {
+  ctx: SyncContext;
+  lanes: number;
+  /** Repositories whose page failed in this lane: left to their own jobs. */
+  skipped: Set<number>;
+  /** Repositories whose packed first page failed: they page alone. */
+  alone: Set<number>;
+}
 
-  // Windows longer than a page (or left by a failed query): page on, one repository at a time.
-  const longer = (await listFirstWindowsPending(ctx.database.db, ctx.installationId)).filter(
-    (repo) => !skipped.has(repo.id),
-  );
-  await inParallel(longer, options.parallel, go, (repo) => finishWindow(ctx, repo.id, skipped, go));
+/** Repositories still waiting for their first window, but those this lane left to their jobs. */
+async function listPending(lane: Lane): Promise<Repository[]> {
+  const pending = await listFirstWindowsPending(lane.ctx.database.db, lane.ctx.installationId);
+  return pending.filter((repo) => !lane.skipped.has(repo.id));
 }
 
 /** Shows the repositories as syncing from now: their ETA counts this run. */
@@ -102,77 +155,162 @@ async function markStarted(ctx: SyncContext, repos: Repository[]): Promise<void>
 }
 
 /**
- * Each repository's first page, sized to the pull requests its first window holds, counted from
- * the creation times of its newest hundred (one query per hundred repositories, 1 point), unless
- * an earlier step counted it within COUNT_REUSE_MS. A repository GitHub did not answer for is
- * asked a full page.
+ * Claims and works one unit, the longest chains first: a page of a window already started (each
+ * repository's pages follow one another), a count, then a query of first pages once every window
+ * is counted (packing fewer windows costs more points). False when every unit left is another
+ * lane's.
  */
-export async function sizeFirstPages(ctx: SyncContext, repos: Repository[]): Promise<FirstPage[]> {
+async function workNextUnit(lane: Lane, pending: Repository[]): Promise<boolean> {
+  const isFresh = (repo: Repository) =>
+    repo.backfillCursor === null && !!repo.nodeId && !lane.alone.has(repo.id);
+  const started = pending.filter((repo) => !isFresh(repo));
+  if (await pageAWindow(lane, started)) return true;
+  const fresh = pending.filter(isFresh);
+  const counted = await readCounts(lane.ctx);
+  const uncounted = fresh.filter((repo) => !counted.has(repo.id));
+  if (uncounted.length > 0) return countWindows(lane, uncounted);
+  // Packed from every window counted, fetched or not, so each lane packs the same queries all along
+  // (packing what is left would regroup the windows of another lane's query in flight).
+  const waiting = new Map(fresh.map((repo) => [repo.id, repo]));
+  const queries = packFirstPages([...counted].map(([id, size]) => ({ id, size }))).map((query) =>
+    query.flatMap(({ id, size }) => (waiting.has(id) ? [{ repo: waiting.get(id)!, size }] : [])),
+  );
+  return fetchAQueryOfFirstPages(
+    lane,
+    queries.filter((query) => query.length > 0),
+  );
+}
+
+/** Counts made within COUNT_REUSE_MS, by repository id. */
+async function readCounts(ctx: SyncContext): Promise<Map<number, number>> {
+  const now = ctx.now().getTime();
+  const stored =
+    (await readAppState<CountedWindows>(ctx.database.db, countedWindowsKey(ctx.installationId))) ?? {};
+  return new Map(
+    Object.entries(stored)
+      .filter(([, count]) => now - count.countedAt < COUNT_REUSE_MS)
+      .map(([id, count]) => [Number(id), count.size]),
+  );
+}
+
+/**
+ * Claims this lane's share of the uncounted windows (one lane's in `lanes`, every other one, so a
+ * run of busy repositories is split too) and counts those no lane counted meanwhile.
+ */
+async function countWindows(lane: Lane, uncounted: Repository[]): Promise<boolean> {
+  const lanes = uncounted.length < MIN_REPOS_TO_SHARE_COUNT ? 1 : lane.lanes;
+  const share = Math.min(MAX_NODE_IDS, Math.ceil(uncounted.length / lanes));
+  const interleaved = [...uncounted.entries()]
+    .sort(([a], [b]) => (a % lanes) - (b % lanes) || a - b)
+    .map(([, repo]) => repo);
+  const ids = interleaved.map((repo) => String(repo.id));
+  const claim = await withFreeAdvisoryLocks(
+    lane.ctx.database,
+    LOCK_NAMESPACE.firstWindowCount,
+    ids,
+    async (held) => {
+      const counted = await readCounts(lane.ctx);
+      const mine = interleaved.filter((repo) => held.includes(String(repo.id)) && !counted.has(repo.id));
+      const sizes = await countFirstPages(lane.ctx, mine);
+      if (sizes.length === 0) return false;
+      const countedAt = lane.ctx.now().getTime();
+      const entries = Object.fromEntries(sizes.map(({ repo, size }) => [repo.id, { size, countedAt }]));
+      await mergeAppState(lane.ctx.database.db, countedWindowsKey(lane.ctx.installationId), entries);
+      return true;
+    },
+    share,
+  );
+  return claim.locked && claim.value;
+}
+
+/**
+ * Each repository's first page, sized to the pull requests its first window holds, counted from
+ * the creation times of its newest hundred (one query, 1 point). A repository GitHub did not
+ * answer for is asked a full page.
+ */
+async function countFirstPages(ctx: SyncContext, repos: Repository[]): Promise<FirstPage[]> {
+  if (repos.length === 0) return [];
   const now = ctx.now();
   const windowDays = ctx.firstWindowDays ?? FIRST_WINDOW_DAYS;
-  const key = countedWindowsKey(ctx.installationId);
-  const earlier = (await readAppState<CountedWindows>(ctx.database.db, key)) ?? {};
-  const counted: CountedWindows = {};
-  const pages: FirstPage[] = [];
-  const uncounted: Repository[] = [];
-  for (const repo of repos) {
-    const count = earlier[repo.id];
-    if (count && now.getTime() - count.countedAt < COUNT_REUSE_MS) {
-      counted[repo.id] = count;
-      pages.push({ repo, size: count.size });
-    } else uncounted.push(repo);
-  }
-  for (let start = 0; start < uncounted.length; start += MAX_NODE_IDS) {
-    const batch = uncounted.slice(start, start + MAX_NODE_IDS);
-    ctx.client.assertBudget(ctx.reservePercent);
-    const { data, errors } = await ctx.client.graphqlPartial("repository-window-sizes", {
-      ids: batch.map((repo) => repo.nodeId!),
-      first: MAX_PAGE_SIZE,
-    });
-    const failed = failedNodeIndexes(errors);
-    for (const [index, repo] of batch.entries()) {
-      const node = data.nodes[index];
-      const cutoff = backfillCutoff(repo, ctx.settings.defaultSyncDepth, now);
-      const since = firstWindowStart(repo, cutoff, now, windowDays) ?? cutoff;
-      if (!failed || failed.has(index) || !node || !("pullRequests" in node) || !since) {
-        pages.push({ repo, size: MAX_PAGE_SIZE });
-        continue;
-      }
-      const created = (node.pullRequests.nodes ?? []).filter((pr) => pr && new Date(pr.createdAt) >= since);
-      const size = Math.min(MAX_PAGE_SIZE, created.length + 1);
-      counted[repo.id] = { size, countedAt: now.getTime() };
-      pages.push({ repo, size });
+  ctx.client.assertBudget(ctx.reservePercent);
+  const { data, errors } = await ctx.client.graphqlPartial("repository-window-sizes", {
+    ids: repos.map((repo) => repo.nodeId!),
+    first: MAX_PAGE_SIZE,
+  });
+  const failed = failedNodeIndexes(errors);
+  return repos.map((repo, index) => {
+    const node = data.nodes[index];
+    const cutoff = backfillCutoff(repo, ctx.settings.defaultSyncDepth, now);
+    const since = firstWindowStart(repo, cutoff, now, windowDays) ?? cutoff;
+    if (!failed || failed.has(index) || !node || !("pullRequests" in node) || !since) {
+      return { repo, size: MAX_PAGE_SIZE };
     }
-  }
-  // Only the repositories still waiting for their first page: the others' counts are spent.
-  if (uncounted.length > 0) await writeAppState(ctx.database.db, key, counted);
-  return pages;
+    const created = (node.pullRequests.nodes ?? []).filter((pr) => pr && new Date(pr.createdAt) >= since);
+    return { repo, size: Math.min(MAX_PAGE_SIZE, created.length + 1) };
+  });
 }
 
 /**
  * First pages packed into queries: smallest first, so each query's page size (its largest
  * window's) fits its other repositories closely. A repository joins the query unless that makes it
- * too big, or costs more than a query of its own would (GitHub rounds each query's cost).
+ * too big, or costs more than a point over a query of its own (GitHub rounds each query's cost, so
+ * two queries of 1.3 points cost 2 and one of 2.6 costs 3): a query of its own costs a second of
+ * the installation's GraphQL pacing too, one query starting a second (bench:first-insight: 7 such
+ * queries in a row of 1 point each, 7 s, where 2 queries would have cost 1 point more). The queries
+ * come longest first, so that the last ones to finish are short: those with a full page (its window
+ * pages on after it), then by requests.
  */
-export function packFirstPages(pages: FirstPage[]): FirstPage[][] {
-  const queries: FirstPage[][] = [];
-  let current: FirstPage[] = [];
-  for (const page of [...pages].sort((a, b) => a.size - b.size)) {
+export function packFirstPages(pages: CountedWindow[]): CountedWindow[][] {
+  const queries: CountedWindow[][] = [];
+  let current: CountedWindow[] = [];
+  for (const page of [...pages].sort((a, b) => a.size - b.size || a.id - b.id)) {
     const joined = requestsOf(current.length + 1, page.size);
     const apart = pointsOf(requestsOf(current.length, page.size)) + pointsOf(requestsOf(1, page.size));
     const full = joined > MAX_REQUESTS_PER_QUERY || current.length >= MAX_NODE_IDS;
-    if (current.length > 0 && (full || pointsOf(joined) > apart)) {
+    if (current.length > 0 && (full || pointsOf(joined) > apart + 1)) {
       queries.push(current);
       current = [];
     }
     current.push(page);
   }
   if (current.length > 0) queries.push(current);
-  return queries;
+  // The longest work first: a full page's window pages on after it, then the most requests.
+  const work = (query: CountedWindow[]) =>
+    (query.at(-1)!.size >= MAX_PAGE_SIZE ? MAX_REQUESTS_PER_QUERY : 0) +
+    requestsOf(query.length, query.at(-1)!.size);
+  return queries.sort((a, b) => work(b) - work(a));
+}
+
+/**
+ * Claims the first query whose repositories are not all another lane's, and fetches the first
+ * pages of those it holds that are still waiting for theirs.
+ */
+async function fetchAQueryOfFirstPages(lane: Lane, queries: FirstPage[][]): Promise<boolean> {
+  const { ctx } = lane;
+  for (const pages of queries) {
+    const ids = pages.map((page) => String(page.repo.id));
+    const claim = await withFreeAdvisoryLocks(ctx.database, LOCK_NAMESPACE.backfill, ids, async (held) => {
+      const waiting = new Map(
+        (await listPending(lane))
+          .filter((repo) => repo.backfillCursor === null)
+          .map((repo) => [repo.id, repo]),
+      );
+      const mine = pages.flatMap((page) => {
+        const repo = waiting.get(page.repo.id);
+        return repo && held.includes(String(repo.id)) ? [{ repo, size: page.size }] : [];
+      });
+      if (mine.length === 0) return false;
+      await fetchFirstPages(lane, mine);
+      return true;
+    });
+    if (claim.locked && claim.value) return true;
+  }
+  return false;
 }
 
 /** One query for the first pages of several repositories, each stored as its backfill's page. */
-async function fetchFirstPages(ctx: SyncContext, pages: FirstPage[], skipped: Set<number>): Promise<void> {
+async function fetchFirstPages(lane: Lane, pages: FirstPage[]): Promise<void> {
+  const { ctx } = lane;
   const size = Math.max(...pages.map((page) => page.size));
   let answer;
   try {
@@ -185,59 +323,69 @@ async function fetchFirstPages(ctx: SyncContext, pages: FirstPage[], skipped: Se
     if (error instanceof RateLimitedError) throw error;
     // Say, GitHub timed out on the query: each repository pages on its own, with adaptive sizes.
     ctx.log.warn({ err: error, repos: pages.length }, "first pages query failed; repositories page alone");
+    for (const { repo } of pages) lane.alone.add(repo.id);
     return;
   }
   const failed = failedNodeIndexes(answer.errors);
   for (const [index, { repo }] of pages.entries()) {
     const node = answer.data.nodes[index];
-    if (!failed || failed.has(index) || !node || !("pullRequests" in node)) continue;
+    if (!failed || failed.has(index) || !node || !("pullRequests" in node)) {
+      lane.alone.add(repo.id);
+      continue;
+    }
     const page = pageOf(node.pullRequests, Math.min(MAX_PAGE_SIZE, Math.max(repo.pageSize, size)));
-    await storeOrSkip(ctx, repo, skipped, () => storeBackfillPage(ctx, repo, page, ctx.now()));
+    await storeOrSkip(lane, repo, () => storeBackfillPage(ctx, repo, page, ctx.now()));
   }
 }
 
-/** Pages one repository until its first window is in (or its backfill is done). */
-async function finishWindow(
-  ctx: SyncContext,
-  repoId: number,
-  skipped: Set<number>,
-  go: () => boolean,
-): Promise<void> {
-  while (go()) {
-    const repo = await findRepository(ctx.database.db, repoId);
-    if (!repo || repo.backfilledSince !== null || repo.syncStatus === "complete") return;
-    const step = await storeOrSkip(ctx, repo, skipped, () => backfillPage(ctx, repo));
-    if (step !== "more") return;
+/**
+ * Claims a window that pages on (its first page is in, or it pages alone), the busiest first, and
+ * fetches its next page.
+ */
+async function pageAWindow(lane: Lane, started: Repository[]): Promise<boolean> {
+  const { ctx } = lane;
+  for (const repo of [...started].sort((a, b) => (b.prsTotal ?? 0) - (a.prsTotal ?? 0) || a.id - b.id)) {
+    const claim = await withAdvisoryLock(ctx.database, LOCK_NAMESPACE.backfill, String(repo.id), async () => {
+      const current = (await listPending(lane)).find((entry) => entry.id === repo.id);
+      if (!current) return false;
+      const limit = await windowPageSize(ctx, current);
+      await storeOrSkip(lane, current, () => backfillPage(ctx, current, { limit }));
+      return true;
+    });
+    if (claim.locked && claim.value) return true;
   }
+  return false;
+}
+
+/**
+ * The next page of a window, sized to what is left of it: the pull requests stored so far, over
+ * the time back to the oldest of them, are the window's pace; the rest of the window at that pace,
+ * with PACE_MARGIN_SDS for chance, and the one older pull request that shows the window is in. A
+ * window's first page (it pages alone) takes its count.
+ */
+async function windowPageSize(ctx: SyncContext, repo: Repository): Promise<number> {
+  const now = ctx.now();
+  if (repo.backfillCursor === null) return (await readCounts(ctx)).get(repo.id) ?? MAX_PAGE_SIZE;
+  const cutoff = backfillCutoff(repo, ctx.settings.defaultSyncDepth, now);
+  const windowStart = firstWindowStart(repo, cutoff, now, ctx.firstWindowDays ?? FIRST_WINDOW_DAYS);
+  const stored = await storedPullRequestSpan(ctx.database.db, repo.id);
+  if (!windowStart || !stored.oldest || stored.count === 0) return MAX_PAGE_SIZE;
+  const perMs = stored.count / Math.max(1, now.getTime() - stored.oldest.getTime());
+  const left = Math.max(0, perMs * (stored.oldest.getTime() - windowStart.getTime()));
+  return Math.min(MAX_PAGE_SIZE, Math.ceil(left + PACE_MARGIN_SDS * Math.sqrt(left)) + 1);
 }
 
 /** Runs a repository's page; any failure but a rate limit leaves the repository to its own job. */
-async function storeOrSkip<T>(
-  ctx: SyncContext,
-  repo: Repository,
-  skipped: Set<number>,
-  work: () => Promise<T>,
-): Promise<T | undefined> {
+async function storeOrSkip<T>(lane: Lane, repo: Repository, work: () => Promise<T>): Promise<T | undefined> {
   try {
     return await work();
   } catch (error) {
     if (error instanceof RateLimitedError) throw error;
-    skipped.add(repo.id);
-    ctx.log.warn({ err: error, repoId: repo.id }, "first window page failed; left to the repository's job");
+    lane.skipped.add(repo.id);
+    lane.ctx.log.warn(
+      { err: error, repoId: repo.id },
+      "first window page failed; left to the repository's job",
+    );
     return undefined;
   }
-}
-
-/** Runs `work` over `items`, `parallel` at a time, starting none once `go` says stop. */
-async function inParallel<T>(
-  items: T[],
-  parallel: number,
-  go: () => boolean,
-  work: (item: T) => Promise<void>,
-): Promise<void> {
-  const queue = [...items];
-  const lanes = Array.from({ length: Math.max(1, Math.min(parallel, queue.length)) }, async () => {
-    for (let item = queue.shift(); item !== undefined && go(); item = queue.shift()) await work(item);
-  });
-  await Promise.all(lanes);
 }

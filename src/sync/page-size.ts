@@ -21,6 +21,11 @@ function halved(size: number): number {
   return Math.max(MIN_PAGE_SIZE, Math.floor(size / 2));
 }
 
+/** The size asked for after a page of `size` came back in time. */
+export function grown(size: number): number {
+  return Math.min(MAX_PAGE_SIZE, size * 2);
+}
+
 /** 502, 504 and dropped connections on a big page usually mean GitHub timed out computing it. */
 export function isTimeout(error: unknown): boolean {
   return (
@@ -41,7 +46,7 @@ export async function withAdaptivePageSize<T>(
   for (;;) {
     try {
       const result = await fetchPage(size);
-      return { result, nextPageSize: Math.min(MAX_PAGE_SIZE, size * 2) };
+      return { result, nextPageSize: grown(size) };
     } catch (error) {
       if (!isTimeout(error) || size <= MIN_PAGE_SIZE) throw error;
       size = halved(size);

@@ -14,6 +14,7 @@ import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.j
 import { readStoredAndTruth } from "../support/github-truth.js";
 import { useTestApp } from "../support/harness.js";
 import { unpacedSyncContext } from "../support/sync-context.js";
+import type { GitHubClient } from "../../src/github/client.js";
 
 // Issue 14 §3: a first backfill brings every repository's last 30 days before any repository goes
 // deeper, the small windows packed many a query. The order and the points are the fake GitHub's
@@ -38,7 +39,10 @@ const INSTALLATION_ID = 7100;
 const WINDOW_QUERIES = new Set(["RepositoryWindowSizes", "RepositoriesFirstPages"]);
 
 /** installation.created of an org whose default depth is the full history, drained. */
-async function installDeep(): Promise<{ repoIds: number[]; operations: { name: string; cost: number }[] }> {
+async function installDeep(): Promise<{
+  repoIds: number[];
+  operations: { name: string; cost: number; nodes: number }[];
+}> {
   // Set before GitHub tells the app about the installation (upsertInstallation keeps settings):
   // every repository has history beyond its first window.
   await t.database.db.insert(schema.installations).values({
@@ -78,11 +82,16 @@ it("brings every repository's last 30 days first, packed, then the whole history
     .where(eq(schema.repositories.installationId, INSTALLATION_ID));
   expect(rows.map((row) => row.status)).toEqual(repoIds.map(() => "complete"));
 
-  // 2. One count, then the windows, before any page of deeper history.
+  // 2. Each window counted once (a count a lane, each lane its share: every repository's newest
+  //    hundred creation times returned once), then the windows, before any page of deeper history.
   const names = operations.map((operation) => operation.name);
   const lastWindow = names.findLastIndex((name) => WINDOW_QUERIES.has(name));
   const firstDeeper = names.indexOf("RepositoryPullRequests");
-  expect(names.filter((name) => name === "RepositoryWindowSizes")).toHaveLength(1);
+  const counts = operations.filter((operation) => operation.name === "RepositoryWindowSizes");
+  // The repository's own node and its newest hundred pull requests' creation times.
+  const newest = repoIds.map((id) => 1 + Math.min(100, github.world.listPullRequests(id).length));
+  expect(counts.length).toBeLessThanOrEqual(t.app.config.syncConcurrencyPerInstallation);
+  expect(counts.reduce((sum, count) => sum + count.nodes, 0)).toBe(newest.reduce((sum, n) => sum + n, 0));
   expect(names).toContain("RepositoriesFirstPages");
   expect(firstDeeper).toBeGreaterThan(lastWindow);
 
@@ -103,26 +112,26 @@ it("brings every repository's last 30 days first, packed, then the whole history
   expect(points / windowPrs).toBeLessThanOrEqual(0.06);
 });
 
-it("counts each window once when its first page is left to the next step", async () => {
-  const installationId = 7200;
-  const settings = { ...defaultInstallationSettings, defaultSyncDepth: "full" as const };
+/** An org's repositories as the installation event leaves them: listed, tracked, backfills queued. */
+async function queueOrg(
+  installationId: number,
+  seed: { repos: number; prsPerRepo: number; prsByRepo?: number[]; spanDays: number },
+  on: FakeGitHub = github,
+): Promise<number[]> {
   await t.database.db.insert(schema.installations).values({
     id: installationId,
     accountId: 0,
     accountLogin: `org${installationId}`,
     accountType: "Organization",
-    settings,
+    settings: deep,
   });
-  const { repos } = github.world.seedOrg({
+  const { repos } = on.world.seedOrg({
     login: `org${installationId}`,
-    repos: 4,
-    prsPerRepo: 60,
     members: 3,
-    spanDays: 150,
     installationId,
     appId: Number(APP_ID),
+    ...seed,
   });
-  // The repositories as the installation event leaves them: listed, tracked, backfills queued.
   await upsertRepositories(
     t.database.db,
     installationId,
@@ -130,15 +139,141 @@ it("counts each window once when its first page is left to the next step", async
     { track: true },
   );
   for (const repo of repos) await updateRepository(t.database.db, repo.id, { syncStatus: "queued" });
-  const ctx = unpacedSyncContext(github, t, installationId, { settings, now: () => github.world.now() });
+  return repos.map((repo) => repo.id);
+}
+
+const deep = { ...defaultInstallationSettings, defaultSyncDepth: "full" as const };
+
+/** Pull requests created in the last 30 days on `on`, by repository. */
+function windowsOf(on: FakeGitHub, repoIds: number[]): Map<number, number[]> {
+  const since = on.world.now().getTime() - 30 * DAY;
+  return new Map(
+    repoIds.map((id) => [
+      id,
+      on.world
+        .listPullRequests(id)
+        .filter((pr) => since <= new Date(pr.createdAt).getTime())
+        .map((pr) => pr.id)
+        .sort((a, b) => a - b),
+    ]),
+  );
+}
+
+it("counts each window once when its first page is left to the next step", async () => {
+  const installationId = 7200;
+  await queueOrg(installationId, { repos: 4, prsPerRepo: 60, spanDays: 150 });
+  const ctx = unpacedSyncContext(github, t, installationId, {
+    settings: deep,
+    now: () => github.world.now(),
+  });
   github.stats.reset();
 
-  // A step whose slice ended before its first query of pages, then the next step.
-  await backfillFirstWindows(ctx, { parallel: 1, until: Date.now() - 1 });
-  await backfillFirstWindows(ctx, { parallel: 1, until: Date.now() + 60_000 });
+  // A lane whose slice ended before its first query of pages, then the next lane.
+  await backfillFirstWindows(ctx, { lanes: 1, until: Date.now() - 1 });
+  await backfillFirstWindows(ctx, { lanes: 1, until: Date.now() + 60_000 });
 
   const names = github.stats.snapshot().operations.map((operation) => operation.name);
   expect(names.filter((name) => name === "RepositoryWindowSizes")).toHaveLength(1);
   expect(names).toContain("RepositoriesFirstPages");
   expect(await listFirstWindowsPending(t.database.db, installationId)).toEqual([]);
 });
+
+it("sizes a long window's last page to what is left of it, not a full page past it", async () => {
+  // About 150 pull requests in the last 30 days: a first page of 100, then what is left.
+  const installationId = 7300;
+  const [repoId] = await queueOrg(installationId, { repos: 1, prsPerRepo: 300, spanDays: 60 });
+  const ctx = unpacedSyncContext(github, t, installationId, {
+    settings: deep,
+    now: () => github.world.now(),
+  });
+  github.stats.reset();
+
+  expect(await backfillFirstWindows(ctx, { lanes: 1, until: Date.now() + 60_000 })).toBe("in");
+
+  const window = windowsOf(github, [repoId!]).get(repoId!)!;
+  const [stored] = await t.database.sql<{ prs: number }[]>`
+    select count(*)::int as prs from pull_requests where repo_id = ${repoId!}`;
+  const pages = github.stats.snapshot().operations.filter((op) => op.name !== "RepositoryWindowSizes");
+  expect(window.length).toBeGreaterThan(120);
+  expect(window.length).toBeLessThan(180);
+  // Two pages, the second sized by the first's pace: a few past the window, not 100 past the page.
+  expect(pages).toHaveLength(2);
+  expect(stored!.prs - window.length).toBeLessThan(30);
+});
+
+it("works the step in two lanes at once, never one repository in both", async () => {
+  const slow = await startFakeGitHub({ seed: 15, latency: { baseMs: 40, perNodeMs: 0 } });
+  try {
+    slow.world.setNow(github.world.now());
+    const installationId = 7400;
+    // Windows from one pull request to a page and a half, each asked for by one lane only.
+    const repoIds = await queueOrg(
+      installationId,
+      { repos: 8, prsPerRepo: 0, prsByRepo: [300, 120, 60, 40, 20, 12, 6, 4], spanDays: 60 },
+      slow,
+    );
+    const asked: string[] = [];
+    const lane = () => {
+      const ctx = unpacedSyncContext(slow, t, installationId, {
+        settings: deep,
+        now: () => slow.world.now(),
+      });
+      recordAskedRepositories(ctx.client, asked);
+      return backfillFirstWindows(ctx, { lanes: 2, until: Date.now() + 60_000 });
+    };
+
+    expect(await Promise.all([lane(), lane()])).toEqual(["in", "in"]);
+
+    // Each repository counted once and its first page asked once; a long window's pages each once.
+    expect(asked.filter((entry) => entry.startsWith("count ")).sort()).toEqual(
+      repoIds.map((id) => `count ${nodeIdOf(slow, id)}`).sort(),
+    );
+    const firstPages = asked.filter((entry) => entry.startsWith("first "));
+    expect(new Set(firstPages).size).toBe(firstPages.length);
+    const pages = asked.filter((entry) => entry.startsWith("page "));
+    expect(new Set(pages).size).toBe(pages.length);
+    // Every window stored as GitHub has it, each pull request counted once in the progress.
+    const windows = windowsOf(slow, repoIds);
+    for (const repoId of repoIds) {
+      const rows = await t.database.db
+        .select({ id: schema.pullRequests.id, created: schema.pullRequests.createdAt })
+        .from(schema.pullRequests)
+        .where(eq(schema.pullRequests.repoId, repoId));
+      const since = slow.world.now().getTime() - 30 * DAY;
+      const inWindow = rows.filter((row) => row.created.getTime() >= since).map((row) => Number(row.id));
+      expect(inWindow.sort((a, b) => a - b)).toEqual(windows.get(repoId));
+      const [repo] = await t.database.db
+        .select({ prsDone: schema.repositories.prsDone })
+        .from(schema.repositories)
+        .where(eq(schema.repositories.id, repoId));
+      expect(repo!.prsDone).toBe(rows.length);
+    }
+    expect(await listFirstWindowsPending(t.database.db, installationId)).toEqual([]);
+  } finally {
+    await slow.close();
+  }
+});
+
+function nodeIdOf(on: FakeGitHub, repoId: number): string {
+  return on.world.getRepo(repoId)!.nodeId;
+}
+
+/**
+ * Records, on the lane's own client, what each query asked about: "count <node id>" and "first
+ * <node id>" a repository, "page <node id> <cursor>" a page of one repository.
+ */
+function recordAskedRepositories(client: GitHubClient, asked: string[]): void {
+  const partial = client.graphqlPartial.bind(client);
+  const whole = client.graphql.bind(client);
+  client.graphqlPartial = ((name, variables, ...rest) => {
+    const ids = (variables as { ids?: string[] }).ids ?? [];
+    const kind = name === "repository-window-sizes" ? "count" : "first";
+    asked.push(...ids.map((id) => `${kind} ${id}`));
+    return partial(name, variables, ...rest);
+  }) as typeof client.graphqlPartial;
+  client.graphql = ((name, variables, ...rest) => {
+    const { repoId, after } = variables as { repoId?: string; after?: string | null };
+    if (name === "repository-pull-requests") asked.push(`page ${repoId} ${after ?? ""}`);
+    return whole(name, variables, ...rest);
+  }) as typeof client.graphql;
+}

@@ -14,3 +14,17 @@ export async function writeAppState(db: Db, key: string, value: unknown): Promis
     .values({ key, value })
     .onConflictDoUpdate({ target: appState.key, set: { value, updatedAt: sql`now()` } });
 }
+
+/**
+ * Adds `entries` to the object stored under `key` in one statement: two workers adding different
+ * entries at once both keep theirs (a read and a write would lose one).
+ */
+export async function mergeAppState(db: Db, key: string, entries: Record<string, unknown>): Promise<void> {
+  await db
+    .insert(appState)
+    .values({ key, value: entries })
+    .onConflictDoUpdate({
+      target: appState.key,
+      set: { value: sql`${appState.value} || excluded.value`, updatedAt: sql`now()` },
+    });
+}

@@ -184,6 +184,21 @@ export async function replaceCommitLists(
       )`);
 }
 
+/** How many pull requests of a repository are stored, and when the oldest of them was created. */
+export async function storedPullRequestSpan(
+  db: Db,
+  repoId: number,
+): Promise<{ count: number; oldest: Date | null }> {
+  const [row] = await db
+    .select({
+      count: sql<number>`count(*)::int`,
+      oldest: sql<string | null>`min(${pullRequests.createdAt})`,
+    })
+    .from(pullRequests)
+    .where(eq(pullRequests.repoId, repoId));
+  return { count: row?.count ?? 0, oldest: row?.oldest ? new Date(row.oldest) : null };
+}
+
 /** What is stored of these pull requests: the version, and the dates weekly aggregates count by. */
 export async function findStoredPullRequests(db: Db, installationId: number, ids: number[]) {
   if (ids.length === 0) return [];

@@ -1,5 +1,5 @@
-import { inTurn, LOCK_NAMESPACE, withAdvisoryLock } from "../../db/client.js";
-import { findRepository, listFirstWindowsPending, updateRepository } from "../../db/queries/repositories.js";
+import { LOCK_NAMESPACE, withAdvisoryLock } from "../../db/client.js";
+import { findRepository, updateRepository } from "../../db/queries/repositories.js";
 import { CursorError } from "../../errors.js";
 import type { Repository } from "../../db/schema/index.js";
 import { notifyIfFirstBackfillComplete } from "../../notify/first-backfill.js";
@@ -8,7 +8,7 @@ import type { JobData } from "../../queue/catalog.js";
 import { explainRepositoryAccessError } from "../../sync/access.js";
 import { backfillPage, isBackfillDone, type BackfillStep } from "../../sync/backfill.js";
 import { recordSyncFailure } from "../../sync/failures.js";
-import { backfillFirstWindows } from "../../sync/first-window.js";
+import { backfillFirstWindows, type LaneEnd } from "../../sync/first-window.js";
 import type { SyncContext } from "../../sync/sync-context.js";
 import type { JobContext, JobDeps, JobOutput } from "./deps.js";
 import { openSyncContext } from "./open-sync-context.js";
@@ -22,16 +22,23 @@ export const SLICE_MS = 20_000;
 const BUSY_RETRY_SECONDS = 15;
 
 /**
- * One slice of a repository's backfill. The repository's advisory lock makes sure no two jobs work
- * it at once (the queue keeps one waiting job per repository, not one running); a job that finds it
- * taken comes back shortly, so a request made meanwhile (say, a deeper sync depth) is not lost.
+ * One slice of a repository's backfill: first a lane of the installation's first windows step
+ * (holding no repository of its own, sync/first-window.ts), then, once every window is in, this
+ * repository's pages. The repository's advisory lock makes sure no two jobs (or a job and a lane)
+ * work it at once (the queue keeps one waiting job per repository, not one running); a job that
+ * finds it taken comes back shortly, so a request made meanwhile (say, a deeper sync depth) is not
+ * lost.
  */
 export function backfillRepo(deps: JobDeps) {
   return async (data: JobData<"backfillRepo">, context: JobContext): Promise<JobOutput> => {
     const opened = await openSyncContext(deps, data.installationId, context);
     if (!opened) return;
+    const sliceEnd = Date.now() + SLICE_MS;
+    const windows = await workFirstWindows(deps, opened.ctx, data, context, sliceEnd);
+    if (windows === "pending") await enqueue(deps.boss, "backfillRepo", data);
+    if (windows !== "in") return typeof windows === "object" ? windows : undefined;
     const slice = await withAdvisoryLock(deps.database, LOCK_NAMESPACE.backfill, String(data.repoId), () =>
-      workSlice(deps, opened.ctx, data, context),
+      workSlice(deps, opened.ctx, data, context, sliceEnd),
     );
     if (!slice.locked) {
       await enqueue(deps.boss, "backfillRepo", data, { startAfter: BUSY_RETRY_SECONDS });
@@ -59,46 +66,49 @@ async function queueRequestedDelta(deps: JobDeps, data: JobData<"backfillRepo">)
 }
 
 /**
- * Before any page of any repository: every repository of the installation still waiting for its
- * first window gets it, in one step for the installation (sync/first-window.ts). The other
- * backfill jobs of the installation wait their turn here. The step holds this job's one GitHub
- * slot only, so it runs one query at a time: another slot may be a refresh's or a members sync's,
- * and SYNC_CONCURRENCY_PER_INSTALLATION is a promise to GitHub. True when the step ran.
+ * Before any page of any repository: this job works, as one lane, the installation's step that
+ * brings every repository still waiting for its first window (sync/first-window.ts). Each backfill
+ * job of the installation is a lane under its one GitHub slot, so the step has as many queries in
+ * flight as the installation's jobs hold slots (SYNC_CONCURRENCY_PER_INSTALLATION is a promise to
+ * GitHub), and no job holds a slot waiting for another's step. "pending" when the slice ended first.
  */
-async function workFirstWindows(deps: JobDeps, ctx: SyncContext, until: number): Promise<boolean> {
-  if (!deps.config.backfillFirstWindowDays) return false;
-  const db = deps.database.db;
-  if ((await listFirstWindowsPending(db, ctx.installationId)).length === 0) return false;
-  await inTurn(deps.database, LOCK_NAMESPACE.firstWindows, String(ctx.installationId), () =>
-    backfillFirstWindows(ctx, {
-      parallel: 1,
-      stopping: deps.stopping,
-      until,
-    }),
-  );
-  return true;
+async function workFirstWindows(
+  deps: JobDeps,
+  ctx: SyncContext,
+  data: JobData<"backfillRepo">,
+  context: JobContext,
+  until: number,
+): Promise<LaneEnd | "stopped" | { skipped: string }> {
+  if (!deps.config.backfillFirstWindowDays) return "in";
+  const repo = await findRepository(deps.database.db, data.repoId);
+  if (!isBackfillOf(repo, data)) return "stopped";
+  try {
+    const lanes = deps.config.syncConcurrencyPerInstallation;
+    return await backfillFirstWindows(ctx, { lanes, stopping: deps.stopping, until });
+  } catch (error) {
+    return await failedSlice(deps, ctx, repo, error, context);
+  }
+}
+
+/** The repository is still the installation's and tracked: its backfill goes on. */
+function isBackfillOf(repo: Repository | undefined, data: JobData<"backfillRepo">): repo is Repository {
+  return !!repo && repo.tracked && !repo.removedAt && repo.installationId === data.installationId;
 }
 
 async function workSlice(
   deps: JobDeps,
   ctx: SyncContext,
   data: JobData<"backfillRepo">,
-  { log, finalAttempt }: JobContext,
+  context: JobContext,
+  sliceEnd: number,
 ): Promise<BackfillStep | "stopped" | { skipped: string }> {
   const db = deps.database.db;
-  const sliceEnd = Date.now() + SLICE_MS;
+  const { log } = context;
   let step: BackfillStep = "more";
   // A stopping process ends the slice at the next page: the continuation runs on another worker.
   while (step === "more" && Date.now() < sliceEnd && !deps.stopping?.aborted) {
-    let repo = await findRepository(db, data.repoId);
-    if (!repo || !repo.tracked || repo.removedAt || repo.installationId !== data.installationId) {
-      return "stopped";
-    }
-    try {
-      if (await workFirstWindows(deps, ctx, sliceEnd)) repo = (await findRepository(db, data.repoId)) ?? repo;
-    } catch (error) {
-      return await failedSlice(repo, error);
-    }
+    const repo = await findRepository(db, data.repoId);
+    if (!isBackfillOf(repo, data)) return "stopped";
     // The first windows step may have fetched this repository's whole backfill.
     if (isBackfillDone(repo, ctx.settings.defaultSyncDepth, ctx.now())) return "done";
     if (repo.syncStatus !== "syncing") {
@@ -127,20 +137,31 @@ async function workSlice(
         await updateRepository(db, repo.id, { backfillCursor: null });
         continue;
       }
-      return await failedSlice(repo, error);
+      return await failedSlice(deps, ctx, repo, error, context);
     }
   }
   return step;
+}
 
-  /**
-   * A page (or the first windows step) that failed. Uninstalled, suspended (resumed on unsuspend)
-   * or repository gone: recorded, not a failure. Otherwise recorded, and retried unless final.
-   */
-  async function failedSlice(repo: Repository, error: unknown): Promise<"stopped" | { skipped: string }> {
-    const lost = await explainRepositoryAccessError({ ...deps, log }, ctx, repo, error, "repository");
-    if (lost) return { skipped: lost };
-    const outcome = await recordSyncFailure(db, repo.id, error, { finalAttempt, log, now: deps.now() });
-    if (outcome === "failed") return "stopped";
-    throw error;
-  }
+/**
+ * A page (or a lane of the first windows step) that failed. Uninstalled, suspended (resumed on
+ * unsuspend) or repository gone: recorded, not a failure. Otherwise recorded, and retried unless
+ * final.
+ */
+async function failedSlice(
+  deps: JobDeps,
+  ctx: SyncContext,
+  repo: Repository,
+  error: unknown,
+  { log, finalAttempt }: JobContext,
+): Promise<"stopped" | { skipped: string }> {
+  const lost = await explainRepositoryAccessError({ ...deps, log }, ctx, repo, error, "repository");
+  if (lost) return { skipped: lost };
+  const outcome = await recordSyncFailure(deps.database.db, repo.id, error, {
+    finalAttempt,
+    log,
+    now: deps.now(),
+  });
+  if (outcome === "failed") return "stopped";
+  throw error;
 }
