@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { LOCK_NAMESPACE, withAdvisoryLock, withFreeAdvisoryLocks } from "../db/client.js";
-import { mergeAppState, readAppState } from "../db/queries/app-state.js";
+import { deleteAppState, mergeAppState, readAppState } from "../db/queries/app-state.js";
 import { storedPullRequestSpan } from "../db/queries/pull-requests.js";
 import { listFirstWindowsPending, updateRepository } from "../db/queries/repositories.js";
 import type { Repository } from "../db/schema/index.js";
@@ -116,9 +116,15 @@ export type LaneEnd = "in" | "pending";
 export async function backfillFirstWindows(ctx: SyncContext, options: LaneOptions): Promise<LaneEnd> {
   const go = () => Date.now() < options.until && !options.stopping?.aborted;
   const lane: Lane = { ctx, lanes: options.lanes, skipped: new Set(), alone: new Set() };
+  let worked = false;
   while (go()) {
     const pending = await listPending(lane);
-    if (pending.length === 0) return "in";
+    if (pending.length === 0) {
+      // Every window the counts sized is in: they are spent.
+      if (worked) await deleteAppState(ctx.database.db, countedWindowsKey(ctx.installationId));
+      return "in";
+    }
+    worked = true;
     await markStarted(ctx, pending);
     if (!(await workNextUnit(lane, pending))) await sleep(CLAIMED_WAIT_MS);
   }

@@ -5,6 +5,7 @@ import {
   updateRepository,
   upsertRepositories,
 } from "../../src/db/queries/repositories.js";
+import { readAppState } from "../../src/db/queries/app-state.js";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
 import { backfillFirstWindows } from "../../src/sync/first-window.js";
@@ -81,6 +82,8 @@ it("brings every repository's last 30 days first, packed, then the whole history
     .from(schema.repositories)
     .where(eq(schema.repositories.installationId, INSTALLATION_ID));
   expect(rows.map((row) => row.status)).toEqual(repoIds.map(() => "complete"));
+  // The window counts are spent once every window is in: none is kept.
+  expect(await readAppState(t.database.db, `first-window-sizes:${INSTALLATION_ID}`)).toBeUndefined();
 
   // 2. Each window counted once (a count a lane, each lane its share: every repository's newest
   //    hundred creation times returned once), then the windows, before any page of deeper history.

@@ -28,3 +28,7 @@ export async function mergeAppState(db: Db, key: string, entries: Record<string,
       set: { value: sql`${appState.value} || excluded.value`, updatedAt: sql`now()` },
     });
 }
+
+export async function deleteAppState(db: Db, key: string): Promise<void> {
+  await db.delete(appState).where(eq(appState.key, key));
+}
