@@ -268,13 +268,15 @@ async function integrity(engine: Engine, since: Date, acknowledged: number) {
     select (select count(*)::int from webhook_deliveries where received_at >= ${since.toISOString()}::timestamptz) as stored,
            (select count(*)::int from webhook_deliveries
               where received_at >= ${since.toISOString()}::timestamptz and attempts > 1) as attempts,
-           (select count(*)::int from pgboss.job where name = 'process-webhook' and created_on >= ${since.toISOString()}::timestamptz) as jobs`;
+           (select coalesce(sum(coalesce(jsonb_array_length(data->'deliveryIds'), 1)), 0)::int from pgboss.job
+              where name = 'process-webhook' and created_on >= ${since.toISOString()}::timestamptz) as jobs`;
   const [dup] = await engine.database.sql<{ extra: number }[]>`
     select coalesce(sum(n - 1), 0)::int as extra from (
       select count(*) as n from pull_requests group by installation_id, id having count(*) > 1) d`;
   return {
     lost: Math.max(0, acknowledged - row!.stored),
-    // One processing job and one attempt per stored delivery; a second one, or a duplicated row, is a duplicate.
+    // Each stored delivery named by one processing job (a job names several) and attempted once; a
+    // second one, or a duplicated row, is a duplicate.
     duplicated: Math.max(0, row!.jobs - row!.stored) + row!.attempts + dup!.extra,
   };
 }

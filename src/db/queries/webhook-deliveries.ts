@@ -90,9 +90,13 @@ export async function findStoredDeliveryIds(db: Db, ids: string[]): Promise<Set<
 export async function claimFailedDeliveries(
   db: Db,
   options: { maxAttempts: number; limit: number; since: Date },
-): Promise<{ id: string; attempts: number }[]> {
+): Promise<{ id: string; attempts: number; installationId: number | null }[]> {
   return db
-    .select({ id: webhookDeliveries.id, attempts: webhookDeliveries.attempts })
+    .select({
+      id: webhookDeliveries.id,
+      attempts: webhookDeliveries.attempts,
+      installationId: webhookDeliveries.installationId,
+    })
     .from(webhookDeliveries)
     .where(
       and(
