@@ -342,15 +342,15 @@ async function resetStatements(engine: Engine): Promise<void> {
 
 /** Every statement of the database since the reset (the app's, pg-boss's, the refresh jobs'), per delivery. */
 async function statementsPerDelivery(engine: Engine, deliveries: number): Promise<Statements> {
-  const rows = await engine.database.sql<{ query: string; calls: number; ms: number }[]>`
+  const recorded = await engine.database.sql<{ query: string; calls: number; ms: number }[]>`
     select regexp_replace(query, '[[:space:]]+', ' ', 'g') as query, calls::float8 as calls,
            total_exec_time::float8 as ms
     from pg_stat_statements
     where dbid = (select oid from pg_database where datname = current_database())
       and query not like '%pg_stat_statements%'
       and query not like '%pg_stat_activity%'
-      and query not like '%webhook_deliveries where received_at >=%'
-    order by total_exec_time desc`;
+      and query not like '%webhook_deliveries where received_at >=%'`;
+  const rows = sameStatements(recorded).sort((a, b) => b.ms - a.ms);
   const total = rows.reduce((sum, row) => sum + row.ms, 0);
   const per = Math.max(1, deliveries);
   const calls = (filter: (query: string) => boolean) =>
@@ -365,6 +365,22 @@ async function statementsPerDelivery(engine: Engine, deliveries: number): Promis
       share: row.ms / Math.max(total, 1e-9),
     })),
   };
+}
+
+/**
+ * Statements that differ only in their number of VALUES rows counted as one: the intake's insert
+ * has a row of parameters per delivery, and pg_stat_statements keeps a statement per row count.
+ */
+function sameStatements(rows: readonly { query: string; calls: number; ms: number }[]) {
+  const merged = new Map<string, { query: string; calls: number; ms: number }>();
+  for (const row of rows) {
+    const query = row.query.replace(/ values \(\$.*?\) on conflict /, " values (…) on conflict ");
+    const entry = merged.get(query) ?? { query, calls: 0, ms: 0 };
+    entry.calls += row.calls;
+    entry.ms += row.ms;
+    merged.set(query, entry);
+  }
+  return [...merged.values()];
 }
 
 interface App {
