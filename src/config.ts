@@ -85,8 +85,12 @@ const envSchema = z.object({
    * slowest pacing (GITHUB_WRITE_INTERVAL_MS 10000).
    */
   MISSING_LABELS_PER_RUN: integer(2000).pipe(z.number().max(5000, "must be at most 5000")),
-  /** Concurrent webhook-processing workers per process. */
-  WEBHOOK_WORKER_CONCURRENCY: integer(8),
+  /**
+   * Concurrent webhook-processing workers per process. 2, not 8: with jobs of several deliveries,
+   * fewer workers each take a bigger fetch, and a delivery costs fewer statements (0.92 against
+   * 1.49) and less CPU (bench:webhooks, sustained phase, 2026-12-06 02:57 and 03:04).
+   */
+  WEBHOOK_WORKER_CONCURRENCY: integer(2),
   /**
    * Deliveries of one process-webhook job (those of an installation the intake commits together),
    * and jobs a webhook worker takes per fetch; 1 makes it wait its polling interval between jobs.
