@@ -20,7 +20,8 @@
  * 3. replicas: the app's own webhook workers stop, `--replica-backlog` deliveries are stored, and
  *    one, then two, more processes of the app (bench/replica.ts) on the same Postgres drain them;
  * 4. baseline, measured in the same run: the burst again on a fresh app whose webhook workers take
- *    one job per fetch (WEBHOOK_BATCH_SIZE=1): one transaction per delivery.
+ *    one job per fetch, each of one delivery (WEBHOOK_BATCH_SIZE=1), 8 workers as before: one
+ *    transaction per delivery.
  * Acknowledgement latency is autocannon's; processing lag is processed_at − received_at of each
  * delivery row; statements are pg_stat_statements' calls over the phase (every statement of the
  * database: intake, pg-boss, webhook worker, the refresh jobs it queues). Lost = acknowledged but
@@ -787,12 +788,17 @@ async function main(): Promise<void> {
       return { phases: measured, replicas: values.replicas ? await replicasPhase(app, env) : [] };
     });
     const baseline = values.baseline
-      ? await runApp(cluster, "baseline", { ...env, WEBHOOK_BATCH_SIZE: "1" }, (app) =>
-          burstPhase(
-            `baseline: burst of ${burst}, one delivery per fetch and transaction (watched for ${values["baseline-window-seconds"]} s)`,
-            app,
-            Number(values["baseline-window-seconds"]),
-          ),
+      ? // The settings before batches: one delivery per job and fetch, 8 workers (the default then).
+        await runApp(
+          cluster,
+          "baseline",
+          { ...env, WEBHOOK_BATCH_SIZE: "1", WEBHOOK_WORKER_CONCURRENCY: "8" },
+          (app) =>
+            burstPhase(
+              `baseline: burst of ${burst}, one delivery per fetch and transaction (watched for ${values["baseline-window-seconds"]} s)`,
+              app,
+              Number(values["baseline-window-seconds"]),
+            ),
         )
       : undefined;
     const lines = report(phases, replicas, baseline);
