@@ -20,7 +20,8 @@
  * 3. replicas: the app's own webhook workers stop, `--replica-backlog` deliveries are stored, and
  *    one, then two, more processes of the app (bench/replica.ts) on the same Postgres drain them;
  * 4. baseline, measured in the same run: the burst again on a fresh app whose webhook workers take
- *    one job per fetch (WEBHOOK_BATCH_SIZE=1): one transaction per delivery.
+ *    one job per fetch, each of one delivery (WEBHOOK_BATCH_SIZE=1), 8 workers as before: one
+ *    transaction per delivery.
  * Acknowledgement latency is autocannon's; processing lag is processed_at − received_at of each
  * delivery row; statements are pg_stat_statements' calls over the phase (every statement of the
  * database: intake, pg-boss, webhook worker, the refresh jobs it queues). Lost = acknowledged but
@@ -268,13 +269,15 @@ async function integrity(engine: Engine, since: Date, acknowledged: number) {
     select (select count(*)::int from webhook_deliveries where received_at >= ${since.toISOString()}::timestamptz) as stored,
            (select count(*)::int from webhook_deliveries
               where received_at >= ${since.toISOString()}::timestamptz and attempts > 1) as attempts,
-           (select count(*)::int from pgboss.job where name = 'process-webhook' and created_on >= ${since.toISOString()}::timestamptz) as jobs`;
+           (select coalesce(sum(coalesce(jsonb_array_length(data->'deliveryIds'), 1)), 0)::int from pgboss.job
+              where name = 'process-webhook' and created_on >= ${since.toISOString()}::timestamptz) as jobs`;
   const [dup] = await engine.database.sql<{ extra: number }[]>`
     select coalesce(sum(n - 1), 0)::int as extra from (
       select count(*) as n from pull_requests group by installation_id, id having count(*) > 1) d`;
   return {
     lost: Math.max(0, acknowledged - row!.stored),
-    // One processing job and one attempt per stored delivery; a second one, or a duplicated row, is a duplicate.
+    // Each stored delivery named by one processing job (a job names several) and attempted once; a
+    // second one, or a duplicated row, is a duplicate.
     duplicated: Math.max(0, row!.jobs - row!.stored) + row!.attempts + dup!.extra,
   };
 }
@@ -340,15 +343,15 @@ async function resetStatements(engine: Engine): Promise<void> {
 
 /** Every statement of the database since the reset (the app's, pg-boss's, the refresh jobs'), per delivery. */
 async function statementsPerDelivery(engine: Engine, deliveries: number): Promise<Statements> {
-  const rows = await engine.database.sql<{ query: string; calls: number; ms: number }[]>`
+  const recorded = await engine.database.sql<{ query: string; calls: number; ms: number }[]>`
     select regexp_replace(query, '[[:space:]]+', ' ', 'g') as query, calls::float8 as calls,
            total_exec_time::float8 as ms
     from pg_stat_statements
     where dbid = (select oid from pg_database where datname = current_database())
       and query not like '%pg_stat_statements%'
       and query not like '%pg_stat_activity%'
-      and query not like '%webhook_deliveries where received_at >=%'
-    order by total_exec_time desc`;
+      and query not like '%webhook_deliveries where received_at >=%'`;
+  const rows = sameStatements(recorded).sort((a, b) => b.ms - a.ms);
   const total = rows.reduce((sum, row) => sum + row.ms, 0);
   const per = Math.max(1, deliveries);
   const calls = (filter: (query: string) => boolean) =>
@@ -363,6 +366,22 @@ async function statementsPerDelivery(engine: Engine, deliveries: number): Promis
       share: row.ms / Math.max(total, 1e-9),
     })),
   };
+}
+
+/**
+ * Statements that differ only in their number of VALUES rows counted as one: the intake's insert
+ * has a row of parameters per delivery, and pg_stat_statements keeps a statement per row count.
+ */
+function sameStatements(rows: readonly { query: string; calls: number; ms: number }[]) {
+  const merged = new Map<string, { query: string; calls: number; ms: number }>();
+  for (const row of rows) {
+    const query = row.query.replace(/ values \(\$.*?\) on conflict /, " values (…) on conflict ");
+    const entry = merged.get(query) ?? { query, calls: 0, ms: 0 };
+    entry.calls += row.calls;
+    entry.ms += row.ms;
+    merged.set(query, entry);
+  }
+  return [...merged.values()];
 }
 
 interface App {
@@ -769,12 +788,17 @@ async function main(): Promise<void> {
       return { phases: measured, replicas: values.replicas ? await replicasPhase(app, env) : [] };
     });
     const baseline = values.baseline
-      ? await runApp(cluster, "baseline", { ...env, WEBHOOK_BATCH_SIZE: "1" }, (app) =>
-          burstPhase(
-            `baseline: burst of ${burst}, one delivery per fetch and transaction (watched for ${values["baseline-window-seconds"]} s)`,
-            app,
-            Number(values["baseline-window-seconds"]),
-          ),
+      ? // The settings before batches: one delivery per job and fetch, 8 workers (the default then).
+        await runApp(
+          cluster,
+          "baseline",
+          { ...env, WEBHOOK_BATCH_SIZE: "1", WEBHOOK_WORKER_CONCURRENCY: "8" },
+          (app) =>
+            burstPhase(
+              `baseline: burst of ${burst}, one delivery per fetch and transaction (watched for ${values["baseline-window-seconds"]} s)`,
+              app,
+              Number(values["baseline-window-seconds"]),
+            ),
         )
       : undefined;
     const lines = report(phases, replicas, baseline);

@@ -85,9 +85,16 @@ const envSchema = z.object({
    * slowest pacing (GITHUB_WRITE_INTERVAL_MS 10000).
    */
   MISSING_LABELS_PER_RUN: integer(2000).pipe(z.number().max(5000, "must be at most 5000")),
-  /** Concurrent webhook-processing workers per process. */
-  WEBHOOK_WORKER_CONCURRENCY: integer(8),
-  /** Deliveries a webhook worker takes per fetch; 1 makes it wait its polling interval between jobs. */
+  /**
+   * Concurrent webhook-processing workers per process. 2, not 8: with jobs of several deliveries,
+   * fewer workers each take a bigger fetch, and a delivery costs fewer statements (0.92 against
+   * 1.49) and less CPU (bench:webhooks, sustained phase, 2026-12-06 02:57 and 03:04).
+   */
+  WEBHOOK_WORKER_CONCURRENCY: integer(2),
+  /**
+   * Deliveries of one process-webhook job (those of an installation the intake commits together),
+   * and jobs a webhook worker takes per fetch; 1 makes it wait its polling interval between jobs.
+   */
   WEBHOOK_BATCH_SIZE: integer(16),
   /** Signs cookies (sign-in sessions, setup state). Random per process when unset. */
   SESSION_SECRET: optional.pipe(z.string().min(32, "must be at least 32 characters").optional()),
@@ -338,6 +345,7 @@ export function loadConfig(
     backfillFirstWindowDays: e.BACKFILL_FIRST_WINDOW_DAYS,
     missingLabelsPerRun: e.MISSING_LABELS_PER_RUN,
     webhookWorkerConcurrency: Math.max(1, e.WEBHOOK_WORKER_CONCURRENCY),
+    // At most the deliveries a process-webhook job may name (src/queue/catalog.ts).
     webhookBatchSize: Math.min(100, Math.max(1, e.WEBHOOK_BATCH_SIZE)),
     sessionSecret: e.SESSION_SECRET ?? randomBytes(32).toString("hex"),
     smtpUrl: e.SMTP_URL,

@@ -129,7 +129,7 @@ export async function buildServer(deps: ServerDeps): Promise<FastifyInstance> {
     path: WEBHOOK_PATH,
     bodyLimit: config.webhookBodyLimit,
     secret: deps.probot ? config.app?.webhookSecret : undefined,
-    intake: deps.boss ? createIntake(deps.database, deps.boss) : undefined,
+    intake: deps.boss ? createIntake(deps.database, deps.boss, config.webhookBatchSize) : undefined,
   });
   if (deps.probot && deps.boss && deps.github) {
     await app.register(settingsUi, {

@@ -120,12 +120,14 @@ export async function startWorkers(
       const timed = deps.metrics?.startJob(definition.name);
       try {
         const work = () => perJob(data, context);
+        const slotOf =
+          definition.installationGroup && "installationId" in data ? data.installationId : undefined;
         // What the handler returns (why it skipped, say) is kept as the job's output.
         const output =
-          definition.installationGroup && "installationId" in data
+          slotOf !== undefined
             ? await withInstallationSlot(
                 deps,
-                data.installationId,
+                slotOf,
                 { job: job.id, attempt: job.retryCount },
                 context.log,
                 work,

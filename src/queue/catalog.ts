@@ -39,6 +39,14 @@ const define = <S extends z.ZodType>(definition: QueueDefinition<S>) => definiti
 
 const installationId = z.number().int().positive();
 
+/** The most deliveries one process-webhook job names: WEBHOOK_BATCH_SIZE's cap (src/config.ts). */
+export const MAX_DELIVERIES_PER_JOB = 100;
+
+/** The deliveries a process-webhook job names, whichever version queued it. */
+export function deliveryIdsOf(data: JobData<"processWebhook">): string[] {
+  return "deliveryIds" in data ? data.deliveryIds : [data.deliveryId];
+}
+
 // Retries with exponential backoff from JOB_RETRY_DELAY_SECONDS (queue/boss.ts queueOptions): with
 // its default of 10 s, 5 attempts span roughly 10 s → 3 min, enough to ride out a GitHub incident
 // blip without hammering it.
@@ -53,7 +61,16 @@ export const catalog = {
   processWebhook: define({
     name: "process-webhook",
     label: "Webhook processing",
-    schema: z.object({ deliveryId: z.string().min(1) }),
+    // The deliveries of one installation that the intake committed together: one job for them all
+    // (a job per delivery was a third of the database time per delivery: its insert, fetch and
+    // completion). Jobs of versions before that name one delivery (deliveryId).
+    schema: z.union([
+      z.object({
+        deliveryIds: z.array(z.string().min(1)).min(1).max(MAX_DELIVERIES_PER_JOB),
+        installationId: installationId.optional(),
+      }),
+      z.object({ deliveryId: z.string().min(1) }),
+    ]),
     policy: "standard",
     // Webhooks are processed as soon as they are committed, not at the next poll. The heartbeat
     // hands a job whose process died (or lost Postgres) to another worker within a minute or so.

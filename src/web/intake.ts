@@ -2,16 +2,19 @@ import type { PgBoss } from "pg-boss";
 import { withTransaction, type Database } from "../db/client.js";
 import { insertDeliveries, type NewRawDelivery } from "../db/queries/webhook-deliveries.js";
 import { enqueueMany } from "../queue/boss.js";
+import type { JobData } from "../queue/catalog.js";
 
 /**
- * Stores accepted deliveries durably: each delivery row, and for a handled one its processing job,
+ * Stores accepted deliveries durably: each delivery row, and for handled ones a processing job,
  * committed before GitHub gets its 2xx.
  *
  * Deliveries arriving together are committed together (group commit): while `MAX_FLUSHES`
  * transactions are in flight, new deliveries wait and go into the next one. Under a burst that
  * turns a transaction per delivery (four round trips and a WAL flush each) into one per batch; a
  * delivery arriving alone is committed at once. A batch that fails fails every delivery in it, and
- * GitHub redelivers them.
+ * GitHub redelivers them. The handled deliveries of a batch get one processing job per
+ * installation (`deliveriesPerJob` at most), not one each: a job's insert, fetch and completion
+ * are then shared by them all.
  */
 export interface Intake {
   /** Resolves once the delivery (and its job, if `process`) are committed; false for a known GUID. */
@@ -29,7 +32,12 @@ interface Waiting {
   reject: (error: unknown) => void;
 }
 
-export function createIntake(database: Pick<Database, "db">, boss: PgBoss): Intake {
+export function createIntake(
+  database: Pick<Database, "db">,
+  boss: PgBoss,
+  /** WEBHOOK_BATCH_SIZE: 1 queues a job per delivery. */
+  deliveriesPerJob: number,
+): Intake {
   const waiting: Waiting[] = [];
   let flushes = 0;
 
@@ -40,12 +48,9 @@ export function createIntake(database: Pick<Database, "db">, boss: PgBoss): Inta
         batch.map(({ delivery: { process: _process, ...row } }) => row),
       );
       const toProcess = batch.filter(({ delivery }) => delivery.process && stored.has(delivery.id));
-      await enqueueMany(
-        boss,
-        "processWebhook",
-        toProcess.map(({ delivery }) => ({ deliveryId: delivery.id })),
-        { tx: db },
-      );
+      await enqueueMany(boss, "processWebhook", jobsByInstallation(toProcess, deliveriesPerJob), {
+        tx: db,
+      });
       return stored;
     });
   }
@@ -90,4 +95,21 @@ export function createIntake(database: Pick<Database, "db">, boss: PgBoss): Inta
       });
     },
   };
+}
+
+/** Jobs for these deliveries, in their order of arrival: those of one installation together, `size` at most. */
+function jobsByInstallation(entries: Waiting[], size: number): JobData<"processWebhook">[] {
+  const jobs: { deliveryIds: string[]; installationId?: number }[] = [];
+  const open = new Map<number | null, (typeof jobs)[number]>();
+  for (const { delivery } of entries) {
+    const { installationId } = delivery;
+    let job = open.get(installationId);
+    if (!job || job.deliveryIds.length >= size) {
+      job = { deliveryIds: [], ...(installationId === null ? {} : { installationId }) };
+      jobs.push(job);
+      open.set(installationId, job);
+    }
+    job.deliveryIds.push(delivery.id);
+  }
+  return jobs;
 }

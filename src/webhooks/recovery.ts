@@ -70,7 +70,9 @@ export async function retryFailedDeliveries(
       const startAfter = new Date(now.getTime() + nextRoundDelayMs(delivery.attempts));
       // Queued again, keeping its attempts and last error: the job marks it processed or failed.
       await requeueDelivery(db, delivery.id);
-      await enqueue(deps.boss, "processWebhook", { deliveryId: delivery.id }, { tx: db, startAfter });
+      const { id, installationId } = delivery;
+      const job = { deliveryIds: [id], ...(installationId === null ? {} : { installationId }) };
+      await enqueue(deps.boss, "processWebhook", job, { tx: db, startAfter });
     }
     if (failed.length > 0) deps.log.info({ deliveries: failed.length }, "failed deliveries queued again");
     return failed.length;

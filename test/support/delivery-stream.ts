@@ -230,7 +230,8 @@ export async function expectEachDeliveryProcessedOnce(
   expect(deliveries.filter((row) => row.status !== "processed" || row.attempts !== 1)).toEqual([]);
   expect(
     await database.sql`
-      select data->>'deliveryId' as delivery, count(*)::int as jobs from pgboss.job
+      select delivery, count(*)::int as jobs
+      from pgboss.job, jsonb_array_elements_text(coalesce(data->'deliveryIds', jsonb_build_array(data->'deliveryId'))) as delivery
       where name = 'process-webhook' group by 1 having count(*) > 1`,
   ).toEqual([]);
 }

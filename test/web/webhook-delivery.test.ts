@@ -72,6 +72,9 @@ describe("exceedsJsonDepth", () => {
     ['{"a":{"b":[1]}}', 3, false],
     // Brackets inside strings, escaped quotes included, are text.
     ['{"a":"[[[[\\"[[[["}', 1, false],
+    // An escaped backslash ends before the quote, which closes the string.
+    ['{"a":"\\\\","b":[[1]]}', 2, true],
+    ['{"a":"\\\\\\"[[","b":[1]}', 2, false],
     [nested(MAX_JSON_DEPTH), MAX_JSON_DEPTH, false],
     [nested(MAX_JSON_DEPTH + 1), MAX_JSON_DEPTH, true],
     [nested(100_000), MAX_JSON_DEPTH, true],

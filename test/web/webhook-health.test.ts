@@ -303,7 +303,8 @@ describe("webhook health", () => {
         delivery(globex, { id: theirs, status: "queued", receivedAt: new Date() }),
       ]);
     const boss = t.app.boss;
-    await enqueue(boss, "processWebhook", { deliveryId: mine });
+    // The intake's jobs name their installation; a job of an earlier version, only its delivery.
+    await enqueue(boss, "processWebhook", { deliveryIds: [mine], installationId: acme.installationId });
     await enqueue(boss, "processWebhook", { deliveryId: theirs });
     await enqueue(boss, "processWebhook", { deliveryId: "not-a-stored-delivery" });
     const pr = (installationId: number, pullRequestId: number) => ({

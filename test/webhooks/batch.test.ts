@@ -315,6 +315,45 @@ describe("outcomes of a fetch", () => {
     expect(await t.app.jobs("process-webhook")).toHaveLength(1);
   });
 
+  it("a job naming several deliveries fails with one of them, and its retry processes only that one", async () => {
+    const ids = await store([another(1002, 2), another(1003, 3), another(1004, 4)]);
+    const job = (final: boolean): BatchJob<"processWebhook"> => ({
+      data: { deliveryIds: ids, installationId: INSTALLATION },
+      context: { jobId: "group", log: silent, finalAttempt: final, signal: new AbortController().signal },
+    });
+    await t.database.sql.unsafe(`
+      create function refuse_pull_request() returns trigger language plpgsql as $$
+      begin
+        if new.id = 1003 then raise exception 'pull request 1003 refused by the test'; end if;
+        return new;
+      end $$;
+      create trigger refuse_pull_request before insert or update on pull_requests
+        for each row execute function refuse_pull_request();`);
+    const attempts = () =>
+      t.database.sql`select id, status, attempts from webhook_deliveries order by id`.then((rows) =>
+        Object.fromEntries(rows.map((row) => [row.id, [row.status, row.attempts]])),
+      );
+    try {
+      const [outcome] = await handler()([job(false)]);
+      expect(outcome!.ok).toBe(false);
+      expect(await attempts()).toEqual({
+        [ids[0]!]: ["processed", 1],
+        [ids[1]!]: ["queued", 1],
+        [ids[2]!]: ["processed", 1],
+      });
+    } finally {
+      await t.database.sql.unsafe(
+        "drop trigger refuse_pull_request on pull_requests; drop function refuse_pull_request()",
+      );
+    }
+    expect(await handler()([job(true)])).toEqual([{ ok: true }]);
+    expect(await attempts()).toEqual({
+      [ids[0]!]: ["processed", 1],
+      [ids[1]!]: ["processed", 2],
+      [ids[2]!]: ["processed", 1],
+    });
+  });
+
   it("creates a repository it does not know first, so a writer holding its pull request and waiting for it does not deadlock with it", async () => {
     await resetState();
     // The pull request is stored; its repository is not (taken out of the installation, say).

@@ -448,9 +448,9 @@ describe("retries from our own table", () => {
       "out-of-rounds": "failed",
       "too-old": "failed",
     });
-    const jobs = await t.database.sql<{ data: { deliveryId: string }; start_after: string }[]>`
+    const jobs = await t.database.sql<{ data: object; start_after: string }[]>`
       select data, start_after from pgboss.job where name = 'process-webhook'`;
-    expect(jobs.map((job) => job.data)).toEqual([{ deliveryId: "one-round" }]);
+    expect(jobs.map((job) => job.data)).toEqual([{ deliveryIds: ["one-round"], installationId: 1 }]);
     // Ten minutes from now: the first extra round (a second is left for the clock of Postgres).
     expect(new Date(jobs[0]!.start_after).getTime()).toBeGreaterThanOrEqual(
       now.getTime() + 10 * 60_000 - 1000,

@@ -10,6 +10,7 @@ import {
   prepareRepositories,
   type PullRequestActivity,
 } from "../../webhooks/handlers/pull-request-activity.js";
+import { deliveryIdsOf } from "../../queue/catalog.js";
 import type { BatchJob, BatchOutcome, JobDeps } from "./deps.js";
 
 /** A delivery queued again waits for its job's retry. */
@@ -21,7 +22,7 @@ const METRIC_OUTCOMES: Record<DeliveryStatus, WebhookProcessingOutcome> = {
 };
 
 interface Entry {
-  /** The job's place in the fetch: its outcome goes there. */
+  /** The place in the fetch of the job naming it: its outcome goes there (a job names several). */
   index: number;
   job: BatchJob<"processWebhook">;
   delivery: WebhookDelivery;
@@ -43,11 +44,14 @@ type Step = { run: ActivityEntry[] } | { one: Entry };
  *      through Probot to its handler (src/webhooks/app.ts), which commits on its own.
  *   3. What is left to record, in one last transaction.
  *
- * A set that fails is rolled back to its savepoint and applied again one delivery per savepoint,
- * so a bad delivery fails alone and the rest of the batch goes on. A transaction that fails fails
- * every job of the batch; they run again and skip what was processed, so nothing is done twice.
- * A delivery is `failed` only once its last retry failed (src/webhooks/recovery.ts picks those up
- * again); until then it stays `queued` for its job's retry.
+ * A job names the deliveries of one installation that the intake committed together (one, for
+ * jobs of earlier versions and for those recovery queues). A set that fails is rolled back to its
+ * savepoint and applied again one delivery per savepoint, so a bad delivery fails alone and the
+ * rest of the batch goes on; its job fails, and its retry skips the job's deliveries that were
+ * processed. A transaction that fails fails every job of the batch; they run again and skip what
+ * was processed, so nothing is done twice. A delivery is `failed` only once its job's last retry
+ * failed (src/webhooks/recovery.ts picks those up again); until then it stays `queued` for that
+ * retry.
  */
 export function processWebhooks(deps: JobDeps) {
   return {
@@ -55,7 +59,7 @@ export function processWebhooks(deps: JobDeps) {
       const batch = new Batch(deps, jobs.length);
       const stored = await findDeliveries(
         deps.database.db,
-        jobs.map(({ data }) => data.deliveryId),
+        jobs.flatMap(({ data }) => deliveryIdsOf(data)),
       );
       for (const step of plan(batch, jobs, stored)) {
         if ("one" in step) await receive(deps, batch, step.one);
@@ -83,10 +87,11 @@ function plan(
 ): Step[] {
   const steps: Step[] = [];
   const seen = new Set<string>();
-  for (const [index, job] of jobs.entries()) {
-    const delivery = stored.get(job.data.deliveryId);
+  const named = jobs.flatMap((job, index) => deliveryIdsOf(job.data).map((id) => ({ index, job, id })));
+  for (const { index, job, id } of named) {
+    const delivery = stored.get(id);
     if (!delivery) {
-      job.context.log.warn({ deliveryId: job.data.deliveryId }, "delivery not found");
+      job.context.log.warn({ deliveryId: id }, "delivery not found");
       continue;
     }
     if (delivery.status === "processed" || delivery.status === "ignored" || seen.has(delivery.id)) continue;
