@@ -4,6 +4,7 @@ import { withTransaction, type Database, type Db } from "../db/client.js";
 import { readAppState, writeAppState } from "../db/queries/app-state.js";
 import {
   claimFailedDeliveries,
+  claimStrandedDeliveries,
   findStoredDeliveryIds,
   requeueDelivery,
 } from "../db/queries/webhook-deliveries.js";
@@ -76,6 +77,38 @@ export async function retryFailedDeliveries(
     }
     if (failed.length > 0) deps.log.info({ deliveries: failed.length }, "failed deliveries queued again");
     return failed.length;
+  });
+}
+
+/**
+ * A queued delivery whose job is gone is queued again once it has waited this long: longer than any
+ * backlog takes to reach it, so a delivery whose job is merely slow is left alone.
+ */
+const STRANDED_AFTER_MS = 30 * 60_000;
+
+/**
+ * Queues a job again for deliveries left queued without one, at most `limit` per run: a replica of
+ * an earlier version failed their job during a rolling upgrade (it reads jobs of one delivery only),
+ * or the job was lost. The new job is one a delivery, as a retried round's is.
+ */
+export async function requeueStrandedDeliveries(
+  deps: { database: Database; boss: PgBoss; log: Logger; now: () => Date },
+  limit: number,
+): Promise<number> {
+  const now = deps.now().getTime();
+  return withTransaction(deps.database, async (db) => {
+    const stranded = await claimStrandedDeliveries(db, {
+      before: new Date(now - STRANDED_AFTER_MS),
+      since: new Date(now - RETRY_WINDOW_MS),
+      limit,
+    });
+    for (const { id, installationId } of stranded) {
+      const job = { deliveryIds: [id], ...(installationId === null ? {} : { installationId }) };
+      await enqueue(deps.boss, "processWebhook", job, { tx: db });
+    }
+    if (stranded.length > 0)
+      deps.log.warn({ deliveries: stranded.length }, "queued deliveries without a job queued again");
+    return stranded.length;
   });
 }
 

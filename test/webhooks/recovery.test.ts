@@ -11,6 +11,7 @@ import {
   nextRoundDelayMs,
   redeliverMissedDeliveries,
   REDELIVERY_STATE_KEY,
+  requeueStrandedDeliveries,
   retryFailedDeliveries,
 } from "../../src/webhooks/recovery.js";
 import { createProbot } from "../../src/github/probot.js";
@@ -455,6 +456,53 @@ describe("retries from our own table", () => {
     expect(new Date(jobs[0]!.start_after).getTime()).toBeGreaterThanOrEqual(
       now.getTime() + 10 * 60_000 - 1000,
     );
+  });
+
+  it("queues a job again for a delivery left queued without one, after half an hour", async () => {
+    const now = new Date();
+    const minute = 60_000;
+    const row = (id: string, receivedAgoMs: number) => ({
+      id,
+      event: "pull_request",
+      action: "opened",
+      installationId: 1,
+      repositoryId: 1,
+      status: "queued" as const,
+      receivedAt: new Date(now.getTime() - receivedAgoMs),
+      payload: { action: "opened" },
+    });
+    await t.database.db
+      .insert(schema.webhookDeliveries)
+      .values([row("stranded", 60 * minute), row("waiting", 60 * minute), row("recent", minute)]);
+    // A replica of an earlier version failed the stranded one's job: it reads jobs of one delivery.
+    await enqueue(
+      t.app.boss,
+      "processWebhook",
+      { deliveryIds: ["stranded"], installationId: 1 },
+      { startAfter: 3600 },
+    );
+    await t.database.sql`update pgboss.job set state = 'failed' where data -> 'deliveryIds' ? 'stranded'`;
+    // The waiting one's job is still to run; the recent one's may yet come.
+    await enqueue(
+      t.app.boss,
+      "processWebhook",
+      { deliveryIds: ["waiting"], installationId: 1 },
+      { startAfter: 3600 },
+    );
+    const requeue = () =>
+      requeueStrandedDeliveries({ database: t.database, boss: t.app.boss, log: silent, now: () => now }, 100);
+
+    expect(await requeue()).toBe(1);
+    const jobs = await t.database.sql<{ data: object }[]>`
+      select data from pgboss.job where name = 'process-webhook' and state <> 'failed' order by created_on`;
+    expect(jobs.map((job) => job.data)).toEqual([
+      { deliveryIds: ["waiting"], installationId: 1 },
+      { deliveryIds: ["stranded"], installationId: 1 },
+    ]);
+    // Its job is there now: the next run leaves it alone.
+    await t.database
+      .sql`update pgboss.job set start_after = now() + interval '1 hour' where state = 'created'`;
+    expect(await requeue()).toBe(0);
   });
 
   it("a stored payload the handlers refuse is ignored with the reason, not retried to failure", async () => {

@@ -109,6 +109,38 @@ export async function claimFailedDeliveries(
 }
 
 /**
+ * Deliveries still queued, received between `since` and `before`, that no waiting or running
+ * process-webhook job names: their job is gone. A replica of a version before jobs named several
+ * deliveries (during a rolling upgrade) cannot read such a job, and fails it; nothing else would
+ * queue those deliveries again. Locked as claimFailedDeliveries is.
+ */
+export async function claimStrandedDeliveries(
+  db: Db,
+  options: { before: Date; since: Date; limit: number },
+): Promise<{ id: string; installationId: number | null }[]> {
+  const rows = await db.execute<{ id: string; installation_id: string | number | null }>(sql`
+    with live as (
+      select jsonb_array_elements_text(
+               case when j.data ? 'deliveryIds' then j.data -> 'deliveryIds'
+                    else jsonb_build_array(j.data ->> 'deliveryId') end) as id
+      from pgboss.job j
+      where j.name = 'process-webhook' and j.state <= 'active'
+    )
+    select d.id, d.installation_id from ${webhookDeliveries} d
+    where d.status = 'queued'
+      and d.received_at > ${options.since.toISOString()}::timestamptz
+      and d.received_at < ${options.before.toISOString()}::timestamptz
+      and not exists (select 1 from live where live.id = d.id)
+    order by d.received_at
+    limit ${options.limit}
+    for update of d skip locked`);
+  return [...rows].map((row) => ({
+    id: row.id,
+    installationId: row.installation_id === null ? null : Number(row.installation_id),
+  }));
+}
+
+/**
  * Retention: drops the payloads of deliveries received before `cutoff`, at most `limit` rows per
  * statement, keeping the row itself (GUID, event, outcome). A delivery still queued keeps its
  * payload whatever its age. Returns how many were purged.

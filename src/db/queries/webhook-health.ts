@@ -163,8 +163,8 @@ export interface QueueDepth {
  * Waiting and running pg-boss jobs of these queues, overall and for one installation. A job is
  * the installation's when its data names it (installationId: every job of a sync queue, and the
  * process-webhook jobs of the deliveries of one installation), or when it processes a delivery of
- * it (deliveryId, a process-webhook job of an earlier version). pg-boss partitions pgboss.job by queue name and indexes its waiting jobs
- * per queue (job_i11); running jobs are few.
+ * it (deliveryId, a process-webhook job of an earlier version). pg-boss partitions pgboss.job by
+ * queue name and indexes its waiting jobs per queue (job_i11); running jobs are few.
  */
 export async function countQueuedJobs(
   db: Db,
