@@ -20,9 +20,11 @@ import { waitFor } from "../support/wait.js";
 // and of a backfill. After a restart, and GitHub's redelivery of every delivery that got no 2xx,
 // the database must hold exactly GitHub's data, each delivery processed once, nothing twice.
 
-// Latency keeps the backfill running long enough to be interrupted. Both processes free a dead
-// one's jobs and GitHub slots after 20 s and retry after 1 s (QUICK_RECOVERY), not 30 s and 10 s.
-const f = useAppProcesses({ seed: 41, latency: { baseMs: 200, perNodeMs: 0.5 } });
+// Latency keeps the backfill running long enough to be interrupted: the first windows' packed
+// query takes some 6 s, each page after it 3 s, so the kill lands seconds before the end even with
+// two lanes at work. Both processes free a dead one's jobs and GitHub slots after 20 s and retry
+// after 1 s (QUICK_RECOVERY), not 30 s and 10 s.
+const f = useAppProcesses({ seed: 41, latency: { baseMs: 200, perNodeMs: 4 } });
 
 it("loses and duplicates nothing when killed mid-stream and mid-backfill, once restarted", async () => {
   const { database, github } = f;
