@@ -204,19 +204,24 @@ async function readCounts(ctx: SyncContext): Promise<Map<number, number>> {
  * run of busy repositories is split too) and counts those no lane counted meanwhile.
  */
 async function countWindows(lane: Lane, uncounted: Repository[]): Promise<boolean> {
-  const lanes = uncounted.length < MIN_REPOS_TO_SHARE_COUNT ? 1 : lane.lanes;
+  const shared = uncounted.length >= MIN_REPOS_TO_SHARE_COUNT;
+  const lanes = shared ? lane.lanes : 1;
   const share = Math.min(MAX_NODE_IDS, Math.ceil(uncounted.length / lanes));
   const interleaved = [...uncounted.entries()]
     .sort(([a], [b]) => (a % lanes) - (b % lanes) || a - b)
     .map(([, repo]) => repo);
   const ids = interleaved.map((repo) => String(repo.id));
+  // Not shared, the first repository's lock stands for them all: a lane taking the locks one by
+  // one while another does would split the count in two queries (a point more).
   const claim = await withFreeAdvisoryLocks(
     lane.ctx.database,
     LOCK_NAMESPACE.firstWindowCount,
-    ids,
+    shared ? ids : ids.slice(0, 1),
     async (held) => {
       const counted = await readCounts(lane.ctx);
-      const mine = interleaved.filter((repo) => held.includes(String(repo.id)) && !counted.has(repo.id));
+      const mine = interleaved.filter(
+        (repo) => (!shared || held.includes(String(repo.id))) && !counted.has(repo.id),
+      );
       const sizes = await countFirstPages(lane.ctx, mine);
       if (sizes.length === 0) return false;
       const countedAt = lane.ctx.now().getTime();
