@@ -33,6 +33,11 @@ export const webhookDeliveries = pgTable(
     index("webhook_deliveries_failed_idx")
       .on(t.receivedAt)
       .where(sql`${t.status} = 'failed'`),
+    // Deliveries left queued without a job are queued again from here (src/webhooks/recovery.ts):
+    // the queued are the few in flight, whatever the size of the table.
+    index("webhook_deliveries_queued_idx")
+      .on(t.receivedAt)
+      .where(sql`${t.status} = 'queued'`),
   ],
 );
 

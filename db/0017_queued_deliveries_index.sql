@@ -1,0 +1,1 @@
+CREATE INDEX "webhook_deliveries_queued_idx" ON "webhook_deliveries" USING btree ("received_at") WHERE "webhook_deliveries"."status" = 'queued';
