@@ -9,6 +9,22 @@ export interface TestDatabase extends Database {
   drop(): Promise<void>;
 }
 
+/**
+ * A statement tried again when Postgres ends it as a deadlock's victim (40P01): a worker still
+ * finishing the previous test's job can hold one table (or job row) while wanting another, and
+ * Postgres picks one side to fail, sometimes the test's cleanup or DDL.
+ */
+export async function retryOnDeadlock(statement: () => Promise<unknown>, attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await statement();
+      return;
+    } catch (error) {
+      if ((error as { code?: string }).code !== "40P01" || attempt >= attempts) throw error;
+    }
+  }
+}
+
 /** A fresh database cloned from the migrated template: each test file is isolated from the others. */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = process.env.TEST_ADMIN_DATABASE_URL;
@@ -29,16 +45,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       const tables = await database.sql<{ name: string }[]>`
         select quote_ident(tablename) as name from pg_tables where schemaname = 'public'`;
       const statement = `truncate ${tables.map((table) => table.name).join(", ")} cascade`;
-      // A worker still finishing the previous test's job can hold one table while wanting another:
-      // Postgres then picks one side of the deadlock to fail, sometimes this one. Try again.
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await database.sql.unsafe(statement);
-          return;
-        } catch (error) {
-          if ((error as { code?: string }).code !== "40P01" || attempt === 5) throw error;
-        }
-      }
+      await retryOnDeadlock(() => database.sql.unsafe(statement));
     },
     async drop() {
       await database.close();

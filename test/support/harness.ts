@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect } from "@jest/globals";
 import nock from "nock";
 import { startTestApp, type TestApp, type TestAppOptions } from "./app.js";
-import { createTestDatabase, type TestDatabase } from "./database.js";
+import { createTestDatabase, retryOnDeadlock, type TestDatabase } from "./database.js";
 
 export interface Harness {
   database: TestDatabase;
@@ -43,8 +43,8 @@ export function useTestApp(
   beforeEach(async () => {
     if (emptyEachTest) {
       await harness.database.truncate();
-      await harness.database.sql`delete from pgboss.job`;
-      await harness.database.sql`delete from pgboss.schedule`;
+      await retryOnDeadlock(() => harness.database.sql`delete from pgboss.job`);
+      await retryOnDeadlock(() => harness.database.sql`delete from pgboss.schedule`);
     }
     nock.cleanAll();
   });

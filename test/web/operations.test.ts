@@ -4,6 +4,7 @@ import { describe, expect, it } from "@jest/globals";
 import { WEBHOOK_PATH } from "../../src/server.js";
 import { metricsAccess } from "../../src/web/routes/prometheus.js";
 import { sign, startTestApp, type TestApp } from "../support/app.js";
+import { retryOnDeadlock } from "../support/database.js";
 import { useTestApp } from "../support/harness.js";
 import { webhookExample } from "../support/webhook-examples.js";
 
@@ -325,15 +326,3 @@ describe("rate limits", () => {
     expect(new Set(codes)).toEqual(new Set([202]));
   }, 120_000);
 });
-
-/** A DDL statement tried again when Postgres ends it as a deadlock's victim (40P01). */
-async function retryOnDeadlock(statement: () => Promise<unknown>, attempts = 5): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await statement();
-      return;
-    } catch (error) {
-      if ((error as { code?: string }).code !== "40P01" || attempt >= attempts) throw error;
-    }
-  }
-}
