@@ -58,6 +58,25 @@ async function countStatements(work: () => Promise<unknown>): Promise<number> {
   return statements;
 }
 
+/** Runs `work` while Postgres refuses to store pull request `id` (a trigger stands for whatever a bad row hits). */
+async function withPullRequestRefused(id: number, work: () => Promise<void>): Promise<void> {
+  await t.database.sql.unsafe(`
+    create function refuse_pull_request() returns trigger language plpgsql as $$
+    begin
+      if new.id = ${id} then raise exception 'pull request ${id} refused by the test'; end if;
+      return new;
+    end $$;
+    create trigger refuse_pull_request before insert or update on pull_requests
+      for each row execute function refuse_pull_request();`);
+  try {
+    await work();
+  } finally {
+    await t.database.sql.unsafe(
+      "drop trigger refuse_pull_request on pull_requests; drop function refuse_pull_request()",
+    );
+  }
+}
+
 /** One fetch of these deliveries, in this order. */
 const processTogether = (ids: string[], finalAttempt = false) => handler()(jobs(ids, finalAttempt));
 
@@ -248,16 +267,8 @@ describe("outcomes of a fetch", () => {
     await t.database.sql`
       insert into webhook_deliveries (id, event, action, status, payload)
       values ('refused', 'pull_request', 'opened', 'queued', ${JSON.stringify(label)}::jsonb)`;
-    // Postgres refuses one pull request's row (a trigger stands for whatever a bad row hits).
-    await t.database.sql.unsafe(`
-      create function refuse_pull_request() returns trigger language plpgsql as $$
-      begin
-        if new.id = 1003 then raise exception 'pull request 1003 refused by the test'; end if;
-        return new;
-      end $$;
-      create trigger refuse_pull_request before insert or update on pull_requests
-        for each row execute function refuse_pull_request();`);
-    try {
+    // Postgres refuses one pull request's row.
+    await withPullRequestRefused(1003, async () => {
       const [first, bad, last] = await store([another(1002, 2), another(1003, 3), another(1004, 4)]);
       const outcomes = await processTogether([first!, "refused", bad!, last!]);
 
@@ -295,11 +306,7 @@ describe("outcomes of a fetch", () => {
       const refreshed = await t.database.sql`
         select data->>'pullRequestId' as id from pgboss.job where name = 'refresh-pull-request' order by 1`;
       expect(refreshed).toEqual(["1001", "1002", "1004"].map((id) => ({ id })));
-    } finally {
-      await t.database.sql.unsafe(
-        "drop trigger refuse_pull_request on pull_requests; drop function refuse_pull_request()",
-      );
-    }
+    });
   });
 
   it("processes a delivery once: twice in one fetch, or its job run again", async () => {
@@ -321,19 +328,11 @@ describe("outcomes of a fetch", () => {
       data: { deliveryIds: ids, installationId: INSTALLATION },
       context: { jobId: "group", log: silent, finalAttempt: final, signal: new AbortController().signal },
     });
-    await t.database.sql.unsafe(`
-      create function refuse_pull_request() returns trigger language plpgsql as $$
-      begin
-        if new.id = 1003 then raise exception 'pull request 1003 refused by the test'; end if;
-        return new;
-      end $$;
-      create trigger refuse_pull_request before insert or update on pull_requests
-        for each row execute function refuse_pull_request();`);
     const attempts = () =>
       t.database.sql`select id, status, attempts from webhook_deliveries order by id`.then((rows) =>
         Object.fromEntries(rows.map((row) => [row.id, [row.status, row.attempts]])),
       );
-    try {
+    await withPullRequestRefused(1003, async () => {
       const [outcome] = await handler()([job(false)]);
       expect(outcome!.ok).toBe(false);
       expect(await attempts()).toEqual({
@@ -341,11 +340,7 @@ describe("outcomes of a fetch", () => {
         [ids[1]!]: ["queued", 1],
         [ids[2]!]: ["processed", 1],
       });
-    } finally {
-      await t.database.sql.unsafe(
-        "drop trigger refuse_pull_request on pull_requests; drop function refuse_pull_request()",
-      );
-    }
+    });
     expect(await handler()([job(true)])).toEqual([{ ok: true }]);
     expect(await attempts()).toEqual({
       [ids[0]!]: ["processed", 1],
