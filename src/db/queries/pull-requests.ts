@@ -2,6 +2,7 @@ import { and, eq, getTableColumns, inArray, sql } from "drizzle-orm";
 import { EVENTS } from "../../figures.js";
 import type { Db } from "../client.js";
 import { anyOf } from "./any-of.js";
+import { columnKeys, jsonRows } from "./json-rows.js";
 import {
   commits,
   pullRequests,
@@ -50,8 +51,6 @@ export async function upsertPullRequestKeys(
   const varying = keys.filter((key) => !rows.every((row) => defined(row, key)));
   for (const key of varying) assertKeepable(key, rows);
   const name = (key: PrKey) => `"${prColumns[key].name}"`;
-  const columns = sql.raw(keys.map(name).join(", "));
-  const record = sql.raw(keys.map((key) => `${name(key)} ${prColumns[key].getSQLType()}`).join(", "));
   const set = sql.raw(
     [
       ...keys
@@ -65,16 +64,12 @@ export async function upsertPullRequestKeys(
     ].join(", "),
   );
   const sorted = [...rows].sort((a, b) => a.installationId - b.installationId || a.id - b.id);
-  // One jsonb parameter, however many rows: a statement text the connection has prepared before,
-  // and no per-value query building. Text is clean (src/text.ts), as everything from GitHub is.
-  const values = JSON.stringify(
-    sorted.map((row) => Object.fromEntries(keys.map((key) => [prColumns[key].name, row[key] ?? null]))),
-  );
+  const { columns, relation } = jsonRows(pullRequests, keys, sorted);
   const written = await db.execute<{
     installation_id: string;
     id: string;
   }>(sql`insert into ${pullRequests} as pr (${columns})
-    select ${columns} from jsonb_to_recordset(${values}::jsonb) as x(${record})
+    select ${columns} from ${relation}
     on conflict (installation_id, id) do update set ${set}
     where pr.updated_at <= excluded.updated_at
     returning pr.installation_id, pr.id`);
@@ -94,9 +89,23 @@ function assertKeepable(key: PrKey, rows: NewPullRequestRow[]): void {
  * Written in id order, so concurrent writers of the same reviews never deadlock.
  */
 export async function upsertReviews(db: Db, rows: NewReviewRow[]): Promise<void> {
+  if (rows.length === 0) return;
   const sorted = [...rows].sort((a, b) => a.id - b.id);
-  for (const chunk of chunks(sorted)) await upsertReviewChunk(db, chunk);
+  const { columns, relation } = jsonRows(reviews, REVIEW_KEYS, sorted);
+  await db.execute(sql`insert into ${reviews} as r (${columns})
+    select ${columns} from ${relation}
+    on conflict (id) do update set
+      reviewer_id = excluded.reviewer_id,
+      reviewer_login = excluded.reviewer_login,
+      reviewer_type = excluded.reviewer_type,
+      state = excluded.state,
+      submitted_at = coalesce(excluded.submitted_at, r.submitted_at),
+      written_at = now()
+    where r.state <> 'dismissed' or excluded.state = 'dismissed'`);
 }
+
+// Every column but written_at, which the statement sets.
+const REVIEW_KEYS = columnKeys(reviews).filter((key) => key !== "writtenAt");
 
 /** What is stored of these reviews: what a later delivery may change (see upsertReviews). */
 export async function findStoredReviews(db: Db, ids: number[]) {
@@ -110,56 +119,23 @@ export async function findStoredReviews(db: Db, ids: number[]) {
 
 export type StoredReview = Pick<NewReviewRow, "state" | "submittedAt">;
 
-async function upsertReviewChunk(db: Db, rows: NewReviewRow[]): Promise<void> {
-  await db
-    .insert(reviews)
-    .values(rows)
-    .onConflictDoUpdate({
-      target: reviews.id,
-      set: {
-        reviewerId: sql`excluded."reviewer_id"`,
-        reviewerLogin: sql`excluded."reviewer_login"`,
-        reviewerType: sql`excluded."reviewer_type"`,
-        state: sql`excluded."state"`,
-        submittedAt: sql`coalesce(excluded."submitted_at", ${reviews.submittedAt})`,
-        writtenAt: sql`now()`,
-      },
-      setWhere: sql`${reviews.state} <> 'dismissed' or excluded."state" = 'dismissed'`,
-    });
-}
-
-// Postgres takes at most 65,535 bind parameters per statement; 1,000 rows of ~12 columns stays clear.
-const ROWS_PER_STATEMENT = 1000;
-
-function chunks<T>(rows: T[]): T[][] {
-  const result: T[][] = [];
-  for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT)
-    result.push(rows.slice(i, i + ROWS_PER_STATEMENT));
-  return result;
-}
-
 export async function upsertCommits(db: Db, rows: NewCommitRow[]): Promise<void> {
-  for (const chunk of chunks(rows)) await upsertCommitChunk(db, chunk);
+  if (rows.length === 0) return;
+  const { columns, relation } = jsonRows(commits, COMMIT_KEYS, rows);
+  await db.execute(sql`insert into ${commits} (${columns})
+    select ${columns} from ${relation}
+    on conflict (installation_id, sha, pull_request_id) do update set
+      author_id = excluded.author_id,
+      author_login = excluded.author_login,
+      author_email = excluded.author_email,
+      author_name = excluded.author_name,
+      message = excluded.message,
+      authored_at = excluded.authored_at,
+      committed_at = excluded.committed_at,
+      written_at = now()`);
 }
 
-async function upsertCommitChunk(db: Db, rows: NewCommitRow[]): Promise<void> {
-  await db
-    .insert(commits)
-    .values(rows)
-    .onConflictDoUpdate({
-      target: [commits.installationId, commits.sha, commits.pullRequestId],
-      set: {
-        authorId: sql`excluded."author_id"`,
-        authorLogin: sql`excluded."author_login"`,
-        authorEmail: sql`excluded."author_email"`,
-        authorName: sql`excluded."author_name"`,
-        message: sql`excluded."message"`,
-        authoredAt: sql`excluded."authored_at"`,
-        committedAt: sql`excluded."committed_at"`,
-        writtenAt: sql`now()`,
-      },
-    });
-}
+const COMMIT_KEYS = columnKeys(commits).filter((key) => key !== "writtenAt");
 
 /**
  * After complete commit lists were fetched: commits force-pushed away are no longer their pull
