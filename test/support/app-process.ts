@@ -139,7 +139,9 @@ export async function startAppProcess(options: AppProcessOptions): Promise<AppPr
           () => false,
         );
       },
-      { timeoutMs: 30_000, what: "the app process to listen" },
+      // A bound, not a speed check: a start on a loaded runner (tsx, every module, migrations
+      // checked, pg-boss started) took over 30 s beside other files' processes and a browser.
+      { timeoutMs: 90_000, what: "the app process to listen" },
     );
   } catch (error) {
     await app.kill();
