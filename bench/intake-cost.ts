@@ -10,6 +10,7 @@ import { sql } from "drizzle-orm";
 import pino from "pino";
 import { createDatabase, withTransaction, type Db } from "../src/db/client.js";
 import { insertDeliveries, type NewRawDelivery } from "../src/db/queries/webhook-deliveries.js";
+import { checkPayload } from "../src/webhooks/payloads.js";
 import { webhookExample } from "../test/support/webhook-examples.js";
 import { startCluster } from "./engine.js";
 import { postgresCpuMs } from "./cpu.js";
@@ -22,7 +23,7 @@ const PER_COMMIT = Number(values["per-commit"]);
 
 /** The intake's insert up to 2026-12-06: every row in one json parameter, taken apart by json_to_recordset. */
 async function insertAsOneJson(db: Db, deliveries: NewRawDelivery[]): Promise<void> {
-  const rows = deliveries.map(({ payloadJson, ...delivery }) => {
+  const rows = deliveries.map(({ payloadJson, handledJson: _handled, ...delivery }) => {
     const fields = JSON.stringify({ ...delivery, lastError: delivery.lastError ?? null });
     return `${fields.slice(0, -1)},"payload":${payloadJson}}`;
   });
@@ -44,6 +45,8 @@ try {
   const deliveries = (): NewRawDelivery[] =>
     Array.from({ length: PER_COMMIT }, () => {
       n++;
+      const numbered = { ...payload, n };
+      const check = checkPayload("pull_request", numbered);
       return {
         id: `d${n}`,
         event: "pull_request",
@@ -51,7 +54,8 @@ try {
         installationId: 1,
         repositoryId: 2,
         status: "queued" as const,
-        payloadJson: JSON.stringify({ ...payload, n }),
+        payloadJson: JSON.stringify(numbered),
+        handledJson: check.handled && check.ok ? check.handledJson : null,
       };
     });
   const measure = async (name: string, insert: (db: Db, rows: NewRawDelivery[]) => Promise<unknown>) => {

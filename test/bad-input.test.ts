@@ -395,7 +395,7 @@ describe("fields GitHub adds tomorrow", () => {
 
   it("a field that names another event's subject is refused, with the field named", () => {
     const pr = tomorrow(webhookExample("pull_request", "opened"));
-    expect(checkPayload("pull_request", pr)).toEqual({ handled: true, ok: true });
+    expect(checkPayload("pull_request", pr)).toMatchObject({ handled: true, ok: true });
     expect(checkPayload("pull_request", { ...pr, milestone: { id: 1, title: "v1" } })).toEqual({
       handled: true,
       ok: false,
@@ -404,7 +404,7 @@ describe("fields GitHub adds tomorrow", () => {
     // Except the subject its own actions carry: labeled and unlabeled name their label.
     const labeled: Record<string, unknown> = tomorrow(webhookExample("pull_request", "labeled"));
     expect(labeled.label).toBeDefined();
-    expect(checkPayload("pull_request", labeled)).toEqual({ handled: true, ok: true });
+    expect(checkPayload("pull_request", labeled)).toMatchObject({ handled: true, ok: true });
   });
 });
 

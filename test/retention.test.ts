@@ -1,5 +1,5 @@
 import { describe, expect, it } from "@jest/globals";
-import { count, eq, isNull } from "drizzle-orm";
+import { and, count, eq, isNull } from "drizzle-orm";
 import * as schema from "../src/db/schema/index.js";
 import { enqueue } from "../src/queue/boss.js";
 import { useTestApp } from "./support/harness.js";
@@ -23,6 +23,7 @@ function delivery(id: string, status: DeliveryStatus, receivedDaysAgo: number) {
     status,
     receivedAt: daysAgo(receivedDaysAgo),
     payload: { action: "opened", number: 1 },
+    handledPayload: { action: "opened" },
   };
 }
 
@@ -50,7 +51,7 @@ describe("webhook payloads", () => {
     const withPayload = await t.database.db
       .select({ id: schema.webhookDeliveries.id })
       .from(schema.webhookDeliveries)
-      .where(isNull(schema.webhookDeliveries.payload));
+      .where(and(isNull(schema.webhookDeliveries.payload), isNull(schema.webhookDeliveries.handledPayload)));
     const purged = new Set(withPayload.map((row) => row.id));
     expect(purged.size).toBe(2502);
     expect(["old-failed", "old-ignored", "old-0", "old-2499"].every((id) => purged.has(id))).toBe(true);

@@ -1,7 +1,7 @@
 import { sql as drizzleSql } from "drizzle-orm";
 import { drizzle, type PostgresJsDatabase } from "drizzle-orm/postgres-js";
 import { fromDrizzle, type Db as JobDb } from "pg-boss";
-import postgres, { type ReservedSql, type Sql } from "postgres";
+import postgres, { type ReservedSql, type Sql, type TransactionSql } from "postgres";
 import * as schema from "./schema/index.js";
 
 type RootDb = PostgresJsDatabase<typeof schema>;
@@ -28,11 +28,43 @@ export function createDatabase(
     // 20 s between reconnection attempts by default, 2 s at most here.
     backoff: (retries) => Math.min(0.05 * 2 ** retries, 2),
   });
-  return { sql, db: wrap(sql), close: () => sql.end({ timeout: 5 }) };
+  return { sql, db: wrap(preparing(sql)), close: () => sql.end({ timeout: 5 }) };
 }
 
 export function wrap(sql: Sql): RootDb {
   return drizzle(sql, { schema });
+}
+
+/** What drizzle's postgres.js driver calls on its client (`options` on the root only). */
+interface DriverClient {
+  options?: Sql["options"];
+  unsafe: Sql["unsafe"];
+  begin?: (work: (tx: DriverClient) => unknown) => Promise<unknown>;
+  savepoint?: (work: (tx: DriverClient) => unknown) => Promise<unknown>;
+}
+
+/**
+ * `sql` as drizzle's client, with drizzle's statements prepared as postgres.js's own are (its
+ * `prepare` option, true by default). drizzle runs every statement built without `.prepare(name)`
+ * with `prepare: false` (drizzle-orm#6096), and postgres.js then sends each one with parameters in
+ * two round trips, Parse and Describe, then Bind and Execute, and Postgres parses and plans it
+ * every time. Prepared, a statement is parsed once per connection and sent in one round trip.
+ * Statements whose text varies with their number of rows are prepared once per size; postgres.js
+ * recycles its connections (max_lifetime, 30 to 60 minutes), and with them what they prepared.
+ */
+function preparing(sql: Sql): Sql {
+  return driverClient(sql, sql.options.prepare) as unknown as Sql;
+}
+
+function driverClient(sql: Sql | TransactionSql, prepare: boolean): DriverClient {
+  return {
+    ...("options" in sql ? { options: sql.options } : {}),
+    unsafe: (query, parameters, options) => sql.unsafe(query, parameters, { ...options, prepare }),
+    ...("begin" in sql ? { begin: (work) => sql.begin((tx) => work(driverClient(tx, prepare))) } : {}),
+    ...("savepoint" in sql
+      ? { savepoint: (work) => sql.savepoint((tx) => work(driverClient(tx, prepare))) }
+      : {}),
+  };
 }
 
 /** Advisory lock namespaces (the first key of Postgres's two-key form). */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "@jest/globals";
 import { createIntake } from "../../src/web/intake.js";
+import { checkPayload } from "../../src/webhooks/payloads.js";
 import { useTestApp } from "../support/harness.js";
 import { webhookExample } from "../support/webhook-examples.js";
 
@@ -14,6 +15,7 @@ function delivery(id: string, installationId: number, number: number, handled = 
   payload.installation = { id: installationId };
   payload.repository = { ...payload.repository, id: 1000 + installationId };
   payload.pull_request = { ...payload.pull_request, id: 10 * installationId + number, number };
+  const check = checkPayload("pull_request", payload);
   return {
     id,
     event: "pull_request",
@@ -22,6 +24,7 @@ function delivery(id: string, installationId: number, number: number, handled = 
     repositoryId: 1000 + installationId,
     status: handled ? ("queued" as const) : ("ignored" as const),
     payloadJson: JSON.stringify(payload),
+    handledJson: handled && check.handled && check.ok ? check.handledJson : null,
     process: handled,
   };
 }

@@ -309,6 +309,25 @@ describe("outcomes of a fetch", () => {
     });
   });
 
+  it("reads the handled part of each payload, and the whole payload of a delivery stored without one (before migration 0018)", async () => {
+    const [read, before] = await store([another(1001, 1), another(1002, 2)]);
+    // Were the whole payload read, this delivery would be refused: it is now another event's body.
+    const label = { ...webhookExample("label", "created"), action: "opened" };
+    await t.database.sql`
+      update webhook_deliveries set payload = ${JSON.stringify(label)}::json where id = ${read!}`;
+    await t.database.sql`update webhook_deliveries set handled_payload = null where id = ${before!}`;
+
+    expect(await processTogether([read!, before!])).toEqual([{ ok: true }, { ok: true }]);
+    expect(await t.database.sql`select id, title from pull_requests order by id`).toEqual([
+      { id: "1001", title: "#1" },
+      { id: "1002", title: "#2" },
+    ]);
+    expect(await t.database.sql`select status, last_error from webhook_deliveries`).toEqual([
+      { status: "processed", last_error: null },
+      { status: "processed", last_error: null },
+    ]);
+  });
+
   it("processes a delivery once: twice in one fetch, or its job run again", async () => {
     const [id] = await store([another(1001, 1)]);
     expect(await processTogether([id!, id!])).toEqual([{ ok: true }, { ok: true }]);

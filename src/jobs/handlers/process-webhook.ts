@@ -1,6 +1,10 @@
 import { withSavepoint, withTransaction, type Db } from "../../db/client.js";
-import { findDeliveries, recordDeliveryOutcomes } from "../../db/queries/webhook-deliveries.js";
-import type { DeliveryStatus, WebhookDelivery } from "../../db/schema/index.js";
+import {
+  findDeliveries,
+  recordDeliveryOutcomes,
+  type DeliveryToProcess,
+} from "../../db/queries/webhook-deliveries.js";
+import type { DeliveryStatus } from "../../db/schema/index.js";
 import { describeError, InvalidInputError } from "../../errors.js";
 import type { WebhookProcessingOutcome } from "../../observability/metrics.js";
 import { readActivity } from "../../webhooks/app.js";
@@ -25,7 +29,7 @@ interface Entry {
   /** The place in the fetch of the job naming it: its outcome goes there (a job names several). */
   index: number;
   job: BatchJob<"processWebhook">;
-  delivery: WebhookDelivery;
+  delivery: DeliveryToProcess;
 }
 type ActivityEntry = Entry & { activity: PullRequestActivity };
 /** A run of pull request activity, applied as one set, or a delivery of another event. */
@@ -83,7 +87,7 @@ export function processWebhooks(deps: JobDeps) {
 function plan(
   batch: Batch,
   jobs: BatchJob<"processWebhook">[],
-  stored: Map<string, WebhookDelivery>,
+  stored: Map<string, DeliveryToProcess>,
 ): Step[] {
   const steps: Step[] = [];
   const seen = new Set<string>();
@@ -171,7 +175,7 @@ async function applyRun(
 }
 
 interface Recorded {
-  delivery: WebhookDelivery;
+  delivery: DeliveryToProcess;
   status: DeliveryStatus;
   error?: string | undefined;
 }

@@ -111,6 +111,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
         status: handled ? "queued" : "ignored",
         lastError: refused,
         payloadJson: decoded.json,
+        handledJson: check.handled && check.ok ? check.handledJson : null,
         process: handled,
       });
       if (refused !== null) {
