@@ -6,6 +6,7 @@
  *
  *   npm run bench:first-insight
  *   npm run bench:first-insight -- --repos 50 --window-prs 2500 --deeper 3
+ *   npm run bench:first-insight -- --timeline --no-baseline   (each query's start and end; no baseline)
  *
  * Per run: a fresh fake GitHub child process (same seed, so the same org), a fresh database, the
  * engine (bench/engine.ts) with the installation's default depth "full"; installation.created is
@@ -36,6 +37,10 @@ const { values } = parseArgs({
     /** A run that has not stored every window by then is reported as unfinished. */
     "run-minutes": { type: "string", default: "5" },
     "log-level": { type: "string", default: "warn" },
+    /** Print each GraphQL query of the first-windows run: when it reached GitHub and was answered. */
+    timeline: { type: "boolean", default: false },
+    /** Skip the baseline run (2.5 minutes), when trying a change to the first windows. */
+    "no-baseline": { type: "boolean", default: false },
   },
 });
 
@@ -207,7 +212,8 @@ async function run(cluster: Cluster, name: string, firstWindowDays: number): Pro
   }
 }
 
-function report(baseline: RunResult, feature: RunResult): string[] {
+function report(baseline: RunResult | undefined, feature: RunResult): string[] {
+  const runs = baseline ? [baseline, feature] : [feature];
   const lines: string[] = [];
   const line = (text = "") => lines.push(text);
   const seconds = (value: number | null) => (value === null ? "–" : `${round(value, 1)} s`);
@@ -217,7 +223,7 @@ function report(baseline: RunResult, feature: RunResult): string[] {
       `latency ${latency.baseMs} ms + ${latency.perNodeMs} ms/object`,
   );
   const row = (label: string, of: (r: RunResult) => string) =>
-    line(`  ${label.padEnd(34)}${of(baseline).padEnd(26)}${of(feature)}`);
+    line(`  ${label.padEnd(34)}${runs.map((r) => of(r).padEnd(26)).join("")}`.trimEnd());
   row("", (r) => `${r.name} (${r.firstWindowDays})`);
   row("every window stored", (r) => (r.finished ? seconds(r.seconds) : `NOT within ${seconds(r.seconds)}`));
   row("half the windows' PRs stored", (r) => seconds(r.halfSeconds));
@@ -235,7 +241,7 @@ function report(baseline: RunResult, feature: RunResult): string[] {
     (r) => `${r.stillArriving.firstWindows} / ${r.stillArriving.deeper}`,
   );
   row("load average at the moment", (r) => r.loadAverage.join(" / "));
-  for (const r of [baseline, feature]) {
+  for (const r of runs) {
     line(`  ${r.name}, by query:`);
     for (const [name, e] of Object.entries(r.units.byOperation)) {
       const modelled = (e.queries * latency.baseMs + e.nodes * latency.perNodeMs) / 1000;
@@ -245,11 +251,14 @@ function report(baseline: RunResult, feature: RunResult): string[] {
       );
     }
   }
-  line(
-    `  ratio baseline / first windows: ${round(baseline.seconds / feature.seconds, 2)}× the time, ` +
-      `${round(baseline.pointsPerWindowPr / feature.pointsPerWindowPr, 2)}× the points per window PR` +
-      (baseline.finished ? "" : " (the baseline did not finish: its time is a lower bound)"),
-  );
+  if (baseline) {
+    line(
+      `  ratio baseline / first windows: ${round(baseline.seconds / feature.seconds, 2)}× the time, ` +
+        `${round(baseline.pointsPerWindowPr / feature.pointsPerWindowPr, 2)}× the points per window PR` +
+        (baseline.finished ? "" : " (the baseline did not finish: its time is a lower bound)"),
+    );
+  }
+  if (values.timeline) timeline(feature).forEach((text) => line(text));
 
   line("\n## Targets");
   const check = (ok: boolean, text: string) => line(`  ${ok ? "PASS" : "FAIL"}  ${text}`);
@@ -265,6 +274,27 @@ function report(baseline: RunResult, feature: RunResult): string[] {
   return lines;
 }
 
+/**
+ * The first-windows run's queries as GitHub saw them, by arrival: start and end (s from the
+ * delivery's stats reset), the gap since the previous arrival, and what each asked for. Two lanes
+ * that both wait show as gaps of a second (the installation's GraphQL pacing) or as one query alone.
+ */
+function timeline(feature: RunResult): string[] {
+  const lines = ["\n## Timeline (first windows)", "  start    end   gap  in flight  query"];
+  const queries = [...feature.units.queries].sort((a, b) => a.startMs - b.startMs);
+  let previous = 0;
+  for (const query of queries) {
+    const during = queries.filter((other) => other.startMs <= query.startMs && other.endMs > query.startMs);
+    const at = (ms: number) => (ms / 1000).toFixed(2).padStart(6);
+    lines.push(
+      `  ${at(query.startMs)} ${at(query.endMs)} ${at(query.startMs - previous)} ${String(during.length).padStart(10)}  ` +
+        `${query.name} ${query.cost} pt ${query.nodes} objects`,
+    );
+    previous = query.startMs;
+  }
+  return lines;
+}
+
 /** Set once Postgres runs, so that even the hard time limit stops it. */
 let running: Cluster | undefined;
 
@@ -274,10 +304,10 @@ async function main(): Promise<void> {
   say(runHeader("first-insight", startedAt));
   const cluster = await startCluster(log);
   running = cluster;
-  let baseline: RunResult;
+  let baseline: RunResult | undefined;
   let feature: RunResult;
   try {
-    baseline = await run(cluster, "baseline", 0);
+    if (!values["no-baseline"]) baseline = await run(cluster, "baseline", 0);
     feature = await run(cluster, "first windows", WINDOW_DAYS);
   } finally {
     running = undefined;
@@ -287,7 +317,7 @@ async function main(): Promise<void> {
   const file = await saveRawFigures("first-insight", startedAt, {
     cores: cpus().length,
     latency,
-    results: [baseline, feature],
+    results: baseline ? [baseline, feature] : [feature],
   });
   say(`\n(raw figures: ${file})`);
 }

@@ -8,6 +8,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { installations } from "../src/db/schema/index.js";
 import type { InstallationSettings } from "../src/settings.js";
 import { deliver, type Engine } from "./engine.js";
+import type { FakeGitHubStats } from "../test/support/fake-github/server.js";
 import type { FakeProcess } from "./fake-process.js";
 import type { SeededInstallation } from "./protocol.js";
 
@@ -21,6 +22,8 @@ export interface Units {
   byRoute: Record<string, number>;
   /** GraphQL queries and their points by operation name. */
   byOperation: Record<string, { queries: number; points: number; nodes: number }>;
+  /** Each GraphQL query in order: name, points, objects, and when GitHub got it and answered (ms). */
+  queries: FakeGitHubStats["operations"];
 }
 
 export interface Budget {
@@ -75,6 +78,7 @@ export async function spentSince(fake: FakeProcess, installationId: number, befo
     budgetGraphql: budget.graphql - before.graphql,
     byRoute: stats.byRoute,
     byOperation,
+    queries: stats.operations,
   };
 }
 

@@ -51,9 +51,10 @@ export interface FakeGitHubStats {
   maxInFlightByInstallation: Record<string, number>;
   /**
    * Each GraphQL query answered, in order, by operation name with the points it cost and the
-   * objects it returned (what the latency model charges).
+   * objects it returned (what the latency model charges), and when it arrived and was answered
+   * (ms since the counters were last reset): a client's idle time shows between them.
    */
-  operations: { name: string; cost: number; nodes: number }[];
+  operations: { name: string; cost: number; nodes: number; startMs: number; endMs: number }[];
 }
 
 export interface FakeGitHub {
@@ -93,6 +94,8 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     maxInFlightByInstallation: {},
     operations: [],
   };
+  let statsSince = performance.now();
+  const sinceReset = () => Math.round(performance.now() - statsSince);
   const inFlight = new Map<number, number>();
   const oauth = new FakeOAuth(world);
   // Build the schema now so the first GraphQL request is not 0.3 s slower than the rest.
@@ -123,6 +126,7 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
     const isGraphql = method === "POST" && GRAPHQL_PATHS.has(requestUrl.pathname);
 
     if (isGraphql) {
+      const startMs = sinceReset();
       stats.graphql++;
       count("POST /graphql");
       let request: GraphqlRequest;
@@ -152,13 +156,21 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
       }
       const outcome = await executeGraphql({ world, urls, installationId: installation, limiter }, request);
       stats.graphqlPoints += outcome.cost;
-      stats.operations.push({ name: operationName(request), cost: outcome.cost, nodes: outcome.nodes });
+      const answered = {
+        name: operationName(request),
+        cost: outcome.cost,
+        nodes: outcome.nodes,
+        startMs,
+        endMs: startMs,
+      };
+      stats.operations.push(answered);
       const timeout = faults.timeoutFor(outcome.nodes);
       if (timeout !== null) {
         await sleep(timeout.delayMs);
         return sendFault(res, timeout.response, delay);
       }
       await delay(outcome.nodes);
+      answered.endMs = sinceReset();
       return send(
         res,
         outcome.status,
@@ -236,13 +248,14 @@ export async function startFakeGitHub(options: FakeGitHubOptions = {}): Promise<
         stats.byRoute = {};
         stats.maxInFlightByInstallation = {};
         stats.operations = [];
+        statsSince = performance.now();
       },
       snapshot() {
         return {
           ...stats,
           byRoute: { ...stats.byRoute },
           maxInFlightByInstallation: { ...stats.maxInFlightByInstallation },
-          operations: [...stats.operations],
+          operations: stats.operations.map((operation) => ({ ...operation })),
         };
       },
     },
