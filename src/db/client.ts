@@ -74,6 +74,8 @@ export const LOCK_NAMESPACE = {
   recompute: 727_102,
   /** A repository's first window being counted (sync/first-window.ts). */
   firstWindowCount: 727_103,
+  /** The lane paging an installation's full first windows (sync/first-window.ts). */
+  firstWindowChain: 727_104,
 } as const;
 
 /**

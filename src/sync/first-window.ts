@@ -21,12 +21,13 @@ import type { SyncContext } from "./sync-context.js";
  * The first insight: every repository's last FIRST_WINDOW_DAYS before any repository goes deeper,
  * each window fetched for what it holds. The step is the installation's; its work comes in units:
  *
- *   1. count the windows (the creation times of each repository's newest hundred, 1 point);
+ *   1. count the windows: the creation times of each repository's newest FIRST_COUNT, then, for
+ *      those whose FIRST_COUNT are all inside the window, of their newest hundred (1 point each);
  *   2. fetch the windows as first pages sized to them (count + 1: the one older pull request shows
  *      the window is complete), many repositories a query, packed by size so a small repository
  *      pays its share of a point instead of a point of its own;
- *   3. page on through the windows longer than a page, a page a unit, each sized to what is left
- *      of its window.
+ *   3. page through the windows that fill a page, a page a unit, each sized to what is left of
+ *      its window: one lane at a time while another has other work.
  *
  * Every backfill job of the installation that finds windows pending works the step as a lane,
  * under its own GitHub slot: the step has as many queries in flight as the installation's jobs hold
@@ -75,14 +76,34 @@ const CLAIMED_WAIT_MS = 250;
 const PACE_MARGIN_SDS = 2;
 
 /**
+ * Creation times the first count asks of each repository. Most windows hold fewer and are sized
+ * at once (bench:first-insight, 50 repositories: 36 of them); the others are counted again to a
+ * page, unless their newest FIRST_COUNT already show at their pace that the window fills one. Asking
+ * every repository for a hundred returned 4,045 objects (4.6 s in two lanes at the bench's latency
+ * model) before any first page could be sized.
+ */
+const FIRST_COUNT = 40;
+
+/**
  * Fewer uncounted windows than this are counted in one query, not a query a lane: the count returns
  * up to a hundred creation times a repository, and sharing out fewer than 20 repositories saves
  * under 2 s at bench:first-insight's latency (2.1 ms an object) for a point more.
  */
 const MIN_REPOS_TO_SHARE_COUNT = 20;
 
-/** Windows counted for an installation's lanes: first page size and when, by repository id. */
-type CountedWindows = Record<string, { size: number; countedAt: number }>;
+/**
+ * A window's count: its first page's size, null when the count's `first` (the newest it asked,
+ * FIRST_COUNT) were all inside the window, which is then counted again to a page.
+ */
+interface Count {
+  size: number | null;
+  first: number;
+}
+/**
+ * Windows counted for an installation's lanes, and when, by repository id. Counts stored before
+ * the count had two stages have no `first`: they were counted to a page.
+ */
+type CountedWindows = Record<string, { size: number | null; first?: number; countedAt: number }>;
 const countedWindowsKey = (installationId: number) => `first-window-sizes:${installationId}`;
 
 /** GitHub's formula: requests divided by 100 and rounded, at least 1. */
@@ -161,56 +182,74 @@ async function markStarted(ctx: SyncContext, repos: Repository[]): Promise<void>
 }
 
 /**
- * Claims and works one unit, the longest chains first: a page of a window already started (each
- * repository's pages follow one another), a count, then a query of first pages once every window
- * is counted (packing fewer windows costs more points). False when every unit left is another
- * lane's.
+ * Claims and works one unit. The windows that fill a page are the longest chains (each page
+ * follows the one before), so one lane pages through them from the first count on; the other lanes
+ * count and fetch the packed first pages meanwhile, and page only when nothing else is left. Two
+ * lanes on 100-PR pages would both wait on the installation's GraphQL pacing (a query starting a
+ * second; such a page takes 1.7 s at bench:first-insight's latency). False when every unit left
+ * is another lane's.
  */
 async function workNextUnit(lane: Lane, pending: Repository[]): Promise<boolean> {
-  const isFresh = (repo: Repository) =>
-    repo.backfillCursor === null && !!repo.nodeId && !lane.alone.has(repo.id);
-  const started = pending.filter((repo) => !isFresh(repo));
-  if (await pageAWindow(lane, started)) return true;
-  const fresh = pending.filter(isFresh);
-  const counted = await readCounts(lane.ctx);
-  const uncounted = fresh.filter((repo) => !counted.has(repo.id));
-  if (uncounted.length > 0) return countWindows(lane, uncounted);
-  // Packed from every window counted, fetched or not, so each lane packs the same queries all along
-  // (packing what is left would regroup the windows of another lane's query in flight).
-  const waiting = new Map(fresh.map((repo) => [repo.id, repo]));
-  const queries = packFirstPages([...counted].map(([id, size]) => ({ id, size }))).map((query) =>
-    query.flatMap(({ id, size }) => (waiting.has(id) ? [{ repo: waiting.get(id)!, size }] : [])),
+  const paging = (repo: Repository) =>
+    repo.backfillCursor !== null || !repo.nodeId || lane.alone.has(repo.id);
+  const started = pending.filter(paging);
+  const fresh = pending.filter((repo) => !paging(repo));
+  const chainLane = await withAdvisoryLock(
+    lane.ctx.database,
+    LOCK_NAMESPACE.firstWindowChain,
+    String(lane.ctx.installationId),
+    () => pageAWindow(lane, started),
   );
-  return fetchAQueryOfFirstPages(
-    lane,
-    queries.filter((query) => query.length > 0),
-  );
+  if (chainLane.locked && chainLane.value) return true;
+  if (await workFreshWindows(lane, fresh)) return true;
+  return pageAWindow(lane, started);
+}
+
+/**
+ * The fresh windows' next unit, once every window is counted that far (packing fewer windows costs
+ * more points): the first count, the second (it sizes the windows the first could not, whose
+ * queries are the longest), then the first pages, packed.
+ */
+async function workFreshWindows(lane: Lane, fresh: Repository[]): Promise<boolean> {
+  const counts = await readCounts(lane.ctx);
+  const uncounted = fresh.filter((repo) => !counts.has(repo.id));
+  if (uncounted.length > 0) return countWindows(lane, uncounted, FIRST_COUNT);
+  const recount = fresh.filter((repo) => counts.get(repo.id)!.size === null);
+  if (recount.length > 0 && (await countWindows(lane, recount, MAX_PAGE_SIZE))) return true;
+  const sizedBy = (first: number) =>
+    [...counts].flatMap(([id, count]) =>
+      count.first === first && count.size !== null ? [{ id, size: count.size }] : [],
+    );
+  return fetchAQueryOfFirstPages(lane, fresh, packFirstPages([sizedBy(FIRST_COUNT), sizedBy(MAX_PAGE_SIZE)]));
 }
 
 /** Counts made within COUNT_REUSE_MS, by repository id. */
-async function readCounts(ctx: SyncContext): Promise<Map<number, number>> {
+async function readCounts(ctx: SyncContext): Promise<Map<number, Count>> {
   const now = ctx.now().getTime();
   const stored =
     (await readAppState<CountedWindows>(ctx.database.db, countedWindowsKey(ctx.installationId))) ?? {};
   return new Map(
     Object.entries(stored)
       .filter(([, count]) => now - count.countedAt < COUNT_REUSE_MS)
-      .map(([id, count]) => [Number(id), count.size]),
+      .map(([id, count]) => [Number(id), { size: count.size, first: count.first ?? MAX_PAGE_SIZE }]),
   );
 }
 
 /**
- * Claims this lane's share of the uncounted windows (one lane's in `lanes`, every other one, so a
- * run of busy repositories is split too) and counts those no lane counted meanwhile.
+ * Claims this lane's share of the windows to count (one lane's in `lanes`, every other one, so a
+ * run of busy repositories is split too) and counts, to their newest `first`, those no lane
+ * counted that far meanwhile.
  */
-async function countWindows(lane: Lane, uncounted: Repository[]): Promise<boolean> {
-  const shared = uncounted.length >= MIN_REPOS_TO_SHARE_COUNT;
+async function countWindows(lane: Lane, repos: Repository[], first: number): Promise<boolean> {
+  const shared = repos.length >= MIN_REPOS_TO_SHARE_COUNT;
   const lanes = shared ? lane.lanes : 1;
-  const share = Math.min(MAX_NODE_IDS, Math.ceil(uncounted.length / lanes));
-  const interleaved = [...uncounted.entries()]
+  const share = Math.min(MAX_NODE_IDS, Math.ceil(repos.length / lanes));
+  const interleaved = [...repos.entries()]
     .sort(([a], [b]) => (a % lanes) - (b % lanes) || a - b)
     .map(([, repo]) => repo);
   const ids = interleaved.map((repo) => String(repo.id));
+  const countedBefore = (counts: Map<number, Count>, repo: Repository) =>
+    first === FIRST_COUNT ? counts.has(repo.id) : (counts.get(repo.id)?.size ?? null) !== null;
   // Not shared, the first repository's lock stands for them all: a lane taking the locks one by
   // one while another does would split the count in two queries (a point more).
   const claim = await withFreeAdvisoryLocks(
@@ -218,14 +257,16 @@ async function countWindows(lane: Lane, uncounted: Repository[]): Promise<boolea
     LOCK_NAMESPACE.firstWindowCount,
     shared ? ids : ids.slice(0, 1),
     async (held) => {
-      const counted = await readCounts(lane.ctx);
+      const counts = await readCounts(lane.ctx);
       const mine = interleaved.filter(
-        (repo) => (!shared || held.includes(String(repo.id))) && !counted.has(repo.id),
+        (repo) => (!shared || held.includes(String(repo.id))) && !countedBefore(counts, repo),
       );
-      const sizes = await countFirstPages(lane.ctx, mine);
+      const sizes = await countFirstPages(lane.ctx, mine, first);
       if (sizes.length === 0) return false;
       const countedAt = lane.ctx.now().getTime();
-      const entries = Object.fromEntries(sizes.map(({ repo, size }) => [repo.id, { size, countedAt }]));
+      const entries = Object.fromEntries(
+        sizes.map(({ repo, size }) => [repo.id, { size, first, countedAt }]),
+      );
       await mergeAppState(lane.ctx.database.db, countedWindowsKey(lane.ctx.installationId), entries);
       return true;
     },
@@ -236,17 +277,22 @@ async function countWindows(lane: Lane, uncounted: Repository[]): Promise<boolea
 
 /**
  * Each repository's first page, sized to the pull requests its first window holds, counted from
- * the creation times of its newest hundred (one query, 1 point). A repository GitHub did not
- * answer for is asked a full page.
+ * the creation times of its newest `first` (one query, 1 point). Null when all `first` are inside
+ * the window and their pace does not show that it fills a page. A repository GitHub did not answer
+ * for is asked a full page.
  */
-async function countFirstPages(ctx: SyncContext, repos: Repository[]): Promise<FirstPage[]> {
+async function countFirstPages(
+  ctx: SyncContext,
+  repos: Repository[],
+  first: number,
+): Promise<{ repo: Repository; size: number | null }[]> {
   if (repos.length === 0) return [];
   const now = ctx.now();
   const windowDays = ctx.firstWindowDays ?? FIRST_WINDOW_DAYS;
   ctx.client.assertBudget(ctx.reservePercent);
   const { data, errors } = await ctx.client.graphqlPartial("repository-window-sizes", {
     ids: repos.map((repo) => repo.nodeId!),
-    first: MAX_PAGE_SIZE,
+    first,
   });
   const failed = failedNodeIndexes(errors);
   return repos.map((repo, index) => {
@@ -256,13 +302,29 @@ async function countFirstPages(ctx: SyncContext, repos: Repository[]): Promise<F
     if (!failed || failed.has(index) || !node || !("pullRequests" in node) || !since) {
       return { repo, size: MAX_PAGE_SIZE };
     }
-    const created = (node.pullRequests.nodes ?? []).filter((pr) => pr && new Date(pr.createdAt) >= since);
-    return { repo, size: Math.min(MAX_PAGE_SIZE, created.length + 1) };
+    const newest = (node.pullRequests.nodes ?? []).flatMap((pr) => (pr ? [new Date(pr.createdAt)] : []));
+    return { repo, size: firstPageSize(newest, first, since, now) };
   });
 }
 
 /**
- * First pages packed into queries: smallest first, so each query's page size (its largest
+ * A first page from a window's newest `first` creation times: the window and one more when they
+ * reach past its start (or are all there is), a full page when they fill one or show at their pace
+ * that the window does, else null (count again to a page).
+ */
+export function firstPageSize(newest: Date[], first: number, since: Date, now: Date): number | null {
+  const inside = newest.filter((created) => created >= since);
+  if (inside.length < first || newest.length < first || first >= MAX_PAGE_SIZE) {
+    return Math.min(MAX_PAGE_SIZE, inside.length + 1);
+  }
+  const spanMs = Math.max(1, now.getTime() - inside.at(-1)!.getTime());
+  const atPace = (inside.length * (now.getTime() - since.getTime())) / spanMs;
+  return atPace - PACE_MARGIN_SDS * Math.sqrt(atPace) >= MAX_PAGE_SIZE ? MAX_PAGE_SIZE : null;
+}
+
+/**
+ * First pages packed into queries, each group apart (each count's windows: the second count's sizes
+ * must not regroup the first's windows in a query in flight): smallest first, so each query's page size (its largest
  * window's) fits its other repositories closely. A repository joins the query unless that makes it
  * too big, or costs more than a point over a query of its own (GitHub rounds each query's cost, so
  * two queries of 1.3 points cost 2 and one of 2.6 costs 3): a query of its own costs a second of
@@ -271,7 +333,16 @@ async function countFirstPages(ctx: SyncContext, repos: Repository[]): Promise<F
  * come longest first, so that the last ones to finish are short: those with a full page (its window
  * pages on after it), then by requests.
  */
-export function packFirstPages(pages: CountedWindow[]): CountedWindow[][] {
+export function packFirstPages(groups: CountedWindow[][]): CountedWindow[][] {
+  const queries = groups.flatMap(packGroup);
+  // The longest work first: a full page's window pages on after it, then the most requests.
+  const work = (query: CountedWindow[]) =>
+    (query.at(-1)!.size >= MAX_PAGE_SIZE ? MAX_REQUESTS_PER_QUERY : 0) +
+    requestsOf(query.length, query.at(-1)!.size);
+  return queries.sort((a, b) => work(b) - work(a));
+}
+
+function packGroup(pages: CountedWindow[]): CountedWindow[][] {
   const queries: CountedWindow[][] = [];
   let current: CountedWindow[] = [];
   for (const page of [...pages].sort((a, b) => a.size - b.size || a.id - b.id)) {
@@ -285,29 +356,37 @@ export function packFirstPages(pages: CountedWindow[]): CountedWindow[][] {
     current.push(page);
   }
   if (current.length > 0) queries.push(current);
-  // The longest work first: a full page's window pages on after it, then the most requests.
-  const work = (query: CountedWindow[]) =>
-    (query.at(-1)!.size >= MAX_PAGE_SIZE ? MAX_REQUESTS_PER_QUERY : 0) +
-    requestsOf(query.length, query.at(-1)!.size);
-  return queries.sort((a, b) => work(b) - work(a));
+  return queries;
 }
 
 /**
  * Claims the first query whose repositories are not all another lane's, and fetches the first
  * pages of those it holds that are still waiting for theirs.
  */
-async function fetchAQueryOfFirstPages(lane: Lane, queries: FirstPage[][]): Promise<boolean> {
+async function fetchAQueryOfFirstPages(
+  lane: Lane,
+  fresh: Repository[],
+  packed: CountedWindow[][],
+): Promise<boolean> {
   const { ctx } = lane;
+  // Packed from every window counted, fetched or not, so each lane packs the same queries all along
+  // (packing what is left would regroup the windows of another lane's query in flight).
+  const waiting = new Map(fresh.map((repo) => [repo.id, repo]));
+  const queries = packed
+    .map((query) =>
+      query.flatMap(({ id, size }) => (waiting.has(id) ? [{ repo: waiting.get(id)!, size }] : [])),
+    )
+    .filter((query) => query.length > 0);
   for (const pages of queries) {
     const ids = pages.map((page) => String(page.repo.id));
     const claim = await withFreeAdvisoryLocks(ctx.database, LOCK_NAMESPACE.backfill, ids, async (held) => {
-      const waiting = new Map(
+      const unfetched = new Map(
         (await listPending(lane))
           .filter((repo) => repo.backfillCursor === null)
           .map((repo) => [repo.id, repo]),
       );
       const mine = pages.flatMap((page) => {
-        const repo = waiting.get(page.repo.id);
+        const repo = unfetched.get(page.repo.id);
         return repo && held.includes(String(repo.id)) ? [{ repo, size: page.size }] : [];
       });
       if (mine.length === 0) return false;
@@ -376,7 +455,7 @@ async function pageAWindow(lane: Lane, started: Repository[]): Promise<boolean> 
  */
 async function windowPageSize(ctx: SyncContext, repo: Repository): Promise<number> {
   const now = ctx.now();
-  if (repo.backfillCursor === null) return (await readCounts(ctx)).get(repo.id) ?? MAX_PAGE_SIZE;
+  if (repo.backfillCursor === null) return (await readCounts(ctx)).get(repo.id)?.size ?? MAX_PAGE_SIZE;
   const cutoff = backfillCutoff(repo, ctx.settings.defaultSyncDepth, now);
   const windowStart = firstWindowStart(repo, cutoff, now, ctx.firstWindowDays ?? FIRST_WINDOW_DAYS);
   const stored = await storedPullRequestSpan(ctx.database.db, repo.id);

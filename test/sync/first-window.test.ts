@@ -8,7 +8,7 @@ import {
 import { readAppState } from "../../src/db/queries/app-state.js";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
-import { backfillFirstWindows } from "../../src/sync/first-window.js";
+import { backfillFirstWindows, firstPageSize } from "../../src/sync/first-window.js";
 import { APP_ID } from "../support/app.js";
 import { deliverInstallationCreated } from "../support/delivery-stream.js";
 import { startFakeGitHub, type FakeGitHub } from "../support/fake-github/index.js";
@@ -86,13 +86,20 @@ it("brings every repository's last 30 days first, packed, then the whole history
   expect(await readAppState(t.database.db, `first-window-sizes:${INSTALLATION_ID}`)).toBeUndefined();
 
   // 2. Each window counted once (a count a lane, each lane its share: every repository's newest
-  //    hundred creation times returned once), then the windows, before any page of deeper history.
+  //    40 creation times returned once; no window here holds 40, so none is counted to a hundred),
+  //    then the windows, before any page of deeper history.
   const names = operations.map((operation) => operation.name);
   const lastWindow = names.findLastIndex((name) => WINDOW_QUERIES.has(name));
   const firstDeeper = names.indexOf("RepositoryPullRequests");
   const counts = operations.filter((operation) => operation.name === "RepositoryWindowSizes");
-  // The repository's own node and its newest hundred pull requests' creation times.
-  const newest = repoIds.map((id) => 1 + Math.min(100, github.world.listPullRequests(id).length));
+  const since = github.world.now().getTime() - 30 * DAY;
+  const windows = repoIds.map(
+    (id) =>
+      github.world.listPullRequests(id).filter((pr) => since <= new Date(pr.createdAt).getTime()).length,
+  );
+  expect(Math.max(...windows)).toBeLessThan(40);
+  // The repository's own node and its newest 40 pull requests' creation times.
+  const newest = repoIds.map((id) => 1 + Math.min(40, github.world.listPullRequests(id).length));
   expect(counts.length).toBeLessThanOrEqual(t.app.config.syncConcurrencyPerInstallation);
   expect(counts.reduce((sum, count) => sum + count.nodes, 0)).toBe(newest.reduce((sum, n) => sum + n, 0));
   expect(names).toContain("RepositoriesFirstPages");
@@ -102,10 +109,7 @@ it("brings every repository's last 30 days first, packed, then the whole history
   //    costs 2 points each, 16 here for ~180 pull requests (0.09 each). Sized to the windows and
   //    packed they cost one counting point and about one point a repository (labels, read for the
   //    exclusions, are a fourth connection per pull request: 10 points here, 9 without them).
-  const since = github.world.now().getTime() - 30 * DAY;
-  const windowPrs = repoIds
-    .flatMap((id) => github.world.listPullRequests(id))
-    .filter((pr) => since <= new Date(pr.createdAt).getTime()).length;
+  const windowPrs = windows.reduce((sum, prs) => sum + prs, 0);
   const points = operations
     .filter((operation) => WINDOW_QUERIES.has(operation.name))
     .reduce((sum, operation) => sum + operation.cost, 0);
@@ -113,6 +117,22 @@ it("brings every repository's last 30 days first, packed, then the whole history
   expect(points).toBeLessThanOrEqual(2 + repoIds.length);
   expect(points).toBeLessThan(2 * repoIds.length);
   expect(points / windowPrs).toBeLessThanOrEqual(0.06);
+});
+
+const NOW = new Date("2026-06-30T00:00:00Z");
+const WINDOW_START = new Date(NOW.getTime() - 30 * DAY);
+/** `count` creation times, newest first, one every `everyDays`. */
+const createdEvery = (count: number, everyDays: number) =>
+  Array.from({ length: count }, (_, k) => new Date(NOW.getTime() - (k + 0.5) * everyDays * DAY));
+
+it.each([
+  ["the window and one more, when the count reaches past it", createdEvery(40, 1.5), 40, 21],
+  ["the window and one more, when it is all there is", createdEvery(25, 1), 40, 26],
+  ["a full page, when the newest 40 span 2 days of the 30", createdEvery(40, 0.05), 40, 100],
+  ["counted again, when 40 in 20 days may not fill a page", createdEvery(40, 0.5), 40, null],
+  ["a full page, when the newest hundred are all inside", createdEvery(100, 0.2), 100, 100],
+])("sizes a first page from the count: %s", (_, newest, first, size) => {
+  expect(firstPageSize(newest, first, WINDOW_START, NOW)).toBe(size);
 });
 
 /** An org's repositories as the installation event leaves them: listed, tracked, backfills queued. */
@@ -227,16 +247,28 @@ it("works the step in two lanes at once, never one repository in both", async ()
 
     expect(await Promise.all([lane(), lane()])).toEqual(["in", "in"]);
 
-    // Each repository counted once and its first page asked once; a long window's pages each once.
-    expect(asked.filter((entry) => entry.startsWith("count ")).sort()).toEqual(
-      repoIds.map((id) => `count ${nodeIdOf(slow, id)}`).sort(),
+    // Each repository counted once to its newest 40, and again to a hundred only when its window
+    // holds 40 that do not show a full page at their pace (from 40 to 80 surely); its first page
+    // asked once; a long window's pages each once.
+    const windows = windowsOf(slow, repoIds);
+    const counted = asked.filter((entry) => entry.startsWith("count "));
+    expect(counted.filter((entry) => entry.endsWith(" 40")).sort()).toEqual(
+      repoIds.map((id) => `count ${nodeIdOf(slow, id)} 40`).sort(),
     );
+    const recounted = counted.filter((entry) => entry.endsWith(" 100"));
+    const between = repoIds.filter((id) => windows.get(id)!.length >= 40 && windows.get(id)!.length < 80);
+    expect(between.length).toBeGreaterThan(0);
+    expect(recounted).toEqual(expect.arrayContaining(between.map((id) => `count ${nodeIdOf(slow, id)} 100`)));
+    const atLeast40 = repoIds.filter((id) => windows.get(id)!.length >= 40);
+    expect(atLeast40.map((id) => `count ${nodeIdOf(slow, id)} 100`)).toEqual(
+      expect.arrayContaining(recounted),
+    );
+    expect(new Set(recounted).size).toBe(recounted.length);
     const firstPages = asked.filter((entry) => entry.startsWith("first "));
     expect(new Set(firstPages).size).toBe(firstPages.length);
     const pages = asked.filter((entry) => entry.startsWith("page "));
     expect(new Set(pages).size).toBe(pages.length);
     // Every window stored as GitHub has it, each pull request counted once in the progress.
-    const windows = windowsOf(slow, repoIds);
     for (const repoId of repoIds) {
       const rows = await t.database.db
         .select({ id: schema.pullRequests.id, created: schema.pullRequests.createdAt })
@@ -262,16 +294,16 @@ function nodeIdOf(on: FakeGitHub, repoId: number): string {
 }
 
 /**
- * Records, on the lane's own client, what each query asked about: "count <node id>" and "first
- * <node id>" a repository, "page <node id> <cursor>" a page of one repository.
+ * Records, on the lane's own client, what each query asked about: "count <node id> <newest asked>"
+ * and "first <node id>" a repository, "page <node id> <cursor>" a page of one repository.
  */
 function recordAskedRepositories(client: GitHubClient, asked: string[]): void {
   const partial = client.graphqlPartial.bind(client);
   const whole = client.graphql.bind(client);
   client.graphqlPartial = ((name, variables, ...rest) => {
-    const ids = (variables as { ids?: string[] }).ids ?? [];
-    const kind = name === "repository-window-sizes" ? "count" : "first";
-    asked.push(...ids.map((id) => `${kind} ${id}`));
+    const { ids = [], first } = variables as { ids?: string[]; first?: number };
+    if (name === "repository-window-sizes") asked.push(...ids.map((id) => `count ${id} ${first}`));
+    else asked.push(...ids.map((id) => `first ${id}`));
     return partial(name, variables, ...rest);
   }) as typeof client.graphqlPartial;
   client.graphql = ((name, variables, ...rest) => {
