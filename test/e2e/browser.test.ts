@@ -1,10 +1,10 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import { eq } from "drizzle-orm";
 import type { Browser, Page } from "playwright-core";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
-import { launchChromium } from "../support/chromium.js";
+import { launchChromium, screenshot } from "../support/chromium.js";
 import { APP_ID, startTestApp, WEBHOOK_SECRET, type TestApp } from "../support/app.js";
 import { freePort } from "../support/free-port.js";
 import { expectedWorkingHours, median } from "../support/working-hours.js";
@@ -23,9 +23,8 @@ import {
 // download their CSV, cut them by team, read the teams' review load, a team's page and a person's,
 // set working hours and read the metrics in them, then every page again at a phone's width (nothing
 // scrolls sideways, every tab in sight), with no request of any page left unanswered (the icon
-// included). A screenshot of every page goes to test/screenshots/ (not committed) to be looked at.
+// included). A screenshot of every page goes to test/screenshots/ (not committed) with TEST_SCREENSHOTS=1.
 
-const SCREENSHOTS = "test/screenshots";
 const DAY_MS = 86_400_000;
 /** A member's own address, which the organization's member list does not know. */
 const PERSONAL_EMAIL = "grace.at.home@example.net";
@@ -38,7 +37,7 @@ let page: Page;
 const failedLoads: string[] = [];
 
 async function shot(name: string) {
-  await page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: true });
+  await screenshot(page, name);
 }
 
 /** A webhook from the fake GitHub, signed and posted the way GitHub posts it. */
@@ -54,7 +53,6 @@ async function deliver(hook: { name: string; id: string; payload: unknown }) {
 }
 
 beforeAll(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
   database = await createTestDatabase();
   github = await startFakeGitHub({ seed: 31 });
   const port = await freePort();

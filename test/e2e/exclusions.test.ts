@@ -1,10 +1,10 @@
-import { mkdir, readFile } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { afterAll, beforeAll, expect, it } from "@jest/globals";
 import type { Browser, Page } from "playwright-core";
 import * as schema from "../../src/db/schema/index.js";
 import { defaultInstallationSettings } from "../../src/settings.js";
 import { APP_ID, QUICK_JOBS } from "../support/app.js";
-import { launchChromium } from "../support/chromium.js";
+import { launchChromium, screenshot } from "../support/chromium.js";
 import { deliverInstallationCreated } from "../support/delivery-stream.js";
 import {
   buildWebhook,
@@ -37,16 +37,14 @@ import { waitFor } from "../support/wait.js";
 // compared with what the fake GitHub's own data says, worked out here from scratch (bots included
 // too, as the page's toggle has them). Then GitHub labels a counted pull request skip-metrics,
 // takes the label off another, retargets a third to gh-pages, and the page and the CSV follow the
-// signed deliveries. Screenshots go to test/screenshots/ (not committed), at 390 px too.
+// signed deliveries. Screenshots go to test/screenshots/ (not committed) with TEST_SCREENSHOTS=1, at 390 px too.
 
-const SCREENSHOTS = "test/screenshots";
 /** How far back the settings preview counts (views/settings.eta says so to the admin). */
 const PREVIEW_DAYS = 90;
 
 let github: FakeGitHub;
 let chromium: Browser;
 beforeAll(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
   github = await startFakeGitHub({ seed: 13 });
   chromium = await launchChromium();
 });
@@ -262,7 +260,7 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
   });
   const overflow: Record<string, number> = {};
   const shot = async (name: string) => {
-    await page.screenshot({ path: `${SCREENSHOTS}/exclusions-${name}.png`, fullPage: true });
+    await screenshot(page, `exclusions-${name}`);
     overflow[name] = await page.evaluate<number>("document.scrollingElement.scrollWidth - window.innerWidth");
   };
   const installation = `${t.app.url}/installations/${seeded.installation.id}`;
@@ -464,7 +462,7 @@ it("leaves the excluded pull requests out of every figure and the CSV, as set in
   await page.locator("#exclusion-preview").waitFor();
   await page.locator("#exclusion-preview").scrollIntoViewIfNeeded();
   await shot("settings-preview-narrow");
-  await page.locator("#exclusions").screenshot({ path: `${SCREENSHOTS}/exclusions-section-narrow.png` });
+  await screenshot(page.locator("#exclusions"), "exclusions-section-narrow");
   expect(overflow).toEqual({
     "settings-preview": 0,
     metrics: 0,
