@@ -42,6 +42,14 @@ const installationId = z.number().int().positive();
 /** The most deliveries one process-webhook job names: WEBHOOK_BATCH_SIZE's cap (src/config.ts). */
 export const MAX_DELIVERIES_PER_JOB = 100;
 
+/** A process-webhook job for deliveries of one installation (none for an event without one). */
+export function processingJob(
+  deliveryIds: string[],
+  installationId: number | null,
+): { deliveryIds: string[]; installationId?: number } {
+  return { deliveryIds, ...(installationId === null ? {} : { installationId }) };
+}
+
 /** The deliveries a process-webhook job names, whichever version queued it. */
 export function deliveryIdsOf(data: JobData<"processWebhook">): string[] {
   return "deliveryIds" in data ? data.deliveryIds : [data.deliveryId];

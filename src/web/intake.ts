@@ -2,7 +2,7 @@ import type { PgBoss } from "pg-boss";
 import { withTransaction, type Database } from "../db/client.js";
 import { insertDeliveries, type NewRawDelivery } from "../db/queries/webhook-deliveries.js";
 import { enqueueMany } from "../queue/boss.js";
-import type { JobData } from "../queue/catalog.js";
+import { processingJob, type JobData } from "../queue/catalog.js";
 
 /**
  * Stores accepted deliveries durably: each delivery row, and for handled ones a processing job,
@@ -99,13 +99,13 @@ export function createIntake(
 
 /** Jobs for these deliveries, in their order of arrival: those of one installation together, `size` at most. */
 function jobsByInstallation(entries: Waiting[], size: number): JobData<"processWebhook">[] {
-  const jobs: { deliveryIds: string[]; installationId?: number }[] = [];
+  const jobs: ReturnType<typeof processingJob>[] = [];
   const open = new Map<number | null, (typeof jobs)[number]>();
   for (const { delivery } of entries) {
     const { installationId } = delivery;
     let job = open.get(installationId);
     if (!job || job.deliveryIds.length >= size) {
-      job = { deliveryIds: [], ...(installationId === null ? {} : { installationId }) };
+      job = processingJob([], installationId);
       jobs.push(job);
       open.set(installationId, job);
     }

@@ -20,7 +20,7 @@ import {
 import { describeError, NotFoundError, RateLimitedError } from "../errors.js";
 import type { GitHubAppClient, GitHubAppClientFactory, HookDelivery } from "../github/app-client.js";
 import { enqueue } from "../queue/boss.js";
-import { catalog } from "../queue/catalog.js";
+import { catalog, processingJob } from "../queue/catalog.js";
 
 /**
  * Never lose an event. GitHub does not retry a delivery that failed, so every few minutes and at
@@ -71,8 +71,7 @@ export async function retryFailedDeliveries(
       const startAfter = new Date(now.getTime() + nextRoundDelayMs(delivery.attempts));
       // Queued again, keeping its attempts and last error: the job marks it processed or failed.
       await requeueDelivery(db, delivery.id);
-      const { id, installationId } = delivery;
-      const job = { deliveryIds: [id], ...(installationId === null ? {} : { installationId }) };
+      const job = processingJob([delivery.id], delivery.installationId);
       await enqueue(deps.boss, "processWebhook", job, { tx: db, startAfter });
     }
     if (failed.length > 0) deps.log.info({ deliveries: failed.length }, "failed deliveries queued again");
@@ -103,8 +102,7 @@ export async function requeueStrandedDeliveries(
       limit,
     });
     for (const { id, installationId } of stranded) {
-      const job = { deliveryIds: [id], ...(installationId === null ? {} : { installationId }) };
-      await enqueue(deps.boss, "processWebhook", job, { tx: db });
+      await enqueue(deps.boss, "processWebhook", processingJob([id], installationId), { tx: db });
     }
     if (stranded.length > 0)
       deps.log.warn({ deliveries: stranded.length }, "queued deliveries without a job queued again");

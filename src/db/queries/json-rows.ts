@@ -18,8 +18,8 @@ export function columnKeys<T extends PgTable>(table: T): ColumnKey<T>[] {
 /**
  * Rows as one jsonb parameter that Postgres takes apart, however many rows: one statement text for
  * every number of rows (the connection prepares it once), no 65,535-parameter limit, and no query
- * building per value, where drizzle's `values()` spends several microseconds a value (the most of a
- * backfill page's writing CPU, profiled). A key a row leaves undefined is null in the relation, as
+ * building per value, where drizzle's `values()` spends about 7 µs a value (a 1,000-commit insert:
+ * 70–90 ms; the largest drizzle cost in a profile of the sync tests). A key a row leaves undefined is null in the relation, as
  * `values()` writes a nullable column without a default. Text is clean (src/text.ts), as
  * everything from GitHub is.
  */
