@@ -15,8 +15,9 @@
  * child process with an org whose repositories are backfilled first, then:
  * 1. burst: `--burst` deliveries from `--connections` connections, as fast as the app answers;
  *    then the drain: until every stored delivery is processed;
- * 2. sustained: `--rate` deliveries a second for `--seconds`, the backlog and RSS sampled every
- *    second (and with --profile, the app's CPU profile);
+ * 2. sustained: `--rate` deliveries a second for `--seconds` (from as many of the connections as
+ *    share the rate evenly), the backlog and RSS sampled every second (and with --profile, the
+ *    app's CPU profile);
  * 3. replicas: the app's own webhook workers stop, `--replica-backlog` deliveries are stored, and
  *    one, then two, more processes of the app (bench/replica.ts) on the same Postgres drain them;
  * 4. baseline, measured in the same run: the burst again on a fresh app whose webhook workers take
@@ -75,6 +76,13 @@ const burst = Number(values.burst);
 const connections = Number(values.connections);
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
+/**
+ * autocannon gives each connection a whole share of the rate and of the amount, by index: at
+ * 1,000/s from 64 connections, 24 of them send 15 a second but 468 or 469 in all, so the phase
+ * lasted 32.1 s (935/s offered) whatever the app did. A count that divides the rate (50 for
+ * 1,000/s) gives every connection the same share, and the phase its `--seconds`.
+ */
+const rateConnections = evenConnections(rate, connections);
 const TARGETS = { processedPerSecond: 1000, ackP99Ms: 50, lagP99S: 2 };
 
 const say = (line: string) => console.log(line);
@@ -455,6 +463,12 @@ async function burstPhase(name: string, { engine, deliveries }: App, windowS: nu
   };
 }
 
+/** The most connections, up to `most`, that share `rate` evenly. */
+function evenConnections(rate: number, most: number): number {
+  for (let n = Math.min(most, rate); n > 1; n--) if (rate % n === 0) return n;
+  return 1;
+}
+
 async function sustainedPhase({ engine, deliveries }: App): Promise<Phase> {
   const since = new Date(Date.now() - 1000);
   await resetStatements(engine);
@@ -464,7 +478,7 @@ async function sustainedPhase({ engine, deliveries }: App): Promise<Phase> {
   const load = await runLoad({
     url: engine.webhookUrl,
     deliveries,
-    connections,
+    connections: rateConnections,
     amount: rate * seconds,
     rate,
     maxSeconds: seconds * 3 + 60,
@@ -764,7 +778,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   say(runHeader("webhooks", startedAt));
   say(
-    `  burst ${burst} at ${connections} connections; sustained ${rate}/s for ${seconds} s; load average ${machineLoad()}`,
+    `  burst ${burst} at ${connections} connections; sustained ${rate}/s for ${seconds} s at ${rateConnections} connections; load average ${machineLoad()}`,
   );
   const log = pino({ level: values["log-level"] }, pino.destination(2));
   cluster = await startCluster(log, {
