@@ -15,9 +15,9 @@
  * child process with an org whose repositories are backfilled first, then:
  * 1. burst: `--burst` deliveries from `--connections` connections, as fast as the app answers;
  *    then the drain: until every stored delivery is processed;
- * 2. sustained: `--rate` deliveries a second for `--seconds` (from as many of the connections as
- *    share the rate evenly), the backlog and RSS sampled every second (and with --profile, the
- *    app's CPU profile);
+ * 2. sustained: `--rate` deliveries a second for `--seconds` from up to `--rate-connections`
+ *    connections, the backlog and RSS sampled every second (and with --profile, the app's CPU
+ *    profile);
  * 3. replicas: the app's own webhook workers stop, `--replica-backlog` deliveries are stored, and
  *    one, then two, more processes of the app (bench/replica.ts) on the same Postgres drain them;
  * 4. baseline, measured in the same run: the burst again on a fresh app whose webhook workers take
@@ -51,6 +51,8 @@ const { values } = parseArgs({
   options: {
     burst: { type: "string", default: "5000" },
     connections: { type: "string", default: "64" },
+    /** The sustained phase's connections, at most: see rateConnections. */
+    "rate-connections": { type: "string", default: "200" },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "30" },
     repos: { type: "string", default: "20" },
@@ -79,10 +81,14 @@ const seconds = Number(values.seconds);
 /**
  * autocannon gives each connection a whole share of the rate and of the amount, by index: at
  * 1,000/s from 64 connections, 24 of them send 15 a second but 468 or 469 in all, so the phase
- * lasted 32.1 s (935/s offered) whatever the app did. A count that divides the rate (50 for
- * 1,000/s) gives every connection the same share, and the phase its `--seconds`.
+ * lasted 32.1 s (935/s offered) whatever the app did. A count that divides the rate gives every
+ * connection the same share. And a connection sends its share of each second one request after
+ * another, and what a second leaves unsent is not made up in the next: with 50 connections at 20
+ * a second, every second whose answers averaged over 50 ms stretched the phase (33.1 s for the
+ * 30,000, 907/s offered, the app keeping up). 200 connections at 5 a second fall behind only
+ * above 200 ms.
  */
-const rateConnections = evenConnections(rate, connections);
+const rateConnections = evenConnections(rate, Number(values["rate-connections"]));
 const TARGETS = { processedPerSecond: 1000, ackP99Ms: 50, lagP99S: 2 };
 
 const say = (line: string) => console.log(line);
