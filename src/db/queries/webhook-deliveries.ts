@@ -40,7 +40,7 @@ export async function insertDeliveries(db: Db, deliveries: NewRawDelivery[]): Pr
   return new Set([...stored].map((row) => row.id));
 }
 
-/** Level 1: a 23 KB pull_request payload in about 50 µs, to 2.6 KB; higher levels cost more time for little. */
+/** Level 1: a 23 KB pull_request payload in about 45 µs, to 2.6 KB (level 6: twice the time, 2.2 KB). */
 function gzipPayload(json: string): Buffer {
   return gzipSync(json, { level: 1 });
 }

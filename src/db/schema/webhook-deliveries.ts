@@ -30,7 +30,7 @@ export const webhookDeliveries = pgTable(
      * (cleaned), UTF-8, gzipped by the app (`gunzip` reads it back byte for byte). Nothing queries
      * inside payloads, and as json Postgres checked, pglz-compressed and TOASTed 23 KB of text
      * for each pull_request delivery: gzip at level 1 in Node costs a third of pglz's CPU time,
-     * stores 2.6 KB instead of 6.4 KB, and sends Postgres a tenth of the bytes. Stored
+     * stores 2.6 KB instead of 6.4 KB, and sends Postgres a fifth of the bytes (hex). Stored
      * uncompressed by Postgres (STORAGE EXTERNAL): pglz would only try to compress it again.
      */
     payloadGzip: bytea("payload_gzip"),
