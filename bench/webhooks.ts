@@ -15,8 +15,9 @@
  * child process with an org whose repositories are backfilled first, then:
  * 1. burst: `--burst` deliveries from `--connections` connections, as fast as the app answers;
  *    then the drain: until every stored delivery is processed;
- * 2. sustained: `--rate` deliveries a second for `--seconds`, the backlog and RSS sampled every
- *    second (and with --profile, the app's CPU profile);
+ * 2. sustained: `--rate` deliveries a second for `--seconds` from up to `--rate-connections`
+ *    connections, the backlog and RSS sampled every second (and with --profile, the app's CPU
+ *    profile);
  * 3. replicas: the app's own webhook workers stop, `--replica-backlog` deliveries are stored, and
  *    one, then two, more processes of the app (bench/replica.ts) on the same Postgres drain them;
  * 4. baseline, measured in the same run: the burst again on a fresh app whose webhook workers take
@@ -50,6 +51,8 @@ const { values } = parseArgs({
   options: {
     burst: { type: "string", default: "5000" },
     connections: { type: "string", default: "64" },
+    /** The sustained phase's connections, at most: see rateConnections. */
+    "rate-connections": { type: "string", default: "200" },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "30" },
     repos: { type: "string", default: "20" },
@@ -75,6 +78,17 @@ const burst = Number(values.burst);
 const connections = Number(values.connections);
 const rate = Number(values.rate);
 const seconds = Number(values.seconds);
+/**
+ * autocannon gives each connection a whole share of the rate and of the amount, by index: at
+ * 1,000/s from 64 connections, 24 of them send 15 a second but 468 or 469 in all, so the phase
+ * lasted 32.1 s (935/s offered) whatever the app did. A count that divides the rate gives every
+ * connection the same share. And a connection sends its share of each second one request after
+ * another, and what a second leaves unsent is not made up in the next: with 50 connections at 20
+ * a second, every second whose answers averaged over 50 ms stretched the phase (33.1 s for the
+ * 30,000, 907/s offered, the app keeping up). 200 connections at 5 a second fall behind only
+ * above 200 ms.
+ */
+const rateConnections = evenConnections(rate, Number(values["rate-connections"]));
 const TARGETS = { processedPerSecond: 1000, ackP99Ms: 50, lagP99S: 2 };
 
 const say = (line: string) => console.log(line);
@@ -455,6 +469,12 @@ async function burstPhase(name: string, { engine, deliveries }: App, windowS: nu
   };
 }
 
+/** The most connections, up to `most`, that share `rate` evenly. */
+function evenConnections(rate: number, most: number): number {
+  for (let n = Math.min(most, rate); n > 1; n--) if (rate % n === 0) return n;
+  return 1;
+}
+
 async function sustainedPhase({ engine, deliveries }: App): Promise<Phase> {
   const since = new Date(Date.now() - 1000);
   await resetStatements(engine);
@@ -464,7 +484,7 @@ async function sustainedPhase({ engine, deliveries }: App): Promise<Phase> {
   const load = await runLoad({
     url: engine.webhookUrl,
     deliveries,
-    connections,
+    connections: rateConnections,
     amount: rate * seconds,
     rate,
     maxSeconds: seconds * 3 + 60,
@@ -764,7 +784,7 @@ async function main(): Promise<void> {
   const startedAt = new Date();
   say(runHeader("webhooks", startedAt));
   say(
-    `  burst ${burst} at ${connections} connections; sustained ${rate}/s for ${seconds} s; load average ${machineLoad()}`,
+    `  burst ${burst} at ${connections} connections; sustained ${rate}/s for ${seconds} s at ${rateConnections} connections; load average ${machineLoad()}`,
   );
   const log = pino({ level: values["log-level"] }, pino.destination(2));
   cluster = await startCluster(log, {

@@ -1,3 +1,4 @@
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "@jest/globals";
 import { and, count, eq, isNull } from "drizzle-orm";
 import * as schema from "../src/db/schema/index.js";
@@ -23,6 +24,7 @@ function delivery(id: string, status: DeliveryStatus, receivedDaysAgo: number) {
     status,
     receivedAt: daysAgo(receivedDaysAgo),
     payload: { action: "opened", number: 1 },
+    payloadGzip: gzipSync(JSON.stringify({ action: "opened", number: 1 })),
     handledPayload: { action: "opened" },
   };
 }
@@ -51,7 +53,13 @@ describe("webhook payloads", () => {
     const withPayload = await t.database.db
       .select({ id: schema.webhookDeliveries.id })
       .from(schema.webhookDeliveries)
-      .where(and(isNull(schema.webhookDeliveries.payload), isNull(schema.webhookDeliveries.handledPayload)));
+      .where(
+        and(
+          isNull(schema.webhookDeliveries.payload),
+          isNull(schema.webhookDeliveries.payloadGzip),
+          isNull(schema.webhookDeliveries.handledPayload),
+        ),
+      );
     const purged = new Set(withPayload.map((row) => row.id));
     expect(purged.size).toBe(2502);
     expect(["old-failed", "old-ignored", "old-0", "old-2499"].every((id) => purged.has(id))).toBe(true);

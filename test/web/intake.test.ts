@@ -1,3 +1,4 @@
+import { gunzipSync } from "node:zlib";
 import { describe, expect, it } from "@jest/globals";
 import { createIntake } from "../../src/web/intake.js";
 import { checkPayload } from "../../src/webhooks/payloads.js";
@@ -70,5 +71,24 @@ describe("webhook intake, deliveries committed together", () => {
         .sort((a, b) => a.id.localeCompare(b.id)),
     );
     expect(await t.database.sql`select count(*)::int as prs from pull_requests`).toEqual([{ prs: 9 }]);
+  });
+});
+
+describe("webhook intake, the payload stored", () => {
+  it("is gzipped by the app into a column Postgres does not compress again, and gunzips to the text received, byte for byte", async () => {
+    const intake = createIntake(t.app.runtime.database, t.app.boss, 2);
+    const entry = delivery("stored", 1, 1);
+    // Kept to the byte: spacing, a repeated key, key order, an escape and a non-ASCII character.
+    entry.payloadJson = `{ "zeta": 1,  "action":"opened", "title": "caf\u00e9 \\u00e9" ,${entry.payloadJson.slice(1)}`;
+    await intake.store(entry);
+
+    const [row] = await t.database.sql<{ gzip: Buffer; payload: unknown }[]>`
+      select payload_gzip as gzip, payload from webhook_deliveries where id = 'stored'`;
+    expect(row!.payload).toBeNull();
+    expect(gunzipSync(row!.gzip).toString("utf8")).toBe(entry.payloadJson);
+    const [column] = await t.database.sql`
+      select attstorage from pg_attribute
+      where attrelid = 'webhook_deliveries'::regclass and attname = 'payload_gzip'`;
+    expect(column).toEqual({ attstorage: "e" });
   });
 });

@@ -1,3 +1,4 @@
+import { gunzipSync, gzipSync } from "node:zlib";
 import { describe, expect, it } from "@jest/globals";
 import pino from "pino";
 import { describeError } from "../../src/errors.js";
@@ -314,8 +315,14 @@ describe("outcomes of a fetch", () => {
     // Were the whole payload read, this delivery would be refused: it is now another event's body.
     const label = { ...webhookExample("label", "created"), action: "opened" };
     await t.database.sql`
-      update webhook_deliveries set payload = ${JSON.stringify(label)}::json where id = ${read!}`;
-    await t.database.sql`update webhook_deliveries set handled_payload = null where id = ${before!}`;
+      update webhook_deliveries set payload_gzip = ${gzipSync(JSON.stringify(label))} where id = ${read!}`;
+    // Stored as before migration 0018 (and 0019): its payload as json, no handled part.
+    const [{ gzip }] = await t.database.sql<[{ gzip: Buffer }]>`
+      select payload_gzip as gzip from webhook_deliveries where id = ${before!}`;
+    await t.database.sql`
+      update webhook_deliveries
+      set payload = ${gunzipSync(gzip).toString("utf8")}::json, payload_gzip = null, handled_payload = null
+      where id = ${before!}`;
 
     expect(await processTogether([read!, before!])).toEqual([{ ok: true }, { ok: true }]);
     expect(await t.database.sql`select id, title from pull_requests order by id`).toEqual([

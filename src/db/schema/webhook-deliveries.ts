@@ -1,7 +1,9 @@
 import { sql } from "drizzle-orm";
-import { bigint, index, integer, json, pgTable, text, timestamp } from "drizzle-orm/pg-core";
+import { bigint, customType, index, integer, json, pgTable, text, timestamp } from "drizzle-orm/pg-core";
 
 export type DeliveryStatus = "queued" | "processed" | "ignored" | "failed";
+
+const bytea = customType<{ data: Buffer }>({ dataType: () => "bytea" });
 
 export const webhookDeliveries = pgTable(
   "webhook_deliveries",
@@ -18,12 +20,20 @@ export const webhookDeliveries = pgTable(
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
     /**
-     * Kept for the retention period (WEBHOOK_PAYLOAD_RETENTION_DAYS); the row itself stays. json,
-     * not jsonb: the text as received (cleaned), checked but not converted. Converting a 23 KB
-     * payload to jsonb was a third of the intake's Postgres CPU per delivery (bench/RESULTS.md),
-     * and nothing queries inside payloads.
+     * The payload of a delivery stored before migration 0019 (since then: `payload_gzip`). Kept for
+     * the retention period (WEBHOOK_PAYLOAD_RETENTION_DAYS); the row itself stays. json, not jsonb:
+     * the text as received (cleaned), checked but not converted.
      */
     payload: json("payload"),
+    /**
+     * The payload, kept for the retention period as `payload` was: its JSON text as received
+     * (cleaned), UTF-8, gzipped by the app (`gunzip` reads it back byte for byte). Nothing queries
+     * inside payloads, and as json Postgres checked, pglz-compressed and TOASTed 23 KB of text
+     * for each pull_request delivery: gzip at level 1 in Node costs a third of pglz's CPU time,
+     * stores 2.6 KB instead of 6.4 KB, and sends Postgres a fifth of the bytes (hex). Stored
+     * uncompressed by Postgres (STORAGE EXTERNAL): pglz would only try to compress it again.
+     */
+    payloadGzip: bytea("payload_gzip"),
     /**
      * The part of `payload` the handlers read: the payload as its event's schema parsed it at intake
      * (src/webhooks/payloads.ts), about 0.8 KB of a 23 KB pull_request delivery. The webhook worker
