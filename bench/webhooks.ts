@@ -749,7 +749,10 @@ function report(phases: Phase[], replicas: ReplicaDrain[], baseline: Phase | und
     const processedRate = sustained.drain.processedPerSecond;
     if (rate >= TARGETS.processedPerSecond) {
       check(
-        processedRate >= TARGETS.processedPerSecond * 0.98 && sustained.drain.processed === sustained.load.ok,
+        // Every stored delivery processed: autocannon stops counting with requests still in flight,
+        // which the app stores and processes too, so its answers are not the total (lost: below).
+        processedRate >= TARGETS.processedPerSecond * 0.98 &&
+          sustained.drain.processed === sustained.drain.stored,
         `sustained ≥ ${TARGETS.processedPerSecond}/s processed (${Math.round(processedRate)}/s, ` +
           `acknowledged ${Math.round(sustained.load.ok / sustained.load.durationS)}/s)`,
       );
