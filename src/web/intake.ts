@@ -1,6 +1,11 @@
 import type { PgBoss } from "pg-boss";
 import { withTransaction, type Database } from "../db/client.js";
-import { insertDeliveries, type NewRawDelivery } from "../db/queries/webhook-deliveries.js";
+import {
+  gzipped,
+  insertDeliveries,
+  type GzippedRawDelivery,
+  type NewRawDelivery,
+} from "../db/queries/webhook-deliveries.js";
 import { enqueueMany } from "../queue/boss.js";
 import { processingJob, type JobData } from "../queue/catalog.js";
 
@@ -27,7 +32,7 @@ const MAX_FLUSHES = 4;
 const MAX_BATCH = 64;
 
 interface Waiting {
-  delivery: NewRawDelivery & { process: boolean };
+  delivery: GzippedRawDelivery & { process: boolean };
   resolve: (result: { stored: boolean }) => void;
   reject: (error: unknown) => void;
 }
@@ -88,9 +93,9 @@ export function createIntake(
   }
 
   return {
-    store(delivery) {
+    store({ process, ...delivery }) {
       return new Promise((resolve, reject) => {
-        waiting.push({ delivery, resolve, reject });
+        waiting.push({ delivery: { ...gzipped(delivery), process }, resolve, reject });
         flush();
       });
     },

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import { gunzipSync } from "node:zlib";
 import postgres from "postgres";
 import { createDatabase, type Database } from "../../src/db/client.js";
 
@@ -23,6 +24,14 @@ export async function retryOnDeadlock(statement: () => Promise<unknown>, attempt
       if ((error as { code?: string }).code !== "40P01" || attempt >= attempts) throw error;
     }
   }
+}
+
+/** A stored delivery's payload, the text the intake received (`payload_gzip`, gunzipped). */
+export async function storedPayloadText(database: Pick<Database, "sql">, id: string): Promise<string> {
+  const [row] = await database.sql<{ gzip: Buffer | null }[]>`
+    select payload_gzip as gzip from webhook_deliveries where id = ${id}`;
+  if (!row?.gzip) throw new Error(`no payload stored for delivery ${id}`);
+  return gunzipSync(row.gzip).toString("utf8");
 }
 
 /** A fresh database cloned from the migrated template: each test file is isolated from the others. */

@@ -1,9 +1,10 @@
-import { gunzipSync, gzipSync } from "node:zlib";
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "@jest/globals";
 import pino from "pino";
 import { describeError } from "../../src/errors.js";
 import type { BatchJob, BatchOutcome } from "../../src/jobs/handlers/deps.js";
 import { webhookBatchHandler } from "../support/app.js";
+import { storedPayloadText } from "../support/database.js";
 import { useTestApp } from "../support/harness.js";
 import { waitFor } from "../support/wait.js";
 import { webhookExample } from "../support/webhook-examples.js";
@@ -317,11 +318,9 @@ describe("outcomes of a fetch", () => {
     await t.database.sql`
       update webhook_deliveries set payload_gzip = ${gzipSync(JSON.stringify(label))} where id = ${read!}`;
     // Stored as before migration 0018 (and 0019): its payload as json, no handled part.
-    const [{ gzip }] = await t.database.sql<[{ gzip: Buffer }]>`
-      select payload_gzip as gzip from webhook_deliveries where id = ${before!}`;
     await t.database.sql`
       update webhook_deliveries
-      set payload = ${gunzipSync(gzip).toString("utf8")}::json, payload_gzip = null, handled_payload = null
+      set payload = ${await storedPayloadText(t.database, before!)}::json, payload_gzip = null, handled_payload = null
       where id = ${before!}`;
 
     expect(await processTogether([read!, before!])).toEqual([{ ok: true }, { ok: true }]);

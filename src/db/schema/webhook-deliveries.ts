@@ -38,7 +38,7 @@ export const webhookDeliveries = pgTable(
      * The part of `payload` the handlers read: the payload as its event's schema parsed it at intake
      * (src/webhooks/payloads.ts), about 0.8 KB of a 23 KB pull_request delivery. The webhook worker
      * reads this, not `payload`; null for deliveries that are not processed, and for those stored
-     * before this column (the worker reads their `payload`). Kept and purged with `payload`.
+     * before this column (the worker reads their `payload`). Kept and purged with the payload.
      */
     handledPayload: json("handled_payload"),
   },
