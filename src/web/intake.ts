@@ -93,9 +93,10 @@ export function createIntake(
   }
 
   return {
-    store({ process, ...delivery }) {
+    async store({ process, ...delivery }) {
+      const row = await gzipped(delivery);
       return new Promise((resolve, reject) => {
-        waiting.push({ delivery: { ...gzipped(delivery), process }, resolve, reject });
+        waiting.push({ delivery: { ...row, process }, resolve, reject });
         flush();
       });
     },
