@@ -93,10 +93,9 @@ export function createIntake(
   }
 
   return {
-    async store({ process, ...delivery }) {
-      const row = await gzipped(delivery);
+    store({ process, ...delivery }) {
       return new Promise((resolve, reject) => {
-        waiting.push({ delivery: { ...row, process }, resolve, reject });
+        waiting.push({ delivery: { ...gzipped(delivery), process }, resolve, reject });
         flush();
       });
     },

@@ -1,5 +1,4 @@
-import { promisify } from "node:util";
-import { gzip } from "node:zlib";
+import { gzipSync } from "node:zlib";
 import { and, eq, getTableColumns, gt, inArray, isNotNull, lt, ne, or, sql } from "drizzle-orm";
 import type { Db } from "../client.js";
 import { anyOf } from "./any-of.js";
@@ -23,18 +22,13 @@ export interface NewRawDelivery {
 /** A delivery as `insertDeliveries` writes it: its payload gzipped (see `payloadGzip` in the schema). */
 export type GzippedRawDelivery = Omit<NewRawDelivery, "payloadJson"> & { payloadGzip: Buffer };
 
-const gzipAsync = promisify(gzip);
-
 /**
- * The delivery with its payload gzipped at level 1: a 23 KB pull_request payload in about 45 µs
- * alone, to 2.6 KB (level 6: twice the time, 2.2 KB). Done as a delivery arrives, not while its
- * batch's transaction is open (a batch of 64 would hold it 3 ms more), and on libuv's thread pool,
- * not the event loop: at 1,000 deliveries a second the synchronous gzip took 14.5% of the loop's
- * busy time (bench:webhooks --profile, 2026-12-06), time every request waiting to be acknowledged
- * queued behind.
+ * The delivery with its payload gzipped at level 1: a 23 KB pull_request payload in about 45 µs,
+ * to 2.6 KB (level 6: twice the time, 2.2 KB). Done as a delivery arrives, not while its batch's
+ * transaction is open: a batch of 64 would hold the transaction and the event loop for 3 ms more.
  */
-export async function gzipped({ payloadJson, ...delivery }: NewRawDelivery): Promise<GzippedRawDelivery> {
-  return { ...delivery, payloadGzip: await gzipAsync(payloadJson, { level: 1 }) };
+export function gzipped({ payloadJson, ...delivery }: NewRawDelivery): GzippedRawDelivery {
+  return { ...delivery, payloadGzip: gzipSync(payloadJson, { level: 1 }) };
 }
 
 /**
