@@ -59,6 +59,12 @@ async function readJob(): Promise<LoadJob> {
 }
 
 const job = await readJob();
+// The bound holds whatever happens: autocannon counts answers, and a connection that timed out
+// and reconnected could leave it short of `amount` for ever.
+setTimeout(() => {
+  console.error(`load generator: still running after ${job.maxSeconds} s; stopped`);
+  process.exit(1);
+}, job.maxSeconds * 1000).unref();
 const cpuAtStart = process.cpuUsage();
 const summary = job.rate > 0 ? await openLoop(job) : await closedLoop(job);
 process.stdout.write(JSON.stringify({ ...summary, cpuMs: cpuMs(process.cpuUsage(cpuAtStart)) }));
@@ -190,4 +196,3 @@ function round(value: number): number {
 function cpuMs({ user, system }: NodeJS.CpuUsage): number {
   return (user + system) / 1000;
 }
-setTimeout(() => process.exit(0), job.maxSeconds * 1000).unref();

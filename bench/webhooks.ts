@@ -34,6 +34,7 @@ import { createHmac } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { loadavg } from "node:os";
+import { monitorEventLoopDelay, performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -115,6 +116,8 @@ interface Phase {
   backlog?: { maxQueued: number; samples: number[] };
   /** Active Postgres sessions by what they waited on, summed over the per-second samples. */
   waits?: Record<string, number>;
+  /** The app's event loop over the phase: callback delay, and the share of time it was busy. */
+  eventLoop?: { delayMs: { p50: number; p99: number; max: number }; utilization: number };
   rssMb?: { start: number; peak: number; end: number; samples: number[] };
   statements: Statements;
   /** CPU time per delivery processed: the app's process, Postgres, the load generator. */
@@ -310,6 +313,11 @@ async function sampleWaits(engine: Engine, waits: Map<string, number>): Promise<
 }
 
 function sampleEverySecond(engine: Engine, since: Date) {
+  // The app's event loop (it runs in this process): how long a callback, such as a request's
+  // next step, waited to run, and how busy the loop was.
+  const delay = monitorEventLoopDelay({ resolution: 5 });
+  delay.enable();
+  const utilizationAtStart = performance.eventLoopUtilization();
   const backlog: number[] = [];
   const rss: number[] = [];
   const waits = new Map<string, number>();
@@ -325,7 +333,13 @@ function sampleEverySecond(engine: Engine, since: Date) {
   return async () => {
     stopped = true;
     await loop;
-    return { backlog, rss, waits };
+    delay.disable();
+    const ms = (ns: number) => round(ns / 1e6);
+    const eventLoop = {
+      delayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
+      utilization: round(performance.eventLoopUtilization(utilizationAtStart).utilization, 2),
+    };
+    return { backlog, rss, waits, eventLoop };
   };
 }
 
@@ -498,6 +512,7 @@ async function sustainedPhase({ engine, deliveries }: App): Promise<Phase> {
     drain: drained,
     ...(await integrity(engine, since, load.ok)),
     backlog: { maxQueued: Math.max(0, ...samples.backlog), samples: samples.backlog },
+    eventLoop: samples.eventLoop,
     rssMb: {
       start: samples.rss[0] ?? 0,
       peak: Math.max(0, ...samples.rss),
@@ -686,6 +701,13 @@ function report(phases: Phase[], replicas: ReplicaDrain[], baseline: Phase | und
       }`,
     );
     if (p.backlog) line(`  backlog (queued) max    ${p.backlog.maxQueued}`);
+    if (p.eventLoop) {
+      const { delayMs, utilization } = p.eventLoop;
+      line(
+        `  app's event loop        busy ${Math.round(utilization * 100)}%; delay p50 ${delayMs.p50} ms, ` +
+          `p99 ${delayMs.p99} ms, max ${delayMs.max} ms`,
+      );
+    }
     if (p.waits) {
       line(
         `  Postgres sessions wait  ${Object.entries(p.waits)
