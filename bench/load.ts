@@ -67,7 +67,10 @@ setTimeout(() => {
 }, job.maxSeconds * 1000).unref();
 const cpuAtStart = process.cpuUsage();
 const summary = job.rate > 0 ? await openLoop(job) : await closedLoop(job);
-process.stdout.write(JSON.stringify({ ...summary, cpuMs: cpuMs(process.cpuUsage(cpuAtStart)) }));
+// Exits once the answer is out: a socket the pool still holds must not keep the process alive.
+process.stdout.write(JSON.stringify({ ...summary, cpuMs: cpuMs(process.cpuUsage(cpuAtStart)) }), () =>
+  process.exit(0),
+);
 
 function headers(delivery: LoadJob["deliveries"][number]): Record<string, string> {
   return {
@@ -177,7 +180,8 @@ async function openLoop(job: LoadJob): Promise<Omit<LoadResult, "cpuMs">> {
   }
   await Promise.race([Promise.all(inFlight), sleep(Math.max(0, deadline - performance.now()))]);
   const durationS = (performance.now() - start) / 1000;
-  await pool.destroy();
+  // Whatever is still in flight after the bound is abandoned (and counted as neither ok nor failed).
+  void pool.destroy();
   latencies.sort((a, b) => a - b);
   const at = (q: number) =>
     round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);

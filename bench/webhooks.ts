@@ -42,7 +42,7 @@ import pino from "pino";
 import { deliver, startCluster, startEngine, WEBHOOK_SECRET, type Cluster, type Engine } from "./engine.js";
 import { startFakeProcess, type FakeProcess } from "./fake-process.js";
 import type { LoadJob, LoadResult } from "./load.js";
-import { postgresCpuMs, processCpuMs } from "./cpu.js";
+import { mainThreadCpuMs, postgresCpuMs, processCpuMs } from "./cpu.js";
 import { startReplica } from "./replica.js";
 import { runHeader, saveRawFigures } from "./report.js";
 import { catalog } from "../src/queue/catalog.js";
@@ -117,7 +117,12 @@ interface Phase {
   /** Active Postgres sessions by what they waited on, summed over the per-second samples. */
   waits?: Record<string, number>;
   /** The app's event loop over the phase: callback delay, and the share of time it was busy. */
-  eventLoop?: { delayMs: { p50: number; p99: number; max: number }; utilization: number };
+  eventLoop?: {
+    delayMs: { p50: number; p99: number; max: number };
+    utilization: number;
+    /** CPU time of the app's main thread over the phase's time (/proc; helper threads apart). */
+    mainThreadCpu: number;
+  };
   rssMb?: { start: number; peak: number; end: number; samples: number[] };
   statements: Statements;
   /** CPU time per delivery processed: the app's process, Postgres, the load generator. */
@@ -318,6 +323,8 @@ function sampleEverySecond(engine: Engine, since: Date) {
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
   const utilizationAtStart = performance.eventLoopUtilization();
+  const startedAt = performance.now();
+  const mainThreadAtStart = mainThreadCpuMs();
   const backlog: number[] = [];
   const rss: number[] = [];
   const waits = new Map<string, number>();
@@ -338,6 +345,10 @@ function sampleEverySecond(engine: Engine, since: Date) {
     const eventLoop = {
       delayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
       utilization: round(performance.eventLoopUtilization(utilizationAtStart).utilization, 2),
+      mainThreadCpu: round(
+        ((await mainThreadCpuMs()) - (await mainThreadAtStart)) / (performance.now() - startedAt),
+        2,
+      ),
     };
     return { backlog, rss, waits, eventLoop };
   };
@@ -702,9 +713,10 @@ function report(phases: Phase[], replicas: ReplicaDrain[], baseline: Phase | und
     );
     if (p.backlog) line(`  backlog (queued) max    ${p.backlog.maxQueued}`);
     if (p.eventLoop) {
-      const { delayMs, utilization } = p.eventLoop;
+      const { delayMs, utilization, mainThreadCpu } = p.eventLoop;
       line(
-        `  app's event loop        busy ${Math.round(utilization * 100)}%; delay p50 ${delayMs.p50} ms, ` +
+        `  app's event loop        busy ${Math.round(utilization * 100)}%, main thread's CPU ` +
+          `${Math.round(mainThreadCpu * 100)}%; delay p50 ${delayMs.p50} ms, ` +
           `p99 ${delayMs.p99} ms, max ${delayMs.max} ms`,
       );
     }

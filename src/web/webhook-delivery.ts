@@ -1,3 +1,4 @@
+import { isUtf8 } from "node:buffer";
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import { cleanJson } from "../text.js";
@@ -63,6 +64,12 @@ export type DecodedBody =
       payload: Record<string, unknown>;
       /** The payload as JSON text to store: the received text unless cleaning changed something. */
       json: string;
+      /**
+       * `json` as UTF-8, to store: the body itself when that is what it is (a JSON body, valid
+       * UTF-8, nothing to clean: nearly every delivery). Gzip takes bytes; encoding the 23 KB text
+       * again took 35 µs a delivery, on the event loop that acknowledges deliveries.
+       */
+      bytes: Buffer;
     }
   | Refusal;
 
@@ -77,7 +84,8 @@ const NEEDS_CLEANING = /\\u(0000|[dD][89a-fA-F])/;
 export function decodeDeliveryBody(body: Buffer, contentType: string | undefined): DecodedBody {
   if (body.length === 0) return refuse("Empty body");
   let json: string | null = body.toString("utf8");
-  if (contentType?.split(";")[0]?.trim().toLowerCase() === FORM) {
+  const form = contentType?.split(";")[0]?.trim().toLowerCase() === FORM;
+  if (form) {
     json = new URLSearchParams(json).get("payload");
     if (json === null) return refuse("Form body without a payload field");
   }
@@ -94,9 +102,13 @@ export function decodeDeliveryBody(body: Buffer, contentType: string | undefined
     return refuse("Body is not a JSON object");
   }
   // Most deliveries hold nothing to clean: they are stored as received, without a deep walk.
-  if (!NEEDS_CLEANING.test(json)) return { ok: true, payload: parsed as Record<string, unknown>, json };
+  if (!NEEDS_CLEANING.test(json)) {
+    const bytes = !form && isUtf8(body) ? body : Buffer.from(json);
+    return { ok: true, payload: parsed as Record<string, unknown>, json, bytes };
+  }
   const payload = cleanJson(parsed) as Record<string, unknown>;
-  return { ok: true, payload, json: JSON.stringify(payload) };
+  const cleaned = JSON.stringify(payload);
+  return { ok: true, payload, json: cleaned, bytes: Buffer.from(cleaned) };
 }
 
 /**

@@ -130,6 +130,23 @@ describe("decodeDeliveryBody", () => {
     // What is stored says the same: the received text, or the cleaned payload serialised again.
     expect(JSON.parse(decoded.json)).toEqual(decoded.payload);
     expect(decoded.json).not.toMatch(/\\u0000/);
+    // The bytes stored are that text's UTF-8, whether or not they are the body's own.
+    expect(decoded.bytes.equals(Buffer.from(decoded.json))).toBe(true);
+  });
+
+  it("stores a plain JSON body's own bytes, and new bytes when the text stored differs", () => {
+    const plain = Buffer.from('{"title":"caf\u00e9 é"}');
+    const invalid = Buffer.from([0x7b, 0x22, 0x74, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]);
+    const decode = (body: Buffer, type = "application/json") => {
+      const decoded = decodeDeliveryBody(body, type);
+      if (!decoded.ok) throw new Error(decoded.reason);
+      return decoded.bytes;
+    };
+    expect(decode(plain)).toBe(plain);
+    expect(decode(invalid)).not.toBe(invalid);
+    expect(decode(invalid).toString()).toBe('{"t":"\ufffd"}');
+    expect(decode(form('{"a":1}'), "application/x-www-form-urlencoded").toString()).toBe('{"a":1}');
+    expect(decode(Buffer.from('{"t":"a\\u0000b"}')).toString()).toBe('{"t":"ab"}');
   });
 
   it.each([

@@ -13,8 +13,8 @@ export interface NewRawDelivery {
   status: DeliveryStatus;
   /** Why a delivery was refused (ignored with a reason), if it was. */
   lastError?: string | null;
-  /** The payload as JSON text, as received (cleaned): stored gzipped (`gzipped`). */
-  payloadJson: string;
+  /** The payload as JSON text (or its UTF-8 bytes), as received (cleaned): stored gzipped (`gzipped`). */
+  payloadJson: string | Buffer;
   /** The part of the payload the handlers read (see PayloadCheck), for a delivery to process. */
   handledJson: string | null;
 }

@@ -110,7 +110,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
         repositoryId: positiveInteger(ids.repository?.id),
         status: handled ? "queued" : "ignored",
         lastError: refused,
-        payloadJson: decoded.json,
+        payloadJson: decoded.bytes,
         handledJson: check.handled && check.ok ? check.handledJson : null,
         process: handled,
       });
