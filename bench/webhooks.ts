@@ -34,7 +34,7 @@ import { createHmac } from "node:crypto";
 import { writeFile } from "node:fs/promises";
 import { Session } from "node:inspector/promises";
 import { loadavg } from "node:os";
-import { monitorEventLoopDelay, performance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance, PerformanceObserver } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
@@ -120,6 +120,8 @@ interface Phase {
   eventLoop?: {
     delayMs: { p50: number; p99: number; max: number };
     utilization: number;
+    /** Garbage collection's pauses of the main thread over the phase. */
+    gcMs: { total: number; p99: number; max: number };
     /** CPU time of the app's main thread over the phase's time (/proc; helper threads apart). */
     mainThreadCpu: number;
   };
@@ -322,6 +324,11 @@ function sampleEverySecond(engine: Engine, since: Date) {
   // next step, waited to run, and how busy the loop was.
   const delay = monitorEventLoopDelay({ resolution: 5 });
   delay.enable();
+  const gcPauses: number[] = [];
+  const gc = new PerformanceObserver((list) =>
+    list.getEntries().forEach((entry) => gcPauses.push(entry.duration)),
+  );
+  gc.observe({ entryTypes: ["gc"] });
   const utilizationAtStart = performance.eventLoopUtilization();
   const startedAt = performance.now();
   const mainThreadAtStart = mainThreadCpuMs();
@@ -341,10 +348,17 @@ function sampleEverySecond(engine: Engine, since: Date) {
     stopped = true;
     await loop;
     delay.disable();
+    gc.disconnect();
+    gcPauses.sort((a, b) => a - b);
     const ms = (ns: number) => round(ns / 1e6);
     const eventLoop = {
       delayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
       utilization: round(performance.eventLoopUtilization(utilizationAtStart).utilization, 2),
+      gcMs: {
+        total: Math.round(gcPauses.reduce((sum, ms) => sum + ms, 0)),
+        p99: round(gcPauses[Math.floor(gcPauses.length * 0.99)] ?? 0),
+        max: round(gcPauses.at(-1) ?? 0),
+      },
       mainThreadCpu: round(
         ((await mainThreadCpuMs()) - (await mainThreadAtStart)) / (performance.now() - startedAt),
         2,
@@ -713,11 +727,12 @@ function report(phases: Phase[], replicas: ReplicaDrain[], baseline: Phase | und
     );
     if (p.backlog) line(`  backlog (queued) max    ${p.backlog.maxQueued}`);
     if (p.eventLoop) {
-      const { delayMs, utilization, mainThreadCpu } = p.eventLoop;
+      const { delayMs, utilization, mainThreadCpu, gcMs } = p.eventLoop;
       line(
         `  app's event loop        busy ${Math.round(utilization * 100)}%, main thread's CPU ` +
           `${Math.round(mainThreadCpu * 100)}%; delay p50 ${delayMs.p50} ms, ` +
-          `p99 ${delayMs.p99} ms, max ${delayMs.max} ms`,
+          `p99 ${delayMs.p99} ms, max ${delayMs.max} ms; GC pauses ${gcMs.total} ms in all, p99 ${gcMs.p99} ms, ` +
+          `max ${gcMs.max} ms`,
       );
     }
     if (p.waits) {
