@@ -131,6 +131,25 @@ function statusBeforeBody(headers: Record<string, string>): Promise<number> {
   });
 }
 
+it("answers GitHub without the pages' browser headers, which the pages keep", async () => {
+  const body = JSON.stringify(prOpened());
+  const delivery = await fetch(`${t.app.url}${WEBHOOK_PATH}`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/json",
+      "x-github-event": "pull_request",
+      "x-github-delivery": "headers-1",
+      "x-hub-signature-256": sign(body),
+    },
+    body,
+  });
+  expect(delivery.status).toBe(202);
+  expect(delivery.headers.get("content-security-policy")).toBeNull();
+  const page = await fetch(`${t.app.url}/`, { redirect: "manual" });
+  expect(page.headers.get("content-security-policy")).toContain("default-src 'self'");
+  expect(page.headers.get("x-frame-options")).toBe("SAMEORIGIN");
+});
+
 describe("webhook intake refuses before reading the body", () => {
   // nock's interceptor holds a request until its body is complete; these requests never complete.
   beforeAll(() => nock.restore());
