@@ -35,6 +35,8 @@ export interface LoadJob {
   rate: number;
   /** The open loop's arrival times: a Poisson process (the default) or evenly spaced. */
   arrivals?: "poisson" | "even";
+  /** The open loop's first seconds, reported apart (see LoadResult.steady). */
+  warmUpS?: number;
   /** Upper bound on the run, whatever happens. */
   maxSeconds: number;
 }
@@ -47,9 +49,22 @@ export interface LoadResult {
   timeouts: number;
   durationS: number;
   requestsPerSecond: number;
-  latencyMs: { p50: number; p90: number; p99: number; max: number };
+  latencyMs: Percentiles;
+  /**
+   * Open loop: the latency of the deliveries due after the first `warmUpS` seconds, while the
+   * generator opened its connections (up to `connections` of them, each a new socket the app
+   * accepts) and the app took on the rate from idle.
+   */
+  steady?: { warmUpS: number; latencyMs: Percentiles };
   /** CPU time the load generator itself used. */
   cpuMs: number;
+}
+
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
 }
 
 async function readJob(): Promise<LoadJob> {
@@ -141,6 +156,8 @@ async function openLoop(job: LoadJob): Promise<Omit<LoadResult, "cpuMs">> {
   });
   const due = arrivalTimes(job);
   const latencies: number[] = [];
+  const steadyLatencies: number[] = [];
+  const warmUpMs = (job.warmUpS ?? 0) * 1000;
   const counts = { sent: 0, ok: 0, non2xx: 0, errors: 0, timeouts: 0 };
   const deadline = performance.now() + job.maxSeconds * 1000;
   const inFlight = new Set<Promise<void>>();
@@ -158,7 +175,9 @@ async function openLoop(job: LoadJob): Promise<Omit<LoadResult, "cpuMs">> {
       })
       .then(async ({ statusCode, body }) => {
         await body.dump();
-        latencies.push(performance.now() - dueAt);
+        const latency = performance.now() - dueAt;
+        latencies.push(latency);
+        if (dueAt - start >= warmUpMs) steadyLatencies.push(latency);
         if (statusCode >= 200 && statusCode < 300) counts.ok++;
         else counts.non2xx++;
       })
@@ -182,15 +201,19 @@ async function openLoop(job: LoadJob): Promise<Omit<LoadResult, "cpuMs">> {
   const durationS = (performance.now() - start) / 1000;
   // Whatever is still in flight after the bound is abandoned (and counted as neither ok nor failed).
   void pool.destroy();
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) =>
-    round(latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? 0);
   return {
     ...counts,
     durationS,
     requestsPerSecond: counts.ok / durationS,
-    latencyMs: { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round(latencies.at(-1) ?? 0) },
+    latencyMs: percentiles(latencies),
+    steady: { warmUpS: job.warmUpS ?? 0, latencyMs: percentiles(steadyLatencies) },
   };
+}
+
+function percentiles(values: number[]): Percentiles {
+  const sorted = [...values].sort((a, b) => a - b);
+  const at = (q: number) => round(sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0);
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99), max: round(sorted.at(-1) ?? 0) };
 }
 
 function round(value: number): number {

@@ -57,6 +57,8 @@ const { values } = parseArgs({
     "rate-connections": { type: "string", default: "200" },
     /** The sustained phase's arrival times: poisson (independent deliveries) or even. */
     arrivals: { type: "string", default: "poisson" },
+    /** The sustained phase's first seconds, whose acknowledgement latency is reported apart. */
+    "warm-up": { type: "string", default: "5" },
     rate: { type: "string", default: "1000" },
     seconds: { type: "string", default: "30" },
     repos: { type: "string", default: "20" },
@@ -524,6 +526,7 @@ async function sustainedPhase({ engine, deliveries }: App): Promise<Phase> {
     amount: rate * seconds,
     rate,
     arrivals,
+    warmUpS: Number(values["warm-up"]),
     maxSeconds: seconds * 3 + 60,
   });
   const profile = await profiler?.();
@@ -697,8 +700,16 @@ function report(phases: Phase[], replicas: ReplicaDrain[], baseline: Phase | und
     );
     line(
       `  acknowledgement latency p50 ${p.load.latencyMs.p50} ms, p90 ${p.load.latencyMs.p90} ms, ` +
-        `p99 ${p.load.latencyMs.p99} ms, max ${p.load.latencyMs.max} ms`,
+        `p99 ${p.load.latencyMs.p99} ms, max ${p.load.latencyMs.max} ms` +
+        (p.load.steady ? ` (from each delivery's due time)` : ""),
     );
+    if (p.load.steady) {
+      const { warmUpS, latencyMs } = p.load.steady;
+      line(
+        `    after the first ${warmUpS} s  p50 ${latencyMs.p50} ms, p90 ${latencyMs.p90} ms, p99 ${latencyMs.p99} ms, ` +
+          `max ${latencyMs.max} ms`,
+      );
+    }
     line(
       `  processed               ${p.drain.processed} of ${p.drain.stored} stored (failed ${p.drain.failed}) ` +
         `in ${round(p.drain.drainS)} s = ${Math.round(p.drain.processedPerSecond)}/s`,
@@ -793,6 +804,7 @@ function report(phases: Phase[], replicas: ReplicaDrain[], baseline: Phase | und
   const check = (ok: boolean, text: string) => line(`  ${ok ? "PASS" : "FAIL"}  ${text}`);
   const sustained = phases.find((p) => p.name.startsWith("sustained"));
   if (sustained) {
+    const steadyAck = sustained.load.steady?.latencyMs ?? sustained.load.latencyMs;
     const processedRate = sustained.drain.processedPerSecond;
     if (rate >= TARGETS.processedPerSecond) {
       check(
@@ -807,8 +819,9 @@ function report(phases: Phase[], replicas: ReplicaDrain[], baseline: Phase | und
       line(`  –     sustained ≥ ${TARGETS.processedPerSecond}/s processed: not judged at --rate ${rate}`);
     }
     check(
-      sustained.load.latencyMs.p99 < TARGETS.ackP99Ms,
-      `acknowledgement p99 < ${TARGETS.ackP99Ms} ms (${sustained.load.latencyMs.p99} ms)`,
+      steadyAck.p99 < TARGETS.ackP99Ms,
+      `acknowledgement p99 < ${TARGETS.ackP99Ms} ms after the first ${sustained.load.steady?.warmUpS ?? 0} s ` +
+        `(${steadyAck.p99} ms; ${sustained.load.latencyMs.p99} ms with them)`,
     );
     check(
       sustained.drain.lagMs.p99 < TARGETS.lagP99S * 1000,
