@@ -4,7 +4,6 @@ declare module "autocannon" {
     url: string;
     connections?: number;
     amount?: number;
-    overallRate?: number;
     maxOverallRequests?: number;
     timeout?: number;
     requests?: { method?: string; setupRequest?: (request: Record<string, unknown>) => unknown }[];
