@@ -161,6 +161,7 @@ async function openLoop(job: LoadJob): Promise<Omit<LoadResult, "cpuMs">> {
   const counts = { sent: 0, ok: 0, non2xx: 0, errors: 0, timeouts: 0 };
   const deadline = performance.now() + job.maxSeconds * 1000;
   const inFlight = new Set<Promise<void>>();
+  const start = performance.now();
   const send = (index: number, dueAt: number) => {
     const delivery = job.deliveries[index % job.deliveries.length]!;
     counts.sent++;
@@ -189,7 +190,6 @@ async function openLoop(job: LoadJob): Promise<Omit<LoadResult, "cpuMs">> {
       .finally(() => inFlight.delete(request));
     inFlight.add(request);
   };
-  const start = performance.now();
   let index = 0;
   while (index < job.amount && performance.now() < deadline) {
     const now = performance.now() - start;

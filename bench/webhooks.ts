@@ -25,9 +25,10 @@
  *    one job per fetch, each of one delivery (WEBHOOK_BATCH_SIZE=1), 8 workers as before: one
  *    transaction per delivery.
  * Acknowledgement latency is the load generator's (in the sustained phase, from each delivery's
- * due time); processing lag is processed_at − received_at of each delivery row; statements are pg_stat_statements' calls over the phase (every statement of the
- * database: intake, pg-boss, webhook worker, the refresh jobs it queues). Lost = acknowledged but
- * not stored; duplicated = stored, queued or written twice.
+ * due time); processing lag is processed_at − received_at of each delivery row; statements are
+ * pg_stat_statements' calls over the phase (every statement of the database: intake, pg-boss,
+ * webhook worker, the refresh jobs it queues). Lost = acknowledged but not stored; duplicated =
+ * stored, queued or written twice.
  */
 import { spawn } from "node:child_process";
 import { createHmac } from "node:crypto";
@@ -357,7 +358,7 @@ function sampleEverySecond(engine: Engine, since: Date) {
       delayMs: { p50: ms(delay.percentile(50)), p99: ms(delay.percentile(99)), max: ms(delay.max) },
       utilization: round(performance.eventLoopUtilization(utilizationAtStart).utilization, 2),
       gcMs: {
-        total: Math.round(gcPauses.reduce((sum, ms) => sum + ms, 0)),
+        total: Math.round(gcPauses.reduce((sum, pause) => sum + pause, 0)),
         p99: round(gcPauses[Math.floor(gcPauses.length * 0.99)] ?? 0),
         max: round(gcPauses.at(-1) ?? 0),
       },

@@ -135,7 +135,7 @@ describe("decodeDeliveryBody", () => {
   });
 
   it("stores a plain JSON body's own bytes, and new bytes when the text stored differs", () => {
-    const plain = Buffer.from('{"title":"caf\u00e9 é"}');
+    const plain = Buffer.from('{"title":"café"}');
     const invalid = Buffer.from([0x7b, 0x22, 0x74, 0x22, 0x3a, 0x22, 0xff, 0x22, 0x7d]);
     const decode = (body: Buffer, type = "application/json") => {
       const decoded = decodeDeliveryBody(body, type);
