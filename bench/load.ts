@@ -16,7 +16,7 @@
  * Not autocannon for the open loop: its `overallRate` gives each connection a share of each
  * second, sent one request after another when the second starts, all connections on the same
  * timer. At 1,000/s from 200 connections, every second began with 1,000 deliveries in flight at
- * once and ended idle: acknowledgement p50 60 ms was the queue of that burst (bench/RESULTS.md).
+ * once and ended idle, which is not how deliveries arrive (bench/RESULTS.md).
  */
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";

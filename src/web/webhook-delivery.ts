@@ -67,7 +67,8 @@ export type DecodedBody =
       /**
        * `json` as UTF-8, to store: the body itself when that is what it is (a JSON body, valid
        * UTF-8, nothing to clean: nearly every delivery). Gzip takes bytes; encoding the 23 KB text
-       * again took 35 µs a delivery, on the event loop that acknowledges deliveries.
+       * again cost 3–5 µs a delivery on the event loop that acknowledges deliveries (checking the
+       * body is UTF-8: 0.4 µs).
        */
       bytes: Buffer;
     }

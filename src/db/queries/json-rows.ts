@@ -19,9 +19,9 @@ export function columnKeys<T extends PgTable>(table: T): ColumnKey<T>[] {
  * Rows as one jsonb parameter that Postgres takes apart, however many rows: one statement text for
  * every number of rows (the connection prepares it once), no 65,535-parameter limit, and no query
  * building per value, where drizzle's `values()` spends about 7 µs a value (a 1,000-commit insert:
- * 70–90 ms; the largest drizzle cost in a profile of the sync tests). A key a row leaves undefined is null in the relation, as
- * `values()` writes a nullable column without a default. Text is clean (src/text.ts), as
- * everything from GitHub is.
+ * 70–90 ms; the largest drizzle cost in a profile of the sync tests). A key a row leaves undefined
+ * is null in the relation, as `values()` writes a nullable column without a default. Text is clean
+ * (src/text.ts), as everything from GitHub is.
  */
 export function jsonRows<T extends PgTable>(
   table: T,
