@@ -41,6 +41,8 @@ const { values } = parseArgs({
     timeline: { type: "boolean", default: false },
     /** Skip the baseline run (2.5 minutes), when trying a change to the first windows. */
     "no-baseline": { type: "boolean", default: false },
+    /** More settings of the app under test, as environment variables: KEY=VALUE,KEY=VALUE. */
+    env: { type: "string", default: "" },
   },
 });
 
@@ -54,6 +56,12 @@ const TARGET_POINTS_PER_PR = 0.04;
 const POLL_MS = 250;
 const PROGRESS_MS = 15_000;
 
+const settings = Object.fromEntries(
+  values.env
+    .split(",")
+    .filter(Boolean)
+    .map((pair) => pair.split("=") as [string, string]),
+);
 const repoCount = Number(values.repos);
 const windowPrs = Number(values["window-prs"]);
 const deeper = Number(values.deeper);
@@ -132,7 +140,7 @@ async function run(cluster: Cluster, name: string, firstWindowDays: number): Pro
       githubHost: fake.host,
       appId: APP_ID,
       logLevel: values["log-level"],
-      env: { BACKFILL_FIRST_WINDOW_DAYS: String(firstWindowDays) },
+      env: { ...settings, BACKFILL_FIRST_WINDOW_DAYS: String(firstWindowDays) },
     });
     const { budgetBefore, startedAt, started } = await installApp(fake, engine, installation, {
       ...defaultInstallationSettings,

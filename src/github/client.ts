@@ -263,6 +263,20 @@ export function failedNodeIndexes(errors: PartialError[]): Set<number> | null {
   return failed;
 }
 
+/**
+ * The top-level fields (aliases) of a query that errors were about; null when an error was about
+ * the query as a whole, so that no field of the answer can be trusted on its own.
+ */
+export function failedFields(errors: PartialError[]): Set<string> | null {
+  const failed = new Set<string>();
+  for (const { path } of errors) {
+    const [field] = path;
+    if (typeof field !== "string") return null;
+    failed.add(field);
+  }
+  return failed;
+}
+
 /** The data and errors of a response that answered in part; undefined when nothing was answered. */
 function partialResult<T extends { rateLimit?: unknown }>(
   error: unknown,

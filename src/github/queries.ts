@@ -22,6 +22,8 @@ import type {
   RepositoriesChangedQueryVariables,
   RepositoriesFirstPagesQuery,
   RepositoriesFirstPagesQueryVariables,
+  RepositoriesNextPagesQuery,
+  RepositoriesNextPagesQueryVariables,
   RepositoryPullRequestsQuery,
   RepositoryPullRequestsQueryVariables,
   RepositoryWindowSizesQuery,
@@ -53,6 +55,7 @@ export interface Queries {
   "team-members": [TeamMembersQuery, TeamMembersQueryVariables];
   "repository-window-sizes": [RepositoryWindowSizesQuery, RepositoryWindowSizesQueryVariables];
   "repositories-first-pages": [RepositoriesFirstPagesQuery, RepositoriesFirstPagesQueryVariables];
+  "repositories-next-pages": [RepositoriesNextPagesQuery, RepositoriesNextPagesQueryVariables];
 }
 export type QueryName = keyof Queries;
 export type QueryResult<N extends QueryName> = Queries[N][0];
@@ -70,6 +73,7 @@ const names: Record<QueryName, true> = {
   "team-members": true,
   "repository-window-sizes": true,
   "repositories-first-pages": true,
+  "repositories-next-pages": true,
 };
 export const queryNames = Object.keys(names) as QueryName[];
 

@@ -5,12 +5,13 @@ import { storedPullRequestSpan } from "../db/queries/pull-requests.js";
 import { listFirstWindowsPending, updateRepository } from "../db/queries/repositories.js";
 import type { Repository } from "../db/schema/index.js";
 import { RateLimitedError } from "../errors.js";
-import { failedNodeIndexes } from "../github/client.js";
+import { failedFields, failedNodeIndexes } from "../github/client.js";
 import {
   backfillCutoff,
   backfillPage,
   firstWindowStart,
   FIRST_WINDOW_DAYS,
+  isBackfillCovered,
   storeBackfillPage,
 } from "./backfill.js";
 import { MAX_NODE_IDS, MAX_PAGE_SIZE } from "./page-size.js";
@@ -26,8 +27,9 @@ import type { SyncContext } from "./sync-context.js";
  *   2. fetch the windows as first pages sized to them (count + 1: the one older pull request shows
  *      the window is complete), many repositories a query, packed by size so a small repository
  *      pays its share of a point instead of a point of its own;
- *   3. page through the windows that fill a page, a page a unit, each sized to what is left of
- *      its window: one lane at a time while another has other work.
+ *   3. page through the windows that fill a page, the next pages of two windows a unit (one
+ *      query: the installation's queries start a second apart), each sized to what is left of its
+ *      window: one lane at a time while another has other work.
  *
  * Every backfill job of the installation that finds windows pending works the step as a lane,
  * under its own GitHub slot: the step has as many queries in flight as the installation's jobs hold
@@ -198,11 +200,11 @@ async function workNextUnit(lane: Lane, pending: Repository[]): Promise<boolean>
     lane.ctx.database,
     LOCK_NAMESPACE.firstWindowChain,
     String(lane.ctx.installationId),
-    () => pageAWindow(lane, started),
+    () => pageWindows(lane, started),
   );
   if (chainLane.locked && chainLane.value) return true;
   if (await workFreshWindows(lane, fresh)) return true;
-  return pageAWindow(lane, started);
+  return pageWindows(lane, started);
 }
 
 /**
@@ -429,22 +431,86 @@ async function fetchFirstPages(lane: Lane, pages: FirstPage[]): Promise<void> {
 }
 
 /**
- * Claims a window that pages on (its first page is in, or it pages alone), the busiest first, and
- * fetches its next page.
+ * Claims up to two windows that page on (their first page is in, or they page alone), the busiest
+ * first, and fetches their next pages: both in one query when both page on from a cursor
+ * (bench:first-insight: the paced query starts are what the step waits on), else the first alone.
  */
-async function pageAWindow(lane: Lane, started: Repository[]): Promise<boolean> {
+async function pageWindows(lane: Lane, started: Repository[]): Promise<boolean> {
   const { ctx } = lane;
-  for (const repo of [...started].sort((a, b) => (b.prsTotal ?? 0) - (a.prsTotal ?? 0) || a.id - b.id)) {
-    const claim = await withAdvisoryLock(ctx.database, LOCK_NAMESPACE.backfill, String(repo.id), async () => {
-      const current = (await listPending(lane)).find((entry) => entry.id === repo.id);
-      if (!current) return false;
-      const limit = await windowPageSize(ctx, current);
-      await storeOrSkip(lane, current, () => backfillPage(ctx, current, { limit }));
+  const busiest = [...started].sort((a, b) => (b.prsTotal ?? 0) - (a.prsTotal ?? 0) || a.id - b.id);
+  const claim = await withFreeAdvisoryLocks(
+    ctx.database,
+    LOCK_NAMESPACE.backfill,
+    busiest.map((repo) => String(repo.id)),
+    async (held) => {
+      const pending = new Map((await listPending(lane)).map((repo) => [String(repo.id), repo]));
+      const [first, second] = held.flatMap((id) => pending.get(id) ?? []);
+      if (!first) return false;
+      if (second && pairable(lane, first) && pairable(lane, second)) {
+        await fetchNextPages(lane, [first, second]);
+        return true;
+      }
+      const limit = await windowPageSize(ctx, first);
+      await storeOrSkip(lane, first, () => backfillPage(ctx, first, { limit }));
       return true;
+    },
+    WINDOWS_A_QUERY,
+  );
+  return claim.locked && claim.value;
+}
+
+/** The windows a query of next pages asks for (RepositoriesNextPages' two aliases). */
+const WINDOWS_A_QUERY = 2;
+
+/** A window whose next page can share a query: it pages on from a cursor, short of its cutoff. */
+function pairable(lane: Lane, repo: Repository): boolean {
+  const cutoff = backfillCutoff(repo, lane.ctx.settings.defaultSyncDepth, lane.ctx.now());
+  return (
+    repo.backfillCursor !== null &&
+    !!repo.nodeId &&
+    !lane.alone.has(repo.id) &&
+    !isBackfillCovered(repo.backfilledSince, cutoff)
+  );
+}
+
+/**
+ * One query for the next pages of two windows, each after its own cursor and sized to what is
+ * left of it, each stored as its backfill's page. A window GitHub did not answer for, or both when
+ * the query failed, pages alone from then on (a query of its own, whose size a timeout halves).
+ */
+async function fetchNextPages(lane: Lane, [a, b]: [Repository, Repository]): Promise<void> {
+  const { ctx } = lane;
+  const now = ctx.now();
+  const sizeOf = async (repo: Repository) => Math.min(repo.pageSize, await windowPageSize(ctx, repo));
+  let answer;
+  try {
+    const [aFirst, bFirst] = [await sizeOf(a), await sizeOf(b)];
+    ctx.client.assertBudget(ctx.reservePercent);
+    answer = await ctx.client.graphqlPartial("repositories-next-pages", {
+      a: a.nodeId!,
+      aFirst,
+      aAfter: a.backfillCursor!,
+      b: b.nodeId!,
+      bFirst,
+      bAfter: b.backfillCursor!,
     });
-    if (claim.locked && claim.value) return true;
+  } catch (error) {
+    if (error instanceof RateLimitedError) throw error;
+    ctx.log.warn({ err: error, repoIds: [a.id, b.id] }, "next pages query failed; repositories page alone");
+    lane.alone.add(a.id).add(b.id);
+    return;
   }
-  return false;
+  const failed = failedFields(answer.errors);
+  for (const [alias, repo] of [["a", a] as const, ["b", b] as const]) {
+    const node = answer.data[alias];
+    if (!failed || failed.has(alias) || !node || !("pullRequests" in node)) {
+      lane.alone.add(repo.id);
+      continue;
+    }
+    // A page cut to the window says nothing of the size GitHub answers in time: the size stays.
+    const page = pageOf(node.pullRequests, repo.pageSize);
+    await storeOrSkip(lane, repo, () => storeBackfillPage(ctx, repo, page, now));
+  }
 }
 
 /**

@@ -289,13 +289,152 @@ it("works the step in two lanes at once, never one repository in both", async ()
   }
 });
 
+it("fetches two long windows' next pages in one query, each after its own cursor", async () => {
+  // Windows of about 180 and 150 pull requests: a first page of 100 each, then what is left.
+  const installationId = 7500;
+  const repoIds = await queueOrg(installationId, {
+    repos: 2,
+    prsPerRepo: 0,
+    prsByRepo: [360, 300],
+    spanDays: 60,
+  });
+  const ctx = unpacedSyncContext(github, t, installationId, {
+    settings: deep,
+    now: () => github.world.now(),
+  });
+  const pairs = recordNextPages(ctx.client);
+  github.stats.reset();
+
+  expect(await backfillFirstWindows(ctx, { lanes: 1, until: Date.now() + 60_000 })).toBe("in");
+
+  const operations = github.stats.snapshot().operations;
+  const paired = operations.filter((operation) => operation.name === "RepositoriesNextPages");
+  expect(paired.length).toBeGreaterThan(0);
+  expect(paired).toHaveLength(pairs.length);
+  // GitHub's formula over both pages: each pull requests connection, and four connections a pull
+  // request asked for; the same points as the two pages apart, give or take the rounding.
+  for (const [index, operation] of paired.entries()) {
+    const { aFirst, bFirst } = pairs[index]!;
+    expect(operation.cost).toBe(Math.max(1, Math.round((2 + 4 * (aFirst + bFirst)) / 100)));
+  }
+  // Every window stored as GitHub has it, each pull request counted once in the progress.
+  await expectWindowsStored(github, repoIds);
+  expect(await listFirstWindowsPending(t.database.db, installationId)).toEqual([]);
+});
+
+it("leaves a window GitHub did not answer for in a query of two to page alone, the other stored", async () => {
+  const installationId = 7600;
+  const [kept, gone] = await queueOrg(installationId, {
+    repos: 2,
+    prsPerRepo: 0,
+    prsByRepo: [360, 300],
+    spanDays: 60,
+  });
+  const ctx = unpacedSyncContext(github, t, installationId, {
+    settings: deep,
+    now: () => github.world.now(),
+  });
+  // The second repository is deleted on GitHub as the first query of two pages goes out: GitHub
+  // answers for the other and says NOT_FOUND for it.
+  const partial = ctx.client.graphqlPartial.bind(ctx.client);
+  ctx.client.graphqlPartial = ((name, variables, ...rest) => {
+    if (name === "repositories-next-pages" && github.world.getRepo(gone!) !== undefined) {
+      github.world.deleteRepo(gone!);
+    }
+    return partial(name, variables, ...rest);
+  }) as typeof ctx.client.graphqlPartial;
+  const goneWindow = windowsOf(github, [gone!]).get(gone!)!;
+  expect(goneWindow.length).toBeGreaterThan(100);
+  github.stats.reset();
+
+  expect(await backfillFirstWindows(ctx, { lanes: 1, until: Date.now() + 60_000 })).toBe("in");
+
+  const names = github.stats.snapshot().operations.map((operation) => operation.name);
+  expect(names.filter((name) => name === "RepositoriesNextPages")).toHaveLength(1);
+  // The kept window is whole; the deleted one was asked alone once (not found: left to its job,
+  // which records the error), with nothing of it lost or stored twice.
+  await expectWindowsStored(github, [kept!]);
+  const stored = await t.database.sql<
+    { id: string }[]
+  >`select id from pull_requests where repo_id = ${gone!}`;
+  expect(stored).toHaveLength(100);
+  expect(goneWindow).toEqual(expect.arrayContaining(stored.map((row) => Number(row.id))));
+  expect(names.filter((name) => name === "RepositoryPullRequests")).toHaveLength(1);
+  const pending = await listFirstWindowsPending(t.database.db, installationId);
+  expect(pending.map((repo) => repo.id)).toEqual([gone]);
+});
+
+it("pages both windows alone when their query of two fails", async () => {
+  const installationId = 7700;
+  const repoIds = await queueOrg(installationId, {
+    repos: 2,
+    prsPerRepo: 0,
+    prsByRepo: [360, 300],
+    spanDays: 60,
+  });
+  const ctx = unpacedSyncContext(github, t, installationId, {
+    settings: deep,
+    now: () => github.world.now(),
+  });
+  github.faults.set({ failNext: { count: 20, status: 502, match: "RepositoriesNextPages" } });
+  const injectedBefore = github.faults.injected;
+  github.stats.reset();
+  try {
+    expect(await backfillFirstWindows(ctx, { lanes: 1, until: Date.now() + 60_000 })).toBe("in");
+  } finally {
+    github.faults.clear();
+  }
+
+  // The query of two was sent, and failed (as GitHub's 502, again on each retry).
+  expect(github.faults.injected).toBeGreaterThan(injectedBefore);
+  const names = github.stats.snapshot().operations.map((operation) => operation.name);
+  expect(names.filter((name) => name === "RepositoriesNextPages")).toHaveLength(0);
+  expect(names.filter((name) => name === "RepositoryPullRequests").length).toBeGreaterThanOrEqual(2);
+  await expectWindowsStored(github, repoIds);
+  expect(await listFirstWindowsPending(t.database.db, installationId)).toEqual([]);
+});
+
+/** Every window of these repositories stored as `on` has it, each pull request counted once. */
+async function expectWindowsStored(on: FakeGitHub, repoIds: number[]): Promise<void> {
+  const windows = windowsOf(on, repoIds);
+  const since = on.world.now().getTime() - 30 * DAY;
+  for (const repoId of repoIds) {
+    const rows = await t.database.db
+      .select({ id: schema.pullRequests.id, created: schema.pullRequests.createdAt })
+      .from(schema.pullRequests)
+      .where(eq(schema.pullRequests.repoId, repoId));
+    const inWindow = rows.filter((row) => row.created.getTime() >= since).map((row) => Number(row.id));
+    expect(inWindow.sort((a, b) => a - b)).toEqual(windows.get(repoId));
+    const [repo] = await t.database.db
+      .select({ prsDone: schema.repositories.prsDone })
+      .from(schema.repositories)
+      .where(eq(schema.repositories.id, repoId));
+    expect(repo!.prsDone).toBe(rows.length);
+  }
+}
+
+/** The sizes each query of two next pages asked, in order, recorded on the lane's client. */
+function recordNextPages(client: GitHubClient): { aFirst: number; bFirst: number }[] {
+  const pairs: { aFirst: number; bFirst: number }[] = [];
+  const partial = client.graphqlPartial.bind(client);
+  client.graphqlPartial = ((name, variables, ...rest) => {
+    if (name === "repositories-next-pages") {
+      const { aFirst, bFirst } = variables as { aFirst: number; bFirst: number };
+      pairs.push({ aFirst, bFirst });
+    }
+    return partial(name, variables, ...rest);
+  }) as typeof client.graphqlPartial;
+  return pairs;
+}
+
 function nodeIdOf(on: FakeGitHub, repoId: number): string {
   return on.world.getRepo(repoId)!.nodeId;
 }
 
 /**
  * Records, on the lane's own client, what each query asked about: "count <node id> <newest asked>"
- * and "first <node id>" a repository, "page <node id> <cursor>" a page of one repository.
+ * and "first <node id>" a repository, "page <node id> <cursor>" a next page of a repository (alone
+ * or two a query).
  */
 function recordAskedRepositories(client: GitHubClient, asked: string[]): void {
   const partial = client.graphqlPartial.bind(client);
@@ -303,7 +442,10 @@ function recordAskedRepositories(client: GitHubClient, asked: string[]): void {
   client.graphqlPartial = ((name, variables, ...rest) => {
     const { ids = [], first } = variables as { ids?: string[]; first?: number };
     if (name === "repository-window-sizes") asked.push(...ids.map((id) => `count ${id} ${first}`));
-    else asked.push(...ids.map((id) => `first ${id}`));
+    else if (name === "repositories-next-pages") {
+      const { a, aAfter, b, bAfter } = variables as Record<string, string>;
+      asked.push(`page ${a} ${aAfter}`, `page ${b} ${bAfter}`);
+    } else asked.push(...ids.map((id) => `first ${id}`));
     return partial(name, variables, ...rest);
   }) as typeof client.graphqlPartial;
   client.graphql = ((name, variables, ...rest) => {

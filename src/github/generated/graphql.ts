@@ -90,6 +90,23 @@ export type PullRequestFieldsFragment = { id: string, fullDatabaseId: string | n
         | { __typename: 'User', databaseId: number | null, login: string }
        | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null }, labels: { nodes: Array<{ name: string } | null> | null } | null };
 
+export type PullRequestPageFieldsFragment = { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, fullDatabaseId: string | null, number: number, title: string, body: string, state: PullRequestState, isDraft: boolean, createdAt: string, updatedAt: string, closedAt: string | null, mergedAt: string | null, headRefName: string, baseRefName: string, additions: number, deletions: number, changedFiles: number, author:
+      | { __typename: 'Bot', databaseId: number | null, login: string }
+      | { __typename: 'EnterpriseUserAccount', login: string }
+      | { __typename: 'Mannequin', databaseId: number | null, login: string }
+      | { __typename: 'Organization', login: string }
+      | { __typename: 'User', databaseId: number | null, login: string }
+     | null, timelineItems: { nodes: Array<
+        | { createdAt: string }
+        | Record<PropertyKey, never>
+       | null> | null }, reviews: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ fullDatabaseId: string | null, state: PullRequestReviewState, submittedAt: string | null, author:
+          | { __typename: 'Bot', databaseId: number | null, login: string }
+          | { __typename: 'EnterpriseUserAccount', login: string }
+          | { __typename: 'Mannequin', databaseId: number | null, login: string }
+          | { __typename: 'Organization', login: string }
+          | { __typename: 'User', databaseId: number | null, login: string }
+         | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null }, labels: { nodes: Array<{ name: string } | null> | null } | null } | null> | null };
+
 export type TeamFieldsFragment = { id: string, databaseId: number | null, slug: string, name: string, description: string | null, parentTeam: { databaseId: number | null } | null };
 
 export type TeamMemberConnectionFieldsFragment = { pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ databaseId: number | null, login: string } | null> | null };
@@ -224,6 +241,54 @@ export type RepositoriesFirstPagesQuery = { rateLimit: { cost: number, remaining
                | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null }, labels: { nodes: Array<{ name: string } | null> | null } | null } | null> | null } }
     | Record<PropertyKey, never>
    | null> };
+
+export type RepositoriesNextPagesQueryVariables = Exact<{
+  a: string | number;
+  aFirst: number;
+  aAfter: string;
+  b: string | number;
+  bFirst: number;
+  bAfter: string;
+}>;
+
+
+export type RepositoriesNextPagesQuery = { rateLimit: { cost: number, remaining: number, resetAt: string, limit: number } | null, a:
+    | { pullRequests: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, fullDatabaseId: string | null, number: number, title: string, body: string, state: PullRequestState, isDraft: boolean, createdAt: string, updatedAt: string, closedAt: string | null, mergedAt: string | null, headRefName: string, baseRefName: string, additions: number, deletions: number, changedFiles: number, author:
+            | { __typename: 'Bot', databaseId: number | null, login: string }
+            | { __typename: 'EnterpriseUserAccount', login: string }
+            | { __typename: 'Mannequin', databaseId: number | null, login: string }
+            | { __typename: 'Organization', login: string }
+            | { __typename: 'User', databaseId: number | null, login: string }
+           | null, timelineItems: { nodes: Array<
+              | { createdAt: string }
+              | Record<PropertyKey, never>
+             | null> | null }, reviews: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ fullDatabaseId: string | null, state: PullRequestReviewState, submittedAt: string | null, author:
+                | { __typename: 'Bot', databaseId: number | null, login: string }
+                | { __typename: 'EnterpriseUserAccount', login: string }
+                | { __typename: 'Mannequin', databaseId: number | null, login: string }
+                | { __typename: 'Organization', login: string }
+                | { __typename: 'User', databaseId: number | null, login: string }
+               | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null }, labels: { nodes: Array<{ name: string } | null> | null } | null } | null> | null } }
+    | Record<PropertyKey, never>
+   | null, b:
+    | { pullRequests: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ id: string, fullDatabaseId: string | null, number: number, title: string, body: string, state: PullRequestState, isDraft: boolean, createdAt: string, updatedAt: string, closedAt: string | null, mergedAt: string | null, headRefName: string, baseRefName: string, additions: number, deletions: number, changedFiles: number, author:
+            | { __typename: 'Bot', databaseId: number | null, login: string }
+            | { __typename: 'EnterpriseUserAccount', login: string }
+            | { __typename: 'Mannequin', databaseId: number | null, login: string }
+            | { __typename: 'Organization', login: string }
+            | { __typename: 'User', databaseId: number | null, login: string }
+           | null, timelineItems: { nodes: Array<
+              | { createdAt: string }
+              | Record<PropertyKey, never>
+             | null> | null }, reviews: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ fullDatabaseId: string | null, state: PullRequestReviewState, submittedAt: string | null, author:
+                | { __typename: 'Bot', databaseId: number | null, login: string }
+                | { __typename: 'EnterpriseUserAccount', login: string }
+                | { __typename: 'Mannequin', databaseId: number | null, login: string }
+                | { __typename: 'Organization', login: string }
+                | { __typename: 'User', databaseId: number | null, login: string }
+               | null } | null> | null } | null, commits: { totalCount: number, pageInfo: { hasNextPage: boolean, endCursor: string | null }, nodes: Array<{ commit: { oid: string, message: string, authoredDate: string, committedDate: string, author: { email: string | null, name: string | null, user: { databaseId: number | null, login: string } | null } | null } } | null> | null }, labels: { nodes: Array<{ name: string } | null> | null } | null } | null> | null } }
+    | Record<PropertyKey, never>
+   | null };
 
 export type RepositoryPullRequestsQueryVariables = Exact<{
   repoId: string | number;
