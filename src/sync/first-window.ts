@@ -482,9 +482,9 @@ async function fetchNextPages(lane: Lane, [a, b]: [Repository, Repository]): Pro
   const { ctx } = lane;
   const now = ctx.now();
   const sizeOf = async (repo: Repository) => Math.min(repo.pageSize, await windowPageSize(ctx, repo));
+  const [aFirst, bFirst] = [await sizeOf(a), await sizeOf(b)];
   let answer;
   try {
-    const [aFirst, bFirst] = [await sizeOf(a), await sizeOf(b)];
     ctx.client.assertBudget(ctx.reservePercent);
     answer = await ctx.client.graphqlPartial("repositories-next-pages", {
       a: a.nodeId!,
