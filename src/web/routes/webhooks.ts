@@ -114,7 +114,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
         repositoryId: positiveInteger(ids.repository?.id),
         status: handled ? "queued" : "ignored",
         lastError: refused,
-        payloadJson: decoded.bytes,
+        payloadJson: decoded.json,
         handledJson: check.handled && check.ok ? check.handledJson : null,
         process: handled,
       });
