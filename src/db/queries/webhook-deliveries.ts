@@ -15,6 +15,8 @@ export interface NewRawDelivery {
   lastError?: string | null;
   /** The payload as JSON text, as received (cleaned): stored as it is or gzipped (`storable`). */
   payloadJson: string;
+  /** `payloadJson` as UTF-8, if at hand: gzip takes it without encoding the text again (3–5 µs). */
+  payloadBytes?: Buffer;
   /** The part of the payload the handlers read (see PayloadCheck), for a delivery to process. */
   handledJson: string | null;
 }
@@ -34,7 +36,7 @@ export async function payloadFormat(db: Db): Promise<PayloadFormat> {
 }
 
 /** A delivery as `insertDeliveries` writes it: its payload in one of two columns (`storable`). */
-export type StorableRawDelivery = Omit<NewRawDelivery, "payloadJson"> &
+export type StorableRawDelivery = Omit<NewRawDelivery, "payloadJson" | "payloadBytes"> &
   ({ payloadText: string; payloadGzip?: never } | { payloadGzip: Buffer; payloadText?: never });
 
 /**
@@ -44,12 +46,12 @@ export type StorableRawDelivery = Omit<NewRawDelivery, "payloadJson"> &
  * transaction and the event loop for 3 ms more.
  */
 export function storable(
-  { payloadJson, ...delivery }: NewRawDelivery,
+  { payloadJson, payloadBytes, ...delivery }: NewRawDelivery,
   format: PayloadFormat,
 ): StorableRawDelivery {
   return format === "text"
     ? { ...delivery, payloadText: payloadJson }
-    : { ...delivery, payloadGzip: gzipSync(payloadJson, { level: 1 }) };
+    : { ...delivery, payloadGzip: gzipSync(payloadBytes ?? payloadJson, { level: 1 }) };
 }
 
 /**

@@ -115,6 +115,7 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
         status: handled ? "queued" : "ignored",
         lastError: refused,
         payloadJson: decoded.json,
+        payloadBytes: decoded.bytes,
         handledJson: check.handled && check.ok ? check.handledJson : null,
         process: handled,
       });
