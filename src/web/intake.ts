@@ -50,16 +50,22 @@ export function createIntake(
 ): Intake {
   const waiting: Waiting[] = [];
   let flushes = 0;
-  // Read once, before the first commit; deliveries arriving meanwhile are converted at that commit.
-  // gzip, should the read fail, is always right: `payload_gzip` is there whatever the server.
+  // Read once, from the start; deliveries arriving before it is known are converted at their
+  // commit. A failed read fails that commit, as any database error would, and is tried again.
   let known = format;
-  const formatRead = known
-    ? Promise.resolve(known)
-    : payloadFormat(database.db).catch((): PayloadFormat => "gzip");
-  void formatRead.then((read) => (known = read));
+  let formatRead: Promise<PayloadFormat> | undefined = known ? Promise.resolve(known) : undefined;
+  const readFormat = () =>
+    (formatRead ??= payloadFormat(database.db).then(
+      (read) => (known = read),
+      (error: unknown) => {
+        formatRead = undefined;
+        throw error;
+      },
+    ));
+  readFormat().catch(() => {});
 
   async function commit(batch: Waiting[]): Promise<Set<string>> {
-    const read = await formatRead;
+    const read = await readFormat();
     return withTransaction(database, async (db) => {
       const stored = await insertDeliveries(
         db,

@@ -31,7 +31,7 @@ export type PayloadFormat = "text" | "gzip";
 export async function payloadFormat(db: Db): Promise<PayloadFormat> {
   const [row] = await db.execute<{ lz4: boolean }>(sql`
     select attcompression = 'l' as lz4 from pg_attribute
-    where attrelid = ${webhookDeliveries}::regclass and attname = 'payload_text'`);
+    where attrelid = 'webhook_deliveries'::regclass and attname = 'payload_text'`);
   return row?.lz4 ? "text" : "gzip";
 }
 
