@@ -29,6 +29,11 @@ export interface NewRawDelivery {
 export type PayloadFormat = "text" | "gzip";
 
 export async function payloadFormat(db: Db): Promise<PayloadFormat> {
+  // Column compression (and attcompression) is Postgres 14+: an older server stays on gzip.
+  const [server] = await db.execute<{ version: number }>(
+    sql`select current_setting('server_version_num')::int as version`,
+  );
+  if (Number(server?.version) < 140000) return "gzip";
   const [row] = await db.execute<{ lz4: boolean }>(sql`
     select attcompression = 'l' as lz4 from pg_attribute
     where attrelid = 'webhook_deliveries'::regclass and attname = 'payload_text'`);
