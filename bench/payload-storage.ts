@@ -4,7 +4,9 @@
  * embedded Postgres. GitHub's example pull_request.synchronize payload (23.7 KB) is stored
  * `--rows` times, 64 a statement as the intake's group commit does, then read back 16 at a time as
  * the webhook worker does. The gzip variant is what the intake stores since migration 0019; its
- * Node time is given beside.
+ * Node time is given beside. The lz4 variant (text, a parameter each) is what it stores since
+ * migration 0020 on a server built with lz4: run with BENCH_POSTGRES_BIN=/usr/lib/postgresql/15/bin
+ * (Debian's), since the embedded build has no lz4 (the variant is then left out).
  */
 import { parseArgs } from "node:util";
 import { gzipSync } from "node:zlib";
@@ -34,6 +36,8 @@ const variants = [
   { name: "text, pglz, arrays", type: "text", storage: "extended", shape: "arrays" },
   { name: "text, uncompressed, arrays", type: "text", storage: "external", shape: "arrays" },
   { name: "bytea, gzipped by Node", type: "bytea", storage: "external", shape: "gzip" },
+  { name: "text, pglz, a parameter each", type: "text", storage: "extended", shape: "params" },
+  { name: "text, lz4, a parameter each", type: "text", storage: "extended", shape: "params", lz4: true },
 ] as const;
 
 const cluster = await startCluster(pino({ level: "warn" }));
@@ -42,9 +46,15 @@ try {
   const { sql } = database;
   const payload = webhookExample("pull_request", "synchronize");
   console.log(`# ${ROWS} payloads of ${JSON.stringify(payload).length} bytes; Postgres CPU per row`);
+  const [server] = await sql<{ lz4: boolean }[]>`
+    select 'lz4' = any(enumvals) as lz4 from pg_settings where name = 'default_toast_compression'`;
   for (const variant of variants) {
+    if ("lz4" in variant && !server!.lz4) continue;
+    // (STORAGE in CREATE TABLE is Postgres 16+.)
     await sql.unsafe(`drop table if exists payloads; create table payloads (id text primary key,
-      received_at timestamptz not null default now(), payload ${variant.type} storage ${variant.storage})`);
+      received_at timestamptz not null default now(), payload ${variant.type});
+      alter table payloads alter column payload set storage ${variant.storage}`);
+    if ("lz4" in variant) await sql.unsafe(`alter table payloads alter column payload set compression lz4`);
     let nodeMs = 0;
     const start = await postgresCpuMs(sql);
     for (let i = 0; i < ROWS; i += PER_INSERT) {
@@ -68,6 +78,12 @@ try {
           `insert into payloads (id, payload) values ${values}`,
           ids.flatMap((id, j) => [id, gzipped[j]!]),
         );
+      } else if (variant.shape === "params") {
+        const values = ids.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(", ");
+        await sql.unsafe(
+          `insert into payloads (id, payload) values ${values}`,
+          ids.flatMap((id, j) => [id, texts[j]!]),
+        );
       } else {
         await sql.unsafe(
           `insert into payloads (id, payload) select id, payload::${variant.type}
@@ -82,10 +98,13 @@ try {
       await sql.unsafe(`select id, payload from payloads where id = any($1::text[])`, [ids]);
     }
     const read = await postgresCpuMs(sql);
-    const [size] = await sql<{ bytes: number }[]>`select pg_total_relation_size('payloads')::float8 as bytes`;
+    const [size] = await sql<{ bytes: number; column: number }[]>`
+      select pg_total_relation_size('payloads')::float8 as bytes,
+        (select avg(pg_column_size(payload)) from payloads)::float8 as column`;
     console.log(
-      `${variant.name.padEnd(26)} insert ${((stored - start) / ROWS).toFixed(3)} ms, ` +
-        `read ${((read - stored) / ROWS).toFixed(3)} ms, ${Math.round(size!.bytes / ROWS)} bytes a row on disk` +
+      `${variant.name.padEnd(28)} insert ${((stored - start) / ROWS).toFixed(3)} ms, ` +
+        `read ${((read - stored) / ROWS).toFixed(3)} ms, ${Math.round(size!.bytes / ROWS)} bytes a row on disk, ` +
+        `${Math.round(size!.column)} bytes a value (pg_column_size)` +
         (nodeMs > 0 ? `; gzip in Node ${(nodeMs / ROWS).toFixed(3)} ms` : ""),
     );
   }

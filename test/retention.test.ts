@@ -14,7 +14,10 @@ const DAY = 86_400_000;
 const daysAgo = (days: number) => new Date(Date.now() - days * DAY);
 
 type DeliveryStatus = "queued" | "processed" | "ignored" | "failed";
-function delivery(id: string, status: DeliveryStatus, receivedDaysAgo: number) {
+/** Its payload in one column: as json (before migration 0019), gzipped (0019) or as text (0020). */
+type Stored = "json" | "gzip" | "text";
+function delivery(id: string, status: DeliveryStatus, receivedDaysAgo: number, stored: Stored = "text") {
+  const payload = { action: "opened", number: 1 };
   return {
     id,
     event: "pull_request",
@@ -23,8 +26,9 @@ function delivery(id: string, status: DeliveryStatus, receivedDaysAgo: number) {
     repositoryId: 1,
     status,
     receivedAt: daysAgo(receivedDaysAgo),
-    payload: { action: "opened", number: 1 },
-    payloadGzip: gzipSync(JSON.stringify({ action: "opened", number: 1 })),
+    payload: stored === "json" ? payload : null,
+    payloadGzip: stored === "gzip" ? gzipSync(JSON.stringify(payload)) : null,
+    payloadText: stored === "text" ? JSON.stringify(payload) : null,
     handledPayload: { action: "opened" },
   };
 }
@@ -37,7 +41,10 @@ async function runRetention() {
 describe("webhook payloads", () => {
   it("are dropped after 14 days, in batches, keeping every delivery row; a queued one keeps its payload", async () => {
     // More old rows than one batch (1000) holds, to need several statements.
-    const bulk = Array.from({ length: 2500 }, (_, i) => delivery(`old-${i}`, "processed", 20));
+    const formats = ["json", "gzip", "text"] as const;
+    const bulk = Array.from({ length: 2500 }, (_, i) =>
+      delivery(`old-${i}`, "processed", 20, formats[i % 3]),
+    );
     await t.database.db
       .insert(schema.webhookDeliveries)
       .values([
@@ -57,6 +64,7 @@ describe("webhook payloads", () => {
         and(
           isNull(schema.webhookDeliveries.payload),
           isNull(schema.webhookDeliveries.payloadGzip),
+          isNull(schema.webhookDeliveries.payloadText),
           isNull(schema.webhookDeliveries.handledPayload),
         ),
       );

@@ -1,10 +1,12 @@
 import type { PgBoss } from "pg-boss";
 import { withTransaction, type Database } from "../db/client.js";
 import {
-  gzipped,
   insertDeliveries,
-  type GzippedRawDelivery,
+  payloadFormat,
+  storable,
   type NewRawDelivery,
+  type PayloadFormat,
+  type StorableRawDelivery,
 } from "../db/queries/webhook-deliveries.js";
 import { enqueueMany } from "../queue/boss.js";
 import { processingJob, type JobData } from "../queue/catalog.js";
@@ -32,7 +34,8 @@ const MAX_FLUSHES = 4;
 const MAX_BATCH = 64;
 
 interface Waiting {
-  delivery: GzippedRawDelivery & { process: boolean };
+  /** Its payload as stored, or still as received while the payload format is being read. */
+  delivery: (StorableRawDelivery | NewRawDelivery) & { process: boolean };
   resolve: (result: { stored: boolean }) => void;
   reject: (error: unknown) => void;
 }
@@ -42,15 +45,33 @@ export function createIntake(
   boss: PgBoss,
   /** WEBHOOK_BATCH_SIZE: 1 queues a job per delivery. */
   deliveriesPerJob: number,
+  /** How payloads are stored; read from the database (`payloadFormat`) unless given. */
+  format?: PayloadFormat,
 ): Intake {
   const waiting: Waiting[] = [];
   let flushes = 0;
+  // Read once, from the start; deliveries arriving before it is known are converted at their
+  // commit. A failed read fails that commit, as any database error would, and is tried again.
+  let known = format;
+  let formatRead: Promise<PayloadFormat> | undefined = known ? Promise.resolve(known) : undefined;
+  const readFormat = () =>
+    (formatRead ??= payloadFormat(database.db).then(
+      (read) => (known = read),
+      (error: unknown) => {
+        formatRead = undefined;
+        throw error;
+      },
+    ));
+  readFormat().catch(() => {});
 
   async function commit(batch: Waiting[]): Promise<Set<string>> {
+    const read = await readFormat();
     return withTransaction(database, async (db) => {
       const stored = await insertDeliveries(
         db,
-        batch.map(({ delivery: { process: _process, ...row } }) => row),
+        batch.map(({ delivery: { process: _process, ...row } }) =>
+          "payloadJson" in row ? storable(row, read) : row,
+        ),
       );
       const toProcess = batch.filter(({ delivery }) => delivery.process && stored.has(delivery.id));
       await enqueueMany(boss, "processWebhook", jobsByInstallation(toProcess, deliveriesPerJob), {
@@ -95,7 +116,8 @@ export function createIntake(
   return {
     store({ process, ...delivery }) {
       return new Promise((resolve, reject) => {
-        waiting.push({ delivery: { ...gzipped(delivery), process }, resolve, reject });
+        const row = known ? storable(delivery, known) : delivery;
+        waiting.push({ delivery: { ...row, process }, resolve, reject });
         flush();
       });
     },

@@ -65,10 +65,10 @@ export type DecodedBody =
       /** The payload as JSON text to store: the received text unless cleaning changed something. */
       json: string;
       /**
-       * `json` as UTF-8, to store: the body itself when that is what it is (a JSON body, valid
-       * UTF-8, nothing to clean: nearly every delivery). Gzip takes bytes; encoding the 23 KB text
-       * again cost 3–5 µs a delivery on the event loop that acknowledges deliveries (checking the
-       * body is UTF-8: 0.4 µs).
+       * `json` as UTF-8, to gzip where payloads are stored gzipped (`payloadFormat`): the body
+       * itself when that is what it is (a JSON body, valid UTF-8, nothing to clean: nearly every
+       * delivery). Gzip takes bytes; encoding the 23 KB text again cost 3–5 µs a delivery on the
+       * event loop that acknowledges deliveries (checking the body is UTF-8: 0.4 µs).
        */
       bytes: Buffer;
     }

@@ -26,12 +26,18 @@ export async function retryOnDeadlock(statement: () => Promise<unknown>, attempt
   }
 }
 
-/** A stored delivery's payload, the text the intake received (`payload_gzip`, gunzipped). */
+/**
+ * A stored delivery's payload, the text the intake received: `payload_text` (lz4 by Postgres),
+ * else `payload_gzip` gunzipped, else the json of a delivery stored before migration 0019.
+ */
 export async function storedPayloadText(database: Pick<Database, "sql">, id: string): Promise<string> {
-  const [row] = await database.sql<{ gzip: Buffer | null }[]>`
-    select payload_gzip as gzip from webhook_deliveries where id = ${id}`;
-  if (!row?.gzip) throw new Error(`no payload stored for delivery ${id}`);
-  return gunzipSync(row.gzip).toString("utf8");
+  const [row] = await database.sql<{ text: string | null; gzip: Buffer | null; json: string | null }[]>`
+    select payload_text as text, payload_gzip as gzip, payload::text as json
+    from webhook_deliveries where id = ${id}`;
+  if (row?.text != null) return row.text;
+  if (row?.gzip) return gunzipSync(row.gzip).toString("utf8");
+  if (row?.json != null) return row.json;
+  throw new Error(`no payload stored for delivery ${id}`);
 }
 
 /** A fresh database cloned from the migrated template: each test file is isolated from the others. */

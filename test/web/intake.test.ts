@@ -1,4 +1,6 @@
+import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "@jest/globals";
+import { payloadFormat } from "../../src/db/queries/webhook-deliveries.js";
 import { createIntake } from "../../src/web/intake.js";
 import { checkPayload } from "../../src/webhooks/payloads.js";
 import { storedPayloadText } from "../support/database.js";
@@ -75,19 +77,79 @@ describe("webhook intake, deliveries committed together", () => {
 });
 
 describe("webhook intake, the payload stored", () => {
-  it("is gzipped by the app into a column Postgres does not compress again, and gunzips to the text received, byte for byte", async () => {
-    const intake = createIntake(t.app.runtime.database, t.app.boss, 2);
-    const entry = delivery("stored", 1, 1);
-    // Kept to the byte: spacing, a repeated key, key order, an escape and a non-ASCII character.
+  /** Kept to the byte: spacing, a repeated key, key order, an escape and a non-ASCII character. */
+  function unusualDelivery(id: string) {
+    const entry = delivery(id, 1, 1);
     entry.payloadJson = `{ "zeta": 1,  "action":"opened", "title": "caf\u00e9 \\u00e9" ,${entry.payloadJson.slice(1)}`;
+    return entry;
+  }
+
+  async function storedColumns(id: string) {
+    const [row] = await t.database.sql<{ json: boolean; gzip: boolean; text: boolean }[]>`
+      select payload is not null as json, payload_gzip is not null as gzip, payload_text is not null as text
+      from webhook_deliveries where id = ${id}`;
+    return row;
+  }
+
+  it("is gzipped by the app into a column Postgres does not compress again, and gunzips to the text received, byte for byte", async () => {
+    const intake = createIntake(t.app.runtime.database, t.app.boss, 2, "gzip");
+    const entry = unusualDelivery("stored");
     await intake.store(entry);
 
-    const [row] = await t.database.sql`select payload from webhook_deliveries where id = 'stored'`;
-    expect(row).toEqual({ payload: null });
+    expect(await storedColumns("stored")).toEqual({ json: false, gzip: true, text: false });
     expect(await storedPayloadText(t.database, "stored")).toBe(entry.payloadJson);
     const [column] = await t.database.sql`
       select attstorage from pg_attribute
       where attrelid = 'webhook_deliveries'::regclass and attname = 'payload_gzip'`;
     expect(column).toEqual({ attstorage: "e" });
+  });
+
+  it("is stored as its text in payload_text where Postgres compresses that column with lz4, byte for byte", async () => {
+    const intake = createIntake(t.app.runtime.database, t.app.boss, 2, "text");
+    const entry = unusualDelivery("as-text");
+    await intake.store(entry);
+
+    expect(await storedColumns("as-text")).toEqual({ json: false, gzip: false, text: true });
+    const [row] = await t.database.sql<{ text: string }[]>`
+      select payload_text as text from webhook_deliveries where id = 'as-text'`;
+    expect(row!.text).toBe(entry.payloadJson);
+    expect(await storedPayloadText(t.database, "as-text")).toBe(entry.payloadJson);
+  });
+
+  it("goes to payload_text only where migration 0020 could give it lz4 (this server built with it); gzipped otherwise", async () => {
+    const [server] = await t.database.sql<{ lz4: boolean }[]>`
+      select 'lz4' = any(enumvals) as lz4 from pg_settings where name = 'default_toast_compression'`;
+    const [column] = await t.database.sql<{ compression: string }[]>`
+      select attcompression as compression from pg_attribute
+      where attrelid = 'webhook_deliveries'::regclass and attname = 'payload_text'`;
+    // The migration's DO block: lz4 if the server has it, else the default ('' = default_toast_compression).
+    expect(column!.compression).toBe(server!.lz4 ? "l" : "");
+    expect(await payloadFormat(t.app.runtime.database.db)).toBe(server!.lz4 ? "text" : "gzip");
+
+    // Without a format given, the intake reads it from the column.
+    const intake = createIntake(t.app.runtime.database, t.app.boss, 2);
+    const entry = unusualDelivery("detected");
+    await intake.store(entry);
+    expect(await storedColumns("detected")).toEqual({
+      json: false,
+      gzip: !server!.lz4,
+      text: server!.lz4,
+    });
+    expect(await storedPayloadText(t.database, "detected")).toBe(entry.payloadJson);
+  });
+
+  it("of deliveries stored before, gzipped (0019) or as json (before 0019), still reads", async () => {
+    const intake = createIntake(t.app.runtime.database, t.app.boss, 2, "text");
+    const entry = unusualDelivery("old-gzip");
+    await intake.store({ ...entry, id: "old-json" });
+    await intake.store(entry);
+    await t.database.sql`
+      update webhook_deliveries set payload_text = null, payload_gzip = ${gzipSync(entry.payloadJson)}
+      where id = 'old-gzip'`;
+    await t.database.sql`
+      update webhook_deliveries set payload = payload_text::json, payload_text = null where id = 'old-json'`;
+    expect(await storedPayloadText(t.database, "old-gzip")).toBe(entry.payloadJson);
+    // json keeps the text as it was given too.
+    expect(await storedPayloadText(t.database, "old-json")).toBe(entry.payloadJson);
   });
 });

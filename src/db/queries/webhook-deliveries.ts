@@ -13,22 +13,50 @@ export interface NewRawDelivery {
   status: DeliveryStatus;
   /** Why a delivery was refused (ignored with a reason), if it was. */
   lastError?: string | null;
-  /** The payload as JSON text (or its UTF-8 bytes), as received (cleaned): stored gzipped (`gzipped`). */
-  payloadJson: string | Buffer;
+  /** The payload as JSON text, as received (cleaned): stored as it is or gzipped (`storable`). */
+  payloadJson: string;
+  /** `payloadJson` as UTF-8, if at hand: gzip takes it without encoding the text again (3–5 µs). */
+  payloadBytes?: Buffer;
   /** The part of the payload the handlers read (see PayloadCheck), for a delivery to process. */
   handledJson: string | null;
 }
 
-/** A delivery as `insertDeliveries` writes it: its payload gzipped (see `payloadGzip` in the schema). */
-export type GzippedRawDelivery = Omit<NewRawDelivery, "payloadJson"> & { payloadGzip: Buffer };
+/**
+ * How this database stores a payload: `text`, in `payload_text`, compressed by Postgres with lz4;
+ * or `gzip`, in `payload_gzip`, gzipped by the app, where `payload_text` has no lz4 (the server
+ * is built without it: migration 0020 then leaves it pglz, 3× gzip's CPU in all).
+ */
+export type PayloadFormat = "text" | "gzip";
+
+export async function payloadFormat(db: Db): Promise<PayloadFormat> {
+  // Column compression (and attcompression) is Postgres 14+: an older server stays on gzip.
+  const [server] = await db.execute<{ version: number }>(
+    sql`select current_setting('server_version_num')::int as version`,
+  );
+  if (Number(server?.version) < 140000) return "gzip";
+  const [row] = await db.execute<{ lz4: boolean }>(sql`
+    select attcompression = 'l' as lz4 from pg_attribute
+    where attrelid = 'webhook_deliveries'::regclass and attname = 'payload_text'`);
+  return row?.lz4 ? "text" : "gzip";
+}
+
+/** A delivery as `insertDeliveries` writes it: its payload in one of two columns (`storable`). */
+export type StorableRawDelivery = Omit<NewRawDelivery, "payloadJson" | "payloadBytes"> &
+  ({ payloadText: string; payloadGzip?: never } | { payloadGzip: Buffer; payloadText?: never });
 
 /**
- * The delivery with its payload gzipped at level 1: a 23 KB pull_request payload in about 45 µs,
- * to 2.6 KB (level 6: twice the time, 2.2 KB). Done as a delivery arrives, not while its batch's
- * transaction is open: a batch of 64 would hold the transaction and the event loop for 3 ms more.
+ * The delivery with its payload as `format` stores it: the text itself, or gzipped at level 1 (a
+ * 23 KB pull_request payload in about 45 µs, to 2.6 KB; level 6: twice the time, 2.2 KB). Done as
+ * a delivery arrives, not while its batch's transaction is open: a batch of 64 would hold the
+ * transaction and the event loop for 3 ms more.
  */
-export function gzipped({ payloadJson, ...delivery }: NewRawDelivery): GzippedRawDelivery {
-  return { ...delivery, payloadGzip: gzipSync(payloadJson, { level: 1 }) };
+export function storable(
+  { payloadJson, payloadBytes, ...delivery }: NewRawDelivery,
+  format: PayloadFormat,
+): StorableRawDelivery {
+  return format === "text"
+    ? { ...delivery, payloadText: payloadJson }
+    : { ...delivery, payloadGzip: gzipSync(payloadBytes ?? payloadJson, { level: 1 }) };
 }
 
 /**
@@ -37,14 +65,15 @@ export function gzipped({ payloadJson, ...delivery }: NewRawDelivery): GzippedRa
  * parameter holding every row, which json_to_recordset took apart, the statement cost Postgres
  * twice the CPU time: 1.18 against 0.56 ms a delivery, bench/intake-cost.ts.)
  */
-export async function insertDeliveries(db: Db, deliveries: GzippedRawDelivery[]): Promise<Set<string>> {
+export async function insertDeliveries(db: Db, deliveries: StorableRawDelivery[]): Promise<Set<string>> {
   if (deliveries.length === 0) return new Set();
   const rows = deliveries.map(
     (d) => sql`(${d.id}, ${d.event}, ${d.action}, ${d.installationId}, ${d.repositoryId}, ${d.status},
-      ${d.lastError ?? null}, ${d.payloadGzip}, ${d.handledJson}::json)`,
+      ${d.lastError ?? null}, ${d.payloadText ?? null}, ${d.payloadGzip ?? null}, ${d.handledJson}::json)`,
   );
   const stored = await db.execute<{ id: string }>(sql`insert into ${webhookDeliveries}
-      (id, event, action, installation_id, repository_id, status, last_error, payload_gzip, handled_payload)
+      (id, event, action, installation_id, repository_id, status, last_error, payload_text, payload_gzip,
+       handled_payload)
     values ${sql.join(rows, sql`, `)}
     on conflict (id) do nothing
     returning id`);
@@ -56,13 +85,17 @@ export async function insertDeliveries(db: Db, deliveries: GzippedRawDelivery[])
  * the whole payload for a delivery stored before that part was (during a rolling upgrade), or null
  * once retention dropped it.
  */
-export type DeliveryToProcess = Omit<WebhookDelivery, "payload" | "payloadGzip" | "handledPayload"> & {
+export type DeliveryToProcess = Omit<
+  WebhookDelivery,
+  "payload" | "payloadGzip" | "payloadText" | "handledPayload"
+> & {
   payload: unknown;
 };
 
 const {
   payload: _payload,
   payloadGzip: _payloadGzip,
+  payloadText: _payloadText,
   handledPayload: _handled,
   ...rowColumns
 } = getTableColumns(webhookDeliveries);
@@ -190,14 +223,18 @@ export async function purgeDeliveryPayloads(db: Db, cutoff: Date, limit: number)
     .where(
       and(
         lt(webhookDeliveries.receivedAt, cutoff),
-        or(isNotNull(webhookDeliveries.payloadGzip), isNotNull(webhookDeliveries.payload)),
+        or(
+          isNotNull(webhookDeliveries.payloadText),
+          isNotNull(webhookDeliveries.payloadGzip),
+          isNotNull(webhookDeliveries.payload),
+        ),
         ne(webhookDeliveries.status, "queued"),
       ),
     )
     .limit(limit);
   const rows = await db
     .update(webhookDeliveries)
-    .set({ payload: null, payloadGzip: null, handledPayload: null })
+    .set({ payload: null, payloadGzip: null, payloadText: null, handledPayload: null })
     .where(inArray(webhookDeliveries.id, batch))
     .returning({ id: webhookDeliveries.id });
   return rows.length;

@@ -114,7 +114,8 @@ export async function webhookRoutes(app: FastifyInstance, options: WebhookRouteO
         repositoryId: positiveInteger(ids.repository?.id),
         status: handled ? "queued" : "ignored",
         lastError: refused,
-        payloadJson: decoded.bytes,
+        payloadJson: decoded.json,
+        payloadBytes: decoded.bytes,
         handledJson: check.handled && check.ok ? check.handledJson : null,
         process: handled,
       });
