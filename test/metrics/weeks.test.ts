@@ -55,6 +55,19 @@ describe("weekStartOf", () => {
     expect(weekStartOf(t(instant), timeZone)).toBe(expected);
   });
 
+  it("answers an instant asked again as it did the first time, in each zone apart, past the entries it keeps", () => {
+    // Every hour of 2024 (8,784: across both DST switches) in two zones, then again, then once
+    // more after another 12,000 instants have pushed the first ones out.
+    const hours = Array.from({ length: 8784 }, (_, h) => new Date(Date.UTC(2024, 0, 1) + h * 3_600_000));
+    const zones = ["Europe/Berlin", "Pacific/Auckland"];
+    const first = zones.map((zone) => hours.map((hour) => weekStartOf(hour, zone)));
+    expect(new Set(first[0]).size).toBe(53);
+    expect(first[0]).not.toEqual(first[1]);
+    expect(zones.map((zone) => hours.map((hour) => weekStartOf(new Date(hour), zone)))).toEqual(first);
+    for (let i = 0; i < 12_000; i++) weekStartOf(new Date(Date.UTC(2030, 0, 1) + i * 60_000), zones[0]!);
+    expect(zones.map((zone) => hours.map((hour) => weekStartOf(hour, zone)))).toEqual(first);
+  });
+
   it("rejects a zone Intl does not know instead of guessing", () => {
     expect(() => weekStartOf(t("2024-01-08T00:00:00Z"), "Mars/Olympus_Mons")).toThrow(RangeError);
   });
