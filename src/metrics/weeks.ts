@@ -31,28 +31,24 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
  * the same week Postgres computes with `date_trunc('week', ts at time zone tz)::date`.
  */
 export function weekStartOf(date: Date, timeZone: string): string {
-  let weeks = weeksByInstant.get(timeZone);
-  if (!weeks) {
-    weeks = new Map();
-    weeksByInstant.set(timeZone, weeks);
-  }
-  const instant = date.getTime();
-  const known = weeks.get(instant);
+  const key = `${date.getTime()} ${timeZone}`;
+  const known = weeksAnswered.get(key);
   if (known !== undefined) return known;
   const week = localWeekStart(date, timeZone);
   // The oldest entry makes room: a Map iterates in insertion order.
-  if (weeks.size >= WEEKS_KEPT) weeks.delete(weeks.keys().next().value!);
-  weeks.set(instant, week);
+  if (weeksAnswered.size >= WEEKS_KEPT) weeksAnswered.delete(weeksAnswered.keys().next().value!);
+  weeksAnswered.set(key, week);
   return week;
 }
 
 /**
- * Weeks already computed, by zone and exact instant. A pull request's event times repeat in every
- * delivery about it, and asking Intl (`formatToParts`) for each was 2.4% of the event loop's busy
- * time at 1,000 deliveries a second (bench/RESULTS.md). Keyed by the instant itself, not a span of
- * time, so no time zone's rules can make an entry wrong.
+ * Weeks already computed, by exact instant and zone (the last WEEKS_KEPT, about 1 MB whatever the
+ * zones). A pull request's event times repeat in every delivery about it, and asking Intl
+ * (`formatToParts`) for each was 2.4% of the event loop's busy time at 1,000 deliveries a second
+ * (bench/RESULTS.md). Keyed by the instant itself, not a span of time, so no time zone's rules can
+ * make an entry wrong.
  */
-const weeksByInstant = new Map<string, Map<number, string>>();
+const weeksAnswered = new Map<string, string>();
 const WEEKS_KEPT = 10_000;
 
 function localWeekStart(date: Date, timeZone: string): string {
