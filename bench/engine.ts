@@ -154,6 +154,16 @@ export interface Engine {
   stop(): Promise<void>;
 }
 
+/** Settings of the app under test from a command line's `KEY=VALUE,KEY=VALUE` (startEngine's env). */
+export function settingsFrom(list: string): Record<string, string> {
+  return Object.fromEntries(
+    list
+      .split(",")
+      .filter(Boolean)
+      .map((pair) => pair.split("=") as [string, string]),
+  );
+}
+
 export async function startEngine(options: {
   databaseUrl: string;
   githubHost: string;

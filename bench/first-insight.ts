@@ -20,7 +20,7 @@ import { parseArgs } from "node:util";
 import pino from "pino";
 import { countStillArriving } from "../src/db/queries/repositories.js";
 import { defaultInstallationSettings } from "../src/settings.js";
-import { startCluster, startEngine, type Cluster, type Engine } from "./engine.js";
+import { settingsFrom, startCluster, startEngine, type Cluster, type Engine } from "./engine.js";
 import { startFakeProcess } from "./fake-process.js";
 import { exitAfter, installApp, spentSince, type Units } from "./installation-run.js";
 import { runHeader, saveRawFigures } from "./report.js";
@@ -56,12 +56,7 @@ const TARGET_POINTS_PER_PR = 0.04;
 const POLL_MS = 250;
 const PROGRESS_MS = 15_000;
 
-const settings = Object.fromEntries(
-  values.env
-    .split(",")
-    .filter(Boolean)
-    .map((pair) => pair.split("=") as [string, string]),
-);
+const settings = settingsFrom(values.env);
 const repoCount = Number(values.repos);
 const windowPrs = Number(values["window-prs"]);
 const deeper = Number(values.deeper);

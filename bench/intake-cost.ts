@@ -15,8 +15,7 @@ import {
   storable,
   type NewRawDelivery,
 } from "../src/db/queries/webhook-deliveries.js";
-import { checkPayload } from "../src/webhooks/payloads.js";
-import { webhookExample } from "../test/support/webhook-examples.js";
+import { numberedDeliveries } from "./deliveries.js";
 import { startCluster } from "./engine.js";
 import { postgresCpuMs } from "./cpu.js";
 
@@ -45,29 +44,12 @@ async function insertAsOneJson(db: Db, deliveries: NewRawDelivery[]): Promise<vo
 const cluster = await startCluster(pino({ level: "warn" }));
 try {
   const database = createDatabase(await cluster.createDatabase(`intake_cost_${Date.now()}`), { max: 4 });
-  const payload = webhookExample("pull_request", "synchronize");
-  let n = 0;
-  const deliveries = (): NewRawDelivery[] =>
-    Array.from({ length: PER_COMMIT }, () => {
-      n++;
-      const numbered = { ...payload, n };
-      const check = checkPayload("pull_request", numbered);
-      return {
-        id: `d${n}`,
-        event: "pull_request",
-        action: "synchronize",
-        installationId: 1,
-        repositoryId: 2,
-        status: "queued" as const,
-        payloadJson: JSON.stringify(numbered),
-        handledJson: check.handled && check.ok ? check.handledJson : null,
-      };
-    });
+  const numbered = numberedDeliveries();
   const measure = async (name: string, insert: (db: Db, rows: NewRawDelivery[]) => Promise<unknown>) => {
     await database.sql`checkpoint`;
     const start = await postgresCpuMs(database.sql);
     for (let i = 0; i < ROWS; i += PER_COMMIT) {
-      await withTransaction(database, (db) => insert(db, deliveries()));
+      await withTransaction(database, (db) => insert(db, numbered(PER_COMMIT)));
     }
     const cpu = (await postgresCpuMs(database.sql)) - start;
     console.log(`${name.padEnd(48)} ${(cpu / ROWS).toFixed(3)} ms a delivery`);

@@ -15,11 +15,9 @@ import {
   insertDeliveries,
   payloadFormat,
   storable,
-  type NewRawDelivery,
   type PayloadFormat,
 } from "../src/db/queries/webhook-deliveries.js";
-import { checkPayload } from "../src/webhooks/payloads.js";
-import { webhookExample } from "../test/support/webhook-examples.js";
+import { numberedDeliveries } from "./deliveries.js";
 import { startCluster } from "./engine.js";
 import { mainThreadCpuMs, postgresCpuMs } from "./cpu.js";
 
@@ -46,28 +44,9 @@ try {
     `# Postgres ${server!.version}, payload_text compression '${server!.compression}' (l = lz4), ` +
       `detected format ${await payloadFormat(database.db)}; ${ROWS} deliveries a round, ${PER_COMMIT} a commit`,
   );
-  const payload = webhookExample("pull_request", "synchronize");
-  let n = 0;
-  const deliveries = (): NewRawDelivery[] =>
-    Array.from({ length: ROWS }, () => {
-      n++;
-      const numbered = { ...payload, n };
-      const check = checkPayload("pull_request", numbered);
-      const payloadJson = JSON.stringify(numbered);
-      return {
-        id: `d${n}`,
-        event: "pull_request",
-        action: "synchronize",
-        installationId: 1,
-        repositoryId: 2,
-        status: "queued" as const,
-        payloadJson,
-        payloadBytes: Buffer.from(payloadJson),
-        handledJson: check.handled && check.ok ? check.handledJson : null,
-      };
-    });
+  const numbered = numberedDeliveries();
   const measure = async (format: PayloadFormat) => {
-    const rows = deliveries();
+    const rows = numbered(ROWS);
     await sql`checkpoint`;
     const pg = await postgresCpuMs(sql);
     const main = await mainThreadCpuMs();

@@ -40,7 +40,15 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import pino from "pino";
-import { deliver, startCluster, startEngine, WEBHOOK_SECRET, type Cluster, type Engine } from "./engine.js";
+import {
+  deliver,
+  settingsFrom,
+  startCluster,
+  startEngine,
+  WEBHOOK_SECRET,
+  type Cluster,
+  type Engine,
+} from "./engine.js";
 import { startFakeProcess, type FakeProcess } from "./fake-process.js";
 import type { LoadJob, LoadResult } from "./load.js";
 import { mainThreadCpuMs, postgresCpuMs, processCpuMs } from "./cpu.js";
@@ -860,12 +868,7 @@ async function main(): Promise<void> {
     ],
   });
   try {
-    const env = Object.fromEntries(
-      values.env
-        .split(",")
-        .filter(Boolean)
-        .map((pair) => pair.split("=") as [string, string]),
-    );
+    const env = settingsFrom(values.env);
     if (Object.keys(env).length > 0) say(`  app settings: ${JSON.stringify(env)}`);
     const { phases, replicas } = await runApp(cluster, "now", env, async (app) => {
       const measured = [await burstPhase(`burst of ${burst}`, app, 300), await sustainedPhase(app)];

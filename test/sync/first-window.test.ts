@@ -269,20 +269,7 @@ it("works the step in two lanes at once, never one repository in both", async ()
     const pages = asked.filter((entry) => entry.startsWith("page "));
     expect(new Set(pages).size).toBe(pages.length);
     // Every window stored as GitHub has it, each pull request counted once in the progress.
-    for (const repoId of repoIds) {
-      const rows = await t.database.db
-        .select({ id: schema.pullRequests.id, created: schema.pullRequests.createdAt })
-        .from(schema.pullRequests)
-        .where(eq(schema.pullRequests.repoId, repoId));
-      const since = slow.world.now().getTime() - 30 * DAY;
-      const inWindow = rows.filter((row) => row.created.getTime() >= since).map((row) => Number(row.id));
-      expect(inWindow.sort((a, b) => a - b)).toEqual(windows.get(repoId));
-      const [repo] = await t.database.db
-        .select({ prsDone: schema.repositories.prsDone })
-        .from(schema.repositories)
-        .where(eq(schema.repositories.id, repoId));
-      expect(repo!.prsDone).toBe(rows.length);
-    }
+    await expectWindowsStored(slow, repoIds);
     expect(await listFirstWindowsPending(t.database.db, installationId)).toEqual([]);
   } finally {
     await slow.close();
@@ -290,18 +277,8 @@ it("works the step in two lanes at once, never one repository in both", async ()
 });
 
 it("fetches two long windows' next pages in one query, each after its own cursor", async () => {
-  // Windows of about 180 and 150 pull requests: a first page of 100 each, then what is left.
   const installationId = 7500;
-  const repoIds = await queueOrg(installationId, {
-    repos: 2,
-    prsPerRepo: 0,
-    prsByRepo: [360, 300],
-    spanDays: 60,
-  });
-  const ctx = unpacedSyncContext(github, t, installationId, {
-    settings: deep,
-    now: () => github.world.now(),
-  });
+  const { repoIds, ctx } = await twoLongWindows(installationId);
   const pairs = recordNextPages(ctx.client);
   github.stats.reset();
 
@@ -324,16 +301,8 @@ it("fetches two long windows' next pages in one query, each after its own cursor
 
 it("leaves a window GitHub did not answer for in a query of two to page alone, the other stored", async () => {
   const installationId = 7600;
-  const [kept, gone] = await queueOrg(installationId, {
-    repos: 2,
-    prsPerRepo: 0,
-    prsByRepo: [360, 300],
-    spanDays: 60,
-  });
-  const ctx = unpacedSyncContext(github, t, installationId, {
-    settings: deep,
-    now: () => github.world.now(),
-  });
+  const { repoIds, ctx } = await twoLongWindows(installationId);
+  const [kept, gone] = repoIds;
   // The second repository is deleted on GitHub as the first query of two pages goes out: GitHub
   // answers for the other and says NOT_FOUND for it.
   const partial = ctx.client.graphqlPartial.bind(ctx.client);
@@ -366,16 +335,7 @@ it("leaves a window GitHub did not answer for in a query of two to page alone, t
 
 it("pages both windows alone when their query of two fails", async () => {
   const installationId = 7700;
-  const repoIds = await queueOrg(installationId, {
-    repos: 2,
-    prsPerRepo: 0,
-    prsByRepo: [360, 300],
-    spanDays: 60,
-  });
-  const ctx = unpacedSyncContext(github, t, installationId, {
-    settings: deep,
-    now: () => github.world.now(),
-  });
+  const { repoIds, ctx } = await twoLongWindows(installationId);
   github.faults.set({ failNext: { count: 20, status: 502, match: "RepositoriesNextPages" } });
   const injectedBefore = github.faults.injected;
   github.stats.reset();
@@ -393,6 +353,24 @@ it("pages both windows alone when their query of two fails", async () => {
   await expectWindowsStored(github, repoIds);
   expect(await listFirstWindowsPending(t.database.db, installationId)).toEqual([]);
 });
+
+/**
+ * Two repositories whose windows hold about 180 and 150 pull requests: a first page of 100 each,
+ * then what is left.
+ */
+async function twoLongWindows(installationId: number) {
+  const repoIds = await queueOrg(installationId, {
+    repos: 2,
+    prsPerRepo: 0,
+    prsByRepo: [360, 300],
+    spanDays: 60,
+  });
+  const ctx = unpacedSyncContext(github, t, installationId, {
+    settings: deep,
+    now: () => github.world.now(),
+  });
+  return { repoIds, ctx };
+}
 
 /** Every window of these repositories stored as `on` has it, each pull request counted once. */
 async function expectWindowsStored(on: FakeGitHub, repoIds: number[]): Promise<void> {
